@@ -1,0 +1,98 @@
+//! How the page talks to the server: a server function for the image list (also the public
+//! `GET /api/images`) and a streaming `fetch` of `POST /api/run/stream`.
+
+use crate::model::{ApiError, ImageInfo, RunRequest, VersionResult};
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+/// The PHP images the server offers, oldest version first.
+#[server(prefix = "/api", endpoint = "images", input = GetUrl)]
+pub async fn list_images() -> Result<Vec<ImageInfo>, ServerFnError> {
+    let runner = expect_context::<runner::Runner>();
+    let images = runner
+        .images()
+        .await
+        .map_err(|error| ServerFnError::new(error.to_string()))?;
+    Ok(images.iter().map(crate::ssr::image_info).collect())
+}
+
+/// Sends a run to `/api/run/stream` and calls `on_result` with each version's result as soon as
+/// its line arrives. Errors are meant for the user: the server's 4xx message, or what failed.
+pub async fn run_streaming(
+    request: &RunRequest,
+    mut on_result: impl FnMut(VersionResult),
+) -> Result<(), String> {
+    use js_sys::{Reflect, Uint8Array};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit, Response, TextDecodeOptions, TextDecoder};
+
+    fn js_error(value: JsValue) -> String {
+        value
+            .as_string()
+            .or_else(|| js_sys::Error::from(value).message().as_string())
+            .unwrap_or_else(|| "the request failed".into())
+    }
+
+    let window = web_sys::window().ok_or("no window")?;
+    let headers = Headers::new().map_err(js_error)?;
+    headers
+        .set("content-type", "application/json")
+        .map_err(js_error)?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
+    init.set_body(&JsValue::from_str(&body));
+
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init("/api/run/stream", &init))
+        .await
+        .map_err(|e| format!("cannot reach the server: {}", js_error(e)))?
+        .unchecked_into();
+    if !response.ok() {
+        let text = JsFuture::from(response.text().map_err(js_error)?)
+            .await
+            .map_err(js_error)?
+            .as_string()
+            .unwrap_or_default();
+        return Err(serde_json::from_str::<ApiError>(&text)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| format!("the server answered {}: {text}", response.status())));
+    }
+
+    let reader: ReadableStreamDefaultReader = response
+        .body()
+        .ok_or("the server sent no body")?
+        .get_reader()
+        .unchecked_into();
+    let decoder = TextDecoder::new().map_err(js_error)?;
+    let streaming = TextDecodeOptions::new();
+    streaming.set_stream(true);
+    let mut pending = String::new();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("the connection broke: {}", js_error(e)))?;
+        if Reflect::get(&chunk, &"done".into())
+            .map_err(js_error)?
+            .as_bool()
+            .unwrap_or(true)
+        {
+            break;
+        }
+        let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_error)?);
+        pending.push_str(
+            &decoder
+                .decode_with_js_u8_array_and_options(&bytes, &streaming)
+                .map_err(js_error)?,
+        );
+        // One JSON object per line (NDJSON).
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            if !line.trim().is_empty() {
+                on_result(serde_json::from_str(&line).map_err(|e| e.to_string())?);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! The types that cross the wire, shared by the server and the WASM page.
+
+use serde::{Deserialize, Serialize};
+
+/// A PHP image the server can run, as `GET /api/images` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInfo {
+    /// The name to ask for in a run, e.g. `php:8.2-cli`.
+    pub image: String,
+    /// The exact PHP version, e.g. `8.2.29`.
+    pub php_version: String,
+}
+
+/// The body of `POST /api/run` and `POST /api/run/stream`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRequest {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub images: Vec<String>,
+}
+
+/// What the server accepts; served with the page so the client can check before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestLimits {
+    pub max_code_bytes: usize,
+    pub max_images: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_code_bytes: 64 * 1024,
+            max_images: 8,
+        }
+    }
+}
+
+impl RunRequest {
+    /// Checks everything that does not need the engine. The message is meant for the user.
+    pub fn validate(&self, limits: &RequestLimits) -> Result<(), String> {
+        if self.code.trim().is_empty() {
+            return Err("code is empty: paste some PHP to run".into());
+        }
+        if self.code.len() > limits.max_code_bytes {
+            return Err(format!(
+                "code is {} bytes; the limit is {} bytes ({} KiB)",
+                self.code.len(),
+                limits.max_code_bytes,
+                limits.max_code_bytes / 1024
+            ));
+        }
+        if self.images.is_empty() {
+            return Err("images is empty: pick at least one PHP version".into());
+        }
+        if self.images.len() > limits.max_images {
+            return Err(format!(
+                "{} images requested; at most {} per run",
+                self.images.len(),
+                limits.max_images
+            ));
+        }
+        for (index, image) in self.images.iter().enumerate() {
+            if self.images[..index].contains(image) {
+                return Err(format!("image {image:?} is listed twice"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How one version's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Exit code 0.
+    Ok,
+    /// A non-zero exit code.
+    Exit,
+    /// Killed at the time limit.
+    Timeout,
+    /// Killed at the memory limit.
+    Oom,
+    /// Could not run; see `message`.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Exit => "exit",
+            Status::Timeout => "timeout",
+            Status::Oom => "oom",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// The result of one version, as the API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionResult {
+    pub image: String,
+    pub php_version: String,
+    pub status: Status,
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    pub truncated: bool,
+    pub duration_ms: u64,
+    /// RFC 3339 times at which the engine started and finished the container.
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Why the version could not run, or what the runner did to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The body of `POST /api/run`: one result per requested image, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResponse {
+    pub results: Vec<VersionResult>,
+}
+
+/// The body of every 4xx/5xx answer of the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(code: &str, images: &[&str]) -> RunRequest {
+        RunRequest {
+            code: code.into(),
+            images: images.iter().map(|i| i.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_normal_request_is_valid() {
+        let limits = RequestLimits::default();
+        assert_eq!(request("<?php echo 1;", &["php:8.2-cli"]).validate(&limits), Ok(()));
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let limits = RequestLimits {
+            max_code_bytes: 10,
+            max_images: 2,
+        };
+        let error = |r: RunRequest| r.validate(&limits).unwrap_err();
+        assert!(error(request("  ", &["a"])).contains("code is empty"));
+        assert!(error(request("12345678901", &["a"])).contains("limit is 10 bytes"));
+        assert!(request("1234567890", &["a"]).validate(&limits).is_ok());
+        assert!(error(request("1", &[])).contains("pick at least one"));
+        assert!(error(request("1", &["a", "b", "c"])).contains("at most 2"));
+        assert!(error(request("1", &["a", "a"])).contains("listed twice"));
+    }
+
+    #[test]
+    fn status_serializes_lowercase() {
+        assert_eq!(serde_json::to_string(&Status::Oom).unwrap(), "\"oom\"");
+    }
+}

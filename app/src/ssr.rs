@@ -1,0 +1,42 @@
+//! Server-only glue between the engine's types and the wire types.
+
+use crate::model::{ImageInfo, Status, VersionResult};
+use runner::time::format_description::well_known::Rfc3339;
+
+pub fn image_info(image: &runner::Image) -> ImageInfo {
+    ImageInfo {
+        image: image.name.clone(),
+        php_version: image.php_version.clone(),
+    }
+}
+
+impl From<runner::Status> for Status {
+    fn from(status: runner::Status) -> Self {
+        match status {
+            runner::Status::Ok => Status::Ok,
+            runner::Status::Exit => Status::Exit,
+            runner::Status::Timeout => Status::Timeout,
+            runner::Status::Oom => Status::Oom,
+            runner::Status::Error => Status::Error,
+        }
+    }
+}
+
+impl From<runner::Execution> for VersionResult {
+    fn from(execution: runner::Execution) -> Self {
+        let rfc3339 = |at: Option<runner::time::OffsetDateTime>| at.and_then(|t| t.format(&Rfc3339).ok());
+        VersionResult {
+            image: execution.image,
+            php_version: execution.php_version,
+            status: execution.status.into(),
+            exit_code: execution.exit_code,
+            stdout: execution.stdout,
+            stderr: execution.stderr,
+            truncated: execution.truncated,
+            duration_ms: execution.duration_ms,
+            started_at: rfc3339(execution.started_at),
+            finished_at: rfc3339(execution.finished_at),
+            message: execution.message,
+        }
+    }
+}

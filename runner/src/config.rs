@@ -1,0 +1,34 @@
+use std::time::Duration;
+
+/// Limits and discovery settings for every run. `Default` holds the documented defaults.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Image repositories whose `*-cli` tags are offered (default: `php`).
+    pub repositories: Vec<String>,
+    /// Wall-clock limit per version, from container start to exit (default 10 s).
+    pub timeout: Duration,
+    /// Memory limit per container; swap is the same, so there is no swap (default 128 MiB).
+    pub memory_bytes: i64,
+    /// Processes and threads per container (default 64).
+    pub pids_limit: i64,
+    /// CPU quota per container in billionths of a CPU (default one CPU).
+    pub nano_cpus: i64,
+    /// Bytes kept per output stream; more and the process is killed (default 64 KiB).
+    pub output_limit: usize,
+    /// Size of the writable, noexec `/tmp` (default 16 MiB).
+    pub tmp_bytes: u64,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            repositories: vec!["php".to_owned()],
+            timeout: Duration::from_secs(10),
+            memory_bytes: 128 * 1024 * 1024,
+            pids_limit: 64,
+            nano_cpus: 1_000_000_000,
+            output_limit: 64 * 1024,
+            tmp_bytes: 16 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,55 @@
+use thiserror::Error;
+
+/// Why [`crate::Runner::connect`] failed.
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    /// The Docker client could not be configured (bad `DOCKER_HOST`, for instance).
+    #[error("cannot configure the Docker client: {0}")]
+    Client(#[source] bollard::errors::Error),
+    /// No Docker engine answered on the socket.
+    #[error("the Docker engine is unavailable: {0}")]
+    Unreachable(#[source] bollard::errors::Error),
+}
+
+/// Why [`crate::Runner::images`] failed.
+#[derive(Debug, Error)]
+pub enum DiscoverError {
+    /// Listing the engine's images failed (engine down or refusing).
+    #[error("cannot list the Docker engine's images: {0}")]
+    ListImages(#[source] bollard::errors::Error),
+}
+
+/// Why [`crate::Runner::resolve`] failed.
+#[derive(Debug, Error)]
+pub enum ResolveError {
+    /// Discovery itself failed.
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    /// The name is not one of the discovered PHP images.
+    #[error("unknown image {0:?}: not one of the PHP images this server offers")]
+    UnknownImage(String),
+}
+
+/// Why one version could not run. It never escapes the runner: it becomes an
+/// [`crate::Execution`] with [`crate::Status::Error`] and this message.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// The engine refused to create the container (image removed, engine down, …).
+    #[error("cannot create the container: {0}")]
+    Create(#[source] bollard::errors::Error),
+    /// Attaching to the container's stdio failed.
+    #[error("cannot attach to the container: {0}")]
+    Attach(#[source] bollard::errors::Error),
+    /// The engine refused to start the container.
+    #[error("cannot start the container: {0}")]
+    Start(#[source] bollard::errors::Error),
+    /// Writing the code to the container's stdin failed.
+    #[error("cannot send the code to the container: {0}")]
+    SendCode(#[source] std::io::Error),
+    /// Reading the container's output failed.
+    #[error("lost the container's output: {0}")]
+    Output(#[source] bollard::errors::Error),
+    /// Inspecting the finished container failed.
+    #[error("cannot inspect the finished container: {0}")]
+    Inspect(#[source] bollard::errors::Error),
+}

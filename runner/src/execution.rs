@@ -1,0 +1,60 @@
+use crate::Image;
+use time::OffsetDateTime;
+
+/// How one version's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The script exited with code 0.
+    Ok,
+    /// The script exited with a non-zero code (PHP fatal errors exit 255).
+    Exit,
+    /// The wall-clock limit was hit; the container was killed.
+    Timeout,
+    /// The container hit its memory limit and the kernel killed it.
+    Oom,
+    /// The version could not run at all; see [`Execution::message`].
+    Error,
+}
+
+/// The result of running a snippet on one image.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// The image name, as offered (e.g. `php:8.2-cli`).
+    pub image: String,
+    /// The exact PHP version of the image (e.g. `8.2.29`).
+    pub php_version: String,
+    pub status: Status,
+    /// The process's exit code, when it exited by itself.
+    pub exit_code: Option<i64>,
+    /// Standard output, lossily decoded as UTF-8, at most the configured limit.
+    pub stdout: String,
+    /// Standard error, lossily decoded as UTF-8, at most the configured limit.
+    pub stderr: String,
+    /// True when an output stream hit the limit and the process was killed.
+    pub truncated: bool,
+    /// Wall time of the container's process, from the engine's start and finish times.
+    pub duration_ms: u64,
+    /// When the container started and finished, as the engine recorded it.
+    pub started_at: Option<OffsetDateTime>,
+    pub finished_at: Option<OffsetDateTime>,
+    /// What went wrong, for [`Status::Error`], or what the runner did (killed on timeout, …).
+    pub message: Option<String>,
+}
+
+impl Execution {
+    pub(crate) fn failed(image: &Image, message: String, duration_ms: u64) -> Self {
+        Self {
+            image: image.name.clone(),
+            php_version: image.php_version.clone(),
+            status: Status::Error,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            truncated: false,
+            duration_ms,
+            started_at: None,
+            finished_at: None,
+            message: Some(message),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Image discovery: which of the engine's local images are PHP CLI images, and which exact PHP
+//! version each one has (asked once per image id, by running it).
+
+use crate::{DiscoverError, Runner, Status};
+use bollard::query_parameters::ListImagesOptionsBuilder;
+use futures::future::join_all;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// A discovered PHP image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// The name it is offered under, e.g. `php:8.2-cli` (the `X.Y` tag when there is one).
+    pub name: String,
+    /// Other tags of the same image (e.g. `php:8.2.29-cli`), accepted as well.
+    pub aliases: Vec<String>,
+    /// The engine's image id; containers are created from this, never from a client string.
+    pub id: String,
+    /// `PHP_VERSION` as the image reports it, e.g. `8.2.29`.
+    pub php_version: String,
+}
+
+impl Image {
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.aliases.iter().any(|alias| alias == name)
+    }
+
+    /// (major, minor, patch) for sorting; unparsable parts count as 0.
+    fn version_key(&self) -> Vec<u32> {
+        self.php_version
+            .split('.')
+            .map(|part| {
+                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().unwrap_or(0)
+            })
+            .collect()
+    }
+}
+
+/// The code that asks an image for its version.
+const VERSION_PROBE: &[u8] = b"<?php echo PHP_VERSION;";
+
+/// How long an image that failed its version probe is left out before it is tried again.
+const PROBE_RETRY: Duration = Duration::from_secs(30);
+
+/// What is known of an image id.
+enum Probed {
+    Version(String),
+    /// The probe failed at this time (not PHP, or the engine hiccuped).
+    Failed(Instant),
+}
+
+/// Remembers each image id's PHP version.
+#[derive(Default)]
+pub(crate) struct Catalog {
+    versions: Mutex<HashMap<String, Probed>>,
+}
+
+impl Catalog {
+    pub(crate) async fn images(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
+        let summaries = runner
+            .docker()
+            .list_images(Some(ListImagesOptionsBuilder::new().build()))
+            .await
+            .map_err(DiscoverError::ListImages)?;
+
+        // Tags of the configured repositories ending in -cli, grouped by image id.
+        let mut tags_by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for summary in summaries {
+            let tags: Vec<String> = summary
+                .repo_tags
+                .into_iter()
+                .filter(|tag| is_cli_tag(tag, &runner.config().repositories))
+                .collect();
+            if !tags.is_empty() {
+                tags_by_id.entry(summary.id).or_default().extend(tags);
+            }
+        }
+        let candidates: Vec<Image> = tags_by_id
+            .into_iter()
+            .map(|(id, tags)| name_image(id, tags))
+            .collect();
+
+        // Held across probing so that concurrent requests probe each image only once.
+        let mut versions = self.versions.lock().await;
+        let unknown: Vec<&Image> = candidates
+            .iter()
+            .filter(|image| match versions.get(&image.id) {
+                None => true,
+                Some(Probed::Version(_)) => false,
+                Some(Probed::Failed(at)) => at.elapsed() > PROBE_RETRY,
+            })
+            .collect();
+        let probes = join_all(unknown.iter().map(|image| runner.run(VERSION_PROBE, image))).await;
+        for (image, probe) in unknown.into_iter().zip(probes) {
+            let version = probe.stdout.trim().to_owned();
+            let plausible = !version.is_empty()
+                && version.len() < 40
+                && version.starts_with(|c: char| c.is_ascii_digit());
+            if probe.status == Status::Ok && plausible {
+                versions.insert(image.id.clone(), Probed::Version(version));
+            } else {
+                tracing::warn!(image = %image.name, ?probe, "image does not run PHP; not offered");
+                versions.insert(image.id.clone(), Probed::Failed(Instant::now()));
+            }
+        }
+
+        let mut images: Vec<Image> = candidates
+            .into_iter()
+            .filter_map(|mut image| {
+                match versions.get(&image.id)? {
+                    Probed::Version(version) => image.php_version = version.clone(),
+                    Probed::Failed(_) => return None,
+                }
+                Some(image)
+            })
+            .collect();
+        images.sort_by(|a, b| {
+            a.version_key()
+                .cmp(&b.version_key())
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(images)
+    }
+}
+
+fn is_cli_tag(tag: &str, repositories: &[String]) -> bool {
+    match tag.rsplit_once(':') {
+        Some((repository, version)) => {
+            version.ends_with("-cli") && repositories.iter().any(|r| r == repository)
+        }
+        None => false,
+    }
+}
+
+/// Picks the name to offer: the `X.Y-cli` tag when there is one, else the shortest.
+fn name_image(id: String, mut tags: Vec<String>) -> Image {
+    tags.sort_by_key(|tag| (!is_minor_tag(tag), tag.len(), tag.clone()));
+    tags.dedup();
+    let name = tags.remove(0);
+    Image {
+        name,
+        aliases: tags,
+        id,
+        php_version: String::new(),
+    }
+}
+
+fn is_minor_tag(tag: &str) -> bool {
+    let version = tag
+        .rsplit_once(':')
+        .map(|(_, v)| v.trim_end_matches("-cli"))
+        .unwrap_or_default();
+    version.split('.').count() == 2 && version.split('.').all(|p| p.parse::<u32>().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repos() -> Vec<String> {
+        vec!["php".into()]
+    }
+
+    #[test]
+    fn only_cli_tags_of_configured_repositories_count() {
+        assert!(is_cli_tag("php:8.2-cli", &repos()));
+        assert!(!is_cli_tag("php:8.2-fpm", &repos()));
+        assert!(!is_cli_tag("alpine:3-cli", &repos()));
+        assert!(!is_cli_tag("evil/php:8.2-cli", &repos()));
+        assert!(is_cli_tag("localhost:5000/php:8.2-cli", &["localhost:5000/php".into()]));
+    }
+
+    #[test]
+    fn the_minor_version_tag_names_the_image() {
+        let image = name_image(
+            "sha256:x".into(),
+            vec!["php:8.2.29-cli".into(), "php:8-cli".into(), "php:8.2-cli".into()],
+        );
+        assert_eq!(image.name, "php:8.2-cli");
+        assert_eq!(image.aliases, vec!["php:8-cli", "php:8.2.29-cli"]);
+        assert!(image.answers_to("php:8.2.29-cli"));
+        assert!(!image.answers_to("php:8.3-cli"));
+    }
+
+    #[test]
+    fn versions_sort_numerically() {
+        let image = |v: &str| Image {
+            name: v.into(),
+            aliases: vec![],
+            id: v.into(),
+            php_version: v.into(),
+        };
+        let mut images = vec![image("8.10.0"), image("7.4.33"), image("8.2.29")];
+        images.sort_by_key(Image::version_key);
+        let order: Vec<_> = images.iter().map(|i| i.php_version.as_str()).collect();
+        assert_eq!(order, ["7.4.33", "8.2.29", "8.10.0"]);
+    }
+}

@@ -1,0 +1,103 @@
+//! The container definition every run uses. Everything a hostile script could use to reach out
+//! or stay around is closed here; SECURITY-relevant choices are commented with their reason.
+
+use crate::{RunnerConfig, MANAGED_LABEL};
+use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
+use std::collections::HashMap;
+
+/// Where the snippet is written inside the container. A fixed path (instead of `php` reading
+/// stdin or `/dev/stdin`) keeps `STDIN`/`STDOUT`/`STDERR` defined and makes `__FILE__` and error
+/// messages read the same on every version and every run.
+pub const SCRIPT_PATH: &str = "/in/main.php";
+
+/// ini settings passed to every version with `-d`, so Debian-built and official images behave
+/// alike: errors shown inline on stdout (as the official images do), none logged to stderr.
+pub const PHP_INI: &[(&str, &str)] = &[
+    ("display_errors", "1"),
+    ("display_startup_errors", "1"),
+    ("error_reporting", "E_ALL"),
+    ("log_errors", "0"),
+    ("html_errors", "0"),
+    ("date.timezone", "UTC"),
+    // Below the container's limit so most scripts get PHP's own readable error, not a kill.
+    ("memory_limit", "96M"),
+];
+
+/// The tmpfs that receives the script: small, not executable, owned by nobody in particular.
+const INPUT_DIR: &str = "/in";
+/// Runs as `nobody`; the numeric id exists in Debian and in the official images alike.
+const USER: &str = "65534:65534";
+
+fn command() -> Vec<String> {
+    let ini: String = PHP_INI
+        .iter()
+        .map(|(key, value)| format!(" -d {key}={value}"))
+        .collect();
+    // `cat` receives the code on stdin; no user data ever appears in argv or env.
+    let script = format!("cat > {SCRIPT_PATH} && exec php{ini} {SCRIPT_PATH}");
+    vec!["/bin/sh".into(), "-c".into(), script]
+}
+
+fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
+    ResourcesUlimits {
+        name: Some(name.into()),
+        soft: Some(value),
+        hard: Some(value),
+    }
+}
+
+/// The full create body for one run of `image_id`.
+pub(crate) fn container_body(config: &RunnerConfig, image_id: &str) -> ContainerCreateBody {
+    let tmpfs = HashMap::from([
+        (
+            INPUT_DIR.to_owned(),
+            "rw,noexec,nosuid,nodev,size=1m,mode=1777".to_owned(),
+        ),
+        (
+            "/tmp".to_owned(),
+            format!("rw,noexec,nosuid,nodev,size={},mode=1777", config.tmp_bytes),
+        ),
+    ]);
+    ContainerCreateBody {
+        image: Some(image_id.to_owned()),
+        cmd: Some(command()),
+        user: Some(USER.into()),
+        // No working_dir: Docker would create it over the tmpfs and lose its 1777 mode.
+        labels: Some(HashMap::from([(MANAGED_LABEL.to_owned(), "true".to_owned())])),
+        // stdin stays open until the code is written and closed, then PHP starts.
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        open_stdin: Some(true),
+        stdin_once: Some(true),
+        tty: Some(false),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            readonly_rootfs: Some(true),
+            tmpfs: Some(tmpfs),
+            // Without a private, empty IPC namespace /dev/shm would stay writable.
+            ipc_mode: Some("none".into()),
+            memory: Some(config.memory_bytes),
+            memory_swap: Some(config.memory_bytes),
+            pids_limit: Some(config.pids_limit),
+            nano_cpus: Some(config.nano_cpus),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            ulimits: Some(vec![
+                ulimit("nofile", 256),
+                ulimit("fsize", config.tmp_bytes as i64),
+                ulimit("core", 0),
+            ]),
+            // PHP as PID 1 would ignore SIGTERM; tini forwards signals and reaps forks.
+            init: Some(true),
+            // json-file would copy all output to the engine's disk.
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("none".into()),
+                config: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,58 @@
+//! Command-line flags and environment variables. Every limit has a documented default.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "evalgrid", about = "Run PHP snippets on several PHP versions at once.")]
+pub struct Config {
+    /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
+    #[arg(long, env = "EVALGRID_ADDR")]
+    pub addr: Option<SocketAddr>,
+    /// Image repositories whose `*-cli` tags are offered, comma-separated.
+    #[arg(long, env = "EVALGRID_REPOSITORIES", value_delimiter = ',', default_value = "php")]
+    pub repositories: Vec<String>,
+    /// Wall-clock limit per version, in seconds.
+    #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub timeout_secs: f64,
+    /// Memory limit per container, in MiB (no swap).
+    #[arg(long, env = "EVALGRID_MEMORY_MIB", default_value_t = 128)]
+    pub memory_mib: i64,
+    /// Processes and threads per container.
+    #[arg(long, env = "EVALGRID_PIDS_LIMIT", default_value_t = 64)]
+    pub pids_limit: i64,
+    /// CPUs per container.
+    #[arg(long, env = "EVALGRID_CPUS", default_value_t = 1.0)]
+    pub cpus: f64,
+    /// Output kept per stream (stdout, stderr), in KiB; beyond it the process is killed.
+    #[arg(long, env = "EVALGRID_OUTPUT_LIMIT_KIB", default_value_t = 64)]
+    pub output_limit_kib: usize,
+    /// Largest accepted snippet, in KiB.
+    #[arg(long, env = "EVALGRID_MAX_CODE_KIB", default_value_t = 64)]
+    pub max_code_kib: usize,
+    /// Most versions in one run.
+    #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 8)]
+    pub max_images: usize,
+}
+
+impl Config {
+    pub fn runner_config(&self) -> runner::RunnerConfig {
+        runner::RunnerConfig {
+            repositories: self.repositories.clone(),
+            timeout: Duration::from_secs_f64(self.timeout_secs),
+            memory_bytes: self.memory_mib * 1024 * 1024,
+            pids_limit: self.pids_limit,
+            nano_cpus: (self.cpus * 1e9) as i64,
+            output_limit: self.output_limit_kib * 1024,
+            ..Default::default()
+        }
+    }
+
+    pub fn request_limits(&self) -> app::model::RequestLimits {
+        app::model::RequestLimits {
+            max_code_bytes: self.max_code_kib * 1024,
+            max_images: self.max_images,
+        }
+    }
+}

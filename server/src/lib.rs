@@ -1,0 +1,53 @@
+//! evalgrid's web server: configuration, state and routes around the `runner` engine and the
+//! `app` page.
+
+pub mod config;
+mod error;
+mod extract;
+mod handlers;
+mod state;
+
+pub use config::Config;
+pub use error::AppError;
+pub use state::AppState;
+
+use app::{shell, App};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// The whole application: API routes, server functions, the page and its static files.
+pub fn router(state: AppState) -> Router {
+    // JSON escapes can grow code up to six times (\u0000); anything larger is refused unread.
+    let body_limit = state.limits.max_code_bytes * 6 + 16 * 1024;
+    let routes = generate_route_list(App);
+    let runner = state.runner.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/api/run", post(handlers::run))
+        .route("/api/run/stream", post(handlers::run_stream))
+        .route("/api/health", get(handlers::health))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(runner.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Leptos options from cargo-leptos's environment, with this project's names as fallbacks so
+/// the binary also runs when built by plain cargo (tests).
+pub fn leptos_options() -> LeptosOptions {
+    let mut options = get_configuration(None)
+        .expect("Leptos configuration from the environment")
+        .leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "evalgrid".into();
+    }
+    options
+}

@@ -1,0 +1,11 @@
+use app::model::RequestLimits;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub runner: runner::Runner,
+    pub limits: RequestLimits,
+}
