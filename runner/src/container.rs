@@ -165,12 +165,15 @@ async fn try_run(
         .map_err(RunError::Start)?;
 
     let mut output = Output::default();
-    let mut input = attached.input;
-    let outcome = tokio::time::timeout(config.timeout, async {
+    let collected = &mut output;
+    // `move`: the attach connection must be closed (both halves dropped) before removal; while
+    // it is open but unread, the engine blocks on copying output and removal stalls for minutes.
+    let outcome = tokio::time::timeout(config.timeout, async move {
+        let mut input = attached.input;
         input.write_all(code).await.map_err(RunError::SendCode)?;
         // Closing stdin ends `cat`, and PHP starts on the complete file.
         input.shutdown().await.map_err(RunError::SendCode)?;
-        collect(attached.output, config.output_limit, &mut output).await
+        collect(attached.output, config.output_limit, collected).await
     })
     .await;
     let timed_out = match outcome {

@@ -1,0 +1,237 @@
+//! The runner against the real Docker engine and the real PHP images (php:7.4/8.2/8.4/8.5-cli,
+//! built by scripts/build-php-images.sh or pulled from Docker Hub).
+//!
+//! Tests take a shared lock so that "no container is left behind" can be checked after each
+//! one without another test's containers getting in the way.
+
+use futures::StreamExt;
+use runner::{Execution, Image, ResolveError, Runner, RunnerConfig, Status, MANAGED_LABEL};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+static ENGINE: Mutex<()> = Mutex::new(());
+
+/// One test's hold on the engine, with a runner whose limits the test chose.
+struct Engine {
+    runner: Runner,
+    _exclusive: MutexGuard<'static, ()>,
+}
+
+async fn engine() -> Engine {
+    engine_with(RunnerConfig::default()).await
+}
+
+async fn engine_with(config: RunnerConfig) -> Engine {
+    let exclusive = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let runner = Runner::connect(config).await.expect("a Docker engine must be running");
+    Engine {
+        runner,
+        _exclusive: exclusive,
+    }
+}
+
+impl Engine {
+    async fn images(&self, names: &[&str]) -> Vec<Image> {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        self.runner.resolve(&names).await.expect("the test images exist")
+    }
+
+    async fn run(&self, image: &str, code: &str) -> Execution {
+        let image = self.images(&[image]).await.remove(0);
+        self.runner.run(code.as_bytes(), &image).await
+    }
+
+    async fn run_all(&self, images: &[&str], code: &str) -> Vec<Execution> {
+        let images = self.images(images).await;
+        self.runner.run_all(code, images).collect().await
+    }
+
+    async fn managed_containers(&self) -> usize {
+        let output = tokio::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label={MANAGED_LABEL}")])
+            .output()
+            .await
+            .expect("docker CLI");
+        String::from_utf8_lossy(&output.stdout).lines().count()
+    }
+
+    async fn assert_no_container_left(&self) {
+        assert_eq!(self.managed_containers().await, 0, "containers left behind");
+    }
+}
+
+fn result_for<'a>(results: &'a [Execution], image: &str) -> &'a Execution {
+    results.iter().find(|r| r.image == image).expect("a result per image")
+}
+
+#[tokio::test]
+async fn images_are_discovered_with_their_exact_versions_in_version_order() {
+    let engine = engine().await;
+    let images = engine.runner.images().await.unwrap();
+    let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    for wanted in ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"] {
+        assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
+    }
+    for image in &images {
+        let minor = image.name.trim_start_matches("php:").trim_end_matches("-cli");
+        assert!(
+            image.php_version.starts_with(&format!("{minor}.")),
+            "{} reports {}",
+            image.name,
+            image.php_version
+        );
+    }
+    let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
+    assert!(position("php:7.4-cli") < position("php:8.2-cli"));
+    assert!(position("php:8.4-cli") < position("php:8.5-cli"));
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn only_discovered_images_resolve() {
+    let engine = engine().await;
+    for name in ["alpine", "php:8.2-cli --privileged", "../php:8.2-cli", "php:8.2-fpm"] {
+        let error = engine.runner.resolve(&[name.to_string()]).await.unwrap_err();
+        assert!(matches!(error, ResolveError::UnknownImage(n) if n == name));
+    }
+    let full = engine.images(&["php:8.2-cli"]).await[0].php_version.clone();
+    let alias = engine.images(&[&format!("php:{full}-cli")]).await;
+    assert_eq!(alias[0].name, "php:8.2-cli", "the full-version tag is an alias");
+}
+
+#[tokio::test]
+async fn loose_comparison_differs_between_php_7_and_8() {
+    let engine = engine().await;
+    let results = engine
+        .run_all(&["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"], r#"<?php var_dump(0 == "a");"#)
+        .await;
+    assert_eq!(results.len(), 4);
+    assert_eq!(result_for(&results, "php:7.4-cli").stdout, "bool(true)\n");
+    for image in ["php:8.2-cli", "php:8.4-cli", "php:8.5-cli"] {
+        let result = result_for(&results, image);
+        assert_eq!(result.status, Status::Ok, "{result:?}");
+        assert_eq!(result.stdout, "bool(false)\n", "{image}");
+    }
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn exit_code_and_stderr_are_reported_apart_from_stdout() {
+    let engine = engine().await;
+    let result = engine
+        .run("php:8.4-cli", r#"<?php echo "out"; fwrite(STDERR, "err"); exit(3);"#)
+        .await;
+    assert_eq!(result.status, Status::Exit);
+    assert_eq!(result.exit_code, Some(3));
+    assert_eq!(result.stdout, "out");
+    assert_eq!(result.stderr, "err");
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn a_fatal_error_exits_255_with_the_message_inline_and_a_stable_path() {
+    let engine = engine().await;
+    let result = engine.run("php:8.2-cli", "<?php\nundefined_function();\n").await;
+    assert_eq!(result.status, Status::Exit);
+    assert_eq!(result.exit_code, Some(255));
+    assert!(
+        result.stdout.contains("Call to undefined function undefined_function()")
+            && result.stdout.contains("/in/main.php:2"),
+        "{}",
+        result.stdout
+    );
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn an_endless_loop_is_killed_at_the_time_limit() {
+    let engine = engine_with(RunnerConfig {
+        timeout: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await;
+    let result = engine.run("php:8.4-cli", "<?php while (true) {}").await;
+    assert_eq!(result.status, Status::Timeout, "{result:?}");
+    assert!(result.duration_ms >= 2000, "{}", result.duration_ms);
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
+    let engine = engine_with(RunnerConfig {
+        output_limit: 1000,
+        ..Default::default()
+    })
+    .await;
+    let result = engine
+        .run("php:8.4-cli", r#"<?php while (true) { echo str_repeat("x", 4096); }"#)
+        .await;
+    assert!(result.truncated);
+    assert_eq!(result.stdout.len(), 1000);
+    assert_ne!(result.status, Status::Timeout, "killed for its output, not its time");
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
+    let engine = engine().await;
+    // Within PHP's memory_limit: PHP's own fatal error.
+    let result = engine.run("php:8.4-cli", r#"<?php $a = str_repeat("x", 200 * 1024 * 1024);"#).await;
+    assert_eq!(result.exit_code, Some(255));
+    assert!(result.stdout.contains("Allowed memory size"), "{}", result.stdout);
+    // Without PHP's limit: the container's cgroup limit.
+    let result = engine
+        .run(
+            "php:8.4-cli",
+            r#"<?php ini_set("memory_limit", "-1"); $a = []; while (true) { $a[] = str_repeat("x", 1 << 20); }"#,
+        )
+        .await;
+    assert_eq!(result.status, Status::Oom, "{result:?}");
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn versions_run_concurrently() {
+    let engine = engine().await;
+    let results = engine
+        .run_all(&["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"], "<?php usleep(700000);")
+        .await;
+    let starts: Vec<_> = results.iter().map(|r| r.started_at.expect("start time")).collect();
+    let ends: Vec<_> = results.iter().map(|r| r.finished_at.expect("end time")).collect();
+    let last_start = starts.iter().max().unwrap();
+    let first_end = ends.iter().min().unwrap();
+    assert!(
+        last_start < first_end,
+        "every container started before any finished: starts {starts:?}, ends {ends:?}"
+    );
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn dropping_a_run_removes_its_containers() {
+    let engine = engine().await;
+    let images = engine.images(&["php:8.2-cli", "php:8.4-cli"]).await;
+    let mut stream = Box::pin(engine.runner.run_all("<?php sleep(30);", images));
+    // Drive the run until both containers exist, then walk away from it.
+    let appeared = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            tokio::select! {
+                _ = stream.next() => panic!("a 30 s sleep finished early"),
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            if engine.managed_containers().await == 2 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(appeared.is_ok(), "the containers never appeared");
+    drop(stream);
+    let gone = tokio::time::timeout(Duration::from_secs(5), async {
+        while engine.managed_containers().await > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "containers outlived their run");
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets everything up (scripts/setup.sh) and serves evalgrid on http://127.0.0.1:3000
+# (EVALGRID_ADDR=0.0.0.0:8080 to change it; see README for every setting).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+bash scripts/setup.sh
+export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+exec cargo leptos serve --release

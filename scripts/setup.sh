@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs and starts everything evalgrid needs on a Debian machine, idempotently and quickly
+# when already done: system packages, a running Docker engine, the PHP images, the Rust targets
+# and tools (cargo-leptos, wasm-bindgen-cli), and the end-to-end test dependencies.
+#
+# Sourced or run by scripts/run.sh and scripts/test.sh; safe to run on its own.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CARGO_LEPTOS_VERSION=0.3.10
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local wanted=(docker.io debootstrap chromium curl ca-certificates) missing=()
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+start_docker() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  log "no Docker engine answers; starting dockerd"
+  as_root sh -c 'nohup dockerd >/var/log/evalgrid-dockerd.log 2>&1 &'
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && { log "Docker engine is up"; return 0; }
+    sleep 1
+  done
+  log "dockerd did not come up; see /var/log/evalgrid-dockerd.log"
+  tail -20 /var/log/evalgrid-dockerd.log >&2 || true
+  return 1
+}
+
+install_rust_tools() {
+  rustup target list --installed | grep -q wasm32-unknown-unknown \
+    || rustup target add wasm32-unknown-unknown
+  if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
+    cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
+  fi
+  # wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly. Installed without
+  # --locked: one of its locked dependencies is no longer on the registry.
+  local wanted
+  wanted=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$ROOT/Cargo.lock")
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wanted" ]; then
+    log "installing wasm-bindgen-cli $wanted"
+    cargo install wasm-bindgen-cli --version "$wanted"
+  fi
+}
+
+install_node_packages() {
+  # Playwright (driving Debian's chromium, no browser download) and binaryen's wasm-opt: the
+  # npm one, since Debian's binaryen 108 produces WASM that silently fails to hydrate.
+  if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] \
+     || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.package-lock.json" ]; then
+    log "installing end2end npm packages"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+main() {
+  install_packages
+  start_docker
+  bash "$ROOT/scripts/build-php-images.sh"
+  install_rust_tools
+  install_node_packages
+}
+
+main "$@"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets everything up (scripts/setup.sh), builds the release site, then runs every test on the
+# real Docker engine and PHP images: Rust unit and integration tests (runner, HTTP API, page)
+# and the Playwright tests in Debian's chromium. Fails if a container is left behind.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+bash scripts/setup.sh
+export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+
+echo "[test] building the release site (server + WASM)"
+cargo leptos build --release
+
+echo "[test] cargo tests"
+cargo test --release -p runner -p app -p server
+
+echo "[test] browser tests"
+(cd end2end && npx playwright test)
+
+leftover=$(docker ps -aq --filter label=dev.evalgrid.managed)
+if [ -n "$leftover" ]; then
+  echo "[test] FAIL: containers left behind:" >&2
+  docker ps -a --filter label=dev.evalgrid.managed >&2
+  exit 1
+fi
+echo "[test] all tests passed; no container left behind"
