@@ -1,6 +1,8 @@
 //! evalgrid's page and the types it shares with the server. Compiled twice: to WASM (feature
 //! `hydrate`) and into the server (feature `ssr`, which adds the server-only code).
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod model;
@@ -24,6 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -1,0 +1,47 @@
+import { defineConfig } from '@playwright/test';
+
+// The release server, built by `cargo leptos build --release` (scripts/test.sh does it), on a
+// port of its own; Debian's chromium, never a downloaded browser.
+const port = Number(process.env.EVALGRID_E2E_PORT ?? 3210);
+export const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 20_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  webServer: {
+    command: `./target/release/server --addr 127.0.0.1:${port}`,
+    cwd: '..',
+    url: `${baseURL}/api/health`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      LEPTOS_OUTPUT_NAME: 'evalgrid',
+      LEPTOS_SITE_ROOT: 'target/site',
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      RUST_LOG: 'info',
+    },
+  },
+});
