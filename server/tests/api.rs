@@ -1,0 +1,225 @@
+//! The HTTP API and the server-rendered page, served by the real router on a real port, with a
+//! real runner on the real Docker engine.
+
+use app::model::{ImageInfo, RunResponse, Status, VersionResult};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::{leptos_options, router, AppState, Config};
+use clap::Parser;
+use std::sync::{Mutex, MutexGuard};
+
+static ENGINE: Mutex<()> = Mutex::new(());
+
+/// A server on an ephemeral port, exclusive to one test at a time.
+struct TestServer {
+    base: String,
+    client: reqwest::Client,
+    _exclusive: MutexGuard<'static, ()>,
+}
+
+impl TestServer {
+    async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
+    async fn start_with(flags: &[&str]) -> Self {
+        let exclusive = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let config = Config::parse_from(std::iter::once("evalgrid").chain(flags.iter().copied()));
+        let runner = runner::Runner::connect(config.runner_config())
+            .await
+            .expect("a Docker engine must be running");
+        let state = AppState {
+            leptos_options: leptos_options(),
+            runner,
+            limits: config.request_limits(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            _exclusive: exclusive,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asserts that both run endpoints refuse `body` with `status` and a message containing `says`.
+    async fn assert_refused(&self, body: Value, status: StatusCode, says: &str) {
+        for path in ["/api/run", "/api/run/stream"] {
+            let response = self.post_json(path, body.clone()).await;
+            assert_eq!(response.status(), status, "{path} {body}");
+            let error: Value = response.json().await.unwrap();
+            let message = error["error"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{path}: {message:?} should say {says:?}");
+        }
+    }
+}
+
+fn run_body(code: &str, images: &[&str]) -> Value {
+    json!({ "code": code, "images": images })
+}
+
+#[tokio::test]
+async fn images_lists_the_php_versions_in_version_order() {
+    let server = TestServer::start().await;
+    let response = server.get("/api/images").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let images: Vec<ImageInfo> = response.json().await.unwrap();
+    let names: Vec<&str> = images.iter().map(|i| i.image.as_str()).collect();
+    assert_eq!(names, ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"]);
+    assert!(images[0].php_version.starts_with("7.4."));
+}
+
+#[tokio::test]
+async fn run_returns_every_result_in_request_order() {
+    let server = TestServer::start().await;
+    let code = "<?php\nif (PHP_MAJOR_VERSION == 8) usleep(300000);\nvar_dump(0 == \"a\");";
+    let response = server
+        .post_json("/api/run", run_body(code, &["php:8.5-cli", "php:7.4-cli"]))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let run: RunResponse = response.json().await.unwrap();
+    let images: Vec<&str> = run.results.iter().map(|r| r.image.as_str()).collect();
+    assert_eq!(images, ["php:8.5-cli", "php:7.4-cli"]);
+    assert_eq!(run.results[0].stdout, "bool(false)\n");
+    assert_eq!(run.results[1].stdout, "bool(true)\n");
+    assert!(run.results.iter().all(|r| r.status == Status::Ok && r.exit_code == Some(0)));
+    assert!(run.results[0].php_version.starts_with("8.5."));
+}
+
+#[tokio::test]
+async fn stream_sends_one_line_per_version_as_each_finishes() {
+    let server = TestServer::start().await;
+    let code = "<?php if (PHP_MAJOR_VERSION == 8) sleep(2); echo PHP_MAJOR_VERSION;";
+    let response = server
+        .post_json("/api/run/stream", run_body(code, &["php:8.4-cli", "php:7.4-cli"]))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+
+    // Read chunk by chunk: the 7.4 line must arrive while 8.4 is still sleeping.
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    while !text.contains('\n') {
+        text.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
+    }
+    let first: VersionResult = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first.image, "php:7.4-cli");
+    assert_eq!(first.stdout, "7");
+    assert!(!text.contains("php:8.4-cli"), "8.4 cannot have finished yet");
+
+    while let Some(chunk) = body.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    let results: Vec<VersionResult> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1].image, "php:8.4-cli");
+    assert_eq!(results[1].stdout, "8");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_clear_message() {
+    let server = TestServer::start_with(&["--max-images", "3", "--max-code-kib", "1"]).await;
+    let ok_code = "<?php echo 1;";
+    server
+        .assert_refused(json!({ "code": ok_code }), StatusCode::BAD_REQUEST, "pick at least one")
+        .await;
+    server
+        .assert_refused(run_body(ok_code, &[]), StatusCode::BAD_REQUEST, "pick at least one")
+        .await;
+    server
+        .assert_refused(run_body("", &["php:8.2-cli"]), StatusCode::BAD_REQUEST, "code is empty")
+        .await;
+    server
+        .assert_refused(run_body(ok_code, &["alpine"]), StatusCode::BAD_REQUEST, "unknown image \"alpine\"")
+        .await;
+    server
+        .assert_refused(
+            run_body(ok_code, &["php:8.2-cli --privileged"]),
+            StatusCode::BAD_REQUEST,
+            "unknown image",
+        )
+        .await;
+    server
+        .assert_refused(
+            run_body(ok_code, &["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"]),
+            StatusCode::BAD_REQUEST,
+            "at most 3",
+        )
+        .await;
+    let limit = 1024;
+    let at_limit = format!("<?php //{}", "x".repeat(limit - 8));
+    assert_eq!(at_limit.len(), limit);
+    let response = server.post_json("/api/run", run_body(&at_limit, &["php:8.2-cli"])).await;
+    assert_eq!(response.status(), StatusCode::OK, "code of exactly the limit runs");
+    server
+        .assert_refused(
+            run_body(&format!("{at_limit}x"), &["php:8.2-cli"]),
+            StatusCode::BAD_REQUEST,
+            "the limit is 1024 bytes",
+        )
+        .await;
+
+    let malformed = server.post_raw("/api/run", "application/json", b"{\"code\": ".to_vec()).await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let error: Value = malformed.json().await.unwrap();
+    assert!(error["error"].as_str().unwrap().contains("JSON"), "{error}");
+
+    let wrong_type = server.post_raw("/api/run", "text/plain", b"{}".to_vec()).await;
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(wrong_type.json::<Value>().await.unwrap()["error"].is_string());
+
+    let huge = server.post_raw("/api/run", "application/json", vec![b' '; 10 * 1024 * 1024]).await;
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn health_reports_the_engine() {
+    let server = TestServer::start().await;
+    let response = server.get("/api/health").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let health: Value = response.json().await.unwrap();
+    assert_eq!(health["engine"], "ok");
+    assert_eq!(health["images"], 4);
+}
+
+#[tokio::test]
+async fn the_page_is_rendered_on_the_server_with_the_versions() {
+    let server = TestServer::start().await;
+    let response = server.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<textarea"), "the editor is in the HTML");
+    for image in ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"] {
+        assert!(html.contains(&format!("value=\"{image}\"")), "{image} checkbox is in the HTML");
+    }
+    assert!(html.contains("/pkg/evalgrid.js"), "the hydration script is linked");
+}
