@@ -40,14 +40,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Leptos options from cargo-leptos's environment, with this project's names as fallbacks so
-/// the binary also runs when built by plain cargo (tests).
+/// Leptos options from the environment (cargo-leptos's, or `.cargo/config.toml`'s defaults).
 pub fn leptos_options() -> LeptosOptions {
-    let mut options = get_configuration(None)
+    get_configuration(None)
         .expect("Leptos configuration from the environment")
-        .leptos_options;
-    if options.output_name.is_empty() {
-        options.output_name = "evalgrid".into();
-    }
-    options
+        .leptos_options
 }
