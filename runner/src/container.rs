@@ -159,6 +159,7 @@ async fn try_run(
         .attach_container(container.id(), Some(attach_options))
         .await
         .map_err(RunError::Attach)?;
+    let started = Instant::now();
     docker
         .start_container(container.id(), None)
         .await
@@ -201,7 +202,8 @@ async fn try_run(
     if timed_out || output.truncated {
         // Killed by us: removing with force kills it and frees everything in one call.
         container.remove().await;
-        execution.duration_ms = elapsed_ms(clock);
+        // From start to removal: how long the sandbox really lived.
+        execution.duration_ms = elapsed_ms(started);
         if timed_out {
             execution.status = Status::Timeout;
             execution.message = Some(format!(

@@ -86,7 +86,8 @@ pub(crate) fn container_body(config: &RunnerConfig, image_id: &str) -> Container
             security_opt: Some(vec!["no-new-privileges".into()]),
             ulimits: Some(vec![
                 ulimit("nofile", 256),
-                ulimit("fsize", config.tmp_bytes as i64),
+                // Above /tmp's size, so a full /tmp is ENOSPC (a PHP warning), not SIGXFSZ.
+                ulimit("fsize", (config.tmp_bytes + 1024 * 1024) as i64),
                 ulimit("core", 0),
             ]),
             // PHP as PID 1 would ignore SIGTERM; tini forwards signals and reaps forks.

@@ -1,88 +1,13 @@
 //! The HTTP API and the server-rendered page, served by the real router on a real port, with a
 //! real runner on the real Docker engine.
 
+mod common;
+
 use app::model::{ImageInfo, RunResponse, Status, VersionResult};
+use common::{run_body, TestServer};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use server::{leptos_options, router, AppState, Config};
-use clap::Parser;
-use std::sync::{Mutex, MutexGuard};
-
-static ENGINE: Mutex<()> = Mutex::new(());
-
-/// A server on an ephemeral port, exclusive to one test at a time.
-struct TestServer {
-    base: String,
-    client: reqwest::Client,
-    _exclusive: MutexGuard<'static, ()>,
-}
-
-impl TestServer {
-    async fn start() -> Self {
-        Self::start_with(&[]).await
-    }
-
-    /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
-    async fn start_with(flags: &[&str]) -> Self {
-        let exclusive = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let config = Config::parse_from(std::iter::once("evalgrid").chain(flags.iter().copied()));
-        let runner = runner::Runner::connect(config.runner_config())
-            .await
-            .expect("a Docker engine must be running");
-        let state = AppState {
-            leptos_options: leptos_options(),
-            runner,
-            limits: config.request_limits(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-        Self {
-            base,
-            client: reqwest::Client::new(),
-            _exclusive: exclusive,
-        }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
-    }
-
-    async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Asserts that both run endpoints refuse `body` with `status` and a message containing `says`.
-    async fn assert_refused(&self, body: Value, status: StatusCode, says: &str) {
-        for path in ["/api/run", "/api/run/stream"] {
-            let response = self.post_json(path, body.clone()).await;
-            assert_eq!(response.status(), status, "{path} {body}");
-            let error: Value = response.json().await.unwrap();
-            let message = error["error"].as_str().unwrap_or_default();
-            assert!(message.contains(says), "{path}: {message:?} should say {says:?}");
-        }
-    }
-}
-
-fn run_body(code: &str, images: &[&str]) -> Value {
-    json!({ "code": code, "images": images })
-}
 
 #[tokio::test]
 async fn images_lists_the_php_versions_in_version_order() {

@@ -1,0 +1,115 @@
+//! Test helpers: a real server (router, runner, Docker engine) on an ephemeral port, and small
+//! request helpers so that each test reads like what a client does.
+#![allow(dead_code)]
+
+use clap::Parser;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::{leptos_options, router, AppState, Config};
+use std::sync::{Mutex, MutexGuard};
+
+static ENGINE: Mutex<()> = Mutex::new(());
+
+/// A server on an ephemeral port, exclusive to one test at a time.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    _exclusive: MutexGuard<'static, ()>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
+    pub async fn start_with(flags: &[&str]) -> Self {
+        let exclusive = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let config = Config::parse_from(std::iter::once("evalgrid").chain(flags.iter().copied()));
+        let runner = runner::Runner::connect(config.runner_config())
+            .await
+            .expect("a Docker engine must be running");
+        let state = AppState {
+            leptos_options: leptos_options(),
+            runner,
+            limits: config.request_limits(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            _exclusive: exclusive,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asserts that both run endpoints refuse `body` with `status` and a message containing `says`.
+    pub async fn assert_refused(&self, body: Value, status: StatusCode, says: &str) {
+        for path in ["/api/run", "/api/run/stream"] {
+            let response = self.post_json(path, body.clone()).await;
+            assert_eq!(response.status(), status, "{path} {body}");
+            let error: Value = response.json().await.unwrap();
+            let message = error["error"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{path}: {message:?} should say {says:?}");
+        }
+    }
+}
+
+pub fn run_body(code: &str, images: &[&str]) -> Value {
+    json!({ "code": code, "images": images })
+}
+
+
+impl TestServer {
+    /// Runs `code` and returns the results in request order, asserting a 200.
+    pub async fn run(&self, code: &str, images: &[&str]) -> Vec<app::model::VersionResult> {
+        let response = self.post_json("/api/run", run_body(code, images)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<app::model::RunResponse>().await.unwrap().results
+    }
+
+    /// A normal request still gets a normal answer.
+    pub async fn assert_still_answers(&self) {
+        let results = self.run("<?php echo 6 * 7;", &["php:8.2-cli"]).await;
+        assert_eq!(results[0].status, app::model::Status::Ok);
+        assert_eq!(results[0].stdout, "42");
+    }
+}
+
+/// How many containers carry evalgrid's label, running or not.
+pub async fn managed_containers() -> usize {
+    let output = tokio::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label={}", runner::MANAGED_LABEL)])
+        .output()
+        .await
+        .expect("docker CLI");
+    String::from_utf8_lossy(&output.stdout).lines().count()
+}
+
+pub async fn assert_no_container_left() {
+    assert_eq!(managed_containers().await, 0, "containers left behind");
+}
