@@ -17,6 +17,16 @@ pub struct RunnerConfig {
     pub output_limit: usize,
     /// Size of the writable, noexec `/tmp` (default 16 MiB).
     pub tmp_bytes: u64,
+    /// Containers running at once across all requests (default 4 per CPU core, at least 4).
+    pub max_containers: usize,
+    /// How long a run may wait for room before it is turned away (default 2 s).
+    pub admission_wait: Duration,
+}
+
+/// 4 containers per core: runs mostly wait on I/O and start-up, rarely on CPU.
+pub fn default_max_containers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (4 * cores).max(4)
 }
 
 impl Default for RunnerConfig {
@@ -29,6 +39,8 @@ impl Default for RunnerConfig {
             nano_cpus: 1_000_000_000,
             output_limit: 64 * 1024,
             tmp_bytes: 16 * 1024 * 1024,
+            max_containers: default_max_containers(),
+            admission_wait: Duration::from_secs(2),
         }
     }
 }

@@ -53,3 +53,14 @@ pub enum RunError {
     #[error("cannot inspect the finished container: {0}")]
     Inspect(#[source] bollard::errors::Error),
 }
+
+/// Why [`crate::Runner::admit`] turned a run away.
+#[derive(Debug, Error)]
+pub enum AdmitError {
+    /// All container slots stayed taken for the whole admission wait.
+    #[error("the server is busy: {running} of {capacity} containers are in use; try again shortly")]
+    Busy { running: usize, capacity: usize },
+    /// The run needs more containers than the server ever runs at once.
+    #[error("a run of {wanted} versions can never fit: at most {capacity} containers run at once")]
+    TooLarge { wanted: usize, capacity: usize },
+}

@@ -20,8 +20,8 @@ mod execution;
 mod images;
 mod sandbox;
 
-pub use config::RunnerConfig;
-pub use error::{ConnectError, DiscoverError, ResolveError, RunError};
+pub use config::{default_max_containers, RunnerConfig};
+pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::Image;
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
@@ -29,8 +29,9 @@ pub use sandbox::{PHP_INI, SCRIPT_PATH};
 pub use time;
 
 use bollard::Docker;
-use futures::stream::{FuturesUnordered, Stream};
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The label every container started by evalgrid carries.
 pub const MANAGED_LABEL: &str = "dev.evalgrid.managed";
@@ -41,12 +42,19 @@ pub struct Runner {
     docker: Docker,
     config: Arc<RunnerConfig>,
     catalog: Arc<images::Catalog>,
+    slots: Arc<Semaphore>,
+}
+
+/// Room for a run's containers, held until the run's stream is finished or dropped.
+pub struct Admission {
+    _slots: OwnedSemaphorePermit,
 }
 
 impl Runner {
     /// Connects to the local engine (`DOCKER_HOST` or the default socket) and agrees on an API
     /// version with it, so old engines (Debian's 20.10) and new ones both work.
     pub async fn connect(config: RunnerConfig) -> Result<Self, ConnectError> {
+        let config_slots = config.max_containers;
         let docker = Docker::connect_with_local_defaults().map_err(ConnectError::Client)?;
         let docker = docker
             .negotiate_version()
@@ -56,6 +64,7 @@ impl Runner {
             docker,
             config: Arc::new(config),
             catalog: Arc::new(images::Catalog::default()),
+            slots: Arc::new(Semaphore::new(config_slots)),
         })
     }
 
@@ -83,22 +92,47 @@ impl Runner {
             .collect()
     }
 
+    /// Reserves room for `versions` containers under the global limit, waiting at most the
+    /// configured admission wait: a full server answers "busy" quickly instead of queueing.
+    pub async fn admit(&self, versions: usize) -> Result<Admission, AdmitError> {
+        let capacity = self.config.max_containers;
+        if versions > capacity {
+            return Err(AdmitError::TooLarge { wanted: versions, capacity });
+        }
+        let wanted = u32::try_from(versions).expect("versions fit in u32");
+        let waiting = self.slots.clone().acquire_many_owned(wanted);
+        match tokio::time::timeout(self.config.admission_wait, waiting).await {
+            Ok(Ok(slots)) => Ok(Admission { _slots: slots }),
+            _ => Err(AdmitError::Busy {
+                running: capacity - self.slots.available_permits(),
+                capacity,
+            }),
+        }
+    }
+
     /// Runs `code` on every image at once. The stream yields each result as its container
-    /// finishes; dropping the stream stops and removes the containers still running.
+    /// finishes; dropping the stream stops and removes the containers still running, and
+    /// releases the admission.
     pub fn run_all(
         &self,
         code: &str,
         images: Vec<Image>,
+        admission: Admission,
     ) -> impl Stream<Item = Execution> + Send + 'static {
         let code: Arc<[u8]> = Arc::from(code.as_bytes());
-        images
+        let runs = images
             .into_iter()
             .map(|image| {
                 let runner = self.clone();
                 let code = code.clone();
                 async move { runner.run(&code, &image).await }
             })
-            .collect::<FuturesUnordered<_>>()
+            .collect::<FuturesUnordered<_>>();
+        // The admission lives as long as the stream does.
+        futures::stream::unfold((runs, admission), |(mut runs, admission)| async move {
+            let next = runs.next().await?;
+            Some((next, (runs, admission)))
+        })
     }
 
     /// Runs `code` on one image in a fresh container. Never fails: a version that could not run

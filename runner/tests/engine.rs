@@ -43,7 +43,8 @@ impl Engine {
 
     async fn run_all(&self, images: &[&str], code: &str) -> Vec<Execution> {
         let images = self.images(images).await;
-        self.runner.run_all(code, images).collect().await
+        let admission = self.runner.admit(images.len()).await.unwrap();
+        self.runner.run_all(code, images, admission).collect().await
     }
 
     async fn managed_containers(&self) -> usize {
@@ -211,7 +212,8 @@ async fn versions_run_concurrently() {
 async fn dropping_a_run_removes_its_containers() {
     let engine = engine().await;
     let images = engine.images(&["php:8.2-cli", "php:8.4-cli"]).await;
-    let mut stream = Box::pin(engine.runner.run_all("<?php sleep(30);", images));
+    let admission = engine.runner.admit(images.len()).await.unwrap();
+    let mut stream = Box::pin(engine.runner.run_all("<?php sleep(30);", images, admission));
     // Drive the run until both containers exist, then walk away from it.
     let appeared = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

@@ -34,6 +34,15 @@ pub struct Config {
     /// Most versions in one run.
     #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 8)]
     pub max_images: usize,
+    /// Containers running at once over all requests [default: 4 per CPU core, at least 4].
+    #[arg(long, env = "EVALGRID_MAX_CONTAINERS")]
+    pub max_containers: Option<usize>,
+    /// How long a run waits for room before it gets a 503, in seconds.
+    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 2.0)]
+    pub admission_wait_secs: f64,
+    /// Runs per minute from one client IP address; 0 turns the limit off.
+    #[arg(long, env = "EVALGRID_RUNS_PER_MINUTE", default_value_t = 60)]
+    pub runs_per_minute: u32,
 }
 
 impl Config {
@@ -45,6 +54,10 @@ impl Config {
             pids_limit: self.pids_limit,
             nano_cpus: (self.cpus * 1e9) as i64,
             output_limit: self.output_limit_kib * 1024,
+            max_containers: self
+                .max_containers
+                .unwrap_or_else(runner::default_max_containers),
+            admission_wait: Duration::from_secs_f64(self.admission_wait_secs),
             ..Default::default()
         }
     }

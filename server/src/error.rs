@@ -1,5 +1,5 @@
 use app::model::ApiError;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -8,6 +8,8 @@ use axum::Json;
 pub struct AppError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds after which trying again makes sense (503, 429), sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -19,7 +21,13 @@ impl AppError {
         Self {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 }
 
@@ -28,7 +36,11 @@ impl IntoResponse for AppError {
         let body = Json(ApiError {
             error: self.message,
         });
-        (self.status, body).into_response()
+        let mut response = (self.status, body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -39,6 +51,17 @@ impl From<runner::ResolveError> for AppError {
             runner::ResolveError::Discover(_) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
             }
+        }
+    }
+}
+
+impl From<runner::AdmitError> for AppError {
+    fn from(error: runner::AdmitError) -> Self {
+        match error {
+            runner::AdmitError::Busy { .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).retry_after(1)
+            }
+            runner::AdmitError::TooLarge { .. } => Self::bad_request(error.to_string()),
         }
     }
 }

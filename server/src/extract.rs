@@ -5,11 +5,13 @@ use app::model::RunRequest;
 use axum::extract::{FromRequest, Request};
 use axum::Json;
 
-/// A run request whose code passed the limits and whose images all resolved to discovered
-/// images. Client strings never reach Docker: only the resolved images do.
+/// A run request whose code passed the limits, whose images all resolved to discovered images
+/// (client strings never reach Docker: only the resolved images do), and that was admitted
+/// under the global container limit.
 pub struct CheckedRun {
     pub code: String,
     pub images: Vec<runner::Image>,
+    pub admission: runner::Admission,
 }
 
 impl FromRequest<AppState> for CheckedRun {
@@ -21,9 +23,11 @@ impl FromRequest<AppState> for CheckedRun {
             .map_err(|rejection| AppError::new(rejection.status(), rejection.body_text()))?;
         run.validate(&state.limits).map_err(AppError::bad_request)?;
         let images = state.runner.resolve(&run.images).await?;
+        let admission = state.runner.admit(images.len()).await?;
         Ok(Self {
             code: run.code,
             images,
+            admission,
         })
     }
 }

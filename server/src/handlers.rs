@@ -16,7 +16,7 @@ pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Json<RunResp
     let order: Vec<String> = run.images.iter().map(|i| i.name.clone()).collect();
     let mut results: Vec<VersionResult> = state
         .runner
-        .run_all(&run.code, run.images)
+        .run_all(&run.code, run.images, run.admission)
         .map(VersionResult::from)
         .collect()
         .await;
@@ -27,7 +27,7 @@ pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Json<RunResp
 /// `POST /api/run/stream`: one JSON result per line, each sent as its version finishes. When
 /// the client goes away the body stream is dropped, and with it the containers still running.
 pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Response {
-    let lines = state.runner.run_all(&run.code, run.images).map(|execution| {
+    let lines = state.runner.run_all(&run.code, run.images, run.admission).map(|execution| {
         let mut line = serde_json::to_vec(&VersionResult::from(execution))
             .expect("a result always serializes");
         line.push(b'\n');

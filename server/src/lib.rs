@@ -5,9 +5,11 @@ pub mod config;
 mod error;
 mod extract;
 mod handlers;
+mod middleware;
 mod state;
 
 pub use config::Config;
+pub use middleware::RunRateLimit;
 pub use error::AppError;
 pub use state::AppState;
 
@@ -25,9 +27,15 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let runner = state.runner.clone();
     let options = state.leptos_options.clone();
-    Router::new()
+    let runs = Router::new()
         .route("/api/run", post(handlers::run))
         .route("/api/run/stream", post(handlers::run_stream))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::limit_runs,
+        ));
+    Router::new()
+        .merge(runs)
         .route("/api/health", get(handlers::health))
         .leptos_routes_with_context(
             &state,
@@ -38,6 +46,18 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// Serves the app until `shutdown` completes. Client addresses are kept for rate limiting.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Leptos options from the environment (cargo-leptos's, or `.cargo/config.toml`'s defaults).

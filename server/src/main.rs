@@ -1,5 +1,5 @@
 use clap::Parser;
-use server::{leptos_options, router, AppState, Config};
+use server::{leptos_options, serve, AppState, Config, RunRateLimit};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -24,14 +24,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         leptos_options,
         runner,
         limits: config.request_limits(),
+        rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
     };
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

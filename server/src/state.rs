@@ -1,3 +1,4 @@
+use crate::middleware::RunRateLimit;
 use app::model::RequestLimits;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -8,4 +9,5 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub runner: runner::Runner,
     pub limits: RequestLimits,
+    pub rate_limit: Option<RunRateLimit>,
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use app::model::{Status, VersionResult};
-use common::{assert_no_container_left, TestServer};
+use common::{assert_no_container_left, resident_set_kib, TestServer};
 
 const ATTACKED: [&str; 2] = ["php:7.4-cli", "php:8.4-cli"];
 
@@ -213,13 +213,4 @@ async fn bridge_gateway() -> String {
     let subnet = first["Subnet"].as_str().expect("the bridge has a subnet");
     let network: std::net::Ipv4Addr = subnet.split('/').next().unwrap().parse().unwrap();
     std::net::Ipv4Addr::from(u32::from(network) + 1).to_string()
-}
-
-fn resident_set_kib() -> i64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }

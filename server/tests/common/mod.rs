@@ -5,7 +5,7 @@
 use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use server::{leptos_options, router, AppState, Config};
+use server::{leptos_options, serve, AppState, Config, RunRateLimit};
 use std::sync::{Mutex, MutexGuard};
 
 static ENGINE: Mutex<()> = Mutex::new(());
@@ -33,10 +33,11 @@ impl TestServer {
             leptos_options: leptos_options(),
             runner,
             limits: config.request_limits(),
+            rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        tokio::spawn(async move { serve(listener, state, std::future::pending()).await.unwrap() });
         Self {
             base,
             client: reqwest::Client::new(),
@@ -112,4 +113,14 @@ pub async fn managed_containers() -> usize {
 
 pub async fn assert_no_container_left() {
     assert_eq!(managed_containers().await, 0, "containers left behind");
+}
+
+/// This process's resident memory: the in-process server's, for "memory stays flat" checks.
+pub fn resident_set_kib() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
 }
