@@ -95,3 +95,11 @@ test('running with no version picked explains what is missing', async ({ page })
   await expect(page.getByRole('alert')).toContainText('pick at least one PHP version');
   await expect(page.locator('.result-cell')).toHaveCount(0);
 });
+
+test('code over the size limit is refused with the reason shown', async ({ page }) => {
+  await openPlayground(page);
+  await pickVersions(page, ['php:8.4-cli']);
+  await page.locator('.code-editor').fill('<?php // ' + 'x'.repeat(70 * 1024));
+  await page.getByRole('button', { name: 'Run' }).click();
+  await expect(page.getByRole('alert')).toContainText('the limit is 65536 bytes');
+});

@@ -3,6 +3,8 @@ use std::time::Duration;
 /// Limits and discovery settings for every run. `Default` holds the documented defaults.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
+    /// The engine's socket, `unix:///path`; `None` means `DOCKER_HOST` or the default socket.
+    pub docker_host: Option<String>,
     /// Image repositories whose `*-cli` tags are offered (default: `php`).
     pub repositories: Vec<String>,
     /// Wall-clock limit per version, from container start to exit (default 10 s).
@@ -32,6 +34,7 @@ pub fn default_max_containers() -> usize {
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
+            docker_host: None,
             repositories: vec!["php".to_owned()],
             timeout: Duration::from_secs(10),
             memory_bytes: 128 * 1024 * 1024,

@@ -1,7 +1,7 @@
 //! One run in one single-use container: create, attach, start, send the code, collect capped
 //! output under a wall timeout, inspect, remove.
 
-use crate::{sandbox, Execution, Image, RunError, RunnerConfig, Status, MANAGED_LABEL};
+use crate::{sandbox, DiscoverError, Execution, Image, RunError, Runner, Status, MANAGED_LABEL};
 use bollard::container::LogOutput;
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -17,18 +17,22 @@ use tokio::io::AsyncWriteExt;
 
 /// How long to wait for the engine to report an exit after the output ended.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
+/// Longest pause between attempts to remove a container while the engine is away.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 
-/// Removes its container when dropped, whatever path the run took (error, timeout, or the
-/// request's future being dropped when a client disconnects). The normal path awaits
+/// Removes its container when dropped, whatever path the run took (error, timeout, shutdown,
+/// or the request's future being dropped when a client disconnects). The normal path awaits
 /// [`ContainerGuard::remove`] so that the container is gone before the result is returned.
 pub(crate) struct ContainerGuard {
+    runner: Runner,
     docker: Docker,
     id: Option<String>,
 }
 
 impl ContainerGuard {
-    fn new(docker: Docker, id: String) -> Self {
+    fn new(runner: &Runner, docker: Docker, id: String) -> Self {
         Self {
+            runner: runner.clone(),
             docker,
             id: Some(id),
         }
@@ -38,9 +42,12 @@ impl ContainerGuard {
         self.id.as_deref().unwrap_or_default()
     }
 
+    /// Removes the container now; if the engine refuses, keeps trying in the background.
     async fn remove(mut self) {
         if let Some(id) = self.id.take() {
-            force_remove(&self.docker, &id).await;
+            if let Err(error) = force_remove(&self.docker, &id).await {
+                retry_removal(&self.runner, self.docker.clone(), id, error);
+            }
         }
     }
 }
@@ -49,9 +56,17 @@ impl Drop for ContainerGuard {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
         let docker = self.docker.clone();
+        let runner = self.runner.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
-                handle.spawn(async move { force_remove(&docker, &id).await });
+                self.runner.cleanups.spawn_on(
+                    async move {
+                        if let Err(error) = force_remove(&docker, &id).await {
+                            retry_removal(&runner, docker, id, error);
+                        }
+                    },
+                    &handle,
+                );
             }
             // No runtime left (process exiting): start-up's orphan sweep will catch it.
             Err(_) => tracing::warn!(container = %id, "container left behind: no runtime"),
@@ -59,36 +74,60 @@ impl Drop for ContainerGuard {
     }
 }
 
-async fn force_remove(docker: &Docker, id: &str) {
+/// Kills and removes a container. "No such container" counts as done.
+async fn force_remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
     let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
-    if let Err(error) = docker.remove_container(id, Some(options)).await {
-        tracing::warn!(container = %id, %error, "cannot remove container");
+    match docker.remove_container(id, Some(options)).await {
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        result => result,
     }
 }
 
-pub(crate) async fn remove_labelled(docker: &Docker) -> Result<usize, bollard::errors::Error> {
+/// Keeps trying to remove a container the engine could not remove (it is down or restarting),
+/// backing off up to [`MAX_RETRY_PAUSE`], until it is gone.
+fn retry_removal(runner: &Runner, docker: Docker, id: String, error: bollard::errors::Error) {
+    tracing::warn!(container = %id, %error, "cannot remove container; will retry");
+    runner.cleanups.spawn(async move {
+        let mut pause = Duration::from_millis(250);
+        loop {
+            tokio::time::sleep(pause).await;
+            match force_remove(&docker, &id).await {
+                Ok(()) => return tracing::info!(container = %id, "removed after retrying"),
+                Err(_) => pause = (pause * 2).min(MAX_RETRY_PAUSE),
+            }
+        }
+    });
+}
+
+pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverError> {
+    let docker = runner.docker().await?;
     let filters = HashMap::from([("label", vec![MANAGED_LABEL])]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)
         .filters(&filters)
         .build();
-    let orphans = docker.list_containers(Some(options)).await?;
-    for orphan in &orphans {
-        if let Some(id) = &orphan.id {
-            force_remove(docker, id).await;
+    let orphans = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(DiscoverError::ListContainers)?;
+    for id in orphans.iter().filter_map(|orphan| orphan.id.as_deref()) {
+        if let Err(error) = force_remove(&docker, id).await {
+            tracing::warn!(container = %id, %error, "cannot remove orphaned container");
         }
     }
     Ok(orphans.len())
 }
 
-pub(crate) async fn run(
-    docker: &Docker,
-    config: &RunnerConfig,
-    code: &[u8],
-    image: &Image,
-) -> Execution {
+pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image) -> Execution {
+    // Counts as in flight for shut_down until the run (and its guard) is done.
+    let _in_flight = runner.cleanups.token();
     let clock = Instant::now();
-    match try_run(docker, config, code, image).await {
+    let outcome = tokio::select! {
+        outcome = try_run(runner, code, image) => outcome,
+        // Dropping try_run's future drops its guard, which removes the container.
+        () = runner.stopping.cancelled() => Err(RunError::ShuttingDown),
+    };
+    match outcome {
         Ok(execution) => execution,
         Err(error) => {
             tracing::warn!(image = %image.name, %error, "version could not run");
@@ -136,18 +175,15 @@ async fn collect(
     Ok(())
 }
 
-async fn try_run(
-    docker: &Docker,
-    config: &RunnerConfig,
-    code: &[u8],
-    image: &Image,
-) -> Result<Execution, RunError> {
+async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Execution, RunError> {
     let clock = Instant::now();
+    let config = runner.config();
+    let docker = &runner.docker().await?;
     let created = docker
         .create_container(None, sandbox::container_body(config, &image.id))
         .await
         .map_err(RunError::Create)?;
-    let container = ContainerGuard::new(docker.clone(), created.id);
+    let container = ContainerGuard::new(runner, docker.clone(), created.id);
 
     let attach_options = AttachContainerOptionsBuilder::new()
         .stdin(true)

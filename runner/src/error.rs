@@ -1,22 +1,25 @@
 use thiserror::Error;
 
-/// Why [`crate::Runner::connect`] failed.
+/// Why the runner has no engine to talk to.
 #[derive(Debug, Error)]
 pub enum ConnectError {
-    /// The Docker client could not be configured (bad `DOCKER_HOST`, for instance).
-    #[error("cannot configure the Docker client: {0}")]
-    Client(#[source] bollard::errors::Error),
-    /// No Docker engine answered on the socket.
+    /// No Docker engine answered on the socket (or there is no socket).
     #[error("the Docker engine is unavailable: {0}")]
-    Unreachable(#[source] bollard::errors::Error),
+    Unreachable(String),
 }
 
 /// Why [`crate::Runner::images`] failed.
 #[derive(Debug, Error)]
 pub enum DiscoverError {
+    /// No engine answers.
+    #[error(transparent)]
+    Engine(#[from] ConnectError),
     /// Listing the engine's images failed (engine down or refusing).
     #[error("cannot list the Docker engine's images: {0}")]
     ListImages(#[source] bollard::errors::Error),
+    /// Listing the engine's containers failed.
+    #[error("cannot list the Docker engine's containers: {0}")]
+    ListContainers(#[source] bollard::errors::Error),
 }
 
 /// Why [`crate::Runner::resolve`] failed.
@@ -34,6 +37,12 @@ pub enum ResolveError {
 /// [`crate::Execution`] with [`crate::Status::Error`] and this message.
 #[derive(Debug, Error)]
 pub enum RunError {
+    /// No engine answers.
+    #[error(transparent)]
+    Engine(#[from] ConnectError),
+    /// The server is stopping; the run was cut short.
+    #[error("the server is shutting down")]
+    ShuttingDown,
     /// The engine refused to create the container (image removed, engine down, …).
     #[error("cannot create the container: {0}")]
     Create(#[source] bollard::errors::Error),
@@ -57,6 +66,9 @@ pub enum RunError {
 /// Why [`crate::Runner::admit`] turned a run away.
 #[derive(Debug, Error)]
 pub enum AdmitError {
+    /// The server is stopping and takes no new runs.
+    #[error("the server is shutting down")]
+    ShuttingDown,
     /// All container slots stayed taken for the whole admission wait.
     #[error("the server is busy: {running} of {capacity} containers are in use; try again shortly")]
     Busy { running: usize, capacity: usize },

@@ -61,6 +61,7 @@ impl Catalog {
     pub(crate) async fn images(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
         let summaries = runner
             .docker()
+            .await?
             .list_images(Some(ListImagesOptionsBuilder::new().build()))
             .await
             .map_err(DiscoverError::ListImages)?;

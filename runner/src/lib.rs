@@ -2,7 +2,8 @@
 //! single-use, sandboxed Docker container, and streams the results back in completion order.
 //!
 //! The API is narrow on purpose:
-//! - [`Runner::connect`] talks to the local Docker engine (bollard, never the docker CLI);
+//! - [`Runner::new`] sets up the client for the local Docker engine (bollard, never the docker
+//!   CLI); the engine may come and go, every call finds out whether it answers;
 //! - [`Runner::images`] discovers the engine's PHP images and their exact PHP versions;
 //! - [`Runner::resolve`] turns client-supplied image names into discovered [`Image`]s (nothing
 //!   else is ever handed to Docker);
@@ -15,6 +16,7 @@
 
 mod config;
 mod container;
+mod engine;
 mod error;
 mod execution;
 mod images;
@@ -31,7 +33,10 @@ pub use time;
 use bollard::Docker;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The label every container started by evalgrid carries.
 pub const MANAGED_LABEL: &str = "dev.evalgrid.managed";
@@ -39,10 +44,14 @@ pub const MANAGED_LABEL: &str = "dev.evalgrid.managed";
 /// A handle to the Docker engine plus what evalgrid knows about its PHP images. Cheap to clone.
 #[derive(Clone)]
 pub struct Runner {
-    docker: Docker,
+    engine: Arc<engine::Engine>,
     config: Arc<RunnerConfig>,
     catalog: Arc<images::Catalog>,
     slots: Arc<Semaphore>,
+    /// Background removals (dropped runs, retries while the engine is away).
+    cleanups: TaskTracker,
+    /// Cancelled by [`Runner::shut_down`]: runs in flight stop, new ones are refused.
+    stopping: CancellationToken,
 }
 
 /// Room for a run's containers, held until the run's stream is finished or dropped.
@@ -51,21 +60,22 @@ pub struct Admission {
 }
 
 impl Runner {
-    /// Connects to the local engine (`DOCKER_HOST` or the default socket) and agrees on an API
-    /// version with it, so old engines (Debian's 20.10) and new ones both work.
-    pub async fn connect(config: RunnerConfig) -> Result<Self, ConnectError> {
-        let config_slots = config.max_containers;
-        let docker = Docker::connect_with_local_defaults().map_err(ConnectError::Client)?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(ConnectError::Unreachable)?;
-        Ok(Self {
-            docker,
+    /// Sets up the engine client; nothing touches the engine until the first call, so this works
+    /// while the engine is down.
+    pub fn new(config: RunnerConfig) -> Self {
+        Self {
+            engine: Arc::new(engine::Engine::new(config.docker_host.clone())),
+            slots: Arc::new(Semaphore::new(config.max_containers)),
             config: Arc::new(config),
             catalog: Arc::new(images::Catalog::default()),
-            slots: Arc::new(Semaphore::new(config_slots)),
-        })
+            cleanups: TaskTracker::new(),
+            stopping: CancellationToken::new(),
+        }
+    }
+
+    /// Whether the engine answers (and, once it has, the negotiated client).
+    pub async fn engine(&self) -> Result<(), ConnectError> {
+        self.docker().await.map(drop)
     }
 
     pub fn config(&self) -> &RunnerConfig {
@@ -96,6 +106,9 @@ impl Runner {
     /// configured admission wait: a full server answers "busy" quickly instead of queueing.
     pub async fn admit(&self, versions: usize) -> Result<Admission, AdmitError> {
         let capacity = self.config.max_containers;
+        if self.stopping.is_cancelled() {
+            return Err(AdmitError::ShuttingDown);
+        }
         if versions > capacity {
             return Err(AdmitError::TooLarge { wanted: versions, capacity });
         }
@@ -138,16 +151,24 @@ impl Runner {
     /// Runs `code` on one image in a fresh container. Never fails: a version that could not run
     /// comes back with [`Status::Error`] and a message.
     pub async fn run(&self, code: &[u8], image: &Image) -> Execution {
-        container::run(&self.docker, &self.config, code, image).await
+        container::run(self, code, image).await
     }
 
     /// Removes every container carrying [`MANAGED_LABEL`], running or not. Meant for start-up,
     /// after a crash left some behind. Returns how many were removed.
-    pub async fn remove_orphans(&self) -> Result<usize, bollard::errors::Error> {
-        container::remove_labelled(&self.docker).await
+    pub async fn remove_orphans(&self) -> Result<usize, DiscoverError> {
+        container::remove_labelled(self).await
     }
 
-    pub(crate) fn docker(&self) -> &Docker {
-        &self.docker
+    /// Stops every run in flight (each returns [`Status::Error`], its container removed), refuses
+    /// new ones, and waits up to `grace` for the removals to finish. Returns whether they did.
+    pub async fn shut_down(&self, grace: Duration) -> bool {
+        self.stopping.cancel();
+        self.cleanups.close();
+        tokio::time::timeout(grace, self.cleanups.wait()).await.is_ok()
+    }
+
+    pub(crate) async fn docker(&self) -> Result<Docker, ConnectError> {
+        self.engine.docker().await
     }
 }

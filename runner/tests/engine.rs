@@ -23,7 +23,8 @@ async fn engine() -> Engine {
 
 async fn engine_with(config: RunnerConfig) -> Engine {
     let exclusive = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let runner = Runner::connect(config).await.expect("a Docker engine must be running");
+    let runner = Runner::new(config);
+    runner.engine().await.expect("a Docker engine must be running");
     Engine {
         runner,
         _exclusive: exclusive,
@@ -236,4 +237,28 @@ async fn dropping_a_run_removes_its_containers() {
     })
     .await;
     assert!(gone.is_ok(), "containers outlived their run");
+}
+
+#[tokio::test]
+async fn an_image_removed_after_discovery_fails_alone() {
+    let engine = engine().await;
+    // A distinct image (its own id) that is discovered, then removed before the run.
+    let docker = |args: &[&str]| {
+        let output = std::process::Command::new("docker").args(args).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let scratch = docker(&["create", "php:8.4-cli"]);
+    docker(&["commit", &scratch, "php:0.1-cli"]);
+    docker(&["rm", &scratch]);
+    let images = engine.images(&["php:0.1-cli", "php:8.2-cli"]).await;
+    docker(&["rmi", "php:0.1-cli"]);
+
+    let admission = engine.runner.admit(2).await.unwrap();
+    let results: Vec<Execution> = engine.runner.run_all("<?php echo 1;", images, admission).collect().await;
+    let removed = result_for(&results, "php:0.1-cli");
+    assert_eq!(removed.status, Status::Error);
+    assert!(removed.message.as_deref().unwrap().contains("cannot create the container"), "{removed:?}");
+    assert_eq!(result_for(&results, "php:8.2-cli").status, Status::Ok);
+    engine.assert_no_container_left().await;
 }

@@ -10,6 +10,9 @@ pub struct Config {
     /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
     #[arg(long, env = "EVALGRID_ADDR")]
     pub addr: Option<SocketAddr>,
+    /// The Docker engine's socket, `unix:///path` [default: the standard socket].
+    #[arg(long, env = "DOCKER_HOST")]
+    pub docker_host: Option<String>,
     /// Image repositories whose `*-cli` tags are offered, comma-separated.
     #[arg(long, env = "EVALGRID_REPOSITORIES", value_delimiter = ',', default_value = "php")]
     pub repositories: Vec<String>,
@@ -48,6 +51,7 @@ pub struct Config {
 impl Config {
     pub fn runner_config(&self) -> runner::RunnerConfig {
         runner::RunnerConfig {
+            docker_host: self.docker_host.clone(),
             repositories: self.repositories.clone(),
             timeout: Duration::from_secs_f64(self.timeout_secs),
             memory_bytes: self.memory_mib * 1024 * 1024,

@@ -58,7 +58,7 @@ impl From<runner::ResolveError> for AppError {
 impl From<runner::AdmitError> for AppError {
     fn from(error: runner::AdmitError) -> Self {
         match error {
-            runner::AdmitError::Busy { .. } => {
+            runner::AdmitError::Busy { .. } | runner::AdmitError::ShuttingDown => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).retry_after(1)
             }
             runner::AdmitError::TooLarge { .. } => Self::bad_request(error.to_string()),

@@ -47,7 +47,11 @@ pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Respo
 
 /// `GET /api/health`: 200 when the engine answers, 503 when it does not.
 pub async fn health(State(state): State<AppState>) -> Response {
-    match state.runner.images().await {
+    let images = match state.runner.engine().await {
+        Ok(()) => state.runner.images().await,
+        Err(error) => Err(error.into()),
+    };
+    match images {
         Ok(images) => Json(serde_json::json!({ "engine": "ok", "images": images.len() }))
             .into_response(),
         Err(error) => (

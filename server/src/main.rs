@@ -1,6 +1,14 @@
 use clap::Parser;
 use server::{leptos_options, serve, AppState, Config, RunRateLimit};
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
+
+/// After SIGTERM or Ctrl+C: how long runs in flight get to be killed and removed, and how long
+/// the whole process gets before it exits regardless.
+const CLEANUP_GRACE: Duration = Duration::from_millis(1200);
+const EXIT_DEADLINE: Duration = Duration::from_millis(1800);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,7 +21,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         leptos_options.site_addr = addr;
     }
 
-    let runner = runner::Runner::connect(config.runner_config()).await?;
+    // The server starts without an engine; runs work as soon as one answers.
+    let runner = runner::Runner::new(config.runner_config());
     match runner.remove_orphans().await {
         Ok(0) => {}
         Ok(n) => tracing::info!("removed {n} containers left by an earlier run"),
@@ -22,16 +31,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = leptos_options.site_addr;
     let state = AppState {
         leptos_options,
-        runner,
+        runner: runner.clone(),
         limits: config.request_limits(),
         rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
     };
 
+    let stop = CancellationToken::new();
+    tokio::spawn(stop_on_signal(stop.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}");
-    serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let stopped = {
+        let stop = stop.clone();
+        async move {
+            stop.cancelled().await;
+            tracing::info!("shutting down: stopping runs in flight");
+            if !runner.shut_down(CLEANUP_GRACE).await {
+                tracing::warn!("some containers could not be removed in time");
+            }
+        }
+    };
+    tokio::select! {
+        served = serve(listener, state, stopped) => served?,
+        () = async { stop.cancelled().await; tokio::time::sleep(EXIT_DEADLINE).await } => {
+            tracing::warn!("connections still open at the exit deadline; exiting anyway");
+        }
+    }
     Ok(())
+}
+
+async fn stop_on_signal(stop: CancellationToken) {
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    stop.cancel();
 }

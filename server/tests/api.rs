@@ -86,12 +86,15 @@ async fn bad_input_is_refused_with_a_clear_message() {
     server
         .assert_refused(run_body(ok_code, &["alpine"]), StatusCode::BAD_REQUEST, "unknown image \"alpine\"")
         .await;
+    for crafted in ["php:8.2-cli --privileged", "../", "php", "evil/php:8.2-cli", "-v=/:/host"] {
+        server
+            .assert_refused(run_body(ok_code, &[crafted]), StatusCode::BAD_REQUEST, "unknown image")
+            .await;
+    }
+    let two_hundred: Vec<String> = (0..200).map(|i| format!("php:{i}-cli")).collect();
+    let two_hundred: Vec<&str> = two_hundred.iter().map(String::as_str).collect();
     server
-        .assert_refused(
-            run_body(ok_code, &["php:8.2-cli --privileged"]),
-            StatusCode::BAD_REQUEST,
-            "unknown image",
-        )
+        .assert_refused(run_body(ok_code, &two_hundred), StatusCode::BAD_REQUEST, "at most 3")
         .await;
     server
         .assert_refused(
@@ -117,6 +120,10 @@ async fn bad_input_is_refused_with_a_clear_message() {
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     let error: Value = malformed.json().await.unwrap();
     assert!(error["error"].as_str().unwrap().contains("JSON"), "{error}");
+
+    let not_utf8 = server.post_raw("/api/run", "application/json", b"{\"code\": \"\xff\xfe\"}".to_vec()).await;
+    assert_eq!(not_utf8.status(), StatusCode::BAD_REQUEST);
+    assert!(not_utf8.json::<Value>().await.unwrap()["error"].is_string());
 
     let wrong_type = server.post_raw("/api/run", "text/plain", b"{}".to_vec()).await;
     assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);

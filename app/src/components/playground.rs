@@ -92,8 +92,8 @@ pub fn Playground() -> impl IntoView {
                                     <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
                                 }.into_any(),
                                 Ok(list) => view! { <VersionPicker images=list unchecked/> }.into_any(),
-                                Err(e) => view! {
-                                    <p class="notice error">"The Docker engine is unavailable: " {e.to_string()}</p>
+                                Err(error) => view! {
+                                    <p class="notice error">"Cannot list the PHP versions: " {server_message(error)}</p>
                                 }.into_any(),
                             }
                         })}
@@ -117,6 +117,14 @@ pub fn Playground() -> impl IntoView {
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
             <ResultGrid versions=versions.into() results/>
         </main>
+    }
+}
+
+/// The server's own words, without the framework's prefix.
+fn server_message(error: ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message,
+        other => other.to_string(),
     }
 }
 

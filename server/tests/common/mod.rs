@@ -2,6 +2,8 @@
 //! request helpers so that each test reads like what a client does.
 #![allow(dead_code)]
 
+pub mod engine_proxy;
+
 use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -22,13 +24,16 @@ impl TestServer {
         Self::start_with(&[]).await
     }
 
+    /// This test's exclusive hold on the engine, for tests that start their own server process.
+    pub fn exclusive() -> MutexGuard<'static, ()> {
+        ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
     pub async fn start_with(flags: &[&str]) -> Self {
-        let exclusive = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let exclusive = Self::exclusive();
         let config = Config::parse_from(std::iter::once("evalgrid").chain(flags.iter().copied()));
-        let runner = runner::Runner::connect(config.runner_config())
-            .await
-            .expect("a Docker engine must be running");
+        let runner = runner::Runner::new(config.runner_config());
         let state = AppState {
             leptos_options: leptos_options(),
             runner,

@@ -1,0 +1,201 @@
+//! Faults around the server: the engine missing or vanishing, clients hanging up, the server
+//! being stopped or killed. On the real engine; the engine's absence is simulated by an
+//! [`EngineProxy`] in front of it, so its containers stay observable.
+
+mod common;
+
+use app::model::{Status, VersionResult};
+use common::engine_proxy::EngineProxy;
+use common::{assert_no_container_left, managed_containers, run_body, TestServer};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SLEEPER: &str = "<?php sleep(30);";
+
+/// Polls until `count` managed containers exist (or fails after 10 s).
+async fn wait_for_containers(count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while managed_containers().await != count {
+        assert!(Instant::now() < deadline, "expected {count} containers");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls until no managed container is left; returns how long that took.
+async fn wait_until_no_container(within: Duration) -> Duration {
+    let start = Instant::now();
+    while managed_containers().await > 0 {
+        assert!(start.elapsed() < within, "containers still there after {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn without_an_engine_the_server_starts_and_recovers_when_it_comes_back() {
+    let engine = EngineProxy::new("down-at-start");
+    let server = TestServer::start_with(&["--docker-host", &engine.docker_host()]).await;
+
+    let health = server.get("/api/health").await;
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.json::<Value>().await.unwrap()["engine"], "unavailable");
+    let page = server.get("/").await.text().await.unwrap();
+    assert!(page.contains("Docker engine is unavailable"), "the page says so");
+    server
+        .assert_refused(run_body("<?php echo 1;", &["php:8.2-cli"]), StatusCode::SERVICE_UNAVAILABLE, "Docker engine is unavailable")
+        .await;
+
+    engine.switch_on();
+    assert_eq!(server.get("/api/health").await.status(), StatusCode::OK);
+    server.assert_still_answers().await;
+    assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn when_the_engine_vanishes_mid_run_every_version_fails_promptly() {
+    let engine = EngineProxy::new("vanishes");
+    engine.switch_on();
+    let server = TestServer::start_with(&["--docker-host", &engine.docker_host()]).await;
+    let response = server
+        .post_json("/api/run/stream", run_body(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]))
+        .await;
+    wait_for_containers(2).await;
+
+    engine.switch_off();
+    let body = tokio::time::timeout(Duration::from_secs(3), response.text())
+        .await
+        .expect("every version answered promptly")
+        .unwrap();
+    let results: Vec<VersionResult> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| r.status == Status::Error && r.message.is_some()), "{results:?}");
+
+    // The containers outlived the engine's absence; they go once it is back.
+    engine.switch_on();
+    wait_until_no_container(Duration::from_secs(10)).await;
+    server.assert_still_answers().await;
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_run_leaves_no_container() {
+    let server = TestServer::start().await;
+    let response = server
+        .post_json("/api/run/stream", run_body(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]))
+        .await;
+    let mut body = response.bytes_stream();
+    wait_for_containers(2).await;
+    // Nothing has arrived yet; hang up.
+    assert!(tokio::time::timeout(Duration::from_millis(100), body.next()).await.is_err());
+    drop(body);
+    let took = wait_until_no_container(Duration::from_secs(1)).await;
+    println!("containers gone {took:?} after the client hung up");
+}
+
+/// The real server binary, on its own port.
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+impl ServerProcess {
+    async fn start() -> Self {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = reqwest::get(format!("{base}/api/health")).await {
+                if response.status() == StatusCode::OK {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "the server did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { child, base }
+    }
+
+    /// Starts a streaming run of `code` and returns without waiting for it.
+    fn start_run(&self, code: &str, images: &[&str]) -> tokio::task::JoinHandle<()> {
+        let request = reqwest::Client::new()
+            .post(format!("{}/api/run/stream", self.base))
+            .json(&run_body(code, images));
+        tokio::spawn(async move {
+            if let Ok(response) = request.send().await {
+                let _ = response.text().await;
+            }
+        })
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(self.child.id() as libc::pid_t, signal) }, 0);
+    }
+
+    /// Waits for the process to exit; returns how long it took.
+    async fn wait_for_exit(&mut self, within: Duration) -> Duration {
+        let start = Instant::now();
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < within, "the server still runs after {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        start.elapsed()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn sigterm_kills_the_runs_in_flight_and_exits_within_two_seconds() {
+    let _engine = TestServer::exclusive();
+    let mut server = ServerProcess::start().await;
+    let run = server.start_run(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]);
+    wait_for_containers(2).await;
+
+    server.signal(libc::SIGTERM);
+    let took = server.wait_for_exit(Duration::from_secs(2)).await;
+    println!("exited {took:?} after SIGTERM");
+    assert_no_container_left().await;
+    run.abort();
+}
+
+#[tokio::test]
+async fn after_a_crash_the_next_start_removes_its_orphans_and_only_those() {
+    let _engine = TestServer::exclusive();
+    let mut crashed = ServerProcess::start().await;
+    let run = crashed.start_run(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]);
+    wait_for_containers(2).await;
+    crashed.signal(libc::SIGKILL);
+    crashed.wait_for_exit(Duration::from_secs(2)).await;
+    run.abort();
+    assert_eq!(managed_containers().await, 2, "SIGKILL leaves the containers behind");
+
+    let bystander = docker(&["create", "--label", "someone.else=true", "php:8.4-cli"]);
+    let restarted = ServerProcess::start().await;
+    assert_no_container_left().await;
+    assert_eq!(docker(&["ps", "-aq", "--no-trunc", "--filter", "label=someone.else"]), bystander, "other containers stay");
+    docker(&["rm", "-f", &bystander]);
+    drop(restarted);
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().expect("docker CLI");
+    assert!(output.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
