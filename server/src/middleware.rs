@@ -37,6 +37,10 @@ pub async fn limit_runs(
     next: Next,
 ) -> Response {
     if let Some(limit) = &state.rate_limit {
+        // Forget clients whose budget is full again, so the table cannot grow without bound.
+        if limit.limiter.len() > 10_000 {
+            limit.limiter.retain_recent();
+        }
         if let Err(not_until) = limit.limiter.check_key(&peer.ip()) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return AppError::new(
