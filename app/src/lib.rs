@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod compare;
 pub mod components;
 pub mod model;
 #[cfg(feature = "ssr")]

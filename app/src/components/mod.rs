@@ -1,12 +1,14 @@
 //! The page's components, each named after what it shows.
 
 mod code_editor;
+mod compare_views;
 mod playground;
 mod result_grid;
 mod run_summary;
 mod version_picker;
 
 pub use code_editor::CodeEditor;
+pub use compare_views::{GroupedResults, OutputDiff, ResultToolbar, ResultView};
 pub use playground::Playground;
 pub use result_grid::{ResultCell, ResultGrid};
 pub use run_summary::RunSummary;

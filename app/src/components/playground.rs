@@ -1,4 +1,4 @@
-use super::{CodeEditor, ResultGrid, RunSummary, VersionPicker};
+use super::{CodeEditor, GroupedResults, ResultGrid, ResultToolbar, ResultView, RunSummary, VersionPicker};
 use crate::api::{list_images, run_streaming};
 use crate::model::{ImageInfo, RunRequest, VersionResult};
 use leptos::prelude::*;
@@ -26,6 +26,8 @@ pub fn Playground() -> impl IntoView {
     let elapsed_ms = RwSignal::new(0.0);
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
+    let view_mode = RwSignal::new(ResultView::Grid);
+    let base = RwSignal::new(None::<String>);
     Effect::new(move |_| hydrated.set(true));
 
     let selected = move || -> Vec<ImageInfo> {
@@ -115,7 +117,13 @@ pub fn Playground() -> impl IntoView {
                 </div>
             </section>
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
-            <ResultGrid versions=versions.into() results/>
+            <Show when=move || total.get() != 0>
+                <ResultToolbar view=view_mode base versions=versions.into()/>
+            </Show>
+            {move || match view_mode.get() {
+                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into()/> }.into_any(),
+                ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
+            }}
         </main>
     }
 }

@@ -1,4 +1,4 @@
-use super::format_duration;
+use super::{format_duration, OutputDiff};
 use crate::model::{ImageInfo, Status, VersionResult};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -8,7 +8,13 @@ use std::collections::HashMap;
 pub fn ResultGrid(
     versions: Signal<Vec<ImageInfo>>,
     results: RwSignal<HashMap<String, VersionResult>>,
+    /// The image every other cell is diffed against, if any.
+    base: Signal<Option<String>>,
 ) -> impl IntoView {
+    let base_result = Signal::derive(move || {
+        base.get()
+            .and_then(|image| results.with(|r| r.get(&image).cloned()))
+    });
     view! {
         <section class="result-grid" aria-label="Results">
             <For
@@ -17,7 +23,7 @@ pub fn ResultGrid(
                 children=move |info| {
                     let image = info.image.clone();
                     let result = Signal::derive(move || results.with(|r| r.get(&image).cloned()));
-                    view! { <ResultCell info result/> }
+                    view! { <ResultCell info result base=base_result/> }
                 }
             />
         </section>
@@ -26,7 +32,11 @@ pub fn ResultGrid(
 
 /// A version's result, or a spinner until it arrives.
 #[component]
-pub fn ResultCell(info: ImageInfo, result: Signal<Option<VersionResult>>) -> impl IntoView {
+pub fn ResultCell(
+    info: ImageInfo,
+    result: Signal<Option<VersionResult>>,
+    base: Signal<Option<VersionResult>>,
+) -> impl IntoView {
     let status = move || result.with(|r| r.as_ref().map(|r| r.status.as_str()).unwrap_or("running"));
     view! {
         <article class="result-cell" data-image=info.image.clone() data-status=status>
@@ -42,19 +52,38 @@ pub fn ResultCell(info: ImageInfo, result: Signal<Option<VersionResult>>) -> imp
                     }.into_any(),
                 }}
             </header>
-            {move || result.get().map(|r| view! { <ResultBody result=r/> })}
+            {move || result.get().map(|r| view! { <ResultBody result=r base=base.get()/> })}
         </article>
     }
 }
 
+/// The output, or its difference to the base when one is picked.
 #[component]
-fn ResultBody(result: VersionResult) -> impl IntoView {
+fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoView {
     let empty = result.stdout.is_empty() && result.stderr.is_empty();
+    let base = base.filter(|base| base.image != result.image);
+    let identical = base
+        .as_ref()
+        .is_some_and(|b| b.stdout == result.stdout && b.stderr == result.stderr);
+    let differs = |stream: fn(&VersionResult) -> &String| {
+        base.as_ref().filter(|b| stream(b) != stream(&result)).map(|b| stream(b).clone())
+    };
+    let stdout_base = differs(|r| &r.stdout);
+    let stderr_base = differs(|r| &r.stderr);
     view! {
-        {(!result.stdout.is_empty()).then(|| view! { <pre class="stdout">{result.stdout.clone()}</pre> })}
-        {(!result.stderr.is_empty()).then(|| view! {
-            <pre class="stderr" title="standard error">{result.stderr.clone()}</pre>
+        {base.as_ref().filter(|_| identical).map(|b| view! {
+            <p class="identical">"Identical to PHP " {b.php_version.clone()}</p>
         })}
+        {match stdout_base {
+            Some(base) => Some(view! { <OutputDiff base other=result.stdout.clone() stream="stdout"/> }.into_any()),
+            None => (!result.stdout.is_empty()).then(|| view! { <pre class="stdout">{result.stdout.clone()}</pre> }.into_any()),
+        }}
+        {match stderr_base {
+            Some(base) => Some(view! { <OutputDiff base other=result.stderr.clone() stream="stderr"/> }.into_any()),
+            None => (!result.stderr.is_empty()).then(|| view! {
+                <pre class="stderr" title="standard error">{result.stderr.clone()}</pre>
+            }.into_any()),
+        }}
         {(empty && result.status != Status::Error).then(|| view! { <p class="no-output">"no output"</p> })}
         {result.message.clone().map(|m| view! { <p class="message">{m}</p> })}
     }

@@ -1,0 +1,125 @@
+use crate::compare::{diff_lines, group_results, LineChange};
+use crate::model::{ImageInfo, VersionResult};
+use leptos::prelude::*;
+use std::collections::HashMap;
+
+/// Which way the results are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultView {
+    /// One cell per version.
+    Grid,
+    /// Identical results merged into version ranges.
+    Grouped,
+}
+
+/// Grid/Grouped switch and the diff base picker.
+#[component]
+pub fn ResultToolbar(
+    view: RwSignal<ResultView>,
+    base: RwSignal<Option<String>>,
+    versions: Signal<Vec<ImageInfo>>,
+) -> impl IntoView {
+    let tab = move |label: &'static str, target: ResultView| {
+        view! {
+            <button
+                type="button"
+                class="tab"
+                aria-pressed=move || (view.get() == target).to_string()
+                on:click=move |_| view.set(target)
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <div class="result-toolbar">
+            <div class="tabs" role="group" aria-label="View">
+                {tab("Grid", ResultView::Grid)}
+                {tab("Grouped", ResultView::Grouped)}
+            </div>
+            <label class="base-picker">
+                "Diff against "
+                <select
+                    aria-label="Diff against"
+                    prop:value=move || base.get().unwrap_or_default()
+                    on:change=move |event| {
+                        let chosen = event_target_value(&event);
+                        base.set((!chosen.is_empty()).then_some(chosen));
+                    }
+                >
+                    <option value="">"nothing"</option>
+                    {move || {
+                        versions
+                            .get()
+                            .into_iter()
+                            .map(|info| view! { <option value=info.image.clone()>"PHP " {info.php_version}</option> })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+/// Results merged by identical output, newest versions first; grows as results arrive.
+#[component]
+pub fn GroupedResults(
+    versions: Signal<Vec<ImageInfo>>,
+    results: RwSignal<HashMap<String, VersionResult>>,
+) -> impl IntoView {
+    let groups = Memo::new(move |_| versions.with(|run| results.with(|arrived| group_results(run, arrived))));
+    let pending = move || versions.with(Vec::len) - results.with(HashMap::len);
+    view! {
+        <section class="grouped-results" aria-label="Grouped results">
+            <For
+                each=move || groups.get()
+                key=|group| (group.label.clone(), group.result.stdout.clone(), group.result.stderr.clone())
+                children=move |group| {
+                    let result = group.result;
+                    view! {
+                        <article class="result-group">
+                            <header>
+                                <h3>"Output for " {group.label}</h3>
+                                <span class=format!("badge badge-{}", result.status.as_str())>{result.status.as_str()}</span>
+                            </header>
+                            {(!result.stdout.is_empty()).then(|| view! { <pre class="stdout">{result.stdout.clone()}</pre> })}
+                            {(!result.stderr.is_empty()).then(|| view! { <pre class="stderr">{result.stderr.clone()}</pre> })}
+                            {(result.stdout.is_empty() && result.stderr.is_empty()).then(|| view! { <p class="no-output">"no output"</p> })}
+                        </article>
+                    }
+                }
+            />
+            <Show when=move || pending() != 0>
+                <p class="pending-note"><span class="spinner" aria-hidden="true"></span>{move || format!("{} still running", pending())}</p>
+            </Show>
+        </section>
+    }
+}
+
+/// `other` against `base`, line by line, changed words marked.
+#[component]
+pub fn OutputDiff(base: String, other: String, stream: &'static str) -> impl IntoView {
+    let lines = diff_lines(&base, &other)
+        .into_iter()
+        .map(|line| {
+            let (class, sign) = match line.change {
+                LineChange::Same => ("diff-line diff-same", "  "),
+                LineChange::Removed => ("diff-line diff-removed", "- "),
+                LineChange::Added => ("diff-line diff-added", "+ "),
+            };
+            let parts = line
+                .parts
+                .into_iter()
+                .map(|(changed, text)| {
+                    if changed {
+                        view! { <mark>{text}</mark> }.into_any()
+                    } else {
+                        text.into_any()
+                    }
+                })
+                .collect_view();
+            view! { <span class=class><span class="diff-sign">{sign}</span>{parts}"\n"</span> }
+        })
+        .collect_view();
+    view! { <pre class=format!("diff diff-{stream}")>{lines}</pre> }
+}
