@@ -184,6 +184,7 @@ async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Executio
         .await
         .map_err(RunError::Create)?;
     let container = ContainerGuard::new(runner, docker.clone(), created.id);
+    let created_after = clock.elapsed();
 
     let attach_options = AttachContainerOptionsBuilder::new()
         .stdin(true)
@@ -195,11 +196,13 @@ async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Executio
         .attach_container(container.id(), Some(attach_options))
         .await
         .map_err(RunError::Attach)?;
+    let attached_after = clock.elapsed();
     let started = Instant::now();
     docker
         .start_container(container.id(), None)
         .await
         .map_err(RunError::Start)?;
+    let started_after = clock.elapsed();
 
     let mut output = Output::default();
     let collected = &mut output;
@@ -256,6 +259,7 @@ async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Executio
         return Ok(execution);
     }
 
+    let output_after = clock.elapsed();
     // The output ended, so the process is exiting; wait for the engine to agree.
     let wait_options = WaitContainerOptionsBuilder::new()
         .condition("not-running")
@@ -264,12 +268,21 @@ async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Executio
     // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
     let _ = tokio::time::timeout(EXIT_GRACE, waiting.next()).await;
     drop(waiting);
+    let exited_after = clock.elapsed();
 
     let inspected = docker
         .inspect_container(container.id(), None)
         .await
         .map_err(RunError::Inspect)?;
+    let inspected_after = clock.elapsed();
     container.remove().await;
+    // Where a run's time goes, step by step (cumulative), for profiling with RUST_LOG=runner=debug.
+    tracing::debug!(
+        image = %image.name,
+        ?created_after, ?attached_after, ?started_after, ?output_after, ?exited_after,
+        ?inspected_after, removed_after = ?clock.elapsed(),
+        "run steps"
+    );
 
     let state = inspected.state.unwrap_or_default();
     execution.exit_code = state.exit_code;

@@ -1,0 +1,304 @@
+//! Side-by-side benchmark: evalgrid's API against the ways a user would otherwise run PHP, in
+//! one run on one machine. `cargo bench -p server --bench evalgrid` (README). Prints ratios and
+//! writes BENCHMARKS.md at the workspace root. No assertions: numbers, not pass/fail.
+
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+
+const HELLO: &str = r#"<?php echo "hi";"#;
+const SLEEP: &str = "<?php usleep(1000000);";
+const IMAGES: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
+const LATENCY_REPEATS: usize = 30;
+const FAN_OUT_REPEATS: usize = 5;
+const THROUGHPUT_CLIENTS: usize = 16;
+const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
+
+/// The sandbox flags the runner applies, as `docker run` flags (see runner/src/sandbox.rs).
+const DOCKER_RUN_SANDBOX: &[&str] = &[
+    "run", "--rm", "-i", "--network", "none", "--read-only",
+    "--tmpfs", "/in:rw,noexec,nosuid,nodev,size=1m,mode=1777",
+    "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=16m,mode=1777",
+    "--ipc", "none", "--memory", "128m", "--memory-swap", "128m", "--pids-limit", "64",
+    "--cpus", "1", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+    "--ulimit", "nofile=256:256", "--user", "65534:65534", "--init", "--log-driver", "none",
+];
+
+#[tokio::main]
+async fn main() {
+    let server = Server::start().await;
+    let mut report = Report::default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let engine = command_output("docker", &["version", "--format", "{{.Server.Version}}"]);
+    report.line(&format!("Machine: {cores} cores, Docker engine {engine}, {}.", chrono_free_date()));
+    report.line("");
+
+    // 1. Latency of hello world on one image.
+    report.heading("Latency: `<?php echo \"hi\";` on php:8.4-cli");
+    let api = sample(LATENCY_REPEATS, || server.run(HELLO, &IMAGES[2..3])).await;
+    let cold = sample(LATENCY_REPEATS, || docker_run(IMAGES[2], HELLO)).await;
+    report.table_header();
+    report.row("API `POST /api/run`", &api);
+    report.row("`docker run --rm -i` (same sandbox)", &cold);
+    if Command::new("php").arg("-v").output().is_ok_and(|o| o.status.success()) {
+        let host = sample(LATENCY_REPEATS, || host_php(HELLO)).await;
+        report.row("host `php`", &host);
+        report.ratio("api/host_php p50", api.p50() / host.p50());
+    }
+    report.ratio("api/docker_run p50", api.p50() / cold.p50());
+
+    // 2. Fan-out: a one-second sleep on N versions.
+    report.heading("Fan-out: `usleep(1_000_000)` on N versions (wall time)");
+    report.table_header();
+    let mut api_walls = Vec::new();
+    for n in [1, 2, 4] {
+        let images = &IMAGES[..n];
+        let api = sample(FAN_OUT_REPEATS, || server.run(SLEEP, images)).await;
+        let sequential = sample(FAN_OUT_REPEATS, || async {
+            for image in images {
+                docker_run(image, SLEEP).await;
+            }
+        })
+        .await;
+        let parallel = sample(FAN_OUT_REPEATS, || async {
+            futures::future::join_all(images.iter().map(|image| docker_run(image, SLEEP))).await;
+        })
+        .await;
+        report.row(&format!("API, N={n}"), &api);
+        report.row(&format!("sequential `docker run`, N={n}"), &sequential);
+        report.row(&format!("parallel `docker run` (xargs -P {n}), N={n}"), &parallel);
+        api_walls.push(api.p50());
+    }
+    report.ratio("api wall(4)/wall(1) p50", api_walls[2] / api_walls[0]);
+    report.ratio("api wall(2)/wall(1) p50", api_walls[1] / api_walls[0]);
+
+    // 3. Throughput: 16 clients for a fixed time.
+    report.heading(&format!(
+        "Throughput: {THROUGHPUT_CLIENTS} clients, hello world, {} s",
+        THROUGHPUT_TIME.as_secs()
+    ));
+    let (latencies, errors) = throughput(&server).await;
+    let runs = latencies.len();
+    let runs_per_second = runs as f64 / THROUGHPUT_TIME.as_secs_f64();
+    report.line(&format!(
+        "- {runs} runs, {runs_per_second:.1} runs/s, {errors} errors (503 busy or other), p50 {:.0} ms, p99 {:.0} ms",
+        latencies.p50(),
+        latencies.p99()
+    ));
+    report.line(&format!("- server peak RSS: {} MiB", server.peak_rss_kib() / 1024));
+    report.ratio("throughput runs/s", runs_per_second);
+    report.ratio("throughput errors", errors as f64);
+
+    report.write();
+}
+
+/// Milliseconds of `repeats` runs of `f`, after one warm-up run.
+async fn sample<F, Fut>(repeats: usize, mut f: F) -> Samples
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future,
+{
+    f().await;
+    let mut samples = Samples::default();
+    for _ in 0..repeats {
+        let start = Instant::now();
+        f().await;
+        samples.0.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples
+}
+
+#[derive(Default)]
+struct Samples(Vec<f64>);
+
+impl Samples {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_by(f64::total_cmp);
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted.get(index).copied().unwrap_or(f64::NAN)
+    }
+    fn p50(&self) -> f64 {
+        self.percentile(0.5)
+    }
+    fn p90(&self) -> f64 {
+        self.percentile(0.9)
+    }
+    fn p99(&self) -> f64 {
+        self.percentile(0.99)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--runs-per-minute", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        };
+        for _ in 0..200 {
+            if let Ok(response) = server.client.get(format!("{}/api/health", server.base)).send().await {
+                if response.status().is_success() {
+                    return server;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not come up");
+    }
+
+    /// One API run; true when every version came back `ok`.
+    async fn run(&self, code: &str, images: &[&str]) -> bool {
+        let response = self
+            .client
+            .post(format!("{}/api/run", self.base))
+            .json(&json!({ "code": code, "images": images }))
+            .send()
+            .await;
+        match response {
+            Ok(response) if response.status().is_success() => {
+                let body: Value = response.json().await.unwrap_or_default();
+                body["results"]
+                    .as_array()
+                    .is_some_and(|results| results.iter().all(|r| r["status"] == "ok"))
+            }
+            _ => false,
+        }
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM, so the server removes its containers before it exits.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+async fn docker_run(image: &str, code: &str) {
+    let mut args: Vec<&str> = DOCKER_RUN_SANDBOX.to_vec();
+    args.extend([image, "sh", "-c", "cat > /in/main.php && exec php /in/main.php"]);
+    pipe_through("docker", &args, code).await;
+}
+
+async fn host_php(code: &str) {
+    pipe_through("php", &[], code).await;
+}
+
+async fn pipe_through(program: &str, args: &[&str], input: &str) {
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(program);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait().await.unwrap();
+}
+
+async fn throughput(server: &Server) -> (Samples, usize) {
+    let deadline = Instant::now() + THROUGHPUT_TIME;
+    let clients = (0..THROUGHPUT_CLIENTS).map(|client| async move {
+        let (mut latencies, mut errors) = (Vec::new(), 0);
+        let mut turn = client;
+        while Instant::now() < deadline {
+            let start = Instant::now();
+            if server.run(HELLO, &IMAGES[turn % IMAGES.len()..][..1]).await {
+                latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+            } else {
+                errors += 1;
+            }
+            turn += 1;
+        }
+        (latencies, errors)
+    });
+    let mut all = Samples::default();
+    let mut errors = 0;
+    for (latencies, failed) in futures::future::join_all(clients).await {
+        all.0.extend(latencies);
+        errors += failed;
+    }
+    (all, errors)
+}
+
+#[derive(Default)]
+struct Report {
+    text: String,
+    ratios: String,
+}
+
+impl Report {
+    fn line(&mut self, line: &str) {
+        println!("{line}");
+        let _ = writeln!(self.text, "{line}");
+    }
+    fn heading(&mut self, title: &str) {
+        self.line("");
+        self.line(&format!("## {title}"));
+        self.line("");
+    }
+    fn table_header(&mut self) {
+        self.line("| what | p50 ms | p90 ms | runs |");
+        self.line("| --- | ---: | ---: | ---: |");
+    }
+    fn row(&mut self, what: &str, samples: &Samples) {
+        self.line(&format!("| {what} | {:.0} | {:.0} | {} |", samples.p50(), samples.p90(), samples.len()));
+    }
+    fn ratio(&mut self, name: &str, value: f64) {
+        let line = format!("{name} = {value:.2}");
+        println!("RATIO {line}");
+        let _ = writeln!(self.ratios, "- `{line}`");
+    }
+    fn write(self) {
+        let body = format!(
+            "# Benchmarks\n\nWritten by `cargo bench -p server --bench evalgrid` (see README). \
+             Milliseconds, wall time seen by the client.\n\n## Ratios\n\n{}\n{}",
+            self.ratios, self.text
+        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
+        std::fs::write(path, body).expect("write BENCHMARKS.md");
+        println!("\nwrote BENCHMARKS.md");
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn chrono_free_date() -> String {
+    command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+}
