@@ -196,7 +196,7 @@ async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
 async fn versions_run_concurrently() {
     let engine = engine().await;
     let results = engine
-        .run_all(&["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"], "<?php usleep(700000);")
+        .run_all(&["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"], "<?php usleep(1500000);")
         .await;
     let starts: Vec<_> = results.iter().map(|r| r.started_at.expect("start time")).collect();
     let ends: Vec<_> = results.iter().map(|r| r.finished_at.expect("end time")).collect();
