@@ -23,6 +23,8 @@ pub struct RunnerConfig {
     pub max_containers: usize,
     /// How long a run may wait for room before it is turned away (default 2 s).
     pub admission_wait: Duration,
+    /// Pre-started containers kept waiting per image (default 0: off). Each is used once.
+    pub pool_size: usize,
 }
 
 /// 4 containers per core: runs mostly wait on I/O and start-up, rarely on CPU.
@@ -44,6 +46,7 @@ impl Default for RunnerConfig {
             tmp_bytes: 16 * 1024 * 1024,
             max_containers: default_max_containers(),
             admission_wait: Duration::from_secs(2),
+            pool_size: 0,
         }
     }
 }

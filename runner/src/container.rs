@@ -118,12 +118,21 @@ pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverEr
     Ok(orphans.len())
 }
 
-pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image) -> Execution {
+/// Where a run's container comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The pool when it has one (refilling it), else a fresh container.
+    Pool,
+    /// Always a fresh container, leaving the pool alone (version probes).
+    Fresh,
+}
+
+pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image, source: Source) -> Execution {
     // Counts as in flight for shut_down until the run (and its guard) is done.
     let _in_flight = runner.cleanups.token();
     let clock = Instant::now();
     let outcome = tokio::select! {
-        outcome = try_run(runner, code, image) => outcome,
+        outcome = try_run(runner, code, image, source) => outcome,
         // Dropping try_run's future drops its guard, which removes the container.
         () = runner.stopping.cancelled() => Err(RunError::ShuttingDown),
     };
@@ -175,17 +184,23 @@ async fn collect(
     Ok(())
 }
 
-async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Execution, RunError> {
-    let clock = Instant::now();
-    let config = runner.config();
-    let docker = &runner.docker().await?;
+/// A started container, blocked in `cat` until its script arrives on stdin.
+pub(crate) struct Prepared {
+    container: ContainerGuard,
+    docker: Docker,
+    attached: bollard::container::AttachContainerResults,
+    /// A pooled container's slot under the global container limit while it waits.
+    pub(crate) idle_slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// Creates, attaches to and starts a container for `image`: everything but the code.
+pub(crate) async fn prepare(runner: &Runner, image: &Image) -> Result<Prepared, RunError> {
+    let docker = runner.docker().await?;
     let created = docker
-        .create_container(None, sandbox::container_body(config, &image.id))
+        .create_container(None, sandbox::container_body(runner.config(), &image.id))
         .await
         .map_err(RunError::Create)?;
     let container = ContainerGuard::new(runner, docker.clone(), created.id);
-    let created_after = clock.elapsed();
-
     let attach_options = AttachContainerOptionsBuilder::new()
         .stdin(true)
         .stdout(true)
@@ -196,13 +211,65 @@ async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Executio
         .attach_container(container.id(), Some(attach_options))
         .await
         .map_err(RunError::Attach)?;
-    let attached_after = clock.elapsed();
-    let started = Instant::now();
     docker
         .start_container(container.id(), None)
         .await
         .map_err(RunError::Start)?;
-    let started_after = clock.elapsed();
+    Ok(Prepared {
+        container,
+        docker,
+        attached,
+        idle_slot: None,
+    })
+}
+
+/// Takes a pre-started container when the pool has one (and starts the pool's refill), else
+/// starts one now. A pooled container that died while waiting is replaced by a fresh one.
+async fn try_run(
+    runner: &Runner,
+    code: &[u8],
+    image: &Image,
+    source: Source,
+) -> Result<Execution, RunError> {
+    let pooled = match source {
+        Source::Pool => {
+            let pooled = runner.pool.take(&image.id);
+            runner.pool.refill(runner, image);
+            pooled
+        }
+        Source::Fresh => None,
+    };
+    if let Some(prepared) = pooled {
+        match execute(runner, prepared, code, image).await {
+            Err(RunError::SendCode(error)) => {
+                tracing::warn!(image = %image.name, %error, "pooled container was gone; starting one");
+            }
+            outcome => return outcome,
+        }
+    }
+    let prepared = prepare(runner, image).await?;
+    execute(runner, prepared, code, image).await
+}
+
+/// Sends the code to a prepared container and collects the result.
+async fn execute(
+    runner: &Runner,
+    prepared: Prepared,
+    code: &[u8],
+    image: &Image,
+) -> Result<Execution, RunError> {
+    let config = runner.config();
+    let Prepared {
+        container,
+        docker,
+        attached,
+        idle_slot,
+    } = prepared;
+    drop(idle_slot);
+    let docker = &docker;
+    // The wall clock runs from the moment the code is sent.
+    let started = Instant::now();
+    let sent_at = OffsetDateTime::now_utc();
 
     let mut output = Output::default();
     let collected = &mut output;
@@ -259,7 +326,7 @@ async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Executio
         return Ok(execution);
     }
 
-    let output_after = clock.elapsed();
+    let ran_for = started.elapsed();
     // The output ended, so the process is exiting; wait for the engine to agree.
     let wait_options = WaitContainerOptionsBuilder::new()
         .condition("not-running")
@@ -268,30 +335,20 @@ async fn try_run(runner: &Runner, code: &[u8], image: &Image) -> Result<Executio
     // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
     let _ = tokio::time::timeout(EXIT_GRACE, waiting.next()).await;
     drop(waiting);
-    let exited_after = clock.elapsed();
 
     let inspected = docker
         .inspect_container(container.id(), None)
         .await
         .map_err(RunError::Inspect)?;
-    let inspected_after = clock.elapsed();
     container.remove().await;
-    // Where a run's time goes, step by step (cumulative), for profiling with RUST_LOG=runner=debug.
-    tracing::debug!(
-        image = %image.name,
-        ?created_after, ?attached_after, ?started_after, ?output_after, ?exited_after,
-        ?inspected_after, removed_after = ?clock.elapsed(),
-        "run steps"
-    );
+    tracing::debug!(image = %image.name, ?ran_for, total = ?started.elapsed(), "run finished");
 
     let state = inspected.state.unwrap_or_default();
     execution.exit_code = state.exit_code;
-    execution.started_at = state.started_at.as_deref().and_then(parse_time);
+    // A pooled container started long ago: the run starts when its code was sent.
+    execution.started_at = Some(sent_at);
     execution.finished_at = state.finished_at.as_deref().and_then(parse_time);
-    execution.duration_ms = match (execution.started_at, execution.finished_at) {
-        (Some(start), Some(end)) if end >= start => (end - start).whole_milliseconds() as u64,
-        _ => elapsed_ms(clock),
-    };
+    execution.duration_ms = ran_for.as_millis() as u64;
     execution.status = if state.oom_killed == Some(true) {
         execution.message = Some(format!(
             "killed by the kernel at the {} MiB memory limit",

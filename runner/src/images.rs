@@ -93,7 +93,7 @@ impl Catalog {
                 Some(Probed::Failed(at)) => at.elapsed() > PROBE_RETRY,
             })
             .collect();
-        let probes = join_all(unknown.iter().map(|image| runner.run(VERSION_PROBE, image))).await;
+        let probes = join_all(unknown.iter().map(|image| runner.run_fresh(VERSION_PROBE, image))).await;
         for (image, probe) in unknown.into_iter().zip(probes) {
             let version = probe.stdout.trim().to_owned();
             let plausible = !version.is_empty()

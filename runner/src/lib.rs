@@ -20,6 +20,7 @@ mod engine;
 mod error;
 mod execution;
 mod images;
+mod pool;
 mod sandbox;
 
 pub use config::{default_max_containers, RunnerConfig};
@@ -48,6 +49,7 @@ pub struct Runner {
     config: Arc<RunnerConfig>,
     catalog: Arc<images::Catalog>,
     slots: Arc<Semaphore>,
+    pool: Arc<pool::Pool>,
     /// Background removals (dropped runs, retries while the engine is away).
     cleanups: TaskTracker,
     /// Cancelled by [`Runner::shut_down`]: runs in flight stop, new ones are refused.
@@ -68,6 +70,7 @@ impl Runner {
             slots: Arc::new(Semaphore::new(config.max_containers)),
             config: Arc::new(config),
             catalog: Arc::new(images::Catalog::default()),
+            pool: Arc::default(),
             cleanups: TaskTracker::new(),
             stopping: CancellationToken::new(),
         }
@@ -151,7 +154,13 @@ impl Runner {
     /// Runs `code` on one image in a fresh container. Never fails: a version that could not run
     /// comes back with [`Status::Error`] and a message.
     pub async fn run(&self, code: &[u8], image: &Image) -> Execution {
-        container::run(self, code, image).await
+        container::run(self, code, image, container::Source::Pool).await
+    }
+
+    /// Like [`Runner::run`], always in a fresh container: for the runner's own questions
+    /// (version probes), which should not churn the pool.
+    pub(crate) async fn run_fresh(&self, code: &[u8], image: &Image) -> Execution {
+        container::run(self, code, image, container::Source::Fresh).await
     }
 
     /// Removes every container carrying [`MANAGED_LABEL`], running or not. Meant for start-up,
@@ -161,14 +170,31 @@ impl Runner {
     }
 
     /// Stops every run in flight (each returns [`Status::Error`], its container removed), refuses
-    /// new ones, and waits up to `grace` for the removals to finish. Returns whether they did.
+    /// new ones, removes the pooled containers, and waits up to `grace` for the removals to finish. Returns whether they did.
     pub async fn shut_down(&self, grace: Duration) -> bool {
         self.stopping.cancel();
+        // Dropping them hands their removal to the cleanup tracker.
+        drop(self.pool.drain());
         self.cleanups.close();
         tokio::time::timeout(grace, self.cleanups.wait()).await.is_ok()
     }
 
     pub(crate) async fn docker(&self) -> Result<Docker, ConnectError> {
         self.engine.docker().await
+    }
+}
+
+impl Runner {
+    /// How many pre-started containers wait in the pool.
+    pub fn pooled(&self) -> usize {
+        self.pool.idle_count()
+    }
+
+    /// Starts the pool's containers for every discovered image (a no-op with a pool size of 0).
+    pub async fn fill_pool(&self) -> Result<(), DiscoverError> {
+        for image in self.images().await? {
+            self.pool.refill(self, &image);
+        }
+        Ok(())
     }
 }

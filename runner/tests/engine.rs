@@ -262,3 +262,93 @@ async fn an_image_removed_after_discovery_fails_alone() {
     assert_eq!(result_for(&results, "php:8.2-cli").status, Status::Ok);
     engine.assert_no_container_left().await;
 }
+
+/// The ids of evalgrid's containers, running or not.
+fn managed_ids() -> std::collections::BTreeSet<String> {
+    let output = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--no-trunc", "--filter", &format!("label={MANAGED_LABEL}")])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().lines().map(str::to_owned).collect()
+}
+
+/// Polls until the pool holds `count` started, idle containers.
+async fn wait_for_pool(runner: &Runner, count: usize) {
+    for _ in 0..100 {
+        if runner.pooled() == count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the pool never reached {count}, it has {}", runner.pooled());
+}
+
+/// Polls until exactly `count` managed containers exist; returns their ids.
+async fn wait_for_managed(count: usize) -> std::collections::BTreeSet<String> {
+    for _ in 0..100 {
+        let ids = managed_ids();
+        if ids.len() == count {
+            return ids;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected {count} containers, found {:?}", managed_ids());
+}
+
+fn pooled(pool_size: usize, max_containers: usize) -> RunnerConfig {
+    RunnerConfig {
+        pool_size,
+        max_containers,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_container_is_used_once_and_replaced() {
+    let engine = engine_with(pooled(1, 16)).await;
+    let images = engine.runner.images().await.unwrap().len();
+    engine.runner.fill_pool().await.unwrap();
+    wait_for_pool(&engine.runner, images).await;
+    let before = wait_for_managed(images).await;
+
+    let result = engine.run("php:8.4-cli", "<?php echo getmypid() > 0 ? 'ran' : '?';").await;
+    assert_eq!(result.status, Status::Ok);
+    assert_eq!(result.stdout, "ran");
+    wait_for_pool(&engine.runner, images).await;
+    let after = wait_for_managed(images).await;
+    let used: Vec<_> = before.difference(&after).collect();
+    let fresh: Vec<_> = after.difference(&before).collect();
+    assert_eq!((used.len(), fresh.len()), (1, 1), "one pooled container used and removed, one started");
+
+    // The fresh one serves the next run, again once.
+    let result = engine.run("php:8.4-cli", "<?php echo 'again';").await;
+    assert_eq!(result.stdout, "again");
+    let later = wait_for_managed(images).await;
+    assert!(!later.contains(fresh[0]), "a pooled container never runs twice");
+
+    assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn an_empty_pool_falls_back_to_a_fresh_container_and_refills() {
+    let engine = engine_with(pooled(1, 16)).await;
+    let result = engine.run("php:8.2-cli", "<?php echo 'cold';").await;
+    assert_eq!(result.stdout, "cold");
+    wait_for_pool(&engine.runner, 1).await;
+    wait_for_managed(1).await;
+    assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn the_pool_stays_within_the_container_limit() {
+    let engine = engine_with(pooled(2, 3)).await;
+    engine.runner.fill_pool().await.unwrap();
+    wait_for_pool(&engine.runner, 3).await;
+    wait_for_managed(3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(managed_ids().len(), 3, "4 images × 2 wanted, 3 allowed");
+    assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
+    engine.assert_no_container_left().await;
+}

@@ -43,6 +43,9 @@ pub struct Config {
     /// How long a run waits for room before it gets a 503, in seconds.
     #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 2.0)]
     pub admission_wait_secs: f64,
+    /// Pre-started single-use containers kept waiting per image; 0 turns the pool off.
+    #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
+    pub pool_size: usize,
     /// Runs per minute from one client IP address; 0 turns the limit off.
     #[arg(long, env = "EVALGRID_RUNS_PER_MINUTE", default_value_t = 60)]
     pub runs_per_minute: u32,
@@ -62,6 +65,7 @@ impl Config {
                 .max_containers
                 .unwrap_or_else(runner::default_max_containers),
             admission_wait: Duration::from_secs_f64(self.admission_wait_secs),
+            pool_size: self.pool_size,
             ..Default::default()
         }
     }

@@ -52,8 +52,12 @@ pub async fn health(State(state): State<AppState>) -> Response {
         Err(error) => Err(error.into()),
     };
     match images {
-        Ok(images) => Json(serde_json::json!({ "engine": "ok", "images": images.len() }))
-            .into_response(),
+        Ok(images) => Json(serde_json::json!({
+            "engine": "ok",
+            "images": images.len(),
+            "pooled": state.runner.pooled(),
+        }))
+        .into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "engine": "unavailable", "error": error.to_string() })),

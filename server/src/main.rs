@@ -28,6 +28,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(n) => tracing::info!("removed {n} containers left by an earlier run"),
         Err(error) => tracing::warn!(%error, "cannot look for orphaned containers"),
     }
+    let filling = runner.clone();
+    tokio::spawn(async move {
+        if let Err(error) = filling.fill_pool().await {
+            tracing::warn!(%error, "cannot start pooled containers yet");
+        }
+    });
     let addr = leptos_options.site_addr;
     let state = AppState {
         leptos_options,

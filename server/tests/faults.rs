@@ -24,6 +24,28 @@ async fn wait_for_containers(count: usize) {
     }
 }
 
+/// Polls until `count` managed containers are running a script (idle pooled containers, still
+/// waiting in `cat`, do not count).
+async fn wait_for_running_sleepers(count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ids = docker(&["ps", "-q", "--filter", &format!("label={}", runner::MANAGED_LABEL)]);
+        let sleeping = ids
+            .lines()
+            .filter(|id| {
+                // Columns: UID PID PPID C STIME TTY TIME CMD; a running script's CMD is `php …`
+                // (an idle pooled container's is still `/bin/sh -c cat > … && exec php …`).
+                docker(&["top", id]).lines().any(|line| line.split_whitespace().nth(7) == Some("php"))
+            })
+            .count();
+        if sleeping == count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected {count} running scripts");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls until no managed container is left; returns how long that took.
 async fn wait_until_no_container(within: Duration) -> Duration {
     let start = Instant::now();
@@ -101,13 +123,14 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    async fn start() -> Self {
+    async fn start(flags: &[&str]) -> Self {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -164,9 +187,10 @@ impl Drop for ServerProcess {
 #[tokio::test]
 async fn sigterm_kills_the_runs_in_flight_and_exits_within_two_seconds() {
     let _engine = TestServer::exclusive();
-    let mut server = ServerProcess::start().await;
+    // With the default pool: the pooled containers must go as well.
+    let mut server = ServerProcess::start(&[]).await;
     let run = server.start_run(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]);
-    wait_for_containers(2).await;
+    wait_for_running_sleepers(2).await;
 
     server.signal(libc::SIGTERM);
     let took = server.wait_for_exit(Duration::from_secs(2)).await;
@@ -178,7 +202,7 @@ async fn sigterm_kills_the_runs_in_flight_and_exits_within_two_seconds() {
 #[tokio::test]
 async fn after_a_crash_the_next_start_removes_its_orphans_and_only_those() {
     let _engine = TestServer::exclusive();
-    let mut crashed = ServerProcess::start().await;
+    let mut crashed = ServerProcess::start(&["--pool-size", "0"]).await;
     let run = crashed.start_run(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]);
     wait_for_containers(2).await;
     crashed.signal(libc::SIGKILL);
@@ -187,7 +211,7 @@ async fn after_a_crash_the_next_start_removes_its_orphans_and_only_those() {
     assert_eq!(managed_containers().await, 2, "SIGKILL leaves the containers behind");
 
     let bystander = docker(&["create", "--label", "someone.else=true", "php:8.4-cli"]);
-    let restarted = ServerProcess::start().await;
+    let restarted = ServerProcess::start(&["--pool-size", "0"]).await;
     assert_no_container_left().await;
     assert_eq!(docker(&["ps", "-aq", "--no-trunc", "--filter", "label=someone.else"]), bystander, "other containers stay");
     docker(&["rm", "-f", &bystander]);

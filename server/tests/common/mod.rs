@@ -32,7 +32,10 @@ impl TestServer {
     /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
     pub async fn start_with(flags: &[&str]) -> Self {
         let exclusive = Self::exclusive();
-        let config = Config::parse_from(std::iter::once("evalgrid").chain(flags.iter().copied()));
+        // No pool unless a test asks: idle pooled containers would count as "left behind".
+        let pool_off: &[&str] = if flags.contains(&"--pool-size") { &[] } else { &["--pool-size", "0"] };
+        let args = std::iter::once("evalgrid").chain(pool_off.iter().copied()).chain(flags.iter().copied());
+        let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
         let state = AppState {
             leptos_options: leptos_options(),
