@@ -308,7 +308,7 @@ async fn execute(
     if timed_out || output.truncated {
         // Killed by us: removing with force kills it and frees everything in one call.
         container.remove().await;
-        // From start to removal: how long the sandbox really lived.
+        // From the code being sent until the container was removed.
         execution.duration_ms = elapsed_ms(started);
         if timed_out {
             execution.status = Status::Timeout;

@@ -7,8 +7,10 @@
 //! - [`Runner::images`] discovers the engine's PHP images and their exact PHP versions;
 //! - [`Runner::resolve`] turns client-supplied image names into discovered [`Image`]s (nothing
 //!   else is ever handed to Docker);
-//! - [`Runner::run_all`] fans out one container per image and yields [`Execution`]s as each
-//!   finishes.
+//! - [`Runner::admit`] reserves room under the global container limit, or says "busy";
+//! - [`Runner::run_all`] fans out one container per image (taken from the pool of pre-started
+//!   containers when it has one) and yields [`Execution`]s as each finishes;
+//! - [`Runner::shut_down`] stops runs in flight and removes every container, pooled ones too.
 //!
 //! Every container is removed on every path (success, error, timeout, dropped request) by a
 //! [`container::ContainerGuard`], and carries the [`MANAGED_LABEL`] so orphans left by a crashed

@@ -49,12 +49,7 @@ impl Engine {
     }
 
     async fn managed_containers(&self) -> usize {
-        let output = tokio::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("label={MANAGED_LABEL}")])
-            .output()
-            .await
-            .expect("docker CLI");
-        String::from_utf8_lossy(&output.stdout).lines().count()
+        managed_ids().len()
     }
 
     async fn assert_no_container_left(&self) {
