@@ -9,6 +9,8 @@ pub mod components;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod store;
 
 use components::Playground;
 use leptos::prelude::*;

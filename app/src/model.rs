@@ -18,6 +18,12 @@ pub struct RunRequest {
     pub code: String,
     #[serde(default)]
     pub images: Vec<String>,
+    /// Store the code and results under a permalink; the response carries its id.
+    #[serde(default)]
+    pub save: bool,
+    /// Run every version even when a cached result exists.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// What the server accepts; served with the page so the client can check before sending.
@@ -111,6 +117,18 @@ pub struct VersionResult {
     /// RFC 3339 times at which the engine started and finished the container.
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// CPU time (user + system) of PHP and anything it started, in microseconds, counted by the
+    /// kernel for the container's cgroup. Absent when the run was killed.
+    #[serde(default)]
+    pub cpu_time_us: Option<u64>,
+    /// Peak memory of the container's cgroup in bytes, as the kernel counts it (PHP plus the page
+    /// cache it touched and the shell that started it). Absent when the run was killed.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
+    /// True when this result was not run now but taken from an earlier run of the same code on
+    /// the same image (same image id).
+    #[serde(default)]
+    pub cached: bool,
     /// Why the version could not run, or what the runner did to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -120,6 +138,28 @@ pub struct VersionResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunResponse {
     pub results: Vec<VersionResult>,
+    /// The permalink id (`/s/{id}`) when the request asked to save.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// A saved snippet, as `GET /api/snippets/{id}` returns it and `/s/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snippet {
+    pub id: String,
+    pub code: String,
+    /// RFC 3339 time of the first save.
+    pub created_at: String,
+    /// The latest saved result per image, oldest PHP version first.
+    pub results: Vec<VersionResult>,
+}
+
+/// Orders PHP version strings numerically ("8.10.0" after "8.9.1").
+pub fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|part| part.parse().ok())
+        .collect()
 }
 
 /// The body of every 4xx/5xx answer of the API.
@@ -136,6 +176,7 @@ mod tests {
         RunRequest {
             code: code.into(),
             images: images.iter().map(|i| i.to_string()).collect(),
+            ..Default::default()
         }
     }
 

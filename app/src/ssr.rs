@@ -36,6 +36,9 @@ impl From<runner::Execution> for VersionResult {
             duration_ms: execution.duration_ms,
             started_at: rfc3339(execution.started_at),
             finished_at: rfc3339(execution.finished_at),
+            cpu_time_us: execution.usage.cpu_time_us,
+            peak_memory_bytes: execution.usage.peak_memory_bytes,
+            cached: false,
             message: execution.message,
         }
     }

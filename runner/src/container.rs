@@ -1,7 +1,7 @@
 //! One run in one single-use container: create, attach, start, send the code, collect capped
 //! output under a wall timeout, inspect, remove.
 
-use crate::{sandbox, DiscoverError, Execution, Image, RunError, Runner, Status, MANAGED_LABEL};
+use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, Status, MANAGED_LABEL};
 use bollard::container::LogOutput;
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -155,11 +155,12 @@ struct Output {
 
 impl Output {
     /// Appends a chunk; returns false once a stream went over `limit` (the rest is dropped).
+    /// stderr has room for the usage line on top.
     fn push(&mut self, chunk: LogOutput, limit: usize) -> bool {
-        let (buffer, bytes) = match chunk {
-            LogOutput::StdOut { message } => (&mut self.stdout, message),
-            LogOutput::StdErr { message } => (&mut self.stderr, message),
-            LogOutput::Console { message } => (&mut self.stdout, message),
+        let (buffer, bytes, limit) = match chunk {
+            LogOutput::StdOut { message } => (&mut self.stdout, message, limit),
+            LogOutput::StdErr { message } => (&mut self.stderr, message, limit + usage::LINE_ROOM),
+            LogOutput::Console { message } => (&mut self.stdout, message, limit),
             LogOutput::StdIn { .. } => return true,
         };
         let room = limit.saturating_sub(buffer.len());
@@ -291,6 +292,11 @@ async fn execute(
         Err(_elapsed) => true,
     };
 
+    let usage = usage::take(&mut output.stderr).unwrap_or_default();
+    if output.stderr.len() > config.output_limit {
+        output.stderr.truncate(config.output_limit);
+        output.truncated = true;
+    }
     let mut execution = Execution {
         image: image.name.clone(),
         php_version: image.php_version.clone(),
@@ -302,6 +308,7 @@ async fn execute(
         duration_ms: 0,
         started_at: None,
         finished_at: None,
+        usage,
         message: None,
     };
 

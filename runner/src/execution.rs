@@ -1,4 +1,4 @@
-use crate::Image;
+use crate::{Image, Usage};
 use time::OffsetDateTime;
 
 /// How one version's run ended.
@@ -37,6 +37,9 @@ pub struct Execution {
     /// When the container started and finished, as the engine recorded it.
     pub started_at: Option<OffsetDateTime>,
     pub finished_at: Option<OffsetDateTime>,
+    /// CPU time and peak memory from the container's cgroup; empty when the run was killed
+    /// (timeout, output flood) or the host does not expose the counters.
+    pub usage: Usage,
     /// What went wrong, for [`Status::Error`], or what the runner did (killed on timeout, …).
     pub message: Option<String>,
 }
@@ -54,6 +57,7 @@ impl Execution {
             duration_ms,
             started_at: None,
             finished_at: None,
+            usage: Usage::default(),
             message: Some(message),
         }
     }

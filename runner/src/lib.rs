@@ -24,12 +24,14 @@ mod execution;
 mod images;
 mod pool;
 mod sandbox;
+mod usage;
 
 pub use config::{default_max_containers, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::Image;
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
+pub use usage::Usage;
 
 pub use time;
 
@@ -85,6 +87,12 @@ impl Runner {
 
     pub fn config(&self) -> &RunnerConfig {
         &self.config
+    }
+
+    /// Identifies the sandbox (command, ini settings, limits) a result was produced under, so a
+    /// cache of results can tell when they no longer apply.
+    pub fn sandbox_fingerprint(&self) -> String {
+        sandbox::fingerprint(&self.config)
     }
 
     /// The PHP images the engine has, sorted by PHP version (oldest first).

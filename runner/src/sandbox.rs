@@ -1,7 +1,7 @@
 //! The container definition every run uses. Everything a hostile script could use to reach out
 //! or stay around is closed here; SECURITY-relevant choices are commented with their reason.
 
-use crate::{RunnerConfig, MANAGED_LABEL};
+use crate::{usage, RunnerConfig, MANAGED_LABEL};
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use std::collections::HashMap;
 
@@ -34,8 +34,24 @@ fn command() -> Vec<String> {
         .map(|(key, value)| format!(" -d {key}={value}"))
         .collect();
     // `cat` receives the code on stdin; no user data ever appears in argv or env.
-    let script = format!("cat > {SCRIPT_PATH} && exec php{ini} {SCRIPT_PATH}");
+    let php = format!("php{ini} {SCRIPT_PATH}");
+    let script = format!("cat > {SCRIPT_PATH} || exit; {}", usage::wrap(&php));
     vec!["/bin/sh".into(), "-c".into(), script]
+}
+
+/// Everything besides the code and the image that shapes a result: the command (with its ini
+/// settings) and the limits. Results cached under one fingerprint are not valid under another.
+pub(crate) fn fingerprint(config: &RunnerConfig) -> String {
+    format!(
+        "{:?} timeout={:?} memory={} pids={} cpus={} output={} tmp={}",
+        command(),
+        config.timeout,
+        config.memory_bytes,
+        config.pids_limit,
+        config.nano_cpus,
+        config.output_limit,
+        config.tmp_bytes
+    )
 }
 
 fn ulimit(name: &str, value: i64) -> ResourcesUlimits {

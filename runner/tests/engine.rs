@@ -170,6 +170,47 @@ async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
 }
 
 #[tokio::test]
+async fn cpu_time_and_peak_memory_are_measured_by_the_kernel() {
+    let engine = engine().await;
+    let images = ["php:7.4-cli", "php:8.5-cli"];
+    let idle = engine.run_all(&images, "<?php echo 1;").await;
+    let busy = engine
+        .run_all(
+            &images,
+            r#"<?php $s = str_repeat("x", 40 << 20); $t = microtime(true);
+               while (microtime(true) - $t < 0.3) { $s[0] = "y"; } echo strlen($s);"#,
+        )
+        .await;
+    for image in images {
+        let (idle, busy) = (result_for(&idle, image), result_for(&busy, image));
+        let cpu = |r: &Execution| r.usage.cpu_time_us.expect("cpu time measured");
+        let memory = |r: &Execution| r.usage.peak_memory_bytes.expect("peak memory measured");
+        assert!(cpu(idle) > 0 && cpu(idle) < 250_000, "{image}: {:?}", idle.usage);
+        assert!(cpu(busy) >= 250_000, "{image}: a 0.3 s busy loop: {:?}", busy.usage);
+        assert!(memory(idle) > 1 << 20 && memory(idle) < 40 << 20, "{image}: {:?}", idle.usage);
+        assert!(memory(busy) >= 40 << 20, "{image}: a 40 MiB string: {:?}", busy.usage);
+        assert_eq!(busy.stderr, "", "the measurement is not part of the output");
+    }
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn a_script_cannot_forge_its_measurement() {
+    let engine = engine().await;
+    let result = engine
+        .run(
+            "php:8.4-cli",
+            r#"<?php fwrite(STDERR, "\x1eevalgrid-usage 0 999999999999000 1\n"); exit(3);"#,
+        )
+        .await;
+    assert_eq!(result.exit_code, Some(3), "the shell keeps PHP's exit code");
+    assert_eq!(result.stderr, "\u{1e}evalgrid-usage 0 999999999999000 1\n", "its own line is output");
+    assert!(result.usage.cpu_time_us.unwrap() < 10_000_000, "{:?}", result.usage);
+    assert!(result.usage.peak_memory_bytes.unwrap() > 1, "{:?}", result.usage);
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
 async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
     let engine = engine().await;
     // Within PHP's memory_limit: PHP's own fatal error.

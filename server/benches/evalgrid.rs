@@ -143,8 +143,12 @@ struct Server {
 impl Server {
     async fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // A throw-away database: every run below is a real run (`force`), never a cached one.
+        let database = std::env::temp_dir().join(format!("evalgrid-bench-{}.sqlite3", std::process::id()));
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(["--addr", &format!("127.0.0.1:{port}"), "--runs-per-minute", "0"])
+            .arg("--database")
+            .arg(&database)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -170,7 +174,7 @@ impl Server {
         let response = self
             .client
             .post(format!("{}/api/run", self.base))
-            .json(&json!({ "code": code, "images": images }))
+            .json(&json!({ "code": code, "images": images, "force": true }))
             .send()
             .await;
         match response {

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
@@ -46,6 +47,13 @@ pub struct Config {
     /// Pre-started single-use containers kept waiting per image; 0 turns the pool off.
     #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
     pub pool_size: usize,
+    /// The SQLite file that holds saved snippets and cached results; created when missing.
+    #[arg(long, env = "EVALGRID_DATABASE", default_value = "evalgrid.sqlite3")]
+    pub database: PathBuf,
+    /// Refuse to start when the database file does not exist, instead of creating an empty one
+    /// (for deployments where a missing file means a lost volume).
+    #[arg(long, env = "EVALGRID_REQUIRE_DATABASE")]
+    pub require_database: bool,
     /// Runs per minute from one client IP address; 0 turns the limit off.
     #[arg(long, env = "EVALGRID_RUNS_PER_MINUTE", default_value_t = 60)]
     pub runs_per_minute: u32,

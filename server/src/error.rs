@@ -25,6 +25,12 @@ impl AppError {
         }
     }
 
+    /// The database failed: the user cannot fix it, the operator must (it is logged).
+    pub fn storage(error: app::store::StoreError) -> Self {
+        tracing::error!(%error, "storage failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("storage failed: {error}"))
+    }
+
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self

@@ -5,13 +5,14 @@ use app::model::RunRequest;
 use axum::extract::{FromRequest, Request};
 use axum::Json;
 
-/// A run request whose code passed the limits, whose images all resolved to discovered images
-/// (client strings never reach Docker: only the resolved images do), and that was admitted
-/// under the global container limit.
+/// A run request whose code passed the limits and whose images all resolved to discovered
+/// images (client strings never reach Docker: only the resolved images do). The code is in its
+/// normalized form: the form that is run, hashed and stored.
 pub struct CheckedRun {
     pub code: String,
     pub images: Vec<runner::Image>,
-    pub admission: runner::Admission,
+    pub save: bool,
+    pub force: bool,
 }
 
 impl FromRequest<AppState> for CheckedRun {
@@ -23,11 +24,11 @@ impl FromRequest<AppState> for CheckedRun {
             .map_err(|rejection| AppError::new(rejection.status(), rejection.body_text()))?;
         run.validate(&state.limits).map_err(AppError::bad_request)?;
         let images = state.runner.resolve(&run.images).await?;
-        let admission = state.runner.admit(images.len()).await?;
         Ok(Self {
-            code: run.code,
+            code: app::store::normalize(&run.code),
             images,
-            admission,
+            save: run.save,
+            force: run.force,
         })
     }
 }

@@ -1,39 +1,42 @@
-//! The JSON API besides the server functions: runs (whole and streamed) and health.
+//! The JSON API besides the server functions: runs (whole and streamed), snippets and health.
 
 use crate::extract::CheckedRun;
-use crate::AppState;
-use app::model::{RunResponse, VersionResult};
+use crate::{runs, AppError, AppState};
+use app::model::{RunResponse, Snippet, VersionResult};
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
 use std::convert::Infallible;
 
+/// The response header that carries a saved run's permalink id.
+pub const SNIPPET_ID_HEADER: &str = "evalgrid-snippet-id";
+
 /// `POST /api/run`: every version's result, in the order the images were asked for.
-pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Json<RunResponse> {
+pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Result<Json<RunResponse>, AppError> {
     let order: Vec<String> = run.images.iter().map(|i| i.name.clone()).collect();
-    let mut results: Vec<VersionResult> = state
-        .runner
-        .run_all(&run.code, run.images, run.admission)
-        .map(VersionResult::from)
-        .collect()
-        .await;
+    let started = runs::start(&state, run).await?;
+    let mut results: Vec<VersionResult> = started.results.collect().await;
     results.sort_by_key(|r| order.iter().position(|name| *name == r.image));
-    Json(RunResponse { results })
+    Ok(Json(RunResponse {
+        results,
+        id: started.id,
+    }))
 }
 
-/// `POST /api/run/stream`: one JSON result per line, each sent as its version finishes. When
-/// the client goes away the body stream is dropped, and with it the containers still running.
-pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Response {
-    let lines = state.runner.run_all(&run.code, run.images, run.admission).map(|execution| {
-        let mut line = serde_json::to_vec(&VersionResult::from(execution))
-            .expect("a result always serializes");
+/// `POST /api/run/stream`: one JSON result per line, each sent as its version finishes (cached
+/// ones first). A saved run's id comes in the `evalgrid-snippet-id` header. When the client
+/// goes away the body stream is dropped, and with it the containers still running.
+pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Result<Response, AppError> {
+    let started = runs::start(&state, run).await?;
+    let lines = started.results.map(|result| {
+        let mut line = serde_json::to_vec(&result).expect("a result always serializes");
         line.push(b'\n');
         Ok::<_, Infallible>(Bytes::from(line))
     });
-    (
+    let mut response = (
         [
             (header::CONTENT_TYPE, "application/x-ndjson"),
             (header::CACHE_CONTROL, "no-cache"),
@@ -42,7 +45,20 @@ pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Respo
         ],
         Body::from_stream(lines),
     )
-        .into_response()
+        .into_response();
+    if let Some(id) = started.id {
+        let value = header::HeaderValue::from_str(&id).expect("ids are ASCII");
+        response.headers_mut().insert(SNIPPET_ID_HEADER, value);
+    }
+    Ok(response)
+}
+
+/// `GET /api/snippets/{id}`: a saved snippet's code and latest results.
+pub async fn snippet(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Snippet>, AppError> {
+    match state.store.snippet(&id).await.map_err(AppError::storage)? {
+        Some(snippet) => Ok(Json(snippet)),
+        None => Err(AppError::new(StatusCode::NOT_FOUND, format!("no snippet {id:?}"))),
+    }
 }
 
 /// `GET /api/health`: 200 when the engine answers, 503 when it does not.

@@ -6,11 +6,13 @@ mod error;
 mod extract;
 mod handlers;
 mod middleware;
+mod runs;
 mod state;
 
 pub use config::Config;
 pub use middleware::RunRateLimit;
 pub use error::AppError;
+pub use handlers::SNIPPET_ID_HEADER;
 pub use state::AppState;
 
 use app::{shell, App};
@@ -26,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.limits.max_code_bytes * 6 + 16 * 1024;
     let routes = generate_route_list(App);
     let runner = state.runner.clone();
+    let store = state.store.clone();
     let options = state.leptos_options.clone();
     let runs = Router::new()
         .route("/api/run", post(handlers::run))
@@ -37,10 +40,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(runs)
         .route("/api/health", get(handlers::health))
+        .route("/api/snippets/{id}", get(handlers::snippet))
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(runner.clone()),
+            move || {
+                provide_context(runner.clone());
+                provide_context(store.clone());
+            },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -21,6 +21,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         leptos_options.site_addr = addr;
     }
 
+    // A damaged or (with --require-database) missing database stops the start, loudly.
+    let store = match app::store::Store::open(&config.database, !config.require_database).await {
+        Ok(store) => store,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            std::process::exit(2);
+        }
+    };
+    tracing::info!(path = %config.database.display(), "database open");
+
     // The server starts without an engine; runs work as soon as one answers.
     let runner = runner::Runner::new(config.runner_config());
     match runner.remove_orphans().await {
@@ -38,6 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState {
         leptos_options,
         runner: runner.clone(),
+        store: store.clone(),
         limits: config.request_limits(),
         rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
     };
@@ -62,6 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing::warn!("connections still open at the exit deadline; exiting anyway");
         }
     }
+    store.close().await;
     Ok(())
 }
 

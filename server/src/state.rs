@@ -8,6 +8,7 @@ use leptos::prelude::LeptosOptions;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub runner: runner::Runner,
+    pub store: app::store::Store,
     pub limits: RequestLimits,
     pub rate_limit: Option<RunRateLimit>,
 }

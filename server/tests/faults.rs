@@ -6,11 +6,11 @@ mod common;
 
 use app::model::{Status, VersionResult};
 use common::engine_proxy::EngineProxy;
+use common::server_process::ServerProcess;
 use common::{assert_no_container_left, managed_containers, run_body, TestServer};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SLEEPER: &str = "<?php sleep(30);";
@@ -114,74 +114,6 @@ async fn a_client_that_hangs_up_mid_run_leaves_no_container() {
     drop(body);
     let took = wait_until_no_container(Duration::from_secs(1)).await;
     println!("containers gone {took:?} after the client hung up");
-}
-
-/// The real server binary, on its own port.
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl ServerProcess {
-    async fn start(flags: &[&str]) -> Self {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["--addr", &format!("127.0.0.1:{port}")])
-            .args(flags)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(response) = reqwest::get(format!("{base}/api/health")).await {
-                if response.status() == StatusCode::OK {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "the server did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self { child, base }
-    }
-
-    /// Starts a streaming run of `code` and returns without waiting for it.
-    fn start_run(&self, code: &str, images: &[&str]) -> tokio::task::JoinHandle<()> {
-        let request = reqwest::Client::new()
-            .post(format!("{}/api/run/stream", self.base))
-            .json(&run_body(code, images));
-        tokio::spawn(async move {
-            if let Ok(response) = request.send().await {
-                let _ = response.text().await;
-            }
-        })
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        // SAFETY: plain kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(self.child.id() as libc::pid_t, signal) }, 0);
-    }
-
-    /// Waits for the process to exit; returns how long it took.
-    async fn wait_for_exit(&mut self, within: Duration) -> Duration {
-        let start = Instant::now();
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(start.elapsed() < within, "the server still runs after {within:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        start.elapsed()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]

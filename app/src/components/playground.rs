@@ -43,6 +43,7 @@ pub fn Playground() -> impl IntoView {
         let request = RunRequest {
             code: code.get_untracked(),
             images: chosen.iter().map(|i| i.image.clone()).collect(),
+            ..Default::default()
         };
         versions.set(chosen);
         results.set(HashMap::new());

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engine_proxy;
+pub mod server_process;
 
 use clap::Parser;
 use reqwest::StatusCode;
@@ -34,12 +35,21 @@ impl TestServer {
         let exclusive = Self::exclusive();
         // No pool unless a test asks: idle pooled containers would count as "left behind".
         let pool_off: &[&str] = if flags.contains(&"--pool-size") { &[] } else { &["--pool-size", "0"] };
-        let args = std::iter::once("evalgrid").chain(pool_off.iter().copied()).chain(flags.iter().copied());
+        // A database of its own, so that no test sees another's cached results.
+        let database = fresh_database();
+        let database_flag = ["--database", database.to_str().unwrap()];
+        let database_flag: &[&str] = if flags.contains(&"--database") { &[] } else { &database_flag };
+        let args = std::iter::once("evalgrid")
+            .chain(pool_off.iter().copied())
+            .chain(database_flag.iter().copied())
+            .chain(flags.iter().copied());
         let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
+        let store = app::store::Store::open(&config.database, true).await.unwrap();
         let state = AppState {
             leptos_options: leptos_options(),
             runner,
+            store,
             limits: config.request_limits(),
             rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
         };
@@ -90,6 +100,17 @@ impl TestServer {
 
 pub fn run_body(code: &str, images: &[&str]) -> Value {
     json!({ "code": code, "images": images })
+}
+
+/// A path for a database that does not exist yet, unique to this call.
+pub fn fresh_database() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let directory = std::env::temp_dir().join(format!("evalgrid-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join(format!("{n}.sqlite3"));
+    let _ = std::fs::remove_file(&path);
+    path
 }
 
 

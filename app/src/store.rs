@@ -1,0 +1,324 @@
+//! Saved snippets (permalinks) and the result cache, in one SQLite file (WAL, synchronous=FULL:
+//! a write that returned survives a crash of the process or the machine).
+
+use crate::model::{Snippet, VersionResult};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Shortest permalink id; longer only when a shorter one is taken by other code.
+pub const MIN_ID_LEN: usize = 6;
+
+/// Crockford's base32, lower case: no i, l, o, u to misread.
+const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// Why the database could not be opened. The server refuses to start with any of them.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file does not exist and creating it was not allowed.
+    #[error("database {0} does not exist (start without --require-database to create an empty one)")]
+    Missing(PathBuf),
+    /// The directory that should hold the file does not exist.
+    #[error("cannot create database {0}: its directory does not exist")]
+    NoDirectory(PathBuf),
+    /// The file is not a SQLite database, or SQLite found it damaged.
+    #[error("database {path} is damaged or not a SQLite database ({detail}); move it away or restore a backup")]
+    Corrupt { path: PathBuf, detail: String },
+    /// The database was written by a newer evalgrid (or holds a foreign schema).
+    #[error("database {path} has a schema this evalgrid does not know: {source}")]
+    Schema {
+        path: PathBuf,
+        source: sqlx::migrate::MigrateError,
+    },
+    /// SQLite could not open the file (permissions, locks, …).
+    #[error("cannot open database {path}: {source}")]
+    Open { path: PathBuf, source: sqlx::Error },
+}
+
+/// A read or write that failed after the database was open.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored result is not valid JSON of the current format.
+    #[error("stored result cannot be read: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// The handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    min_id_len: usize,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it when it does not exist and `create` is true,
+    /// and brings its schema up to date. Checks the file's integrity first: a damaged file is an
+    /// error, never silently replaced.
+    pub async fn open(path: &Path, create: bool) -> Result<Self, OpenError> {
+        if !path.exists() {
+            if !create {
+                return Err(OpenError::Missing(path.to_owned()));
+            }
+            let directory = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !directory.is_dir() {
+                return Err(OpenError::NoDirectory(path.to_owned()));
+            }
+            tracing::warn!(path = %path.display(), "database does not exist; creating an empty one");
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let open_error = |source: sqlx::Error| classify(path, source);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        let check: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&pool)
+            .await
+            .map_err(open_error)?;
+        if check != "ok" {
+            return Err(OpenError::Corrupt {
+                path: path.to_owned(),
+                detail: check,
+            });
+        }
+        MIGRATOR.run(&pool).await.map_err(|source| match source {
+            sqlx::migrate::MigrateError::Execute(error) => classify(path, error),
+            source => OpenError::Schema {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
+        Ok(Self {
+            pool,
+            min_id_len: MIN_ID_LEN,
+        })
+    }
+
+    /// Folds the WAL back into the main file and closes every connection.
+    pub async fn close(&self) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await {
+            tracing::warn!(%error, "cannot checkpoint the database");
+        }
+        self.pool.close().await;
+    }
+
+    /// Ids start at `len` characters instead of [`MIN_ID_LEN`] (tests use 1 to force collisions).
+    pub fn with_min_id_len(mut self, len: usize) -> Self {
+        self.min_id_len = len.clamp(1, 52);
+        self
+    }
+
+    /// Saves `code` (already [`normalize`]d) and returns its permalink id: the same code always
+    /// gets the same id; other code whose hash starts alike gets a longer one.
+    pub async fn save_snippet(&self, code: &str) -> Result<String, StoreError> {
+        let hash = code_hash(code);
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(id) = sqlx::query_scalar::<_, String>("SELECT id FROM snippets WHERE code_hash = ?")
+            .bind(&hash)
+            .fetch_optional(&mut *transaction)
+            .await?
+        {
+            return Ok(id);
+        }
+        let full = full_id(code);
+        let mut length = self.min_id_len;
+        let id = loop {
+            let candidate = &full[..length];
+            let taken = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM snippets WHERE id = ?")
+                .bind(candidate)
+                .fetch_one(&mut *transaction)
+                .await?;
+            if taken == 0 {
+                break candidate.to_owned();
+            }
+            length += 1;
+        };
+        sqlx::query("INSERT INTO snippets (id, code_hash, code, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(&hash)
+            .bind(code)
+            .bind(now())
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(id)
+    }
+
+    /// Stores `result` as the snippet's latest result for its image.
+    pub async fn save_result(&self, id: &str, result: &VersionResult) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO snippet_results (snippet_id, image, result, saved_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (snippet_id, image) DO UPDATE SET result = excluded.result, saved_at = excluded.saved_at",
+        )
+        .bind(id)
+        .bind(&result.image)
+        .bind(serde_json::to_string(result)?)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The saved snippet with its latest result per image, oldest PHP version first.
+    pub async fn snippet(&self, id: &str) -> Result<Option<Snippet>, StoreError> {
+        let Some(row) = sqlx::query("SELECT code, created_at FROM snippets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored: Vec<String> = sqlx::query_scalar("SELECT result FROM snippet_results WHERE snippet_id = ?")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut results = stored
+            .iter()
+            .map(|json| serde_json::from_str::<VersionResult>(json))
+            .collect::<Result<Vec<_>, _>>()?;
+        results.sort_by_cached_key(|r| crate::model::version_key(&r.php_version));
+        Ok(Some(Snippet {
+            id: id.to_owned(),
+            code: row.get("code"),
+            created_at: row.get("created_at"),
+            results,
+        }))
+    }
+
+    /// A cached result under `key` (see [`cache_key`]).
+    pub async fn cached_result(&self, key: &str) -> Result<Option<VersionResult>, StoreError> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT result FROM cached_results WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(stored.map(|json| serde_json::from_str(&json)).transpose()?)
+    }
+
+    /// Caches `result` under `key`, replacing an older one.
+    pub async fn cache_result(&self, key: &str, result: &VersionResult) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cached_results (key, result, cached_at) VALUES (?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET result = excluded.result, cached_at = excluded.cached_at",
+        )
+        .bind(key)
+        .bind(serde_json::to_string(result)?)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// The longest id `code` can get; a saved id is its shortest free prefix.
+pub fn full_id(code: &str) -> String {
+    encode_id(&Sha256::digest(code.as_bytes()))
+}
+
+/// The form code is stored, hashed and run in: line endings unified to `\n`. Nothing else is
+/// touched (trailing spaces can be output, inside strings or after `?>`).
+pub fn normalize(code: &str) -> String {
+    code.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// The cache key of a run of `code` on the image with id `image_id` under `settings` (the
+/// sandbox's fingerprint): a different image build or other limits never share results.
+pub fn cache_key(code: &str, image_id: &str, settings: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [code_hash(code).as_str(), image_id, settings] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex(&hasher.finalize())
+}
+
+fn code_hash(code: &str) -> String {
+    hex(&Sha256::digest(code.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash as base32 (5 bits a character), 51 characters for 256 bits.
+fn encode_id(hash: &[u8]) -> String {
+    let mut id = String::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for &byte in hash {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            id.push(ID_ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    id
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).expect("now formats as RFC 3339")
+}
+
+/// Tells a damaged or foreign file apart from other failures to open.
+fn classify(path: &Path, source: sqlx::Error) -> OpenError {
+    let code = source.as_database_error().and_then(|e| e.code()).unwrap_or_default();
+    // SQLITE_CORRUPT (11), SQLITE_NOTADB (26), SQLITE_IOERR_SHORT_READ (522: a cut file).
+    match code.parse::<i32>() {
+        Ok(522) => OpenError::Corrupt {
+            path: path.to_owned(),
+            detail: source.to_string(),
+        },
+        Ok(code) if matches!(code & 0xff, 11 | 26) => OpenError::Corrupt {
+            path: path.to_owned(),
+            detail: source.to_string(),
+        },
+        _ => OpenError::Open {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_use_the_unambiguous_alphabet() {
+        let id = encode_id(&Sha256::digest(b"<?php echo 1;"));
+        assert_eq!(id.len(), 51);
+        assert!(id.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+        assert!(!id.contains(['i', 'l', 'o', 'u']), "{id}");
+    }
+
+    #[test]
+    fn line_endings_are_the_only_normalization() {
+        assert_eq!(normalize("<?php\r\necho 1;\r?>  \n"), "<?php\necho 1;\n?>  \n");
+    }
+
+    #[test]
+    fn cache_keys_differ_by_code_image_and_settings() {
+        let key = cache_key("a", "sha256:1", "s");
+        assert_eq!(key, cache_key("a", "sha256:1", "s"));
+        assert_ne!(key, cache_key("b", "sha256:1", "s"));
+        assert_ne!(key, cache_key("a", "sha256:2", "s"));
+        assert_ne!(key, cache_key("a", "sha256:1", "t"));
+        // Separators keep the parts apart.
+        assert_ne!(cache_key("a", "sha256:1", "s"), cache_key("a", "sha256:1s", ""));
+    }
+}

@@ -1,0 +1,110 @@
+//! A run from request to results: the permalink is saved first (its id depends only on the
+//! code), cached results come back at once, the other versions run, and every result is
+//! stored before it is sent.
+
+use crate::extract::CheckedRun;
+use crate::{AppError, AppState};
+use app::model::{Status, VersionResult};
+use app::store::{cache_key, Store};
+use futures::{Stream, StreamExt};
+use std::sync::Arc;
+
+/// A started run: its permalink id when saved, and its results in completion order.
+pub struct StartedRun<S> {
+    pub id: Option<String>,
+    pub results: S,
+}
+
+/// Whether a result may be served again for the same code and image. Timeouts, kills at the
+/// memory limit and errors depend on the moment (load, the engine), so they always run again.
+fn cacheable(result: &VersionResult) -> bool {
+    matches!(result.status, Status::Ok | Status::Exit)
+}
+
+/// Saves (when asked), looks up the cache (unless forced), admits what must run and starts it.
+pub async fn start(
+    state: &AppState,
+    run: CheckedRun,
+) -> Result<StartedRun<impl Stream<Item = VersionResult> + Send + 'static>, AppError> {
+    let store = state.store.clone();
+    let id = match run.save {
+        true => Some(store.save_snippet(&run.code).await.map_err(AppError::storage)?),
+        false => None,
+    };
+    let settings = state.runner.sandbox_fingerprint();
+    let key = |image: &runner::Image| cache_key(&run.code, &image.id, &settings);
+
+    let mut cached = Vec::new();
+    let mut to_run = Vec::new();
+    for image in run.images {
+        match run.force {
+            true => to_run.push(image),
+            false => match cached_result(&store, &key(&image), &image).await {
+                Some(result) => cached.push(result),
+                None => to_run.push(image),
+            },
+        }
+    }
+    let keys: Vec<(String, String)> = to_run.iter().map(|image| (image.name.clone(), key(image))).collect();
+    let fresh = match to_run.is_empty() {
+        true => None,
+        false => {
+            let admission = state.runner.admit(to_run.len()).await?;
+            Some(state.runner.run_all(&run.code, to_run, admission))
+        }
+    };
+    let fresh = futures::stream::iter(fresh).flatten().map(VersionResult::from);
+
+    let recorder = Arc::new(Recorder { store, id: id.clone(), keys });
+    let results = futures::stream::iter(cached)
+        .chain(fresh)
+        .then(move |result| {
+            let recorder = recorder.clone();
+            async move {
+                recorder.record(&result).await;
+                result
+            }
+        });
+    Ok(StartedRun { id, results })
+}
+
+async fn cached_result(store: &Store, key: &str, image: &runner::Image) -> Option<VersionResult> {
+    match store.cached_result(key).await {
+        Ok(result) => result.map(|result| VersionResult {
+            // The image may answer to another name now; the result is the same.
+            image: image.name.clone(),
+            php_version: image.php_version.clone(),
+            cached: true,
+            ..result
+        }),
+        Err(error) => {
+            tracing::error!(%error, "result cache unreadable; running instead");
+            None
+        }
+    }
+}
+
+/// Where each result of a run is written as it arrives.
+struct Recorder {
+    store: Store,
+    /// The permalink the results belong to, when the run is saved.
+    id: Option<String>,
+    /// The cache key of each version that runs now, by image name.
+    keys: Vec<(String, String)>,
+}
+
+impl Recorder {
+    async fn record(&self, result: &VersionResult) {
+        let key = self.keys.iter().find(|(image, _)| *image == result.image);
+        if let Some((_, key)) = key.filter(|_| cacheable(result)) {
+            if let Err(error) = self.store.cache_result(key, result).await {
+                tracing::error!(%error, "cannot cache a result");
+            }
+        }
+        if let Some(id) = &self.id {
+            if let Err(error) = self.store.save_result(id, result).await {
+                tracing::error!(%error, snippet = %id, "cannot save a result");
+            }
+        }
+    }
+}

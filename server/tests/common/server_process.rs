@@ -1,0 +1,116 @@
+//! The real server binary as a child process, for tests of starting, stopping and crashing.
+
+use super::run_body;
+use reqwest::StatusCode;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The real server binary, on its own port.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `flags` and a fresh database (unless `flags` name one).
+    pub async fn start(flags: &[&str]) -> Self {
+        let database = super::fresh_database();
+        let mut flags: Vec<&str> = flags.to_vec();
+        if !flags.contains(&"--database") {
+            flags.extend(["--database", database.to_str().unwrap()]);
+        }
+        Self::start_exactly(&flags).await
+    }
+
+    /// Starts the binary with exactly these flags (and its own port).
+    pub async fn start_exactly(flags: &[&str]) -> Self {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = reqwest::get(format!("{base}/api/health")).await {
+                if response.status() == StatusCode::OK {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "the server did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { child, base }
+    }
+
+    /// Starts a streaming run of `code` and returns without waiting for it.
+    pub fn start_run(&self, code: &str, images: &[&str]) -> tokio::task::JoinHandle<()> {
+        let request = reqwest::Client::new()
+            .post(format!("{}/api/run/stream", self.base))
+            .json(&run_body(code, images));
+        tokio::spawn(async move {
+            if let Ok(response) = request.send().await {
+                let _ = response.text().await;
+            }
+        })
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(self.child.id() as libc::pid_t, signal) }, 0);
+    }
+
+    /// Waits for the process to exit; returns how long it took.
+    pub async fn wait_for_exit(&mut self, within: Duration) -> Duration {
+        let start = Instant::now();
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < within, "the server still runs after {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        start.elapsed()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+
+/// Starts the binary with these flags, expecting it to refuse to start (within 10 s); returns
+/// what it said.
+pub fn fails_to_start(flags: &[&str]) -> String {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["--addr", "127.0.0.1:0"])
+        .args(flags)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started with {flags:?}; it should have refused");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "the server should refuse to start with {flags:?}");
+    let mut said = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut said).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut said).unwrap();
+    said
+}
