@@ -30,7 +30,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `./target/release/server --addr 127.0.0.1:${port}`,
+    // A fresh database each time, so no test sees results cached by an earlier run.
+    command: `rm -f target/e2e.sqlite3* && exec ./target/release/server --addr 127.0.0.1:${port} --database target/e2e.sqlite3`,
     cwd: '..',
     url: `${baseURL}/api/health`,
     reuseExistingServer: !process.env.CI,

@@ -1,7 +1,7 @@
-//! How the page talks to the server: a server function for the image list (also the public
-//! `GET /api/images`) and a streaming `fetch` of `POST /api/run/stream`.
+//! How the page talks to the server: server functions for the image list (also the public
+//! `GET /api/images`) and a saved snippet, and a streaming `fetch` of `POST /api/run/stream`.
 
-use crate::model::{ApiError, ImageInfo, RunRequest, VersionResult};
+use crate::model::{ApiError, ImageInfo, RunRequest, Snippet, VersionResult};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -16,12 +16,23 @@ pub async fn list_images() -> Result<Vec<ImageInfo>, ServerFnError> {
     Ok(images.iter().map(crate::ssr::image_info).collect())
 }
 
+/// A saved snippet for its permalink page, or `None` when there is no such id.
+#[server(prefix = "/api", endpoint = "snippet", input = GetUrl)]
+pub async fn load_snippet(id: String) -> Result<Option<Snippet>, ServerFnError> {
+    let store = expect_context::<crate::store::Store>();
+    store
+        .snippet(&id)
+        .await
+        .map_err(|error| ServerFnError::new(error.to_string()))
+}
+
 /// Sends a run to `/api/run/stream` and calls `on_result` with each version's result as soon as
-/// its line arrives. Errors are meant for the user: the server's 4xx message, or what failed.
+/// its line arrives. Returns the permalink id when the run was saved. Errors are meant for the
+/// user: the server's 4xx message, or what failed.
 pub async fn run_streaming(
     request: &RunRequest,
     mut on_result: impl FnMut(VersionResult),
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     use js_sys::{Reflect, Uint8Array};
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
@@ -60,6 +71,7 @@ pub async fn run_streaming(
             .unwrap_or_else(|_| format!("the server answered {}: {text}", response.status())));
     }
 
+    let id = response.headers().get("evalgrid-snippet-id").ok().flatten();
     let reader: ReadableStreamDefaultReader = response
         .body()
         .ok_or("the server sent no body")?
@@ -94,5 +106,5 @@ pub async fn run_streaming(
             }
         }
     }
-    Ok(())
+    Ok(id)
 }

@@ -12,12 +12,12 @@ pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-use components::Playground;
+use components::{Playground, SnippetPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path, SsrMode, StaticSegment,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -49,7 +49,8 @@ pub fn App() -> impl IntoView {
         <Title text="evalgrid · run PHP on every version"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=Playground/>
+                <Route path=StaticSegment("") view=|| view! { <Playground/> }/>
+                <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -10,6 +10,8 @@ pub enum ResultView {
     Grid,
     /// Identical results merged into version ranges.
     Grouped,
+    /// Wall time, CPU time and memory compared.
+    Performance,
 }
 
 /// Grid/Grouped switch and the diff base picker.
@@ -36,6 +38,7 @@ pub fn ResultToolbar(
             <div class="tabs" role="group" aria-label="View">
                 {tab("Grid", ResultView::Grid)}
                 {tab("Grouped", ResultView::Grouped)}
+                {tab("Performance", ResultView::Performance)}
             </div>
             <label class="base-picker">
                 "Diff against "

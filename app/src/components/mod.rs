@@ -2,16 +2,22 @@
 
 mod code_editor;
 mod compare_views;
+mod performance_table;
 mod playground;
 mod result_grid;
 mod run_summary;
+mod share_link;
+mod snippet_page;
 mod version_picker;
 
 pub use code_editor::CodeEditor;
 pub use compare_views::{GroupedResults, OutputDiff, ResultToolbar, ResultView};
+pub use performance_table::PerformanceTable;
 pub use playground::Playground;
 pub use result_grid::{ResultCell, ResultGrid};
 pub use run_summary::RunSummary;
+pub use share_link::ShareLink;
+pub use snippet_page::SnippetPage;
 pub use version_picker::VersionPicker;
 
 /// "850 ms" below a second, "1.02 s" above.
@@ -22,3 +28,16 @@ pub fn format_duration(ms: f64) -> String {
         format!("{:.2} s", ms / 1000.0)
     }
 }
+
+/// "640 KiB", "7.3 MiB".
+pub fn format_bytes(bytes: f64) -> String {
+    if bytes < 1024.0 * 1024.0 {
+        format!("{:.0} KiB", bytes / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+    }
+}
+
+/// Where CPU time and peak memory come from, for tooltips.
+pub const USAGE_SOURCE: &str = "Counted by the kernel for the version's container (its cgroup): \
+PHP and every process it started; memory includes the page cache it touched.";

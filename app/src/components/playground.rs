@@ -1,6 +1,9 @@
-use super::{CodeEditor, GroupedResults, ResultGrid, ResultToolbar, ResultView, RunSummary, VersionPicker};
+use super::{
+    CodeEditor, GroupedResults, PerformanceTable, ResultGrid, ResultToolbar, ResultView, RunSummary, ShareLink,
+    VersionPicker,
+};
 use crate::api::{list_images, run_streaming};
-use crate::model::{ImageInfo, RunRequest, VersionResult};
+use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::{HashMap, HashSet};
@@ -12,18 +15,30 @@ var_dump(0 == "a");
 echo "PHP ", PHP_VERSION, "\n";
 "#;
 
-/// The whole playground: editor, version picker, run button and result grid.
+/// The whole playground: editor, version picker, run button and results. On a permalink it
+/// starts from the saved snippet: its code, its results, its versions ticked.
 #[component]
-pub fn Playground() -> impl IntoView {
+pub fn Playground(
+    /// The saved snippet to show, on `/s/{id}`.
+    #[prop(optional)]
+    snippet: Option<Snippet>,
+    /// Versions that start unticked (on a permalink: those the snippet was not run on).
+    #[prop(optional)]
+    unticked: HashSet<String>,
+) -> impl IntoView {
     let images = Resource::new(|| (), |_| list_images());
-    let code = RwSignal::new(EXAMPLE.to_owned());
-    let unchecked = RwSignal::new(HashSet::<String>::new());
+    let saved_code = snippet.as_ref().map(|s| s.code.clone());
+    let saved_at = snippet.as_ref().map(|s| s.created_at.clone());
+    let code = RwSignal::new(saved_code.unwrap_or_else(|| EXAMPLE.to_owned()));
+    let unchecked = RwSignal::new(unticked);
 
     // The run on screen: its versions (in version order) and the results so far.
-    let versions = RwSignal::new(Vec::<ImageInfo>::new());
-    let results = RwSignal::new(HashMap::<String, VersionResult>::new());
+    let saved = snippet.map(|s| (s.id, s.results)).unwrap_or_default();
+    let versions = RwSignal::new(saved.1.iter().map(result_info).collect::<Vec<_>>());
+    let results = RwSignal::new(saved.1.into_iter().map(|r| (r.image.clone(), r)).collect::<HashMap<_, _>>());
+    let permalink = RwSignal::new((!saved.0.is_empty()).then_some(saved.0));
     let running = RwSignal::new(false);
-    let elapsed_ms = RwSignal::new(0.0);
+    let elapsed_ms = RwSignal::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
     let view_mode = RwSignal::new(ResultView::Grid);
@@ -35,7 +50,8 @@ pub fn Playground() -> impl IntoView {
         unchecked.with(|off| available.into_iter().filter(|i| !off.contains(&i.image)).collect())
     };
 
-    let run = Callback::new(move |()| {
+    // `force`: run every version even when the server has its result cached.
+    let run = Callback::new(move |force: bool| {
         if running.get_untracked() {
             return;
         }
@@ -43,22 +59,23 @@ pub fn Playground() -> impl IntoView {
         let request = RunRequest {
             code: code.get_untracked(),
             images: chosen.iter().map(|i| i.image.clone()).collect(),
-            ..Default::default()
+            save: true,
+            force,
         };
         versions.set(chosen);
         results.set(HashMap::new());
         error.set(None);
         running.set(true);
         let started = now_ms();
-        elapsed_ms.set(0.0);
+        elapsed_ms.set(Some(0.0));
         let ticker = set_interval_with_handle(
-            move || elapsed_ms.set(now_ms() - started),
+            move || elapsed_ms.set(Some(now_ms() - started)),
             Duration::from_millis(100),
         )
         .ok();
         spawn_local(async move {
             let outcome = run_streaming(&request, |result| {
-                elapsed_ms.set(now_ms() - started);
+                elapsed_ms.set(Some(now_ms() - started));
                 results.update(|r| {
                     r.insert(result.image.clone(), result);
                 });
@@ -67,10 +84,18 @@ pub fn Playground() -> impl IntoView {
             if let Some(ticker) = ticker {
                 ticker.clear();
             }
-            elapsed_ms.set(now_ms() - started);
-            if let Err(message) = outcome {
-                versions.set(Vec::new());
-                error.set(Some(message));
+            elapsed_ms.set(Some(now_ms() - started));
+            match outcome {
+                Ok(id) => {
+                    if let Some(id) = &id {
+                        show_in_address_bar(&format!("/s/{id}"));
+                    }
+                    permalink.set(id);
+                }
+                Err(message) => {
+                    versions.set(Vec::new());
+                    error.set(Some(message));
+                }
             }
             running.set(false);
         });
@@ -78,15 +103,16 @@ pub fn Playground() -> impl IntoView {
 
     let done = Signal::derive(move || results.with(HashMap::len));
     let total = Signal::derive(move || versions.with(Vec::len));
+    let any_cached = move || results.with(|r| r.values().any(|r| r.cached));
 
     view! {
         <main class="playground" data-hydrated=move || hydrated.get().then_some("true")>
             <header class="topbar">
-                <h1>"evalgrid"</h1>
+                <h1><a href="/">"evalgrid"</a></h1>
                 <p class="tagline">"Run PHP on every version at once."</p>
             </header>
             <section class="input">
-                <CodeEditor code on_run=run/>
+                <CodeEditor code on_run=Callback::new(move |()| run.run(false))/>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
                         {move || Suspend::new(async move {
@@ -105,16 +131,27 @@ pub fn Playground() -> impl IntoView {
                         <button
                             class="run-button"
                             type="button"
-                            on:click=move |_| run.run(())
+                            on:click=move |_| run.run(false)
                             disabled=move || running.get() || !hydrated.get()
                         >
                             {move || if running.get() { "Running…" } else { "Run" }}
                         </button>
                         <span class="hint">"Ctrl+Enter"</span>
+                        <Show when=move || any_cached() && !running.get()>
+                            <button
+                                class="link force-run"
+                                type="button"
+                                title="Run every version again instead of showing stored results"
+                                on:click=move |_| run.run(true)
+                            >
+                                "Re-run without cache"
+                            </button>
+                        </Show>
                         <Show when=move || total.get() != 0>
-                            <RunSummary done total elapsed_ms=elapsed_ms.into()/>
+                            <RunSummary done total elapsed_ms=elapsed_ms.into() saved_at=saved_at.clone()/>
                         </Show>
                     </div>
+                    <ShareLink id=permalink.into()/>
                 </div>
             </section>
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
@@ -124,13 +161,28 @@ pub fn Playground() -> impl IntoView {
             {move || match view_mode.get() {
                 ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into()/> }.into_any(),
                 ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
+                ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
             }}
         </main>
     }
 }
 
+fn result_info(result: &VersionResult) -> ImageInfo {
+    ImageInfo {
+        image: result.image.clone(),
+        php_version: result.php_version.clone(),
+    }
+}
+
+/// Puts the permalink in the address bar without reloading or leaving the page.
+fn show_in_address_bar(path: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+    }
+}
+
 /// The server's own words, without the framework's prefix.
-fn server_message(error: ServerFnError) -> String {
+pub(super) fn server_message(error: ServerFnError) -> String {
     match error {
         ServerFnError::ServerError(message) => message,
         other => other.to_string(),

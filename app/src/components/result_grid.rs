@@ -1,4 +1,4 @@
-use super::{format_duration, OutputDiff};
+use super::{format_bytes, format_duration, OutputDiff, USAGE_SOURCE};
 use crate::model::{ImageInfo, Status, VersionResult};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -47,13 +47,36 @@ pub fn ResultCell(
                         <span class="badge badge-running"><span class="spinner" aria-hidden="true"></span>"running"</span>
                     }.into_any(),
                     Some(r) => view! {
+                        {r.cached.then(|| view! {
+                            <span class="badge badge-cached" title="Stored result of an earlier run of this code on this very image (same image id)">"cached"</span>
+                        })}
                         <span class=format!("badge badge-{}", r.status.as_str())>{badge_text(&r)}</span>
-                        <span class="duration">{format_duration(r.duration_ms as f64)}</span>
                     }.into_any(),
                 }}
             </header>
+            {move || result.get().map(|r| view! { <UsageLine result=r/> })}
             {move || result.get().map(|r| view! { <ResultBody result=r base=base.get()/> })}
         </article>
+    }
+}
+
+/// Wall time, CPU time and peak memory of one version.
+#[component]
+fn UsageLine(result: VersionResult) -> impl IntoView {
+    let cpu_title = format!("CPU time, user + system. {USAGE_SOURCE}");
+    let memory_title = format!("Peak memory. {USAGE_SOURCE}");
+    view! {
+        <p class="usage">
+            <span class="duration" title="Wall time from sending the code until the output ended">
+                {format_duration(result.duration_ms as f64)}
+            </span>
+            {result.cpu_time_us.map(|us| view! {
+                <span class="cpu" title=cpu_title>"CPU " {format_duration(us as f64 / 1000.0)}</span>
+            })}
+            {result.peak_memory_bytes.map(|bytes| view! {
+                <span class="memory" title=memory_title>{format_bytes(bytes as f64)} " peak"</span>
+            })}
+        </p>
     }
 }
 

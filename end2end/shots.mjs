@@ -1,0 +1,25 @@
+import { chromium } from '@playwright/test';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+await page.goto('http://127.0.0.1:3000/');
+await page.locator('main[data-hydrated="true"]').waitFor();
+const code = `<?php
+$words = str_repeat("evalgrid ", 400000);
+$counts = array_count_values(explode(" ", trim($words)));
+echo "PHP ", PHP_VERSION, ": ", count($counts), " distinct\\n";
+var_dump(0 == "a");
+`;
+await page.locator('.code-editor').fill(code);
+await page.locator('.code-editor').press('Control+Enter');
+await page.locator('.run-summary', { hasText: '4 of 4 done' }).waitFor();
+await page.screenshot({ path: '/tmp/shots/grid.png', fullPage: true });
+await page.getByRole('button', { name: 'Performance' }).click();
+await page.screenshot({ path: '/tmp/shots/performance.png', fullPage: true });
+const url = page.url();
+const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const other = await fresh.newPage();
+await other.goto(url);
+await other.locator('main[data-hydrated="true"]').waitFor();
+await other.screenshot({ path: '/tmp/shots/permalink.png', fullPage: true });
+console.log(url);
+await browser.close();
