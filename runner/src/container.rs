@@ -15,6 +15,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 
+/// The shell's exit status for a process killed by SIGKILL (the OOM killer's signal).
+const SIGKILLED: i64 = 128 + 9;
 /// How long to wait for the engine to report an exit after the output ended.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 /// Longest pause between attempts to remove a container while the engine is away.
@@ -172,6 +174,8 @@ impl Output {
     }
 }
 
+/// Reads output until the shell has reported (PHP is done), the stream ends, or a stream goes
+/// over the limit.
 async fn collect(
     mut stream: impl Stream<Item = Result<LogOutput, bollard::errors::Error>> + Unpin,
     limit: usize,
@@ -179,6 +183,9 @@ async fn collect(
 ) -> Result<(), RunError> {
     while let Some(chunk) = stream.next().await {
         if !output.push(chunk.map_err(RunError::Output)?, limit) {
+            break;
+        }
+        if usage::complete(&output.stdout, &output.stderr) {
             break;
         }
     }
@@ -292,10 +299,12 @@ async fn execute(
         Err(_elapsed) => true,
     };
 
-    let usage = usage::take(&mut output.stderr).unwrap_or_default();
-    if output.stderr.len() > config.output_limit {
-        output.stderr.truncate(config.output_limit);
-        output.truncated = true;
+    let report = usage::take(&mut output.stdout, &mut output.stderr);
+    for stream in [&mut output.stdout, &mut output.stderr] {
+        if stream.len() > config.output_limit {
+            stream.truncate(config.output_limit);
+            output.truncated = true;
+        }
     }
     let mut execution = Execution {
         image: image.name.clone(),
@@ -306,9 +315,10 @@ async fn execute(
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         truncated: output.truncated,
         duration_ms: 0,
-        started_at: None,
+        // A pooled container started long ago: the run starts when its code was sent.
+        started_at: Some(sent_at),
         finished_at: None,
-        usage,
+        usage: report.map(|r| r.usage).unwrap_or_default(),
         message: None,
     };
 
@@ -317,6 +327,7 @@ async fn execute(
         container.remove().await;
         // From the code being sent until the container was removed.
         execution.duration_ms = elapsed_ms(started);
+        execution.usage = Default::default();
         if timed_out {
             execution.status = Status::Timeout;
             execution.message = Some(format!(
@@ -334,6 +345,23 @@ async fn execute(
     }
 
     let ran_for = started.elapsed();
+    execution.duration_ms = ran_for.as_millis() as u64;
+    match report {
+        // The shell saw PHP exit by itself: that is the whole result. The container is removed
+        // in the background (the guard); the engine's own view of the exit adds nothing.
+        Some(report) if report.exit_code != SIGKILLED => {
+            execution.exit_code = Some(report.exit_code);
+            execution.finished_at = Some(OffsetDateTime::now_utc());
+            execution.status = if report.exit_code == 0 { Status::Ok } else { Status::Exit };
+            tracing::debug!(image = %image.name, ?ran_for, "run finished");
+            drop(container);
+            return Ok(execution);
+        }
+        // Killed (the kernel's OOM killer, most likely), or the shell itself is gone: the
+        // engine knows why.
+        _ => {}
+    }
+
     // The output ended, so the process is exiting; wait for the engine to agree.
     let wait_options = WaitContainerOptionsBuilder::new()
         .condition("not-running")
@@ -348,14 +376,11 @@ async fn execute(
         .await
         .map_err(RunError::Inspect)?;
     container.remove().await;
-    tracing::debug!(image = %image.name, ?ran_for, total = ?started.elapsed(), "run finished");
+    tracing::debug!(image = %image.name, ?ran_for, total = ?started.elapsed(), "run finished after inspecting");
 
     let state = inspected.state.unwrap_or_default();
     execution.exit_code = state.exit_code;
-    // A pooled container started long ago: the run starts when its code was sent.
-    execution.started_at = Some(sent_at);
     execution.finished_at = state.finished_at.as_deref().and_then(parse_time);
-    execution.duration_ms = ran_for.as_millis() as u64;
     execution.status = if state.oom_killed == Some(true) {
         execution.message = Some(format!(
             "killed by the kernel at the {} MiB memory limit",

@@ -11,6 +11,7 @@ use common::{assert_no_container_left, managed_containers, run_body, TestServer}
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const SLEEPER: &str = "<?php sleep(30);";
@@ -34,8 +35,10 @@ async fn wait_for_running_sleepers(count: usize) {
             .lines()
             .filter(|id| {
                 // Columns: UID PID PPID C STIME TTY TIME CMD; a running script's CMD is `php …`
-                // (an idle pooled container's is still `/bin/sh -c cat > … && exec php …`).
-                docker(&["top", id]).lines().any(|line| line.split_whitespace().nth(7) == Some("php"))
+                // (an idle pooled container has only the shell and `cat`). A container may go
+                // away between `ps` and `top` (a version probe): not a sleeper.
+                let top = Command::new("docker").args(["top", id]).output().expect("docker CLI");
+                String::from_utf8_lossy(&top.stdout).lines().any(|line| line.split_whitespace().nth(7) == Some("php"))
             })
             .count();
         if sleeping == count {
@@ -99,6 +102,7 @@ async fn when_the_engine_vanishes_mid_run_every_version_fails_promptly() {
     engine.switch_on();
     wait_until_no_container(Duration::from_secs(10)).await;
     server.assert_still_answers().await;
+    assert_no_container_left().await;
 }
 
 #[tokio::test]

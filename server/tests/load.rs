@@ -52,6 +52,7 @@ async fn fifty_clients_get_results_or_a_clean_503_and_nothing_is_left() {
     let growth_mib = (resident_set_kib() - idle_kib) / 1024;
     assert!(growth_mib < 64, "resident memory grew by {growth_mib} MiB");
     server.assert_still_answers().await;
+    assert_no_container_left().await;
 }
 
 #[tokio::test]
