@@ -138,6 +138,9 @@ mod tests {
             duration_ms: 10,
             started_at: None,
             finished_at: None,
+            cpu_time_us: Some(1000),
+            peak_memory_bytes: Some(1 << 20),
+            cached: false,
             message: None,
         }
     }

@@ -1,5 +1,8 @@
-//! Saved snippets (permalinks) and the result cache, in one SQLite file (WAL, synchronous=FULL:
-//! a write that returned survives a crash of the process or the machine).
+//! Saved snippets (permalinks) and the result cache, in one SQLite file. WAL with
+//! synchronous=NORMAL: a write that returned survives the process being killed at any moment
+//! (it is in the WAL, which the next open replays); a power cut may roll back the last few
+//! writes but never leaves a damaged file. FULL would fsync on every commit: ~10 ms on each
+//! result here, more than a pooled hello world takes to run.
 
 use crate::model::{Snippet, VersionResult};
 use sha2::{Digest, Sha256};
@@ -78,7 +81,7 @@ impl Store {
             .filename(path)
             .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let open_error = |source: sqlx::Error| classify(path, source);

@@ -17,6 +17,8 @@ use tokio::io::AsyncWriteExt;
 
 /// The shell's exit status for a process killed by SIGKILL (the OOM killer's signal).
 const SIGKILLED: i64 = 128 + 9;
+/// How long a pooled container's replacement waits before it starts (see [`refill_soon`]).
+const REFILL_DELAY: Duration = Duration::from_millis(250);
 /// How long to wait for the engine to report an exit after the output ended.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 /// Longest pause between attempts to remove a container while the engine is away.
@@ -138,6 +140,10 @@ pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image, source: Sou
         // Dropping try_run's future drops its guard, which removes the container.
         () = runner.stopping.cancelled() => Err(RunError::ShuttingDown),
     };
+    if source == Source::Pool {
+        // A refill skipped while the server was full gets its chance now.
+        runner.pool.refill(runner, image);
+    }
     match outcome {
         Ok(execution) => execution,
         Err(error) => {
@@ -241,8 +247,17 @@ async fn try_run(
 ) -> Result<Execution, RunError> {
     let pooled = match source {
         Source::Pool => {
-            let pooled = runner.pool.take(&image.id);
-            runner.pool.refill(runner, image);
+            // The run's admission covers the container from now on: its idle slot goes to the
+            // refill (which would otherwise find the limit full and skip).
+            let pooled = runner.pool.take(&image.id).map(|mut prepared| {
+                prepared.idle_slot = None;
+                prepared
+            });
+            if pooled.is_some() {
+                refill_soon(runner, image);
+            } else {
+                runner.pool.refill(runner, image);
+            }
             pooled
         }
         Source::Fresh => None,
@@ -257,6 +272,18 @@ async fn try_run(
     }
     let prepared = prepare(runner, image).await?;
     execute(runner, prepared, code, image).await
+}
+
+/// Refills the pool after [`REFILL_DELAY`]: starting a container keeps both cores busy for
+/// ~100 ms, which would delay PHP's own start in the container just taken.
+fn refill_soon(runner: &Runner, image: &Image) {
+    let (runner, image) = (runner.clone(), image.clone());
+    runner.cleanups.clone().spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(REFILL_DELAY) => runner.pool.refill(&runner, &image),
+            () = runner.stopping.cancelled() => {}
+        }
+    });
 }
 
 /// Sends the code to a prepared container and collects the result.

@@ -364,6 +364,7 @@ async fn a_pooled_container_is_used_once_and_replaced() {
     // The fresh one serves the next run, again once.
     let result = engine.run("php:8.4-cli", "<?php echo 'again';").await;
     assert_eq!(result.stdout, "again");
+    wait_for_pool(&engine.runner, images).await;
     let later = wait_for_managed(images).await;
     assert!(!later.contains(fresh[0]), "a pooled container never runs twice");
 

@@ -12,6 +12,8 @@ const HELLO: &str = r#"<?php echo "hi";"#;
 const SLEEP: &str = "<?php usleep(1000000);";
 const IMAGES: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
 const LATENCY_REPEATS: usize = 30;
+/// Between one-user samples: time for the server to refill its pool, as between a user's clicks.
+const USER_PAUSE: Duration = Duration::from_millis(500);
 const FAN_OUT_REPEATS: usize = 5;
 const THROUGHPUT_CLIENTS: usize = 16;
 const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
@@ -37,17 +39,20 @@ async fn main() {
 
     // 1. Latency of hello world on one image.
     report.heading("Latency: `<?php echo \"hi\";` on php:8.4-cli");
-    let api = sample(LATENCY_REPEATS, || server.run(HELLO, &IMAGES[2..3])).await;
-    let cold = sample(LATENCY_REPEATS, || docker_run(IMAGES[2], HELLO)).await;
+    let api = sample_apart(LATENCY_REPEATS, USER_PAUSE, || server.run(HELLO, &IMAGES[2..3])).await;
+    let back_to_back = sample(LATENCY_REPEATS, || server.run(HELLO, &IMAGES[2..3])).await;
+    let cold = sample_apart(LATENCY_REPEATS, USER_PAUSE, || docker_run(IMAGES[2], HELLO)).await;
     report.table_header();
-    report.row("API `POST /api/run`", &api);
-    report.row("`docker run --rm -i` (same sandbox)", &cold);
+    report.row("API `POST /api/run`, runs 0.5 s apart", &api);
+    report.row("API `POST /api/run`, back to back (the pool cannot keep up)", &back_to_back);
+    report.row("`docker run --rm -i` (same sandbox), 0.5 s apart", &cold);
     if Command::new("php").arg("-v").output().is_ok_and(|o| o.status.success()) {
         let host = sample(LATENCY_REPEATS, || host_php(HELLO)).await;
         report.row("host `php`", &host);
         report.ratio("api/host_php p50", api.p50() / host.p50());
     }
     report.ratio("api/docker_run p50", api.p50() / cold.p50());
+    report.ratio("api back-to-back/docker_run p50", back_to_back.p50() / cold.p50());
 
     // 2. Fan-out: a one-second sleep on N versions.
     report.heading("Fan-out: `usleep(1_000_000)` on N versions (wall time)");
@@ -55,7 +60,7 @@ async fn main() {
     let mut api_walls = Vec::new();
     for n in [1, 2, 4] {
         let images = &IMAGES[..n];
-        let api = sample(FAN_OUT_REPEATS, || server.run(SLEEP, images)).await;
+        let api = sample_apart(FAN_OUT_REPEATS, USER_PAUSE, || server.run(SLEEP, images)).await;
         let sequential = sample(FAN_OUT_REPEATS, || async {
             for image in images {
                 docker_run(image, SLEEP).await;
@@ -95,7 +100,18 @@ async fn main() {
 }
 
 /// Milliseconds of `repeats` runs of `f`, after one warm-up run.
-async fn sample<F, Fut>(repeats: usize, mut f: F) -> Samples
+/// Times `repeats` calls of `f` after one warm-up, back to back.
+async fn sample<F, Fut>(repeats: usize, f: F) -> Samples
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future,
+{
+    sample_apart(repeats, Duration::ZERO, f).await
+}
+
+/// Times `repeats` calls of `f` after one warm-up, `pause` apart (a user reading the result
+/// before the next click; the server's background work, such as refilling its pool, is done).
+async fn sample_apart<F, Fut>(repeats: usize, pause: Duration, mut f: F) -> Samples
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future,
@@ -103,6 +119,7 @@ where
     f().await;
     let mut samples = Samples::default();
     for _ in 0..repeats {
+        tokio::time::sleep(pause).await;
         let start = Instant::now();
         f().await;
         samples.0.push(start.elapsed().as_secs_f64() * 1000.0);
