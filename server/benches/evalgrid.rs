@@ -93,13 +93,20 @@ async fn main() {
         latencies.p99()
     ));
     report.line(&format!("- server peak RSS: {} MiB", server.peak_rss_kib() / 1024));
+    // The baseline: as many `docker run`s as 16 parallel loops get through. Every run needs a
+    // new container either way, so this is roughly the engine's container start rate.
+    let docker_runs = docker_run_throughput().await;
+    let docker_per_second = docker_runs as f64 / THROUGHPUT_TIME.as_secs_f64();
+    report.line(&format!(
+        "- baseline: {THROUGHPUT_CLIENTS} parallel `docker run --rm -i` loops: {docker_runs} runs, {docker_per_second:.1} runs/s"
+    ));
     report.ratio("throughput runs/s", runs_per_second);
     report.ratio("throughput errors", errors as f64);
+    report.ratio("throughput api/docker_run", runs_per_second / docker_per_second);
 
     report.write();
 }
 
-/// Milliseconds of `repeats` runs of `f`, after one warm-up run.
 /// Times `repeats` calls of `f` after one warm-up, back to back.
 async fn sample<F, Fut>(repeats: usize, f: F) -> Samples
 where
@@ -221,6 +228,21 @@ impl Drop for Server {
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         let _ = self.child.wait();
     }
+}
+
+/// How many hello-world `docker run`s [`THROUGHPUT_CLIENTS`] parallel loops finish in
+/// [`THROUGHPUT_TIME`].
+async fn docker_run_throughput() -> usize {
+    let deadline = Instant::now() + THROUGHPUT_TIME;
+    let loops = (0..THROUGHPUT_CLIENTS).map(|_| async move {
+        let mut runs = 0;
+        while Instant::now() < deadline {
+            docker_run(IMAGES[2], HELLO).await;
+            runs += 1;
+        }
+        runs
+    });
+    futures::future::join_all(loops).await.into_iter().sum()
 }
 
 async fn docker_run(image: &str, code: &str) {
