@@ -108,3 +108,36 @@ impl Recorder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_status(status: Status) -> VersionResult {
+        VersionResult {
+            image: "php:8.4-cli".into(),
+            php_version: "8.4.27".into(),
+            status,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            truncated: false,
+            duration_ms: 1,
+            started_at: None,
+            finished_at: None,
+            cpu_time_us: None,
+            peak_memory_bytes: None,
+            cached: false,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn only_results_that_depend_on_the_code_alone_are_cached() {
+        assert!(cacheable(&with_status(Status::Ok)));
+        assert!(cacheable(&with_status(Status::Exit)));
+        for status in [Status::Timeout, Status::Oom, Status::Error] {
+            assert!(!cacheable(&with_status(status)), "{status:?}");
+        }
+    }
+}
