@@ -289,10 +289,20 @@ async fn an_image_removed_after_discovery_fails_alone() {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     };
+    /// Takes the image away even when the test fails, so that no other test discovers it.
+    struct RemovedAtEnd;
+    impl Drop for RemovedAtEnd {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker").args(["rmi", "-f", "php:0.1-cli"]).output();
+        }
+    }
+    let _removed_at_end = RemovedAtEnd;
     let scratch = docker(&["create", "php:8.4-cli"]);
     docker(&["commit", &scratch, "php:0.1-cli"]);
     docker(&["rm", &scratch]);
     let images = engine.images(&["php:0.1-cli", "php:8.2-cli"]).await;
+    // The version probe's container goes in the background; the image is in use until then.
+    engine.assert_no_container_left().await;
     docker(&["rmi", "php:0.1-cli"]);
 
     let admission = engine.runner.admit(2).await.unwrap();
