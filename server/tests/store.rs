@@ -73,11 +73,13 @@ async fn a_saved_run_reads_the_same_after_restarts() {
     let code = "<?php\necho 'PHP ', PHP_MAJOR_VERSION, \"\\n\";\nfwrite(STDERR, 'note');\n";
     let (id, results) = {
         let server = ServerProcess::start(&on_disk(&database)).await;
-        Client::of(&server.base).save(code, &["php:8.4-cli", "php:7.4-cli"]).await
+        let saved = Client::of(&server.base).save(code, &["php:8.4-cli", "php:7.4-cli"]).await;
+        server.stop().await;
+        saved
     };
     assert!(id.len() >= app::store::MIN_ID_LEN, "{id}");
 
-    // SIGKILL (the ServerProcess drop), then a start that insists on the existing file.
+    // A start that insists on the existing file.
     let mut flags = on_disk(&database);
     flags.push("--require-database");
     let server = ServerProcess::start(&flags).await;
@@ -100,6 +102,7 @@ async fn a_saved_run_reads_the_same_after_restarts() {
     assert!(html.contains("PHP 7\n") && html.contains("PHP 8\n"), "both outputs are on the page");
     assert!(client.snippet("nosuch").await.is_none());
     assert_eq!(client.page("nosuch").await.0, StatusCode::NOT_FOUND);
+    server.stop().await;
     assert_no_container_left().await;
 }
 
@@ -200,17 +203,18 @@ async fn other_sandbox_limits_do_not_share_cached_results() {
     {
         let server = ServerProcess::start(&on_disk(&database)).await;
         Client::of(&server.base).run(code, &["php:8.4-cli"]).await;
+        server.stop().await;
     }
     let mut same = on_disk(&database);
     same.extend(["--memory-mib", "128"]);
     let server = ServerProcess::start(&same).await;
     assert!(Client::of(&server.base).run(code, &["php:8.4-cli"]).await[0].cached);
-    drop(server);
+    server.stop().await;
     let mut other = on_disk(&database);
     other.extend(["--memory-mib", "96"]);
     let server = ServerProcess::start(&other).await;
     assert!(!Client::of(&server.base).run(code, &["php:8.4-cli"]).await[0].cached);
-    drop(server);
+    server.stop().await;
     assert_no_container_left().await;
 }
 
@@ -244,6 +248,8 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     drop(server); // SIGKILL, with saves in flight
+    // Let the engine finish creates it had already accepted, so the restart's sweep sees them.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut answered = Vec::new();
     for client in clients {
         answered.extend(client.await.unwrap());
@@ -260,7 +266,7 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
         assert_eq!(&snippet.results, results);
     }
     println!("{} answered saves all survived", answered.len());
-    drop(restarted);
+    restarted.stop().await;
     assert_no_container_left().await;
 }
 

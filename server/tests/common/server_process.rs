@@ -49,6 +49,13 @@ impl ServerProcess {
         Self { child, base }
     }
 
+    /// SIGTERM, then waits for the exit: the server removes its containers first (SIGKILL, the
+    /// drop, cannot: removals still in its background are lost with it).
+    pub async fn stop(mut self) {
+        self.signal(libc::SIGTERM);
+        self.wait_for_exit(Duration::from_secs(5)).await;
+    }
+
     /// Starts a streaming run of `code` and returns without waiting for it.
     pub fn start_run(&self, code: &str, images: &[&str]) -> tokio::task::JoinHandle<()> {
         let request = reqwest::Client::new()
