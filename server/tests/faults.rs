@@ -87,7 +87,8 @@ async fn when_the_engine_vanishes_mid_run_every_version_fails_promptly() {
     let response = server
         .post_json("/api/run/stream", run_body(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]))
         .await;
-    wait_for_containers(2).await;
+    // Mid-run: both scripts running (not merely created).
+    wait_for_running_sleepers(2).await;
 
     engine.switch_off();
     let body = tokio::time::timeout(Duration::from_secs(3), response.text())
