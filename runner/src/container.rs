@@ -163,15 +163,16 @@ struct Output {
 
 impl Output {
     /// Appends a chunk; returns false once a stream went over `limit` (the rest is dropped).
-    /// stderr has room for the usage line on top.
+    /// Each stream has room for the shell's closing line on top; what is left beyond `limit`
+    /// once that line is taken off is cut afterwards.
     fn push(&mut self, chunk: LogOutput, limit: usize) -> bool {
-        let (buffer, bytes, limit) = match chunk {
-            LogOutput::StdOut { message } => (&mut self.stdout, message, limit),
-            LogOutput::StdErr { message } => (&mut self.stderr, message, limit + usage::LINE_ROOM),
-            LogOutput::Console { message } => (&mut self.stdout, message, limit),
+        let (buffer, bytes) = match chunk {
+            LogOutput::StdOut { message } => (&mut self.stdout, message),
+            LogOutput::StdErr { message } => (&mut self.stderr, message),
+            LogOutput::Console { message } => (&mut self.stdout, message),
             LogOutput::StdIn { .. } => return true,
         };
-        let room = limit.saturating_sub(buffer.len());
+        let room = (limit + usage::LINE_ROOM).saturating_sub(buffer.len());
         buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
         if bytes.len() > room {
             self.truncated = true;

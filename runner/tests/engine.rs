@@ -216,6 +216,22 @@ async fn a_script_cannot_forge_its_measurement() {
 }
 
 #[tokio::test]
+async fn output_right_at_the_limit_is_kept_whole_and_not_cut() {
+    let engine = engine_with(RunnerConfig {
+        output_limit: 1000,
+        ..Default::default()
+    })
+    .await;
+    let result = engine
+        .run("php:8.4-cli", r#"<?php echo str_repeat("x", 1000); fwrite(STDERR, str_repeat("e", 1000));"#)
+        .await;
+    assert_eq!((result.status, result.truncated), (Status::Ok, false), "{result:?}");
+    assert_eq!((result.stdout.len(), result.stderr.len()), (1000, 1000));
+    assert!(result.usage.cpu_time_us.is_some(), "the shell's report arrived too");
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
 async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
     let engine = engine().await;
     // Within PHP's memory_limit: PHP's own fatal error.
