@@ -32,20 +32,25 @@ pub async fn start(
         false => None,
     };
     let settings = state.runner.sandbox_fingerprint();
-    let key = |image: &runner::Image| cache_key(&run.code, &image.id, &settings);
 
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
+    // The cache key of each version that runs now, by image name, for recording its result.
+    let mut keys = Vec::new();
     for image in run.images {
-        match run.force {
-            true => to_run.push(image),
-            false => match cached_result(&store, &key(&image), &image).await {
-                Some(result) => cached.push(result),
-                None => to_run.push(image),
-            },
+        let key = cache_key(&run.code, &image.id, &settings);
+        let hit = match run.force {
+            true => None,
+            false => cached_result(&store, &key, &image).await,
+        };
+        match hit {
+            Some(result) => cached.push(result),
+            None => {
+                keys.push((image.name.clone(), key));
+                to_run.push(image);
+            }
         }
     }
-    let keys: Vec<(String, String)> = to_run.iter().map(|image| (image.name.clone(), key(image))).collect();
     let fresh = match to_run.is_empty() {
         true => None,
         false => {

@@ -27,16 +27,17 @@ pub fn Playground(
     unticked: HashSet<String>,
 ) -> impl IntoView {
     let images = Resource::new(|| (), |_| list_images());
-    let saved_code = snippet.as_ref().map(|s| s.code.clone());
-    let saved_at = snippet.as_ref().map(|s| s.created_at.clone());
-    let code = RwSignal::new(saved_code.unwrap_or_else(|| EXAMPLE.to_owned()));
+    let (id, saved_code, saved_at, saved_results) = match snippet {
+        Some(s) => (Some(s.id), s.code, Some(s.created_at), s.results),
+        None => (None, EXAMPLE.to_owned(), None, Vec::new()),
+    };
+    let code = RwSignal::new(saved_code);
     let unchecked = RwSignal::new(unticked);
 
     // The run on screen: its versions (in version order) and the results so far.
-    let saved = snippet.map(|s| (s.id, s.results)).unwrap_or_default();
-    let versions = RwSignal::new(saved.1.iter().map(result_info).collect::<Vec<_>>());
-    let results = RwSignal::new(saved.1.into_iter().map(|r| (r.image.clone(), r)).collect::<HashMap<_, _>>());
-    let permalink = RwSignal::new((!saved.0.is_empty()).then_some(saved.0));
+    let versions = RwSignal::new(saved_results.iter().map(result_info).collect::<Vec<_>>());
+    let results = RwSignal::new(saved_results.into_iter().map(|r| (r.image.clone(), r)).collect::<HashMap<_, _>>());
+    let permalink = RwSignal::new(id);
     let running = RwSignal::new(false);
     let elapsed_ms = RwSignal::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
