@@ -18,6 +18,17 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Shortest permalink id; longer only when a shorter one is taken by other code.
 pub const MIN_ID_LEN: usize = 6;
 
+/// The default bound of the result cache (`--cache-max-mib`).
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
+
+/// Most bytes of one output stream that are stored; the rest is cut (the runner's own limit is
+/// far below this unless it is raised).
+const MAX_STORED_STREAM: usize = 256 * 1024;
+
+/// The WAL is cut back to this size after each checkpoint, so that the files on disk stay near
+/// the database's own size.
+const WAL_SIZE_LIMIT: u64 = 4 << 20;
+
 /// Crockford's base32, lower case: no i, l, o, u to misread.
 const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
@@ -53,6 +64,9 @@ pub enum StoreError {
     /// A stored result is not valid JSON of the current format.
     #[error("stored result cannot be read: {0}")]
     Decode(#[from] serde_json::Error),
+    /// A stored output stream cannot be decoded.
+    #[error("stored output cannot be read: {0}")]
+    Stream(String),
 }
 
 /// The handle to the database. Cheap to clone.
@@ -60,6 +74,16 @@ pub enum StoreError {
 pub struct Store {
     pool: SqlitePool,
     min_id_len: usize,
+    cache_max_bytes: u64,
+}
+
+/// How much room the data takes, for `/api/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StoreSize {
+    /// The database file's pages in use (the WAL comes on top, at most a few MiB).
+    pub database_bytes: u64,
+    /// What the result cache holds (bounded by `--cache-max-mib`).
+    pub cache_bytes: u64,
 }
 
 impl Store {
@@ -83,6 +107,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
             .busy_timeout(Duration::from_secs(5));
         let open_error = |source: sqlx::Error| classify(path, source);
         let pool = SqlitePoolOptions::new()
@@ -110,7 +135,35 @@ impl Store {
         Ok(Self {
             pool,
             min_id_len: MIN_ID_LEN,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
         })
+    }
+
+    /// Bounds the result cache to `bytes`: past it, the least recently used results go.
+    pub fn with_cache_limit(mut self, bytes: u64) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// The database's size and the cache's share of it.
+    pub async fn size(&self) -> Result<StoreSize, StoreError> {
+        let pages: i64 = sqlx::query_scalar("SELECT page_count - freelist_count FROM pragma_page_count(), pragma_freelist_count()")
+            .fetch_one(&self.pool)
+            .await?;
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await?;
+        let cache: i64 = sqlx::query_scalar("SELECT bytes FROM cache_size").fetch_one(&self.pool).await?;
+        Ok(StoreSize {
+            database_bytes: (pages * page_size).max(0) as u64,
+            cache_bytes: cache.max(0) as u64,
+        })
+    }
+
+    /// The id `code` (already [`normalize`]d) was saved under, if it was.
+    pub async fn saved_id(&self, code: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM snippets WHERE code_hash = ?")
+            .bind(code_hash(code))
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Folds the WAL back into the main file and closes every connection.
@@ -123,7 +176,8 @@ impl Store {
 
     /// Ids start at `len` characters instead of [`MIN_ID_LEN`] (tests use 1 to force collisions).
     pub fn with_min_id_len(mut self, len: usize) -> Self {
-        self.min_id_len = len.clamp(1, 52);
+        // A full id has 51 characters (256 bits, 5 a character).
+        self.min_id_len = len.clamp(1, 51);
         self
     }
 
@@ -165,13 +219,17 @@ impl Store {
 
     /// Stores `result` as the snippet's latest result for its image.
     pub async fn save_result(&self, id: &str, result: &VersionResult) -> Result<(), StoreError> {
+        let compact = Compact::of(result)?;
         sqlx::query(
-            "INSERT INTO snippet_results (snippet_id, image, result, saved_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (snippet_id, image) DO UPDATE SET result = excluded.result, saved_at = excluded.saved_at",
+            "INSERT INTO snippet_results (snippet_id, image, result, stdout, stderr, saved_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (snippet_id, image) DO UPDATE SET result = excluded.result, stdout = excluded.stdout,
+             stderr = excluded.stderr, saved_at = excluded.saved_at",
         )
         .bind(id)
         .bind(&result.image)
-        .bind(serde_json::to_string(result)?)
+        .bind(&compact.meta)
+        .bind(&compact.stdout)
+        .bind(&compact.stderr)
         .bind(now())
         .execute(&self.pool)
         .await?;
@@ -187,13 +245,14 @@ impl Store {
         else {
             return Ok(None);
         };
-        let stored: Vec<String> = sqlx::query_scalar("SELECT result FROM snippet_results WHERE snippet_id = ?")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        let stored: Vec<(String, Option<Vec<u8>>, Option<Vec<u8>>)> =
+            sqlx::query_as("SELECT result, stdout, stderr FROM snippet_results WHERE snippet_id = ?")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         let mut results = stored
-            .iter()
-            .map(|json| serde_json::from_str::<VersionResult>(json))
+            .into_iter()
+            .map(|(meta, stdout, stderr)| Compact::read(&meta, stdout.as_deref(), stderr.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
         results.sort_by_cached_key(|r| crate::model::version_key(&r.php_version));
         Ok(Some(Snippet {
@@ -204,27 +263,54 @@ impl Store {
         }))
     }
 
-    /// A cached result under `key` (see [`cache_key`]).
+    /// A cached result under `key` (see [`cache_key`]); marks it used.
     pub async fn cached_result(&self, key: &str) -> Result<Option<VersionResult>, StoreError> {
-        let stored: Option<String> = sqlx::query_scalar("SELECT result FROM cached_results WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(stored.map(|json| serde_json::from_str(&json)).transpose()?)
+        let stored: Option<(String, Vec<u8>, Vec<u8>)> =
+            sqlx::query_as("UPDATE cached_results SET used_at = ? WHERE key = ? RETURNING result, stdout, stderr")
+                .bind(now_millis())
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        stored
+            .map(|(meta, stdout, stderr)| Compact::read(&meta, Some(&stdout), Some(&stderr)))
+            .transpose()
     }
 
-    /// Caches `result` under `key`, replacing an older one.
+    /// Caches `result` under `key`, replacing an older one, then evicts the least recently used
+    /// results while the cache is over its bound.
     pub async fn cache_result(&self, key: &str, result: &VersionResult) -> Result<(), StoreError> {
+        let compact = Compact::of(result)?;
         sqlx::query(
-            "INSERT INTO cached_results (key, result, cached_at) VALUES (?, ?, ?)
-             ON CONFLICT (key) DO UPDATE SET result = excluded.result, cached_at = excluded.cached_at",
+            "INSERT INTO cached_results (key, result, stdout, stderr, size, used_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET result = excluded.result, stdout = excluded.stdout,
+             stderr = excluded.stderr, size = excluded.size, used_at = excluded.used_at",
         )
         .bind(key)
-        .bind(serde_json::to_string(result)?)
-        .bind(now())
+        .bind(&compact.meta)
+        .bind(&compact.stdout)
+        .bind(&compact.stderr)
+        .bind(compact.size() as i64)
+        .bind(now_millis())
         .execute(&self.pool)
         .await?;
-        Ok(())
+        self.evict_over_bound().await
+    }
+
+    async fn evict_over_bound(&self) -> Result<(), StoreError> {
+        loop {
+            let bytes: i64 = sqlx::query_scalar("SELECT bytes FROM cache_size").fetch_one(&self.pool).await?;
+            if bytes as u64 <= self.cache_max_bytes {
+                return Ok(());
+            }
+            let evicted = sqlx::query(
+                "DELETE FROM cached_results WHERE key IN (SELECT key FROM cached_results ORDER BY used_at LIMIT 16)",
+            )
+            .execute(&self.pool)
+            .await?;
+            if evicted.rows_affected() == 0 {
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -233,10 +319,11 @@ pub fn full_id(code: &str) -> String {
     encode_id(&Sha256::digest(code.as_bytes()))
 }
 
-/// The form code is stored, hashed and run in: line endings unified to `\n`. Nothing else is
-/// touched (trailing spaces can be output, inside strings or after `?>`).
+/// The form code is stored, hashed and run in: Windows line endings (`\r\n`, from a paste)
+/// become `\n`. Nothing else is touched: a lone `\r` is the script's own (inside a string it is
+/// output), and trailing spaces can be output too (inside strings or after `?>`).
 pub fn normalize(code: &str) -> String {
-    code.replace("\r\n", "\n").replace('\r', "\n")
+    code.replace("\r\n", "\n")
 }
 
 /// The cache key of a run of `code` on the image with id `image_id` under `settings` (the
@@ -271,6 +358,87 @@ fn encode_id(hash: &[u8]) -> String {
         }
     }
     id
+}
+
+fn now_millis() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A result as it is stored: its metadata as JSON without the output, and each output stream as
+/// raw UTF-8, deflated when that saves room (first byte: 0 raw, 1 deflated).
+struct Compact {
+    meta: String,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Compact {
+    /// Streams longer than this are deflated.
+    const DEFLATE_FROM: usize = 256;
+
+    fn of(result: &VersionResult) -> Result<Self, StoreError> {
+        let mut meta = result.clone();
+        let (stdout, cut_out) = Self::pack(&std::mem::take(&mut meta.stdout))?;
+        let (stderr, cut_err) = Self::pack(&std::mem::take(&mut meta.stderr))?;
+        meta.truncated |= cut_out || cut_err;
+        Ok(Self {
+            meta: serde_json::to_string(&meta)?,
+            stdout,
+            stderr,
+        })
+    }
+
+    fn size(&self) -> usize {
+        self.meta.len() + self.stdout.len() + self.stderr.len()
+    }
+
+    /// The stored form of one stream, cut at [`MAX_STORED_STREAM`]; true when it was cut.
+    fn pack(text: &str) -> Result<(Vec<u8>, bool), StoreError> {
+        use std::io::Write;
+        let mut end = text.len().min(MAX_STORED_STREAM);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let bytes = &text.as_bytes()[..end];
+        if bytes.len() < Self::DEFLATE_FROM {
+            return Ok(([&[0], bytes].concat(), end < text.len()));
+        }
+        let mut encoder = flate2::write::DeflateEncoder::new(vec![1], flate2::Compression::fast());
+        encoder.write_all(bytes).map_err(|e| StoreError::Stream(e.to_string()))?;
+        let deflated = encoder.finish().map_err(|e| StoreError::Stream(e.to_string()))?;
+        Ok((deflated, end < text.len()))
+    }
+
+    fn unpack(stored: &[u8]) -> Result<String, StoreError> {
+        use std::io::Read;
+        let bytes = match stored.split_first() {
+            None => Vec::new(),
+            Some((0, raw)) => raw.to_vec(),
+            Some((1, deflated)) => {
+                let mut inflated = Vec::new();
+                flate2::read::DeflateDecoder::new(deflated)
+                    .take(MAX_STORED_STREAM as u64 + 1)
+                    .read_to_end(&mut inflated)
+                    .map_err(|e| StoreError::Stream(e.to_string()))?;
+                inflated
+            }
+            Some((format, _)) => return Err(StoreError::Stream(format!("unknown stream format {format}"))),
+        };
+        String::from_utf8(bytes).map_err(|e| StoreError::Stream(e.to_string()))
+    }
+
+    /// A stored result; rows from before the compact form have no streams (NULL) and their
+    /// output in the JSON.
+    fn read(meta: &str, stdout: Option<&[u8]>, stderr: Option<&[u8]>) -> Result<VersionResult, StoreError> {
+        let mut result: VersionResult = serde_json::from_str(meta)?;
+        if let Some(stdout) = stdout {
+            result.stdout = Self::unpack(stdout)?;
+        }
+        if let Some(stderr) = stderr {
+            result.stderr = Self::unpack(stderr)?;
+        }
+        Ok(result)
+    }
 }
 
 fn now() -> String {
@@ -311,7 +479,54 @@ mod tests {
 
     #[test]
     fn line_endings_are_the_only_normalization() {
-        assert_eq!(normalize("<?php\r\necho 1;\r?>  \n"), "<?php\necho 1;\n?>  \n");
+        assert_eq!(normalize("<?php\r\necho 1;\r?>  \n"), "<?php\necho 1;\r?>  \n");
+    }
+
+    fn result_with(stdout: &str, stderr: &str) -> VersionResult {
+        VersionResult {
+            image: "php:8.4-cli".into(),
+            php_version: "8.4.27".into(),
+            status: crate::model::Status::Ok,
+            exit_code: Some(0),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            truncated: false,
+            duration_ms: 3,
+            started_at: None,
+            finished_at: None,
+            cpu_time_us: Some(1),
+            peak_memory_bytes: Some(2),
+            cached: false,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn output_is_stored_raw_and_deflated_when_large_and_reads_back_the_same() {
+        let nul = "\0".repeat(64 * 1024);
+        for (stdout, stderr) in [("hi", ""), (nul.as_str(), "\u{FFFD}x"), ("", nul.as_str())] {
+            let result = result_with(stdout, stderr);
+            let compact = Compact::of(&result).unwrap();
+            assert!(!compact.meta.contains("\\u0000"), "the output is not in the JSON");
+            assert!(compact.size() < 2048, "{} bytes", compact.size());
+            let read = Compact::read(&compact.meta, Some(&compact.stdout), Some(&compact.stderr)).unwrap();
+            assert_eq!(read, result);
+        }
+    }
+
+    #[test]
+    fn a_stream_over_the_stored_limit_is_cut_at_a_character_and_marked() {
+        let long = "é".repeat(MAX_STORED_STREAM);
+        let compact = Compact::of(&result_with(&long, "")).unwrap();
+        let read = Compact::read(&compact.meta, Some(&compact.stdout), Some(&compact.stderr)).unwrap();
+        assert!(read.truncated);
+        assert_eq!(read.stdout.len(), MAX_STORED_STREAM);
+    }
+
+    #[test]
+    fn rows_from_before_the_compact_form_still_read() {
+        let old = serde_json::to_string(&result_with("out", "err")).unwrap();
+        assert_eq!(Compact::read(&old, None, None).unwrap(), result_with("out", "err"));
     }
 
     #[test]

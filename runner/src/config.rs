@@ -7,7 +7,8 @@ pub struct RunnerConfig {
     pub docker_host: Option<String>,
     /// Image repositories whose `*-cli` tags are offered (default: `php`).
     pub repositories: Vec<String>,
-    /// Wall-clock limit per version, from container start to exit (default 10 s).
+    /// Wall-clock limit per version: one deadline from sending the code until the run is over,
+    /// finding out how it ended included (default 10 s).
     pub timeout: Duration,
     /// Memory limit per container; swap is the same, so there is no swap (default 128 MiB).
     pub memory_bytes: i64,
@@ -19,11 +20,13 @@ pub struct RunnerConfig {
     pub output_limit: usize,
     /// Size of the writable, noexec `/tmp` (default 16 MiB).
     pub tmp_bytes: u64,
-    /// Containers running at once across all requests (default 4 per CPU core, at least 4).
+    /// Containers alive in the engine at once across all requests, pooled ones and ones being
+    /// removed included (default 4 per CPU core, at least 4; must be at least 1).
     pub max_containers: usize,
     /// How long a run may wait for room before it is turned away (default 2 s).
     pub admission_wait: Duration,
-    /// Pre-started containers kept waiting per image (default 0: off). Each is used once.
+    /// Pre-started containers kept waiting per image, in free room only (default 0: off). Each
+    /// is used once; a run that needs room evicts idle ones.
     pub pool_size: usize,
 }
 

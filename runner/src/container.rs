@@ -1,8 +1,11 @@
-//! One run in one single-use container: create, attach, start, send the code, collect capped
-//! output under a wall timeout, inspect, remove.
+//! One run in one single-use container: create, attach, start (or take a started one from the
+//! pool), send the code, collect capped output under one deadline, find out how it ended,
+//! remove. How the observations become a result is [`crate::classify`]'s pure business.
 
-use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, Status, MANAGED_LABEL};
-use bollard::container::LogOutput;
+use crate::classify::{classify, End, Observed};
+use crate::slots::Slot;
+use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, MANAGED_LABEL};
+use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
     WaitContainerOptionsBuilder,
@@ -10,47 +13,42 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures::{Stream, StreamExt};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
 /// The shell's exit status for a process killed by SIGKILL (the OOM killer's signal).
 const SIGKILLED: i64 = 128 + 9;
-/// How long a pooled container's replacement waits before it starts (see [`refill_soon`]).
-const REFILL_DELAY: Duration = Duration::from_millis(250);
-/// How long to wait for the engine to report an exit after the output ended.
-const EXIT_GRACE: Duration = Duration::from_secs(5);
 /// Longest pause between attempts to remove a container while the engine is away.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 
-/// Removes its container when dropped, whatever path the run took (error, timeout, shutdown,
-/// or the request's future being dropped when a client disconnects). The normal path awaits
-/// [`ContainerGuard::remove`] so that the container is gone before the result is returned.
+/// Owns a container and its [`Slot`]: removes the container when dropped, whatever path the run
+/// took (error, timeout, shutdown, a client that went away), and frees the slot only once the
+/// engine has removed the container. The normal path awaits [`ContainerGuard::remove`].
 pub(crate) struct ContainerGuard {
     runner: Runner,
     docker: Docker,
     id: Option<String>,
+    slot: Option<Slot>,
 }
 
 impl ContainerGuard {
-    fn new(runner: &Runner, docker: Docker, id: String) -> Self {
-        Self {
-            runner: runner.clone(),
-            docker,
-            id: Some(id),
-        }
-    }
-
     fn id(&self) -> &str {
         self.id.as_deref().unwrap_or_default()
     }
 
-    /// Removes the container now; if the engine refuses, keeps trying in the background.
-    async fn remove(mut self) {
-        if let Some(id) = self.id.take() {
-            if let Err(error) = force_remove(&self.docker, &id).await {
-                retry_removal(&self.runner, self.docker.clone(), id, error);
+    /// Removes the container now and hands its slot back for another container; if the engine
+    /// refuses, keeps trying in the background (holding the slot) and returns `None`.
+    pub(crate) async fn remove(mut self) -> Option<Slot> {
+        let id = self.id.take()?;
+        let slot = self.slot.take();
+        match force_remove(&self.docker, &id).await {
+            Ok(()) => slot,
+            Err(error) => {
+                retry_removal(&self.runner, self.docker.clone(), id, slot, error);
+                None
             }
         }
     }
@@ -59,14 +57,14 @@ impl ContainerGuard {
 impl Drop for ContainerGuard {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
-        let docker = self.docker.clone();
+        let (docker, slot) = (self.docker.clone(), self.slot.take());
         let runner = self.runner.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 self.runner.cleanups.spawn_on(
                     async move {
                         if let Err(error) = force_remove(&docker, &id).await {
-                            retry_removal(&runner, docker, id, error);
+                            retry_removal(&runner, docker, id, slot, error);
                         }
                     },
                     &handle,
@@ -88,15 +86,18 @@ async fn force_remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::
 }
 
 /// Keeps trying to remove a container the engine could not remove (it is down or restarting),
-/// backing off up to [`MAX_RETRY_PAUSE`], until it is gone.
-fn retry_removal(runner: &Runner, docker: Docker, id: String, error: bollard::errors::Error) {
+/// backing off up to [`MAX_RETRY_PAUSE`], until it is gone; its slot is held until then.
+fn retry_removal(runner: &Runner, docker: Docker, id: String, slot: Option<Slot>, error: bollard::errors::Error) {
     tracing::warn!(container = %id, %error, "cannot remove container; will retry");
     runner.cleanups.spawn(async move {
         let mut pause = Duration::from_millis(250);
         loop {
             tokio::time::sleep(pause).await;
             match force_remove(&docker, &id).await {
-                Ok(()) => return tracing::info!(container = %id, "removed after retrying"),
+                Ok(()) => {
+                    drop(slot);
+                    return tracing::info!(container = %id, "removed after retrying");
+                }
                 Err(_) => pause = (pause * 2).min(MAX_RETRY_PAUSE),
             }
         }
@@ -106,10 +107,7 @@ fn retry_removal(runner: &Runner, docker: Docker, id: String, error: bollard::er
 pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverError> {
     let docker = runner.docker().await?;
     let filters = HashMap::from([("label", vec![MANAGED_LABEL])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
+    let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
     let orphans = docker
         .list_containers(Some(options))
         .await
@@ -122,35 +120,108 @@ pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverEr
     Ok(orphans.len())
 }
 
-/// Where a run's container comes from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// The pool when it has one (refilling it), else a fresh container.
-    Pool,
-    /// Always a fresh container, leaving the pool alone (version probes).
-    Fresh,
+/// A started container, blocked in `cat` until its script arrives on stdin.
+pub(crate) struct Prepared {
+    container: ContainerGuard,
+    attached: AttachContainerResults,
+    /// The image id it was started from.
+    pub(crate) image_id: String,
 }
 
-pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image, source: Source) -> Execution {
-    // Counts as in flight for shut_down until the run (and its guard) is done.
-    let _in_flight = runner.cleanups.token();
-    let clock = Instant::now();
-    let outcome = tokio::select! {
-        outcome = try_run(runner, code, image, source) => outcome,
-        // Dropping try_run's future drops its guard, which removes the container.
-        () = runner.stopping.cancelled() => Err(RunError::ShuttingDown),
+impl Prepared {
+    /// Removes the container (it was never used) and hands its slot back.
+    pub(crate) async fn remove(self) -> Option<Slot> {
+        drop(self.attached);
+        self.container.remove().await
+    }
+}
+
+/// Creates, attaches to and starts a container for `image` in `slot`: everything but the code.
+pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Result<Prepared, RunError> {
+    let docker = runner.docker().await?;
+    let container = create(runner, &docker, image, slot).await?;
+    let attach_options = AttachContainerOptionsBuilder::new()
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .stream(true)
+        .build();
+    let attached = docker
+        .attach_container(container.id(), Some(attach_options))
+        .await
+        .map_err(RunError::Attach)?;
+    docker.start_container(container.id(), None).await.map_err(RunError::Start)?;
+    Ok(Prepared {
+        container,
+        attached,
+        image_id: image.id.clone(),
+    })
+}
+
+/// Creates the container in a task of its own that always runs to its end: a run dropped while
+/// the engine creates its container (client gone, shutdown) would otherwise never learn the id
+/// of the container the engine then makes. If nobody waits any more, the guard is dropped there,
+/// which removes the container.
+async fn create(runner: &Runner, docker: &Docker, image: &Image, slot: Slot) -> Result<ContainerGuard, RunError> {
+    let body = sandbox::container_body(runner.config(), &image.id, slot.uid());
+    let (runner, docker) = (runner.clone(), docker.clone());
+    let (created, receiver) = tokio::sync::oneshot::channel();
+    runner.cleanups.clone().spawn(async move {
+        let container = match docker.create_container(None, body).await {
+            Ok(response) => Ok(ContainerGuard {
+                runner,
+                docker,
+                id: Some(response.id),
+                slot: Some(slot),
+            }),
+            Err(error) => Err(RunError::Create(error)),
+        };
+        let _ = created.send(container);
+    });
+    receiver.await.unwrap_or(Err(RunError::ShuttingDown))
+}
+
+/// Where a run's container comes from: the pool's, already started, or a fresh one in the slot
+/// its admission reserved.
+pub(crate) enum Reserved {
+    Pooled(Prepared),
+    Fresh(Slot),
+}
+
+/// Runs `code` in the reserved container. A pooled container that died while waiting is
+/// replaced by a fresh one in its slot.
+pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image, reserved: Reserved) -> Result<Execution, RunError> {
+    let (mut prepared, mut pooled) = match reserved {
+        Reserved::Pooled(prepared) => (prepared, true),
+        Reserved::Fresh(slot) => (prepare(runner, image, slot).await?, false),
     };
-    if source == Source::Pool {
-        // A refill skipped while the server was full gets its chance now.
-        runner.pool.refill(runner, image);
-    }
-    match outcome {
-        Ok(execution) => execution,
-        Err(error) => {
-            tracing::warn!(image = %image.name, %error, "version could not run");
-            Execution::failed(image, error.to_string(), elapsed_ms(clock))
+    loop {
+        // One deadline covers the whole run: sending, running, and finding out how it ended.
+        let started = Instant::now();
+        let deadline = started + runner.config().timeout;
+        let sent_at = OffsetDateTime::now_utc();
+        match tokio::time::timeout_at(deadline, send(&mut prepared.attached, code)).await {
+            Ok(Err(error)) if pooled => {
+                tracing::warn!(image = %image.name, %error, "pooled container was gone; starting one");
+                let slot = prepared.remove().await.ok_or(RunError::SendCode(error))?;
+                (prepared, pooled) = (prepare(runner, image, slot).await?, false);
+                continue;
+            }
+            Ok(Err(error)) => return Err(RunError::SendCode(error)),
+            Ok(Ok(())) | Err(_) => {}
         }
+        let observed = observe(runner, prepared, deadline).await?;
+        let duration = started.elapsed();
+        tracing::debug!(image = %image.name, ?duration, "run finished");
+        return Ok(classify(image, runner.config(), observed, sent_at, duration));
     }
+}
+
+/// Writes the code to the container's stdin and closes it: `cat` ends and PHP starts on the
+/// complete file.
+async fn send(attached: &mut AttachContainerResults, code: &[u8]) -> std::io::Result<()> {
+    attached.input.write_all(code).await?;
+    attached.input.shutdown().await
 }
 
 /// Output collected from the attach stream, capped per stream.
@@ -158,26 +229,25 @@ pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image, source: Sou
 struct Output {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
-    truncated: bool,
+    flooded: bool,
 }
 
 impl Output {
     /// Appends a chunk; returns false once a stream went over `limit` (the rest is dropped).
     /// Each stream has room for the shell's closing line on top; what is left beyond `limit`
-    /// once that line is taken off is cut afterwards.
+    /// once that line is taken off is cut by [`classify`].
     fn push(&mut self, chunk: LogOutput, limit: usize) -> bool {
         let (buffer, bytes) = match chunk {
-            LogOutput::StdOut { message } => (&mut self.stdout, message),
+            LogOutput::StdOut { message } | LogOutput::Console { message } => (&mut self.stdout, message),
             LogOutput::StdErr { message } => (&mut self.stderr, message),
-            LogOutput::Console { message } => (&mut self.stdout, message),
             LogOutput::StdIn { .. } => return true,
         };
         let room = (limit + usage::LINE_ROOM).saturating_sub(buffer.len());
         buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
         if bytes.len() > room {
-            self.truncated = true;
+            self.flooded = true;
         }
-        !self.truncated
+        !self.flooded
     }
 }
 
@@ -199,234 +269,70 @@ async fn collect(
     Ok(())
 }
 
-/// A started container, blocked in `cat` until its script arrives on stdin.
-pub(crate) struct Prepared {
-    container: ContainerGuard,
-    docker: Docker,
-    attached: bollard::container::AttachContainerResults,
-    /// A pooled container's slot under the global container limit while it waits.
-    pub(crate) idle_slot: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-/// Creates, attaches to and starts a container for `image`: everything but the code.
-pub(crate) async fn prepare(runner: &Runner, image: &Image) -> Result<Prepared, RunError> {
-    let docker = runner.docker().await?;
-    let created = docker
-        .create_container(None, sandbox::container_body(runner.config(), &image.id))
-        .await
-        .map_err(RunError::Create)?;
-    let container = ContainerGuard::new(runner, docker.clone(), created.id);
-    let attach_options = AttachContainerOptionsBuilder::new()
-        .stdin(true)
-        .stdout(true)
-        .stderr(true)
-        .stream(true)
-        .build();
-    let attached = docker
-        .attach_container(container.id(), Some(attach_options))
-        .await
-        .map_err(RunError::Attach)?;
-    docker
-        .start_container(container.id(), None)
-        .await
-        .map_err(RunError::Start)?;
-    Ok(Prepared {
-        container,
-        docker,
-        attached,
-        idle_slot: None,
-    })
-}
-
-/// Takes a pre-started container when the pool has one (and starts the pool's refill), else
-/// starts one now. A pooled container that died while waiting is replaced by a fresh one.
-async fn try_run(
-    runner: &Runner,
-    code: &[u8],
-    image: &Image,
-    source: Source,
-) -> Result<Execution, RunError> {
-    let pooled = match source {
-        Source::Pool => {
-            // The run's admission covers the container from now on: its idle slot goes to the
-            // refill (which would otherwise find the limit full and skip).
-            let pooled = runner.pool.take(&image.id).map(|mut prepared| {
-                prepared.idle_slot = None;
-                prepared
-            });
-            if pooled.is_some() {
-                refill_soon(runner, image);
-            } else {
-                runner.pool.refill(runner, image);
-            }
-            pooled
-        }
-        Source::Fresh => None,
-    };
-    if let Some(prepared) = pooled {
-        match execute(runner, prepared, code, image).await {
-            Err(RunError::SendCode(error)) => {
-                tracing::warn!(image = %image.name, %error, "pooled container was gone; starting one");
-            }
-            outcome => return outcome,
-        }
-    }
-    let prepared = prepare(runner, image).await?;
-    execute(runner, prepared, code, image).await
-}
-
-/// Refills the pool after [`REFILL_DELAY`]: starting a container keeps both cores busy for
-/// ~100 ms, which would delay PHP's own start in the container just taken.
-fn refill_soon(runner: &Runner, image: &Image) {
-    let (runner, image) = (runner.clone(), image.clone());
-    runner.cleanups.clone().spawn(async move {
-        tokio::select! {
-            () = tokio::time::sleep(REFILL_DELAY) => runner.pool.refill(&runner, &image),
-            () = runner.stopping.cancelled() => {}
-        }
-    });
-}
-
-/// Sends the code to a prepared container and collects the result.
-async fn execute(
-    runner: &Runner,
-    prepared: Prepared,
-    code: &[u8],
-    image: &Image,
-) -> Result<Execution, RunError> {
-    let config = runner.config();
-    let Prepared {
-        container,
-        docker,
-        attached,
-        idle_slot,
-    } = prepared;
-    drop(idle_slot);
-    let docker = &docker;
-    // The wall clock runs from the moment the code is sent.
-    let started = Instant::now();
-    let sent_at = OffsetDateTime::now_utc();
-
+/// Collects the output until `deadline` and finds out how the run ended. A container that is
+/// killed (deadline, flood, still running when the output ended) is removed before this
+/// returns; one that ended by itself goes in the background.
+async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Result<Observed, RunError> {
+    let Prepared { container, attached, .. } = prepared;
+    let limit = runner.config().output_limit;
     let mut output = Output::default();
-    let collected = &mut output;
-    // `move`: the attach connection must be closed (both halves dropped) before removal; while
-    // it is open but unread, the engine blocks on copying output and removal stalls for minutes.
-    let outcome = tokio::time::timeout(config.timeout, async move {
-        let mut input = attached.input;
-        input.write_all(code).await.map_err(RunError::SendCode)?;
-        // Closing stdin ends `cat`, and PHP starts on the complete file.
-        input.shutdown().await.map_err(RunError::SendCode)?;
-        collect(attached.output, config.output_limit, collected).await
-    })
-    .await;
-    let timed_out = match outcome {
+    let collected = tokio::time::timeout_at(deadline, collect(attached.output, limit, &mut output)).await;
+    // The attach connection must be closed before removal: while it is open but unread, the
+    // engine blocks on copying output and removal stalls for minutes.
+    drop(attached.input);
+    let (mut stdout, mut stderr) = (output.stdout, output.stderr);
+    let report = usage::take(&mut stdout, &mut stderr);
+    let end = match collected {
+        Err(_elapsed) => End::TimedOut,
         Ok(result) => {
             result?;
-            false
+            match report {
+                _ if output.flooded => End::Flooded,
+                // The shell saw PHP exit by itself: that is the whole result.
+                Some(report) if report.exit_code != SIGKILLED => {
+                    drop(container);
+                    return Ok(Observed { stdout, stderr, end: End::Reported(report) });
+                }
+                // Killed (the kernel's OOM killer, most likely), or the shell itself is gone:
+                // the engine knows why.
+                _ => match exited(&container, deadline).await? {
+                    Some(mut end) => {
+                        if let (End::Exited { usage, .. }, Some(report)) = (&mut end, report) {
+                            *usage = report.usage;
+                        }
+                        end
+                    }
+                    // Still running at the deadline (a script can print the shell's lines).
+                    None => End::TimedOut,
+                },
+            }
         }
-        Err(_elapsed) => true,
     };
+    container.remove().await;
+    Ok(Observed { stdout, stderr, end })
+}
 
-    let report = usage::take(&mut output.stdout, &mut output.stderr);
-    for stream in [&mut output.stdout, &mut output.stderr] {
-        if stream.len() > config.output_limit {
-            stream.truncate(config.output_limit);
-            output.truncated = true;
-        }
-    }
-    let mut execution = Execution {
-        image: image.name.clone(),
-        php_version: image.php_version.clone(),
-        status: Status::Ok,
-        exit_code: None,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        truncated: output.truncated,
-        duration_ms: 0,
-        // A pooled container started long ago: the run starts when its code was sent.
-        started_at: Some(sent_at),
-        finished_at: None,
-        usage: report.map(|r| r.usage).unwrap_or_default(),
-        message: None,
-    };
-
-    if timed_out || output.truncated {
-        // Killed by us: removing with force kills it and frees everything in one call.
-        container.remove().await;
-        // From the code being sent until the container was removed.
-        execution.duration_ms = elapsed_ms(started);
-        execution.usage = Default::default();
-        if timed_out {
-            execution.status = Status::Timeout;
-            execution.message = Some(format!(
-                "killed after the {} s time limit",
-                config.timeout.as_secs_f64()
-            ));
-        } else {
-            execution.status = Status::Exit;
-            execution.message = Some(format!(
-                "output went over {} KiB; the process was killed",
-                config.output_limit / 1024
-            ));
-        }
-        return Ok(execution);
-    }
-
-    let ran_for = started.elapsed();
-    execution.duration_ms = ran_for.as_millis() as u64;
-    match report {
-        // The shell saw PHP exit by itself: that is the whole result. The container is removed
-        // in the background (the guard); the engine's own view of the exit adds nothing.
-        Some(report) if report.exit_code != SIGKILLED => {
-            execution.exit_code = Some(report.exit_code);
-            execution.finished_at = Some(OffsetDateTime::now_utc());
-            execution.status = if report.exit_code == 0 { Status::Ok } else { Status::Exit };
-            tracing::debug!(image = %image.name, ?ran_for, "run finished");
-            drop(container);
-            return Ok(execution);
-        }
-        // Killed (the kernel's OOM killer, most likely), or the shell itself is gone: the
-        // engine knows why.
-        _ => {}
-    }
-
-    // The output ended, so the process is exiting; wait for the engine to agree.
-    let wait_options = WaitContainerOptionsBuilder::new()
-        .condition("not-running")
-        .build();
-    let mut waiting = docker.wait_container(container.id(), Some(wait_options));
+/// Waits until `deadline` for the engine to see the container exit, then asks how it ended;
+/// `None` when it is still running.
+async fn exited(container: &ContainerGuard, deadline: Instant) -> Result<Option<End>, RunError> {
+    let docker = &container.docker;
+    let options = WaitContainerOptionsBuilder::new().condition("not-running").build();
+    let mut waiting = docker.wait_container(container.id(), Some(options));
     // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
-    let _ = tokio::time::timeout(EXIT_GRACE, waiting.next()).await;
+    let _ = tokio::time::timeout_at(deadline, waiting.next()).await;
     drop(waiting);
-
     let inspected = docker
         .inspect_container(container.id(), None)
         .await
         .map_err(RunError::Inspect)?;
-    container.remove().await;
-    tracing::debug!(image = %image.name, ?ran_for, total = ?started.elapsed(), "run finished after inspecting");
-
     let state = inspected.state.unwrap_or_default();
-    execution.exit_code = state.exit_code;
-    execution.finished_at = state.finished_at.as_deref().and_then(parse_time);
-    execution.status = if state.oom_killed == Some(true) {
-        execution.message = Some(format!(
-            "killed by the kernel at the {} MiB memory limit",
-            config.memory_bytes / (1024 * 1024)
-        ));
-        Status::Oom
-    } else if state.exit_code == Some(0) {
-        Status::Ok
-    } else {
-        Status::Exit
-    };
-    Ok(execution)
-}
-
-fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339).ok()
-}
-
-fn elapsed_ms(since: Instant) -> u64 {
-    since.elapsed().as_millis() as u64
+    if state.running == Some(true) {
+        return Ok(None);
+    }
+    Ok(Some(End::Exited {
+        exit_code: state.exit_code,
+        oom_killed: state.oom_killed == Some(true),
+        finished_at: state.finished_at.as_deref().and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
+        usage: Default::default(),
+    }))
 }

@@ -43,6 +43,9 @@ pub enum RunError {
     /// The server is stopping; the run was cut short.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// Whoever asked for the run went away (the client hung up); the run was stopped.
+    #[error("the run was abandoned by its client")]
+    Abandoned,
     /// The engine refused to create the container (image removed, engine down, …).
     #[error("cannot create the container: {0}")]
     Create(#[source] bollard::errors::Error),

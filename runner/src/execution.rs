@@ -32,9 +32,11 @@ pub struct Execution {
     pub stderr: String,
     /// True when an output stream hit the limit and the process was killed.
     pub truncated: bool,
-    /// Wall time of the container's process, from the engine's start and finish times.
+    /// Wall time from sending the code until the output ended (for a killed run: until its
+    /// container was removed).
     pub duration_ms: u64,
-    /// When the container started and finished, as the engine recorded it.
+    /// When the code was sent, and when the run ended (the shell's report, or the engine's
+    /// record of the exit).
     pub started_at: Option<OffsetDateTime>,
     pub finished_at: Option<OffsetDateTime>,
     /// CPU time and peak memory from the container's cgroup; empty when the run was killed

@@ -5,6 +5,7 @@ use crate::{DiscoverError, Runner, Status};
 use bollard::query_parameters::ListImagesOptionsBuilder;
 use futures::future::join_all;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -39,10 +40,17 @@ impl Image {
 }
 
 /// The code that asks an image for its version.
-const VERSION_PROBE: &[u8] = b"<?php echo PHP_VERSION;";
+const VERSION_PROBE: &str = "<?php echo PHP_VERSION;";
 
 /// How long an image that failed its version probe is left out before it is tried again.
 const PROBE_RETRY: Duration = Duration::from_secs(30);
+
+/// How long a discovery is used as it is; after that it is refreshed in the background.
+const FRESH_FOR: Duration = Duration::from_secs(2);
+
+/// How old a discovery may be and still be served while the refresh runs; older ones are not
+/// trusted (the engine may be gone) and the caller waits for a new one.
+const STALE_FOR: Duration = Duration::from_secs(30);
 
 /// What is known of an image id.
 enum Probed {
@@ -51,14 +59,59 @@ enum Probed {
     Failed(Instant),
 }
 
-/// Remembers each image id's PHP version.
+/// Remembers each image id's PHP version and the last discovery.
 #[derive(Default)]
 pub(crate) struct Catalog {
-    versions: Mutex<HashMap<String, Probed>>,
+    versions: std::sync::Mutex<HashMap<String, Probed>>,
+    /// The last discovery, and when it was made.
+    listed: std::sync::Mutex<Option<(Instant, Vec<Image>)>>,
+    /// One discovery at a time.
+    discovering: Mutex<()>,
+    refreshing: AtomicBool,
 }
 
 impl Catalog {
     pub(crate) async fn images(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
+        if let Some((age, images)) = self.last() {
+            if age < FRESH_FOR {
+                return Ok(images);
+            }
+            if age < STALE_FOR {
+                if !self.refreshing.swap(true, Ordering::SeqCst) {
+                    let runner = runner.clone();
+                    tokio::spawn(async move {
+                        let catalog = &runner.catalog;
+                        if let Err(error) = catalog.discover_once(&runner).await {
+                            tracing::warn!(%error, "cannot refresh the image list");
+                        }
+                        catalog.refreshing.store(false, Ordering::SeqCst);
+                    });
+                }
+                return Ok(images);
+            }
+        }
+        self.discover_once(runner).await
+    }
+
+    fn last(&self) -> Option<(Duration, Vec<Image>)> {
+        let listed = self.listed.lock().unwrap();
+        listed.as_ref().map(|(at, images)| (at.elapsed(), images.clone()))
+    }
+
+    /// Discovers, unless another caller just did while this one waited for its turn.
+    async fn discover_once(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
+        let _turn = self.discovering.lock().await;
+        match self.last() {
+            Some((age, images)) if age < FRESH_FOR => Ok(images),
+            _ => {
+                let discovered = self.discover(runner).await;
+                *self.listed.lock().unwrap() = discovered.as_ref().ok().map(|images| (Instant::now(), images.clone()));
+                discovered
+            }
+        }
+    }
+
+    async fn discover(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
         let summaries = runner
             .docker()
             .await?
@@ -78,32 +131,31 @@ impl Catalog {
                 tags_by_id.entry(summary.id).or_default().extend(tags);
             }
         }
-        let candidates: Vec<Image> = tags_by_id
-            .into_iter()
-            .map(|(id, tags)| name_image(id, tags))
-            .collect();
+        let candidates: Vec<Image> = tags_by_id.into_iter().map(|(id, tags)| name_image(id, tags)).collect();
 
-        // Held across probing so that concurrent requests probe each image only once.
-        let mut versions = self.versions.lock().await;
-        let unknown: Vec<&Image> = candidates
-            .iter()
-            .filter(|image| match versions.get(&image.id) {
-                None => true,
-                Some(Probed::Version(_)) => false,
-                Some(Probed::Failed(at)) => at.elapsed() > PROBE_RETRY,
-            })
-            .collect();
+        let unknown: Vec<&Image> = {
+            let versions = self.versions.lock().unwrap();
+            candidates
+                .iter()
+                .filter(|image| match versions.get(&image.id) {
+                    None => true,
+                    Some(Probed::Version(_)) => false,
+                    Some(Probed::Failed(at)) => at.elapsed() > PROBE_RETRY,
+                })
+                .collect()
+        };
+        // Each probe is a run like any other, under the container limit.
         let probes = join_all(unknown.iter().map(|image| runner.run_fresh(VERSION_PROBE, image))).await;
+        let mut versions = self.versions.lock().unwrap();
         for (image, probe) in unknown.into_iter().zip(probes) {
-            let version = probe.stdout.trim().to_owned();
-            let plausible = !version.is_empty()
-                && version.len() < 40
-                && version.starts_with(|c: char| c.is_ascii_digit());
-            if probe.status == Status::Ok && plausible {
-                versions.insert(image.id.clone(), Probed::Version(version));
-            } else {
-                tracing::warn!(image = %image.name, ?probe, "image does not run PHP; not offered");
-                versions.insert(image.id.clone(), Probed::Failed(Instant::now()));
+            match probe.map(|probe| (plausible_version(&probe), probe)) {
+                Ok((Some(version), _)) => {
+                    versions.insert(image.id.clone(), Probed::Version(version));
+                }
+                outcome => {
+                    tracing::warn!(image = %image.name, ?outcome, "image does not run PHP (yet); not offered");
+                    versions.insert(image.id.clone(), Probed::Failed(Instant::now()));
+                }
             }
         }
 
@@ -117,13 +169,19 @@ impl Catalog {
                 Some(image)
             })
             .collect();
-        images.sort_by(|a, b| {
-            a.version_key()
-                .cmp(&b.version_key())
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        images.sort_by(|a, b| a.version_key().cmp(&b.version_key()).then_with(|| a.name.cmp(&b.name)));
         Ok(images)
     }
+}
+
+/// The version a probe printed, if it looks like one.
+fn plausible_version(probe: &crate::Execution) -> Option<String> {
+    let version = probe.stdout.trim();
+    let plausible = probe.status == Status::Ok
+        && !version.is_empty()
+        && version.len() < 40
+        && version.starts_with(|c: char| c.is_ascii_digit());
+    plausible.then(|| version.to_owned())
 }
 
 fn is_cli_tag(tag: &str, repositories: &[String]) -> bool {

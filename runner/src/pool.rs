@@ -1,62 +1,98 @@
 //! Pre-started, single-use containers: a few per image, each sandboxed like any other and
 //! already blocked reading its script from stdin, so a run skips the engine's slow container
-//! start. Each is used once and removed; a fresh one is started in the background.
+//! start. Each is used once and removed. All pool logic lives here:
+//!
+//! - a pooled container holds a [`Slot`] like any other container; a run that takes it takes
+//!   its slot with it (admission counts it as paid for);
+//! - one keeper task tops the pool up, one container at a time, a moment after it is woken (a
+//!   container was taken or a slot came free), and only with slots that are free;
+//! - the pool never blocks a run: while a run waits for room the pool yields — idle containers
+//!   are evicted to make room, and no refill starts or is kept.
 
 use crate::container::{prepare, Prepared};
+use crate::slots::Slot;
 use crate::{Image, Runner};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
 
-#[derive(Default)]
+/// How long the keeper waits after being woken before it starts a container: starting one keeps
+/// both cores of a small machine busy for ~100 ms, which would delay PHP's own start in the
+/// container just taken.
+const REFILL_DELAY: Duration = Duration::from_millis(250);
+
 pub(crate) struct Pool {
+    /// Containers wanted per image.
+    size: usize,
     /// Idle containers by image id.
     idle: Mutex<HashMap<String, Vec<Prepared>>>,
-    /// Containers being started for the pool, by image id.
-    starting: Mutex<HashMap<String, usize>>,
+    /// The images the pool keeps containers for, in the order they are topped up.
+    images: Mutex<Vec<Image>>,
+    /// Runs waiting for room right now; while any does, the pool yields.
+    waiting_runs: AtomicUsize,
+    /// Wakes the keeper; shared with the slots, which notify it when one comes free.
+    pub(crate) wake: Arc<Notify>,
+    keeper_started: AtomicBool,
+}
+
+/// Held by a run while it waits for room: the pool yields until it is dropped.
+pub(crate) struct Yielding<'a>(&'a Pool);
+
+impl Drop for Yielding<'_> {
+    fn drop(&mut self) {
+        self.0.waiting_runs.fetch_sub(1, Ordering::SeqCst);
+        self.0.wake.notify_one();
+    }
 }
 
 impl Pool {
-    pub(crate) fn take(&self, image_id: &str) -> Option<Prepared> {
-        self.idle.lock().unwrap().get_mut(image_id)?.pop()
+    pub(crate) fn new(size: usize, wake: Arc<Notify>) -> Self {
+        Self {
+            size,
+            idle: Mutex::default(),
+            images: Mutex::default(),
+            waiting_runs: AtomicUsize::new(0),
+            wake,
+            keeper_started: AtomicBool::new(false),
+        }
     }
 
-    /// Starts containers in the background until `image` has its configured number waiting.
-    /// Each holds a slot under the global container limit, taken only if one is free now: a
-    /// busy server runs requests, not refills.
-    pub(crate) fn refill(&self, runner: &Runner, image: &Image) {
-        let size = runner.config().pool_size;
-        loop {
-            if runner.stopping.is_cancelled() {
-                return;
-            }
-            let waiting = self.idle.lock().unwrap().get(&image.id).map_or(0, Vec::len);
-            let mut starting = self.starting.lock().unwrap();
-            let pending = starting.entry(image.id.clone()).or_default();
-            if waiting + *pending >= size {
-                return;
-            }
-            let Ok(slot) = runner.slots.clone().try_acquire_owned() else {
-                return;
-            };
-            *pending += 1;
-            drop(starting);
-            let runner = runner.clone();
-            let image = image.clone();
-            runner.cleanups.clone().spawn(async move {
-                let prepared = prepare(&runner, &image).await;
-                let pool = &runner.pool;
-                *pool.starting.lock().unwrap().entry(image.id.clone()).or_default() -= 1;
-                match prepared {
-                    // Shutting down: dropping it removes the container.
-                    Ok(_) if runner.stopping.is_cancelled() => {}
-                    Ok(mut prepared) => {
-                        prepared.idle_slot = Some(slot);
-                        pool.idle.lock().unwrap().entry(image.id.clone()).or_default().push(prepared);
-                    }
-                    Err(error) => tracing::warn!(image = %image.name, %error, "cannot start a pooled container"),
-                }
-            });
+    /// A started container for `image`, if one waits; the keeper will replace it.
+    pub(crate) fn take(&self, image: &Image) -> Option<Prepared> {
+        if self.size == 0 {
+            return None;
         }
+        let taken = self.idle.lock().unwrap().get_mut(&image.id).and_then(Vec::pop);
+        self.keep_for(image);
+        taken
+    }
+
+    /// Puts an unused container back (a run that was refused after all).
+    pub(crate) fn put_back(&self, prepared: Prepared) {
+        self.park(prepared);
+    }
+
+    /// From now on until the returned guard is dropped, the pool gives way to a waiting run.
+    pub(crate) fn yield_to_run(&self) -> Yielding<'_> {
+        self.waiting_runs.fetch_add(1, Ordering::SeqCst);
+        Yielding(self)
+    }
+
+    /// Takes up to `count` idle containers out of the pool, from the images with the most
+    /// waiting, for removal: their slots go to a run.
+    pub(crate) fn evict(&self, count: usize) -> Vec<Prepared> {
+        let mut idle = self.idle.lock().unwrap();
+        let mut evicted = Vec::new();
+        while evicted.len() < count {
+            let fullest = idle.values_mut().filter(|waiting| !waiting.is_empty()).max_by_key(|waiting| waiting.len());
+            match fullest.and_then(Vec::pop) {
+                Some(prepared) => evicted.push(prepared),
+                None => break,
+            }
+        }
+        evicted
     }
 
     pub(crate) fn idle_count(&self) -> usize {
@@ -66,5 +102,89 @@ impl Pool {
     /// Every idle container, for removal at shutdown.
     pub(crate) fn drain(&self) -> Vec<Prepared> {
         self.idle.lock().unwrap().drain().flat_map(|(_, idle)| idle).collect()
+    }
+
+    /// Keeps containers for `image` from now on.
+    fn keep_for(&self, image: &Image) {
+        let mut images = self.images.lock().unwrap();
+        if !images.iter().any(|known| known.id == image.id) {
+            images.push(image.clone());
+        }
+        drop(images);
+        self.wake.notify_one();
+    }
+
+    /// Keeps containers for exactly these images (discovery's list), and starts the keeper.
+    pub(crate) fn keep_for_all(&self, runner: &Runner, images: Vec<Image>) {
+        if self.size == 0 {
+            return;
+        }
+        *self.images.lock().unwrap() = images;
+        self.start_keeper(runner);
+        self.wake.notify_one();
+    }
+
+    /// Starts the keeper task once (the first time the pool is used).
+    pub(crate) fn start_keeper(&self, runner: &Runner) {
+        if self.size == 0 || self.keeper_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let runner = runner.clone();
+        runner.cleanups.clone().spawn(async move {
+            tokio::select! {
+                () = keep(&runner) => {}
+                () = runner.stopping.cancelled() => {}
+            }
+        });
+    }
+
+    /// The next image that lacks a container, with a free slot for it; none while a run waits.
+    fn next_refill(&self, runner: &Runner) -> Option<(Image, Slot)> {
+        if self.waiting_runs.load(Ordering::SeqCst) > 0 || runner.stopping.is_cancelled() {
+            return None;
+        }
+        let images = self.images.lock().unwrap().clone();
+        let idle = self.idle.lock().unwrap();
+        let lacking = images
+            .into_iter()
+            .map(|image| (idle.get(&image.id).map_or(0, Vec::len), image))
+            .filter(|(waiting, _)| *waiting < self.size)
+            .min_by_key(|(waiting, _)| *waiting)?
+            .1;
+        drop(idle);
+        Some((lacking, runner.slots.try_take()?))
+    }
+
+    /// Adds a started container to the pool, unless a run needs its slot now (then it is
+    /// removed, in the background, which frees the slot).
+    fn park(&self, prepared: Prepared) {
+        if self.waiting_runs.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        let image_id = prepared.image_id.clone();
+        self.idle.lock().unwrap().entry(image_id).or_default().push(prepared);
+    }
+
+    fn forget(&self, image: &Image) {
+        self.images.lock().unwrap().retain(|known| known.id != image.id);
+    }
+}
+
+/// The keeper: tops the pool up whenever woken, one container at a time.
+async fn keep(runner: &Runner) {
+    let pool = &runner.pool;
+    loop {
+        pool.wake.notified().await;
+        tokio::time::sleep(REFILL_DELAY).await;
+        while let Some((image, slot)) = pool.next_refill(runner) {
+            match prepare(runner, &image, slot).await {
+                Ok(prepared) => pool.park(prepared),
+                Err(error) => {
+                    // Until a run uses the image again (it may be gone for good).
+                    tracing::warn!(image = %image.name, %error, "cannot start a pooled container");
+                    pool.forget(&image);
+                }
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The container definition every run uses. Everything a hostile script could use to reach out
 //! or stay around is closed here; SECURITY-relevant choices are commented with their reason.
 
-use crate::{usage, RunnerConfig, MANAGED_LABEL};
+use crate::{seccomp, usage, RunnerConfig, MANAGED_LABEL};
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use std::collections::HashMap;
 
@@ -21,12 +21,13 @@ pub const PHP_INI: &[(&str, &str)] = &[
     ("date.timezone", "UTC"),
     // Below the container's limit so most scripts get PHP's own readable error, not a kill.
     ("memory_limit", "96M"),
+    // FFI reaches every libc function and so any system call; Debian's default (`preload`)
+    // enables it on the command line. A script cannot turn it back on (it is PHP_INI_SYSTEM).
+    ("ffi.enable", "0"),
 ];
 
 /// The tmpfs that receives the script: small, not executable, owned by nobody in particular.
 const INPUT_DIR: &str = "/in";
-/// Runs as `nobody`; the numeric id exists in Debian and in the official images alike.
-const USER: &str = "65534:65534";
 
 fn command() -> Vec<String> {
     let ini: String = PHP_INI
@@ -62,8 +63,9 @@ fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
     }
 }
 
-/// The full create body for one run of `image_id`.
-pub(crate) fn container_body(config: &RunnerConfig, image_id: &str) -> ContainerCreateBody {
+/// The full create body for one run of `image_id`, as user and group `uid` (one no other live
+/// container has, and no account on the host or in the image: see [`crate::slots`]).
+pub(crate) fn container_body(config: &RunnerConfig, image_id: &str, uid: u32) -> ContainerCreateBody {
     let tmpfs = HashMap::from([
         (
             INPUT_DIR.to_owned(),
@@ -73,11 +75,14 @@ pub(crate) fn container_body(config: &RunnerConfig, image_id: &str) -> Container
             "/tmp".to_owned(),
             format!("rw,noexec,nosuid,nodev,size={},mode=1777", config.tmp_bytes),
         ),
+        // An empty, read-only directory over the container's devpts: no pseudo-terminals
+        // (/dev/ptmx points into it), whose number is limited host-wide.
+        ("/dev/pts".to_owned(), "ro,noexec,nosuid,nodev,size=4k,mode=555".to_owned()),
     ]);
     ContainerCreateBody {
         image: Some(image_id.to_owned()),
         cmd: Some(command()),
-        user: Some(USER.into()),
+        user: Some(format!("{uid}:{uid}")),
         // No working_dir: Docker would create it over the tmpfs and lose its 1777 mode.
         labels: Some(HashMap::from([(MANAGED_LABEL.to_owned(), "true".to_owned())])),
         // stdin stays open until the code is written and closed, then PHP starts.
@@ -99,7 +104,10 @@ pub(crate) fn container_body(config: &RunnerConfig, image_id: &str) -> Container
             pids_limit: Some(config.pids_limit),
             nano_cpus: Some(config.nano_cpus),
             cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(vec!["no-new-privileges".into()]),
+            security_opt: Some(vec![
+                "no-new-privileges".into(),
+                format!("seccomp={}", seccomp::profile()),
+            ]),
             ulimits: Some(vec![
                 ulimit("nofile", 256),
                 // Above /tmp's size, so a full /tmp is ENOSPC (a PHP warning), not SIGXFSZ.

@@ -38,13 +38,15 @@ pub struct Config {
     /// Most versions in one run.
     #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 8)]
     pub max_images: usize,
-    /// Containers running at once over all requests [default: 4 per CPU core, at least 4].
-    #[arg(long, env = "EVALGRID_MAX_CONTAINERS")]
+    /// Containers alive at once over all requests, pooled ones included [default: 4 per CPU
+    /// core, at least 4].
+    #[arg(long, env = "EVALGRID_MAX_CONTAINERS", value_parser = at_least_one)]
     pub max_containers: Option<usize>,
     /// How long a run waits for room before it gets a 503, in seconds.
     #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 2.0)]
     pub admission_wait_secs: f64,
-    /// Pre-started single-use containers kept waiting per image; 0 turns the pool off.
+    /// Pre-started single-use containers kept waiting per image, within --max-containers (an
+    /// idle pool gives its containers up to runs); 0 turns the pool off.
     #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
     pub pool_size: usize,
     /// The SQLite file that holds saved snippets and cached results; created when missing.
@@ -57,10 +59,27 @@ pub struct Config {
     /// Runs per minute from one client IP address; 0 turns the limit off.
     #[arg(long, env = "EVALGRID_RUNS_PER_MINUTE", default_value_t = 60)]
     pub runs_per_minute: u32,
+    /// New snippets one client IP address may save per hour (saving code that is already saved
+    /// does not count); 0 turns the limit off.
+    #[arg(long, env = "EVALGRID_SNIPPETS_PER_HOUR", default_value_t = 100)]
+    pub snippets_per_hour: u32,
+    /// Bound of the result cache, in MiB: past it, the least recently used results are evicted.
+    #[arg(long, env = "EVALGRID_CACHE_MAX_MIB", default_value_t = 1024)]
+    pub cache_max_mib: u64,
+}
+
+/// A count that must not be zero (a container limit of 0 would refuse every run).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 impl Config {
     pub fn runner_config(&self) -> runner::RunnerConfig {
+        let max_containers = self.max_containers.unwrap_or_else(runner::default_max_containers);
         runner::RunnerConfig {
             docker_host: self.docker_host.clone(),
             repositories: self.repositories.clone(),
@@ -69,11 +88,10 @@ impl Config {
             pids_limit: self.pids_limit,
             nano_cpus: (self.cpus * 1e9) as i64,
             output_limit: self.output_limit_kib * 1024,
-            max_containers: self
-                .max_containers
-                .unwrap_or_else(runner::default_max_containers),
+            max_containers,
             admission_wait: Duration::from_secs_f64(self.admission_wait_secs),
-            pool_size: self.pool_size,
+            // More per image than the whole limit could never be kept.
+            pool_size: self.pool_size.min(max_containers),
             ..Default::default()
         }
     }

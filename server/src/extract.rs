@@ -13,22 +13,38 @@ pub struct CheckedRun {
     pub images: Vec<runner::Image>,
     pub save: bool,
     pub force: bool,
+    /// Who asks, for per-client quotas.
+    pub client: std::net::IpAddr,
 }
 
 impl FromRequest<AppState> for CheckedRun {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let client = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |info| info.0.ip());
         let Json(run) = Json::<RunRequest>::from_request(request, state)
             .await
             .map_err(|rejection| AppError::new(rejection.status(), rejection.body_text()))?;
         run.validate(&state.limits).map_err(AppError::bad_request)?;
         let images = state.runner.resolve(&run.images).await?;
+        // Two names of one image (`php:8.4-cli`, `php:8.4.27-cli`) would run it twice.
+        for (index, image) in images.iter().enumerate() {
+            if let Some(first) = images[..index].iter().position(|earlier| earlier.id == image.id) {
+                return Err(AppError::bad_request(format!(
+                    "{:?} and {:?} are the same image; list it once",
+                    run.images[first], run.images[index]
+                )));
+            }
+        }
         Ok(Self {
             code: app::store::normalize(&run.code),
             images,
             save: run.save,
             force: run.force,
+            client,
         })
     }
 }

@@ -72,6 +72,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
             "engine": "ok",
             "images": images.len(),
             "pooled": state.runner.pooled(),
+            "containers": state.runner.containers(),
+            "storage": state.store.size().await.ok(),
         }))
         .into_response(),
         Err(error) => (

@@ -10,7 +10,7 @@ mod runs;
 mod state;
 
 pub use config::Config;
-pub use middleware::RunRateLimit;
+pub use middleware::ClientQuota;
 pub use error::AppError;
 pub use handlers::SNIPPET_ID_HEADER;
 pub use state::AppState;

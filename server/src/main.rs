@@ -1,5 +1,5 @@
 use clap::Parser;
-use server::{leptos_options, serve, AppState, Config, RunRateLimit};
+use server::{leptos_options, serve, AppState, Config};
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
@@ -32,7 +32,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(path = %config.database.display(), "database open");
 
     // The server starts without an engine; runs work as soon as one answers.
-    let runner = runner::Runner::new(config.runner_config());
+    let runner_config = config.runner_config();
+    if runner_config.pool_size < config.pool_size {
+        tracing::warn!(
+            "--pool-size {} is more than --max-containers {} allows; using {}",
+            config.pool_size,
+            runner_config.max_containers,
+            runner_config.pool_size
+        );
+    }
+    tracing::info!(
+        max_containers = runner_config.max_containers,
+        pool_size = runner_config.pool_size,
+        "containers: the pool uses free room only and gives it up to any run that needs it"
+    );
+    let runner = runner::Runner::new(runner_config);
     match runner.remove_orphans().await {
         Ok(0) => {}
         Ok(n) => tracing::info!("removed {n} containers left by an earlier run"),
@@ -45,13 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
     let addr = leptos_options.site_addr;
-    let state = AppState {
-        leptos_options,
-        runner: runner.clone(),
-        store: store.clone(),
-        limits: config.request_limits(),
-        rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
-    };
+    let state = AppState::new(&config, leptos_options, runner.clone(), store.clone());
 
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));

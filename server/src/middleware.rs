@@ -1,4 +1,4 @@
-//! Per-client rate limiting of runs, by IP address.
+//! Per-client quotas, by IP address: runs per minute, new saved snippets per hour.
 
 use crate::{AppError, AppState};
 use axum::extract::{ConnectInfo, Request, State};
@@ -11,20 +11,55 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-/// Runs allowed per client IP: `per_minute` as a burst, refilled evenly over the minute.
+/// So many actions per client IP per period, as a burst refilled evenly over the period.
 #[derive(Clone)]
-pub struct RunRateLimit {
-    per_minute: NonZeroU32,
+pub struct ClientQuota {
+    allowed: NonZeroU32,
+    /// What is counted, for the message: "runs".
+    what: &'static str,
+    /// The period: "minute".
+    period: &'static str,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
-impl RunRateLimit {
-    /// `None` when `per_minute` is 0 (no limit).
-    pub fn per_minute(per_minute: u32) -> Option<Self> {
-        let per_minute = NonZeroU32::new(per_minute)?;
-        Some(Self {
-            per_minute,
-            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+impl ClientQuota {
+    /// Runs per minute; `None` when `per_minute` is 0 (no limit).
+    pub fn runs_per_minute(per_minute: u32) -> Option<Self> {
+        let allowed = NonZeroU32::new(per_minute)?;
+        Some(Self::new(allowed, "runs", "minute", Quota::per_minute(allowed)))
+    }
+
+    /// New saved snippets per hour; `None` when `per_hour` is 0 (no limit).
+    pub fn snippets_per_hour(per_hour: u32) -> Option<Self> {
+        let allowed = NonZeroU32::new(per_hour)?;
+        Some(Self::new(allowed, "new saved snippets", "hour", Quota::per_hour(allowed)))
+    }
+
+    fn new(allowed: NonZeroU32, what: &'static str, period: &'static str, quota: Quota) -> Self {
+        Self {
+            allowed,
+            what,
+            period,
+            limiter: Arc::new(RateLimiter::keyed(quota)),
+        }
+    }
+
+    /// Counts one action of `client`, or answers 429 with `Retry-After` once it used them up.
+    pub fn check(&self, client: IpAddr) -> Result<(), AppError> {
+        // Forget clients whose budget is full again, so the table cannot grow without bound.
+        if self.limiter.len() > 10_000 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
+            AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many {}: at most {} per {} from one address; try again in {wait} s",
+                    self.what, self.allowed, self.period
+                ),
+            )
+            .retry_after(wait)
         })
     }
 }
@@ -36,23 +71,9 @@ pub async fn limit_runs(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(limit) = &state.rate_limit {
-        // Forget clients whose budget is full again, so the table cannot grow without bound.
-        if limit.limiter.len() > 10_000 {
-            limit.limiter.retain_recent();
-        }
-        if let Err(not_until) = limit.limiter.check_key(&peer.ip()) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "too many runs: at most {} per minute from one address; try again in {} s",
-                    limit.per_minute,
-                    wait.as_secs().max(1)
-                ),
-            )
-            .retry_after(wait.as_secs().max(1))
-            .into_response();
+    if let Some(quota) = &state.run_quota {
+        if let Err(refused) = quota.check(peer.ip()) {
+            return refused.into_response();
         }
     }
     next.run(request).await

@@ -1,6 +1,7 @@
-//! A run from request to results: the permalink is saved first (its id depends only on the
-//! code), cached results come back at once, the other versions run, and every result is
-//! stored before it is sent.
+//! A run from request to results: cached results come back at once, the other versions are
+//! admitted, the permalink is saved (its id depends only on the code; only once the run is
+//! admitted, so a busy server stores nothing), the versions run, and every result is stored
+//! before it is sent.
 
 use crate::extract::CheckedRun;
 use crate::{AppError, AppState};
@@ -21,23 +22,19 @@ fn cacheable(result: &VersionResult) -> bool {
     matches!(result.status, Status::Ok | Status::Exit)
 }
 
-/// Saves (when asked), looks up the cache (unless forced), admits what must run and starts it.
+/// Looks up the cache (unless forced), admits what must run, saves (when asked) and starts it.
 pub async fn start(
     state: &AppState,
-    run: CheckedRun,
+    mut run: CheckedRun,
 ) -> Result<StartedRun<impl Stream<Item = VersionResult> + Send + 'static>, AppError> {
     let store = state.store.clone();
-    let id = match run.save {
-        true => Some(store.save_snippet(&run.code).await.map_err(AppError::storage)?),
-        false => None,
-    };
     let settings = state.runner.sandbox_fingerprint();
 
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
     // The cache key of each version that runs now, by image name, for recording its result.
     let mut keys = Vec::new();
-    for image in run.images {
+    for image in std::mem::take(&mut run.images) {
         let key = cache_key(&run.code, &image.id, &settings);
         let hit = match run.force {
             true => None,
@@ -51,13 +48,15 @@ pub async fn start(
             }
         }
     }
-    let fresh = match to_run.is_empty() {
+    let admission = match to_run.is_empty() {
         true => None,
-        false => {
-            let admission = state.runner.admit(to_run.len()).await?;
-            Some(state.runner.run_all(&run.code, to_run, admission))
-        }
+        false => Some(state.runner.admit(to_run).await?),
     };
+    let id = match run.save {
+        true => Some(save(state, &run).await?),
+        false => None,
+    };
+    let fresh = admission.map(|admission| state.runner.run_all(&run.code, admission));
     let fresh = futures::stream::iter(fresh).flatten().map(VersionResult::from);
 
     let recorder = Arc::new(Recorder { store, id: id.clone(), keys });
@@ -71,6 +70,18 @@ pub async fn start(
             }
         });
     Ok(StartedRun { id, results })
+}
+
+/// Saves the snippet and returns its id; a new snippet counts against the client's quota.
+async fn save(state: &AppState, run: &CheckedRun) -> Result<String, AppError> {
+    let store = &state.store;
+    if let Some(id) = store.saved_id(&run.code).await.map_err(AppError::storage)? {
+        return Ok(id);
+    }
+    if let Some(quota) = &state.snippet_quota {
+        quota.check(run.client)?;
+    }
+    store.save_snippet(&run.code).await.map_err(AppError::storage)
 }
 
 async fn cached_result(store: &Store, key: &str, image: &runner::Image) -> Option<VersionResult> {

@@ -1,4 +1,5 @@
-use crate::middleware::RunRateLimit;
+use crate::middleware::ClientQuota;
+use crate::Config;
 use app::model::RequestLimits;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -10,5 +11,22 @@ pub struct AppState {
     pub runner: runner::Runner,
     pub store: app::store::Store,
     pub limits: RequestLimits,
-    pub rate_limit: Option<RunRateLimit>,
+    #[from_ref(skip)]
+    pub run_quota: Option<ClientQuota>,
+    #[from_ref(skip)]
+    pub snippet_quota: Option<ClientQuota>,
+}
+
+impl AppState {
+    /// The state for `config`, around an open store and a runner made from the same config.
+    pub fn new(config: &Config, leptos_options: LeptosOptions, runner: runner::Runner, store: app::store::Store) -> Self {
+        Self {
+            leptos_options,
+            runner,
+            store: store.with_cache_limit(config.cache_max_mib.saturating_mul(1 << 20)),
+            limits: config.request_limits(),
+            run_quota: ClientQuota::runs_per_minute(config.runs_per_minute),
+            snippet_quota: ClientQuota::snippets_per_hour(config.snippets_per_hour),
+        }
+    }
 }

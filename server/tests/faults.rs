@@ -7,7 +7,7 @@ mod common;
 use app::model::{Status, VersionResult};
 use common::engine_proxy::EngineProxy;
 use common::server_process::ServerProcess;
-use common::{assert_no_container_left, managed_containers, run_body, TestServer};
+use common::{assert_no_container_left, managed_containers, run_body, wait_for_containers, TestServer};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -15,15 +15,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const SLEEPER: &str = "<?php sleep(30);";
-
-/// Polls until `count` managed containers exist (or fails after 10 s).
-async fn wait_for_containers(count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while managed_containers().await != count {
-        assert!(Instant::now() < deadline, "expected {count} containers");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Polls until `count` managed containers are running a script (idle pooled containers, still
 /// waiting in `cat`, do not count).

@@ -3,12 +3,13 @@
 #![allow(dead_code)]
 
 pub mod engine_proxy;
+pub mod fixtures;
 pub mod server_process;
 
 use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use server::{leptos_options, serve, AppState, Config, RunRateLimit};
+use server::{leptos_options, serve, AppState, Config};
 use std::sync::{Mutex, MutexGuard};
 
 static ENGINE: Mutex<()> = Mutex::new(());
@@ -47,13 +48,7 @@ impl TestServer {
         let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
         let store = app::store::Store::open(&config.database, true).await.unwrap();
-        let state = AppState {
-            leptos_options: leptos_options(),
-            runner,
-            store,
-            limits: config.request_limits(),
-            rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
-        };
+        let state = AppState::new(&config, leptos_options(), runner, store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { serve(listener, state, std::future::pending()).await.unwrap() });
@@ -139,6 +134,15 @@ pub async fn managed_containers() -> usize {
         .await
         .expect("docker CLI");
     String::from_utf8_lossy(&output.stdout).lines().count()
+}
+
+/// Polls until `count` managed containers exist (or fails after 10 s).
+pub async fn wait_for_containers(count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while managed_containers().await != count {
+        assert!(std::time::Instant::now() < deadline, "expected {count} containers");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Containers go in the background once their result is in; none may stay.

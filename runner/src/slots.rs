@@ -1,0 +1,148 @@
+//! Room under the global container limit. Every container alive in the engine holds one
+//! [`Slot`], from before it is created until after the engine has removed it, so the number of
+//! containers this runner has in the engine never exceeds the limit, whatever path a run takes.
+//!
+//! Each slot also carries a user id of its own: containers alive at the same time never share
+//! one, so kernel limits counted per user (inotify instances and watches, RLIMIT_NPROC, …) are
+//! per run, not shared by every run on the host.
+
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// The first of the user ids given to containers: far above any real account (Debian's
+/// subordinate-id ranges start at 100000 and grow by 65536 per user).
+const FIRST_UID: u32 = 1_500_000_000;
+
+/// The container limit and the user ids that go with it.
+pub(crate) struct Slots {
+    semaphore: Arc<Semaphore>,
+    capacity: usize,
+    free_uids: Arc<Mutex<Vec<u32>>>,
+    /// Notified whenever a slot comes free (the pool's keeper listens).
+    freed: Arc<Notify>,
+}
+
+/// Room for one container, with its user id. Dropping it frees both.
+pub(crate) struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    uid: u32,
+    free_uids: Arc<Mutex<Vec<u32>>>,
+    freed: Arc<Notify>,
+}
+
+impl Slots {
+    pub(crate) fn new(capacity: usize, freed: Arc<Notify>) -> Self {
+        let ids = u32::try_from(capacity).expect("container limit fits in u32");
+        Self {
+            semaphore: Arc::new(Semaphore::new(capacity)),
+            capacity,
+            free_uids: Arc::new(Mutex::new((FIRST_UID..FIRST_UID + ids).rev().collect())),
+            freed,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub(crate) fn in_use(&self) -> usize {
+        self.capacity - self.semaphore.available_permits()
+    }
+
+    pub(crate) fn available(&self) -> usize {
+        self.semaphore.available_permits()
+    }
+
+    /// One slot if one is free now.
+    pub(crate) fn try_take(&self) -> Option<Slot> {
+        let permit = self.semaphore.clone().try_acquire_owned().ok()?;
+        Some(self.slot(permit))
+    }
+
+    /// `count` slots at once, waiting in line (first come, first served) until `deadline`.
+    pub(crate) async fn take(&self, count: usize, deadline: Instant) -> Option<Vec<Slot>> {
+        if count == 0 {
+            return Some(Vec::new());
+        }
+        let wanted = u32::try_from(count).ok()?;
+        let waiting = self.semaphore.clone().acquire_many_owned(wanted);
+        let mut permits = tokio::time::timeout_at(deadline, waiting).await.ok()?.ok()?;
+        let mut slots = Vec::with_capacity(count);
+        while permits.num_permits() > 1 {
+            let one = permits.split(1).expect("more than one permit left");
+            slots.push(self.slot(one));
+        }
+        slots.push(self.slot(permits));
+        Some(slots)
+    }
+
+    fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
+        let uid = self.free_uids.lock().unwrap().pop().expect("a user id for every permit");
+        Slot {
+            permit: Some(permit),
+            uid,
+            free_uids: self.free_uids.clone(),
+            freed: self.freed.clone(),
+        }
+    }
+}
+
+impl Slot {
+    /// The user and group id the container runs as.
+    pub(crate) fn uid(&self) -> u32 {
+        self.uid
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // The id first: whoever gets the permit next takes an id.
+        self.free_uids.lock().unwrap().push(self.uid);
+        drop(self.permit.take());
+        self.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn slots(capacity: usize) -> Slots {
+        Slots::new(capacity, Arc::default())
+    }
+
+    #[tokio::test]
+    async fn slots_alive_together_have_distinct_user_ids() {
+        let slots = slots(3);
+        let taken = slots.take(3, Instant::now() + Duration::from_millis(10)).await.unwrap();
+        let mut uids: Vec<u32> = taken.iter().map(Slot::uid).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        assert_eq!(uids.len(), 3);
+        assert!(uids.iter().all(|uid| *uid >= FIRST_UID));
+        assert_eq!(slots.in_use(), 3);
+        assert!(slots.try_take().is_none());
+        drop(taken);
+        assert_eq!(slots.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_freed_slot_hands_its_user_id_on() {
+        let slots = slots(1);
+        let first = slots.try_take().unwrap();
+        let uid = first.uid();
+        drop(first);
+        assert_eq!(slots.try_take().unwrap().uid(), uid);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn taking_more_than_is_free_waits_until_the_deadline() {
+        let slots = slots(2);
+        let held = slots.try_take().unwrap();
+        assert!(slots.take(2, Instant::now() + Duration::from_millis(50)).await.is_none());
+        drop(held);
+        assert_eq!(slots.take(2, Instant::now()).await.map(|s| s.len()), Some(2));
+    }
+}
