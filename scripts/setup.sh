@@ -15,7 +15,12 @@ as_root() {
 }
 
 install_packages() {
-  local wanted=(docker.io debootstrap chromium curl ca-certificates) missing=()
+  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev) missing=()
+  # A Docker of any origin will do (docker-ce, docker.io, a rootful engine someone else runs):
+  # Debian's docker.io only when there is no engine at all, never over another one's packages.
+  if ! command -v dockerd >/dev/null 2>&1 && ! docker_answers; then
+    wanted+=(docker.io)
+  fi
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
@@ -26,16 +31,29 @@ install_packages() {
   fi
 }
 
+# Whether an engine answers this user (or, for a sudoer outside the docker group, root).
+docker_answers() {
+  command -v docker >/dev/null 2>&1 || return 1
+  docker info >/dev/null 2>&1 && return 0
+  [ "$(id -u)" -ne 0 ] && sudo -n docker info >/dev/null 2>&1
+}
+
 start_docker() {
   if docker info >/dev/null 2>&1; then return 0; fi
+  if docker_answers; then
+    # The engine runs, but this user may not use its socket: never start a second one.
+    log "the Docker engine runs but $(id -un) cannot use it: add yourself to the docker group"
+    log "(sudo usermod -aG docker $(id -un), then log in again) and run this again"
+    return 1
+  fi
   log "no Docker engine answers; starting dockerd"
   as_root sh -c 'nohup dockerd >/var/log/evalgrid-dockerd.log 2>&1 &'
   for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && { log "Docker engine is up"; return 0; }
+    docker_answers && { log "Docker engine is up"; docker info >/dev/null 2>&1 || start_docker; return; }
     sleep 1
   done
   log "dockerd did not come up; see /var/log/evalgrid-dockerd.log"
-  tail -20 /var/log/evalgrid-dockerd.log >&2 || true
+  as_root tail -20 /var/log/evalgrid-dockerd.log >&2 || true
   return 1
 }
 
@@ -69,7 +87,8 @@ install_node_packages() {
 main() {
   install_packages
   start_docker
-  bash "$ROOT/scripts/build-php-images.sh"
+  # debootstrap and chroot need root.
+  as_root bash "$ROOT/scripts/build-php-images.sh"
   install_rust_tools
   install_node_packages
 }

@@ -154,14 +154,6 @@ pub struct Snippet {
     pub results: Vec<VersionResult>,
 }
 
-/// Orders PHP version strings numerically ("8.10.0" after "8.9.1").
-pub fn version_key(version: &str) -> Vec<u64> {
-    version
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|part| part.parse().ok())
-        .collect()
-}
-
 /// The body of every 4xx/5xx answer of the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {

@@ -254,7 +254,7 @@ impl Store {
             .into_iter()
             .map(|(meta, stdout, stderr)| Compact::read(&meta, stdout.as_deref(), stderr.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
-        results.sort_by_cached_key(|r| crate::model::version_key(&r.php_version));
+        results.sort_by_cached_key(|r| runner::version_key(&r.php_version));
         Ok(Some(Snippet {
             id: id.to_owned(),
             code: row.get("code"),

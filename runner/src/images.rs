@@ -27,16 +27,30 @@ impl Image {
         self.name == name || self.aliases.iter().any(|alias| alias == name)
     }
 
-    /// (major, minor, patch) for sorting; unparsable parts count as 0.
-    fn version_key(&self) -> Vec<u32> {
-        self.php_version
-            .split('.')
-            .map(|part| {
-                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().unwrap_or(0)
-            })
-            .collect()
+    fn version_key(&self) -> VersionKey {
+        version_key(&self.php_version)
     }
+}
+
+/// The order of PHP versions; see [`version_key`].
+pub type VersionKey = (Vec<u64>, u8, u64);
+
+/// Orders PHP version strings: numerically part by part ("8.10.0" after "8.9.1"), and a
+/// pre-release before its release (8.5.0-dev < 8.5.0alpha1 < 8.5.0beta2 < 8.5.0RC3 < 8.5.0).
+/// The one ordering of versions everywhere (discovery, saved results, the page's groups).
+pub fn version_key(version: &str) -> VersionKey {
+    let numeric_end = version
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(version.len());
+    let (numbers, suffix) = version.split_at(numeric_end);
+    let parts = numbers.split('.').filter_map(|part| part.parse().ok()).collect();
+    let suffix = suffix.trim_start_matches(['-', '_', '.']).to_ascii_lowercase();
+    let stage = [("dev", 0), ("alpha", 1), ("beta", 2), ("rc", 3)]
+        .into_iter()
+        .find(|(name, _)| suffix.starts_with(name))
+        .map_or(if suffix.is_empty() { 4 } else { 0 }, |(_, stage)| stage);
+    let digits: String = suffix.chars().filter(char::is_ascii_digit).collect();
+    (parts, stage, digits.parse().unwrap_or(0))
 }
 
 /// The code that asks an image for its version.
@@ -241,6 +255,16 @@ mod tests {
         assert_eq!(image.aliases, vec!["php:8-cli", "php:8.2.29-cli"]);
         assert!(image.answers_to("php:8.2.29-cli"));
         assert!(!image.answers_to("php:8.3-cli"));
+    }
+
+    #[test]
+    fn pre_releases_come_before_their_release() {
+        let mut versions = vec!["8.5.0", "8.5.0RC3", "8.5.1", "8.5.0alpha1", "8.5.0RC10", "8.5.0beta2", "8.5.0-dev", "8.4.27"];
+        versions.sort_by_key(|v| version_key(v));
+        assert_eq!(
+            versions,
+            ["8.4.27", "8.5.0-dev", "8.5.0alpha1", "8.5.0beta2", "8.5.0RC3", "8.5.0RC10", "8.5.0", "8.5.1"]
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ mod usage;
 pub use config::{default_max_containers, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError};
 pub use execution::{Execution, Status};
-pub use images::Image;
+pub use images::{version_key, Image, VersionKey};
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
 pub use usage::Usage;
 

@@ -18,7 +18,7 @@ pub struct Config {
     #[arg(long, env = "EVALGRID_REPOSITORIES", value_delimiter = ',', default_value = "php")]
     pub repositories: Vec<String>,
     /// Wall-clock limit per version, in seconds.
-    #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = 10.0)]
+    #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
     pub timeout_secs: f64,
     /// Memory limit per container, in MiB (no swap).
     #[arg(long, env = "EVALGRID_MEMORY_MIB", default_value_t = 128)]
@@ -27,7 +27,7 @@ pub struct Config {
     #[arg(long, env = "EVALGRID_PIDS_LIMIT", default_value_t = 64)]
     pub pids_limit: i64,
     /// CPUs per container.
-    #[arg(long, env = "EVALGRID_CPUS", default_value_t = 1.0)]
+    #[arg(long, env = "EVALGRID_CPUS", default_value_t = 1.0, value_parser = positive_cpus)]
     pub cpus: f64,
     /// Output kept per stream (stdout, stderr), in KiB; beyond it the process is killed.
     #[arg(long, env = "EVALGRID_OUTPUT_LIMIT_KIB", default_value_t = 64)]
@@ -43,7 +43,7 @@ pub struct Config {
     #[arg(long, env = "EVALGRID_MAX_CONTAINERS", value_parser = at_least_one)]
     pub max_containers: Option<usize>,
     /// How long a run waits for room before it gets a 503, in seconds.
-    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 2.0)]
+    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 2.0, value_parser = seconds)]
     pub admission_wait_secs: f64,
     /// Pre-started single-use containers kept waiting per image, within --max-containers (an
     /// idle pool gives its containers up to runs); 0 turns the pool off.
@@ -66,6 +66,32 @@ pub struct Config {
     /// Bound of the result cache, in MiB: past it, the least recently used results are evicted.
     #[arg(long, env = "EVALGRID_CACHE_MAX_MIB", default_value_t = 1024)]
     pub cache_max_mib: u64,
+}
+
+/// A duration in seconds: a finite number from 0 to a day.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => Ok(seconds),
+        Ok(_) => Err("must be a number of seconds from 0 to 86400".into()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// A duration in seconds that must be more than 0.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match seconds(text)? {
+        0.0 => Err("must be more than 0 seconds".into()),
+        seconds => Ok(seconds),
+    }
+}
+
+/// A number of CPUs: more than 0, at most 1024.
+fn positive_cpus(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(cpus) if cpus.is_finite() && cpus > 0.0 && cpus <= 1024.0 => Ok(cpus),
+        Ok(_) => Err("must be a number of CPUs above 0 (e.g. 0.5 or 2)".into()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// A count that must not be zero (a container limit of 0 would refuse every run).
@@ -101,5 +127,32 @@ impl Config {
             max_code_bytes: self.max_code_kib * 1024,
             max_images: self.max_images,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(flags: &[&str]) -> String {
+        let args = std::iter::once("evalgrid").chain(flags.iter().copied());
+        Config::try_parse_from(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn nonsense_limits_are_refused_with_a_message_not_a_panic() {
+        assert!(refusal(&["--timeout-secs=-1"]).contains("from 0 to 86400"));
+        assert!(refusal(&["--timeout-secs", "NaN"]).contains("from 0 to 86400"));
+        assert!(refusal(&["--timeout-secs", "0"]).contains("more than 0"));
+        assert!(refusal(&["--admission-wait-secs", "inf"]).contains("from 0 to 86400"));
+        assert!(refusal(&["--cpus", "0"]).contains("above 0"));
+        assert!(refusal(&["--max-containers", "0"]).contains("at least 1"));
+    }
+
+    #[test]
+    fn the_pool_is_clamped_to_the_container_limit() {
+        let config = Config::try_parse_from(["evalgrid", "--max-containers", "2", "--pool-size", "5"]).unwrap();
+        assert_eq!(config.runner_config().pool_size, 2);
+        assert!(Config::try_parse_from(["evalgrid", "--admission-wait-secs", "0"]).is_ok());
     }
 }

@@ -25,16 +25,32 @@ impl AppError {
         }
     }
 
-    /// The database failed: the user cannot fix it, the operator must (it is logged).
+    /// The database failed: the user cannot fix it, the operator must. The details go to the
+    /// log only (they may name files and SQL); the answer carries a reference to find them.
     pub fn storage(error: app::store::StoreError) -> Self {
-        tracing::error!(%error, "storage failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("storage failed: {error}"))
+        let reference = incident_reference();
+        tracing::error!(%error, %reference, "storage failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the server could not store or read data; it is logged as {reference}"),
+        )
     }
 
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
     }
+}
+
+/// A short reference that ties an answer to its log line: seconds since the epoch and a
+/// counter, in hex.
+fn incident_reference() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("E{seconds:x}-{n:x}")
 }
 
 impl IntoResponse for AppError {
