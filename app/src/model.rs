@@ -83,6 +83,9 @@ pub enum Status {
     Ok,
     /// A non-zero exit code.
     Exit,
+    /// Killed for writing more than the output limit; the output is cut (`truncated`).
+    #[serde(rename = "output_limit")]
+    OutputLimit,
     /// Killed at the time limit.
     Timeout,
     /// Killed at the memory limit.
@@ -96,6 +99,7 @@ impl Status {
         match self {
             Status::Ok => "ok",
             Status::Exit => "exit",
+            Status::OutputLimit => "output_limit",
             Status::Timeout => "timeout",
             Status::Oom => "oom",
             Status::Error => "error",
@@ -196,5 +200,7 @@ mod tests {
     #[test]
     fn status_serializes_lowercase() {
         assert_eq!(serde_json::to_string(&Status::Oom).unwrap(), "\"oom\"");
+        assert_eq!(serde_json::to_string(&Status::OutputLimit).unwrap(), "\"output_limit\"");
+        assert_eq!(Status::OutputLimit.as_str(), "output_limit");
     }
 }

@@ -15,6 +15,7 @@ impl From<runner::Status> for Status {
         match status {
             runner::Status::Ok => Status::Ok,
             runner::Status::Exit => Status::Exit,
+            runner::Status::OutputLimit => Status::OutputLimit,
             runner::Status::Timeout => Status::Timeout,
             runner::Status::Oom => Status::Oom,
             runner::Status::Error => Status::Error,

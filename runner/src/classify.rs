@@ -81,7 +81,7 @@ pub(crate) fn classify(
             ));
         }
         End::Flooded => {
-            execution.status = Status::Exit;
+            execution.status = Status::OutputLimit;
             execution.truncated = true;
             execution.message = Some(format!(
                 "output went over {} KiB; the process was killed",
@@ -194,7 +194,7 @@ mod tests {
         let result = result_of("0123456789abc", "", End::Flooded);
         assert_eq!(result.stdout, "01234567");
         assert!(result.truncated);
-        assert_eq!((result.status, result.exit_code), (Status::Exit, None));
+        assert_eq!((result.status, result.exit_code), (Status::OutputLimit, None));
         assert!(result.message.unwrap().contains("output went over"));
     }
 

@@ -8,6 +8,9 @@ pub enum Status {
     Ok,
     /// The script exited with a non-zero code (PHP fatal errors exit 255).
     Exit,
+    /// The script wrote more than the output limit to a stream and was killed; the output is
+    /// cut at the limit.
+    OutputLimit,
     /// The wall-clock limit was hit; the container was killed.
     Timeout,
     /// The container hit its memory limit and the kernel killed it.

@@ -172,7 +172,8 @@ async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
         .await;
     assert!(result.truncated);
     assert_eq!(result.stdout.len(), 1000);
-    assert_ne!(result.status, Status::Timeout, "killed for its output, not its time");
+    assert_eq!(result.status, Status::OutputLimit, "killed for its output, not its time");
+    assert_eq!(result.exit_code, None);
     engine.assert_no_container_left().await;
 }
 
@@ -478,6 +479,7 @@ async fn an_idle_pool_never_blocks_a_run(max_containers: usize, pool_size: usize
         }
     }
     let most = census.most().await;
+    println!("limit {max_containers}, pool {pool_size}: the engine held at most {most} containers");
     assert!(most <= max_containers, "the engine held {most} containers; the limit is {max_containers}");
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
     engine.assert_no_container_left().await;

@@ -19,7 +19,7 @@ pub struct StartedRun<S> {
 /// Whether a result may be served again for the same code and image. Timeouts, kills at the
 /// memory limit and errors depend on the moment (load, the engine), so they always run again.
 fn cacheable(result: &VersionResult) -> bool {
-    matches!(result.status, Status::Ok | Status::Exit)
+    matches!(result.status, Status::Ok | Status::Exit | Status::OutputLimit)
 }
 
 /// Looks up the cache (unless forced), admits what must run, saves (when asked) and starts it.
@@ -152,6 +152,7 @@ mod tests {
     fn only_results_that_depend_on_the_code_alone_are_cached() {
         assert!(cacheable(&with_status(Status::Ok)));
         assert!(cacheable(&with_status(Status::Exit)));
+        assert!(cacheable(&with_status(Status::OutputLimit)));
         for status in [Status::Timeout, Status::Oom, Status::Error] {
             assert!(!cacheable(&with_status(status)), "{status:?}");
         }

@@ -116,6 +116,7 @@ fn badge_text(result: &VersionResult) -> String {
     match (result.status, result.exit_code) {
         (Status::Exit, Some(code)) => format!("exit {code}"),
         (Status::Oom, _) => "out of memory".into(),
+        (Status::OutputLimit, _) => "output limit".into(),
         (status, _) => status.as_str().into(),
     }
 }
