@@ -7,6 +7,7 @@ mod extract;
 mod handlers;
 mod middleware;
 mod runs;
+mod security_headers;
 mod state;
 
 pub use config::Config;
@@ -45,13 +46,23 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             move || {
+                security_headers::provide_request_nonce();
                 provide_context(runner.clone());
                 provide_context(store.clone());
             },
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(security_headers::provide_request_nonce, shell))
         .layer(DefaultBodyLimit::max(body_limit))
+        // Outermost, so every answer carries them, errors included.
+        .layer(axum::middleware::from_fn(
+            security_headers::add_content_security_policy,
+        ))
+        .layer(security_headers::no_sniffing())
+        .layer(security_headers::no_referrer())
         .with_state(state)
 }
 
