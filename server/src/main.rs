@@ -51,6 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         store: store.clone(),
         limits: config.request_limits(),
         rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
+        connections: config.connection_limits(),
     };
 
     let stop = CancellationToken::new();

@@ -1,3 +1,4 @@
+use crate::connections::ConnectionLimits;
 use crate::middleware::RunRateLimit;
 use app::model::RequestLimits;
 use axum::extract::FromRef;
@@ -11,4 +12,5 @@ pub struct AppState {
     pub store: app::store::Store,
     pub limits: RequestLimits,
     pub rate_limit: Option<RunRateLimit>,
+    pub connections: ConnectionLimits,
 }

@@ -32,6 +32,15 @@ impl TestServer {
 
     /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
     pub async fn start_with(flags: &[&str]) -> Self {
+        Self::start_serving_site(flags, None).await
+    }
+
+    /// Starts with extra flags, serving the static files in `site_root`.
+    pub async fn start_serving(flags: &[&str], site_root: &std::path::Path) -> Self {
+        Self::start_serving_site(flags, Some(site_root)).await
+    }
+
+    async fn start_serving_site(flags: &[&str], site_root: Option<&std::path::Path>) -> Self {
         let exclusive = Self::exclusive();
         let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
         // No pool unless a test asks: idle pooled containers would count as "left behind".
@@ -47,12 +56,17 @@ impl TestServer {
         let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
         let store = app::store::Store::open(&config.database, true).await.unwrap();
+        let mut leptos_options = leptos_options();
+        if let Some(root) = site_root {
+            leptos_options.site_root = root.to_str().unwrap().into();
+        }
         let state = AppState {
-            leptos_options: leptos_options(),
+            leptos_options,
             runner,
             store,
             limits: config.request_limits(),
             rate_limit: RunRateLimit::per_minute(config.runs_per_minute),
+            connections: config.connection_limits(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
