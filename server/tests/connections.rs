@@ -268,11 +268,12 @@ async fn a_streaming_run_outlasts_the_read_timeouts() {
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped() {
     // A file far larger than the socket buffers, served as a static file.
-    let site = std::env::temp_dir().join(format!("evalgrid-site-{}", std::process::id()));
-    std::fs::create_dir_all(&site).unwrap();
+    let site = TempDir(std::env::temp_dir().join(format!("evalgrid-site-{}", std::process::id())));
+    let site = &site.0;
+    std::fs::create_dir_all(site).unwrap();
     let size = 48 * 1024 * 1024;
     std::fs::write(site.join("large.bin"), vec![b'x'; size]).unwrap();
-    let server = TestServer::start_serving(&["--write-timeout-secs", "1"], &site).await;
+    let server = TestServer::start_serving(&["--write-timeout-secs", "1"], site).await;
     let addr = server_addr(&server);
 
     // A small receive window, then no reading at all: the server's writes stall.
@@ -297,5 +298,13 @@ async fn a_client_that_stops_reading_is_dropped() {
         received.len() < size,
         "the whole file arrived: the stalled connection was kept"
     );
-    let _ = std::fs::remove_dir_all(&site);
+}
+
+/// A directory removed when the test ends, passed or failed.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
