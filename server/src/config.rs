@@ -66,6 +66,25 @@ pub struct Config {
     /// Bound of the result cache, in MiB: past it, the least recently used results are evicted.
     #[arg(long, env = "EVALGRID_CACHE_MAX_MIB", default_value_t = 1024)]
     pub cache_max_mib: u64,
+    /// Seconds a client has to send a complete request head, counted from when its connection
+    /// opens or its previous response was sent: also how long an idle keep-alive connection
+    /// stays open.
+    #[arg(long, env = "EVALGRID_HEADER_TIMEOUT_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
+    pub header_timeout_secs: f64,
+    /// Seconds a client has to send a request body, from the end of its head; then `408`.
+    #[arg(long, env = "EVALGRID_BODY_TIMEOUT_SECS", default_value_t = 30.0, value_parser = positive_seconds)]
+    pub body_timeout_secs: f64,
+    /// Seconds a response may wait for a client that stopped reading; then the connection is
+    /// dropped.
+    #[arg(long, env = "EVALGRID_WRITE_TIMEOUT_SECS", default_value_t = 30.0, value_parser = positive_seconds)]
+    pub write_timeout_secs: f64,
+    /// Open connections over all clients; more are closed at once.
+    #[arg(long, env = "EVALGRID_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Open connections per client IP address (IPv6: per /64); more are closed at once; 0 turns
+    /// the limit off (behind a reverse proxy, every client is the proxy).
+    #[arg(long, env = "EVALGRID_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
 }
 
 /// A duration in seconds: a finite number from 0 to a day.
@@ -119,6 +138,17 @@ impl Config {
             // More per image than the whole limit could never be kept.
             pool_size: self.pool_size.min(max_containers),
             ..Default::default()
+        }
+    }
+
+    pub fn connection_limits(&self) -> crate::ConnectionLimits {
+        crate::ConnectionLimits {
+            header_timeout: Duration::from_secs_f64(self.header_timeout_secs),
+            body_timeout: Duration::from_secs_f64(self.body_timeout_secs),
+            write_timeout: Duration::from_secs_f64(self.write_timeout_secs),
+            max_connections: self.max_connections,
+            max_connections_per_ip: (self.max_connections_per_ip != 0)
+                .then_some(self.max_connections_per_ip),
         }
     }
 

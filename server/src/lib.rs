@@ -1,15 +1,19 @@
 //! evalgrid's web server: configuration, state and routes around the `runner` engine and the
 //! `app` page.
 
+mod body_deadline;
 pub mod config;
+pub mod connections;
 mod error;
 mod extract;
 mod handlers;
 mod middleware;
 mod runs;
+mod security_headers;
 mod state;
 
 pub use config::Config;
+pub use connections::ConnectionLimits;
 pub use middleware::ClientQuota;
 pub use error::AppError;
 pub use handlers::SNIPPET_ID_HEADER;
@@ -45,26 +49,39 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             move || {
+                security_headers::provide_request_nonce();
                 provide_context(runner.clone());
                 provide_context(store.clone());
             },
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(security_headers::provide_request_nonce, shell))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.connections.body_timeout,
+            body_deadline::limit_body_time,
+        ))
+        // Outermost, so every answer carries them, errors and timeouts included.
+        .layer(axum::middleware::from_fn(
+            security_headers::add_content_security_policy,
+        ))
+        .layer(security_headers::no_sniffing())
+        .layer(security_headers::no_referrer())
         .with_state(state)
 }
 
-/// Serves the app until `shutdown` completes. Client addresses are kept for rate limiting.
+/// Serves the app until `shutdown` completes, within the state's connection limits. Client
+/// addresses are kept for rate limiting.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.connections.clone();
+    connections::serve(listener, router(state), limits, shutdown).await
 }
 
 /// Leptos options from the environment (cargo-leptos's, or `.cargo/config.toml`'s defaults).

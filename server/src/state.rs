@@ -1,3 +1,4 @@
+use crate::connections::ConnectionLimits;
 use crate::middleware::ClientQuota;
 use crate::Config;
 use app::model::RequestLimits;
@@ -15,6 +16,7 @@ pub struct AppState {
     pub run_quota: Option<ClientQuota>,
     #[from_ref(skip)]
     pub snippet_quota: Option<ClientQuota>,
+    pub connections: ConnectionLimits,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             limits: config.request_limits(),
             run_quota: ClientQuota::runs_per_minute(config.runs_per_minute),
             snippet_quota: ClientQuota::snippets_per_hour(config.snippets_per_hour),
+            connections: config.connection_limits(),
         }
     }
 }

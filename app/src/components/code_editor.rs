@@ -16,6 +16,11 @@ pub fn CodeEditor(code: RwSignal<String>, on_run: Callback<()>) -> impl IntoView
             code.set(insert_at_cursor(&textarea, INDENT));
         }
     };
+    // The server writes the code into the page as the textarea's escaped HTML, so that it reads
+    // without JavaScript. Never as children: the renderer does not escape a textarea's
+    // children, and `</textarea>` in the code would end it (stored XSS, SECURITY.md). In the
+    // browser the value comes from `prop:value` alone.
+    let server_html = cfg!(feature = "ssr").then(|| textarea_html(&code.get_untracked()));
     view! {
         <textarea
             class="code-editor"
@@ -26,10 +31,27 @@ pub fn CodeEditor(code: RwSignal<String>, on_run: Callback<()>) -> impl IntoView
             prop:value=move || code.get()
             on:input=move |event| code.set(event_target_value(&event))
             on:keydown=on_keydown
-        >
-            {code.get_untracked()}
-        </textarea>
+            inner_html=server_html
+        ></textarea>
     }
+}
+
+/// `text` as the HTML content of a `<textarea>`: escaped, after a newline, since the HTML parser
+/// drops one newline right after `<textarea>` (code that starts with a blank line keeps it).
+fn textarea_html(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + 16);
+    html.push('\n');
+    for ch in text.chars() {
+        match ch {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            other => html.push(other),
+        }
+    }
+    html
 }
 
 /// Replaces the selection with `text`, puts the cursor after it and returns the new value.
@@ -56,4 +78,18 @@ fn insert_at_cursor(textarea: &HtmlTextAreaElement, text: &str) -> String {
     let cursor = start + text.encode_utf16().count() as u32;
     let _ = textarea.set_selection_range(cursor, cursor);
     updated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::textarea_html;
+
+    #[test]
+    fn textarea_html_escapes_everything_that_could_end_the_element_or_an_attribute() {
+        assert_eq!(
+            textarea_html("</textarea><b a=\"x\" c='y'>&amp;"),
+            "\n&lt;/textarea&gt;&lt;b a=&quot;x&quot; c=&#39;y&#39;&gt;&amp;amp;"
+        );
+        assert_eq!(textarea_html("\n<?php"), "\n\n&lt;?php");
+    }
 }

@@ -66,7 +66,9 @@ fn MeasureCell(value: Option<f64>, max: f64, text: fn(f64) -> String) -> impl In
             view! {
                 <td class="measure">
                     <span class="measure-value">{text(value)}</span>
-                    <span class="bar" style=format!("width: {share:.1}%")></span>
+                    // A style property, not a `style` attribute: the page's CSP refuses inline
+                    // style attributes, not properties set through the CSSOM.
+                    <span class="bar" style:width=format!("{share:.1}%")></span>
                 </td>
             }
             .into_any()

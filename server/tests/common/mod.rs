@@ -33,6 +33,15 @@ impl TestServer {
 
     /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
     pub async fn start_with(flags: &[&str]) -> Self {
+        Self::start_serving_site(flags, None).await
+    }
+
+    /// Starts with extra flags, serving the static files in `site_root`.
+    pub async fn start_serving(flags: &[&str], site_root: &std::path::Path) -> Self {
+        Self::start_serving_site(flags, Some(site_root)).await
+    }
+
+    async fn start_serving_site(flags: &[&str], site_root: Option<&std::path::Path>) -> Self {
         let exclusive = Self::exclusive();
         let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
         // No pool unless a test asks: idle pooled containers would count as "left behind".
@@ -48,7 +57,11 @@ impl TestServer {
         let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
         let store = app::store::Store::open(&config.database, true).await.unwrap();
-        let state = AppState::new(&config, leptos_options(), runner, store);
+        let mut leptos_options = leptos_options();
+        if let Some(root) = site_root {
+            leptos_options.site_root = root.to_str().unwrap().into();
+        }
+        let state = AppState::new(&config, leptos_options, runner, store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { serve(listener, state, std::future::pending()).await.unwrap() });
