@@ -12,7 +12,7 @@ echo "[test] building the release site (server + WASM)"
 cargo leptos build --release
 
 echo "[test] cargo tests"
-cargo test --release -p runner -p app -p server
+cargo test --release --no-fail-fast -p runner -p app -p server
 
 echo "[test] browser tests"
 (cd end2end && npx playwright test)

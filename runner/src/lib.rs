@@ -39,6 +39,7 @@ pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError}
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, VersionKey};
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
+pub use seccomp::profile as seccomp_profile;
 pub use usage::Usage;
 
 pub use time;

@@ -94,8 +94,9 @@ const ALLOWED: &[&[&str]] = &[
     ],
 ];
 
-/// The profile as the engine takes it in `SecurityOpt` (`seccomp=<this JSON>`), made once.
-pub(crate) fn profile() -> &'static str {
+/// The profile as the engine takes it in `SecurityOpt` (`seccomp=<this JSON>`), made once; also
+/// what `docker run --security-opt seccomp=FILE` takes in a file.
+pub fn profile() -> &'static str {
     static PROFILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PROFILE.get_or_init(build)
 }

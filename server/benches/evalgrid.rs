@@ -25,8 +25,19 @@ const DOCKER_RUN_SANDBOX: &[&str] = &[
     "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=16m,mode=1777",
     "--ipc", "none", "--memory", "128m", "--memory-swap", "128m", "--pids-limit", "64",
     "--cpus", "1", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-    "--ulimit", "nofile=256:256", "--user", "65534:65534", "--init", "--log-driver", "none",
+    "--tmpfs", "/dev/pts:ro,noexec,nosuid,nodev,size=4k,mode=555",
+    "--ulimit", "nofile=256:256", "--user", "1500000000:1500000000", "--init", "--log-driver", "none",
 ];
+
+/// The runner's seccomp profile, in a file for `docker run --security-opt seccomp=…`.
+fn seccomp_profile_file() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("evalgrid-bench-seccomp-{}.json", std::process::id()));
+        std::fs::write(&path, runner::seccomp_profile()).expect("write the seccomp profile");
+        format!("seccomp={}", path.display())
+    })
+}
 
 #[tokio::main]
 async fn main() {
@@ -247,7 +258,8 @@ async fn docker_run_throughput() -> usize {
 
 async fn docker_run(image: &str, code: &str) {
     let mut args: Vec<&str> = DOCKER_RUN_SANDBOX.to_vec();
-    args.extend([image, "sh", "-c", "cat > /in/main.php && exec php /in/main.php"]);
+    args.extend(["--security-opt", seccomp_profile_file()]);
+    args.extend([image, "sh", "-c", "cat > /in/main.php && exec php -d ffi.enable=0 /in/main.php"]);
     pipe_through("docker", &args, code).await;
 }
 

@@ -56,6 +56,9 @@ impl TestServer {
             .chain(flags.iter().copied());
         let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
+        // As the real server does at start-up: a test that ended before its containers' removal
+        // finished (its runtime, which was removing them, is gone) must not leave them to this one.
+        let _ = runner.remove_orphans().await;
         let store = app::store::Store::open(&config.database, true).await.unwrap();
         let mut leptos_options = leptos_options();
         if let Some(root) = site_root {
