@@ -60,6 +60,9 @@ start_docker() {
 install_rust_tools() {
   rustup target list --installed | grep -q wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown
+  # The test command checks formatting and lints.
+  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy
   if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
     cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"

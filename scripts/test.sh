@@ -8,6 +8,13 @@ cd "$ROOT"
 bash scripts/setup.sh
 export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
 
+echo "[test] format and lints (a warning fails the build)"
+cargo fmt --all --check
+# The server side (app with ssr) and the page (app with hydrate, for the browser) apart: the two
+# feature sets never build together.
+cargo clippy -p runner -p app -p server --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
 echo "[test] building the release site (server + WASM)"
 cargo leptos build --release
 

@@ -36,7 +36,9 @@ pub async fn run_streaming(
     use js_sys::{Reflect, Uint8Array};
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
-    use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit, Response, TextDecodeOptions, TextDecoder};
+    use web_sys::{
+        Headers, ReadableStreamDefaultReader, RequestInit, Response, TextDecodeOptions, TextDecoder,
+    };
 
     fn js_error(value: JsValue) -> String {
         value

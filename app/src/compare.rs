@@ -23,7 +23,9 @@ pub fn group_results(run: &[ImageInfo], results: &HashMap<String, VersionResult>
     // (position in the run, result) per group, in order of first appearance.
     let mut groups: Vec<Vec<(usize, &VersionResult)>> = Vec::new();
     for (position, info) in run.iter().enumerate() {
-        let Some(result) = results.get(&info.image) else { continue };
+        let Some(result) = results.get(&info.image) else {
+            continue;
+        };
         match groups.iter_mut().find(|group| same_output(group[0].1, result)) {
             Some(group) => group.push((position, result)),
             None => groups.push(vec![(position, result)]),
@@ -165,7 +167,10 @@ mod tests {
         let groups = group_results(&versions, &results);
         assert_eq!(labels(&groups), ["8.2.32 – 8.5.7", "7.4.33"]);
         assert_eq!(groups[0].result.stdout, "bool(false)\n");
-        assert_eq!(groups[0].images, ["php:8.2.32-cli", "php:8.4.27-cli", "php:8.5.7-cli"]);
+        assert_eq!(
+            groups[0].images,
+            ["php:8.2.32-cli", "php:8.4.27-cli", "php:8.5.7-cli"]
+        );
     }
 
     #[test]
@@ -177,7 +182,10 @@ mod tests {
             result("8.4.27", "a"),
             result("8.5.7", "a"),
         ]);
-        assert_eq!(labels(&group_results(&versions, &results)), ["7.4.33, 8.4.27 – 8.5.7", "8.2.32"]);
+        assert_eq!(
+            labels(&group_results(&versions, &results)),
+            ["7.4.33, 8.4.27 – 8.5.7", "8.2.32"]
+        );
     }
 
     #[test]
@@ -190,7 +198,10 @@ mod tests {
         assert_eq!(group_results(&versions, &results).len(), 2);
         let mut noisy = result("8.5.7", "same");
         noisy.stderr = "warning".into();
-        assert_eq!(group_results(&versions, &arrived(&[result("8.4.27", "same"), noisy])).len(), 2);
+        assert_eq!(
+            group_results(&versions, &arrived(&[result("8.4.27", "same"), noisy])).len(),
+            2
+        );
     }
 
     #[test]
@@ -208,9 +219,16 @@ mod tests {
     fn a_diff_marks_changed_lines_and_the_words_that_changed() {
         let lines = diff_lines("same\nbool(true)\n", "same\nbool(false)\n");
         let changes: Vec<LineChange> = lines.iter().map(|l| l.change).collect();
-        assert_eq!(changes, [LineChange::Same, LineChange::Removed, LineChange::Added]);
+        assert_eq!(
+            changes,
+            [LineChange::Same, LineChange::Removed, LineChange::Added]
+        );
         let emphasized = |line: &DiffLine| -> Vec<String> {
-            line.parts.iter().filter(|(e, _)| *e).map(|(_, t)| t.clone()).collect()
+            line.parts
+                .iter()
+                .filter(|(e, _)| *e)
+                .map(|(_, t)| t.clone())
+                .collect()
         };
         assert_eq!(emphasized(&lines[1]), ["true"]);
         assert_eq!(emphasized(&lines[2]), ["false"]);

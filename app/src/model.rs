@@ -179,7 +179,10 @@ mod tests {
     #[test]
     fn a_normal_request_is_valid() {
         let limits = RequestLimits::default();
-        assert_eq!(request("<?php echo 1;", &["php:8.2-cli"]).validate(&limits), Ok(()));
+        assert_eq!(
+            request("<?php echo 1;", &["php:8.2-cli"]).validate(&limits),
+            Ok(())
+        );
     }
 
     #[test]
@@ -200,7 +203,10 @@ mod tests {
     #[test]
     fn status_serializes_lowercase() {
         assert_eq!(serde_json::to_string(&Status::Oom).unwrap(), "\"oom\"");
-        assert_eq!(serde_json::to_string(&Status::OutputLimit).unwrap(), "\"output_limit\"");
+        assert_eq!(
+            serde_json::to_string(&Status::OutputLimit).unwrap(),
+            "\"output_limit\""
+        );
         assert_eq!(Status::OutputLimit.as_str(), "output_limit");
     }
 }

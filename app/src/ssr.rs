@@ -2,6 +2,7 @@
 
 use crate::model::{ImageInfo, Status, VersionResult};
 use runner::time::format_description::well_known::Rfc3339;
+use runner::time::OffsetDateTime;
 
 pub fn image_info(image: &runner::Image) -> ImageInfo {
     ImageInfo {
@@ -25,7 +26,7 @@ impl From<runner::Status> for Status {
 
 impl From<runner::Execution> for VersionResult {
     fn from(execution: runner::Execution) -> Self {
-        let rfc3339 = |at: Option<runner::time::OffsetDateTime>| at.and_then(|t| t.format(&Rfc3339).ok());
+        let rfc3339 = |at: Option<OffsetDateTime>| at.and_then(|t| t.format(&Rfc3339).ok());
         VersionResult {
             image: execution.image,
             php_version: execution.php_version,

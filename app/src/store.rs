@@ -6,7 +6,9 @@
 
 use crate::model::{Snippet, VersionResult};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::Row;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -42,7 +44,9 @@ pub enum OpenError {
     #[error("cannot create database {0}: its directory does not exist")]
     NoDirectory(PathBuf),
     /// The file is not a SQLite database, or SQLite found it damaged.
-    #[error("database {path} is damaged or not a SQLite database ({detail}); move it away or restore a backup")]
+    #[error(
+        "database {path} is damaged or not a SQLite database ({detail}); move it away or restore a backup"
+    )]
     Corrupt { path: PathBuf, detail: String },
     /// The database was written by a newer evalgrid (or holds a foreign schema).
     #[error("database {path} has a schema this evalgrid does not know: {source}")]
@@ -95,7 +99,10 @@ impl Store {
             if !create {
                 return Err(OpenError::Missing(path.to_owned()));
             }
-            let directory = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let directory = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             if !directory.is_dir() {
                 return Err(OpenError::NoDirectory(path.to_owned()));
             }
@@ -147,11 +154,17 @@ impl Store {
 
     /// The database's size and the cache's share of it.
     pub async fn size(&self) -> Result<StoreSize, StoreError> {
-        let pages: i64 = sqlx::query_scalar("SELECT page_count - freelist_count FROM pragma_page_count(), pragma_freelist_count()")
+        let pages: i64 = sqlx::query_scalar(
+            "SELECT page_count - freelist_count FROM pragma_page_count(), pragma_freelist_count()",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
             .fetch_one(&self.pool)
             .await?;
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await?;
-        let cache: i64 = sqlx::query_scalar("SELECT bytes FROM cache_size").fetch_one(&self.pool).await?;
+        let cache: i64 = sqlx::query_scalar("SELECT bytes FROM cache_size")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(StoreSize {
             database_bytes: (pages * page_size).max(0) as u64,
             cache_bytes: cache.max(0) as u64,
@@ -168,7 +181,10 @@ impl Store {
 
     /// Folds the WAL back into the main file and closes every connection.
     pub async fn close(&self) {
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
             tracing::warn!(%error, "cannot checkpoint the database");
         }
         self.pool.close().await;
@@ -245,7 +261,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let stored: Vec<(String, Option<Vec<u8>>, Option<Vec<u8>>)> =
+        let stored: Vec<StoredRow> =
             sqlx::query_as("SELECT result, stdout, stderr FROM snippet_results WHERE snippet_id = ?")
                 .bind(id)
                 .fetch_all(&self.pool)
@@ -265,12 +281,13 @@ impl Store {
 
     /// A cached result under `key` (see [`cache_key`]); marks it used.
     pub async fn cached_result(&self, key: &str) -> Result<Option<VersionResult>, StoreError> {
-        let stored: Option<(String, Vec<u8>, Vec<u8>)> =
-            sqlx::query_as("UPDATE cached_results SET used_at = ? WHERE key = ? RETURNING result, stdout, stderr")
-                .bind(now_millis())
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?;
+        let stored: Option<(String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "UPDATE cached_results SET used_at = ? WHERE key = ? RETURNING result, stdout, stderr",
+        )
+        .bind(now_millis())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         stored
             .map(|(meta, stdout, stderr)| Compact::read(&meta, Some(&stdout), Some(&stderr)))
             .transpose()
@@ -298,7 +315,9 @@ impl Store {
 
     async fn evict_over_bound(&self) -> Result<(), StoreError> {
         loop {
-            let bytes: i64 = sqlx::query_scalar("SELECT bytes FROM cache_size").fetch_one(&self.pool).await?;
+            let bytes: i64 = sqlx::query_scalar("SELECT bytes FROM cache_size")
+                .fetch_one(&self.pool)
+                .await?;
             if bytes as u64 <= self.cache_max_bytes {
                 return Ok(());
             }
@@ -364,6 +383,10 @@ fn now_millis() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// A saved result's row: its metadata JSON and its output streams (NULL in rows from before the
+/// compact form).
+type StoredRow = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// A result as it is stored: its metadata as JSON without the output, and each output stream as
 /// raw UTF-8, deflated when that saves room (first byte: 0 raw, 1 deflated).
 struct Compact {
@@ -404,7 +427,9 @@ impl Compact {
             return Ok(([&[0], bytes].concat(), end < text.len()));
         }
         let mut encoder = flate2::write::DeflateEncoder::new(vec![1], flate2::Compression::fast());
-        encoder.write_all(bytes).map_err(|e| StoreError::Stream(e.to_string()))?;
+        encoder
+            .write_all(bytes)
+            .map_err(|e| StoreError::Stream(e.to_string()))?;
         let deflated = encoder.finish().map_err(|e| StoreError::Stream(e.to_string()))?;
         Ok((deflated, end < text.len()))
     }
@@ -442,12 +467,17 @@ impl Compact {
 }
 
 fn now() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).expect("now formats as RFC 3339")
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .expect("now formats as RFC 3339")
 }
 
 /// Tells a damaged or foreign file apart from other failures to open.
 fn classify(path: &Path, source: sqlx::Error) -> OpenError {
-    let code = source.as_database_error().and_then(|e| e.code()).unwrap_or_default();
+    let code = source
+        .as_database_error()
+        .and_then(|e| e.code())
+        .unwrap_or_default();
     // SQLITE_CORRUPT (11), SQLITE_NOTADB (26), SQLITE_IOERR_SHORT_READ (522: a cut file).
     match code.parse::<i32>() {
         Ok(522) => OpenError::Corrupt {
@@ -526,7 +556,10 @@ mod tests {
     #[test]
     fn rows_from_before_the_compact_form_still_read() {
         let old = serde_json::to_string(&result_with("out", "err")).unwrap();
-        assert_eq!(Compact::read(&old, None, None).unwrap(), result_with("out", "err"));
+        assert_eq!(
+            Compact::read(&old, None, None).unwrap(),
+            result_with("out", "err")
+        );
     }
 
     #[test]

@@ -42,7 +42,11 @@ pub(crate) fn classify(
     sent_at: OffsetDateTime,
     duration: Duration,
 ) -> Execution {
-    let Observed { mut stdout, mut stderr, end } = observed;
+    let Observed {
+        mut stdout,
+        mut stderr,
+        end,
+    } = observed;
     let mut truncated = false;
     for stream in [&mut stdout, &mut stderr] {
         if stream.len() > config.output_limit {
@@ -88,7 +92,12 @@ pub(crate) fn classify(
                 config.output_limit / 1024
             ));
         }
-        End::Exited { exit_code, oom_killed, finished_at, usage } => {
+        End::Exited {
+            exit_code,
+            oom_killed,
+            finished_at,
+            usage,
+        } => {
             execution.exit_code = exit_code;
             execution.finished_at = finished_at;
             execution.usage = usage;
@@ -132,7 +141,13 @@ mod tests {
             stderr: stderr.as_bytes().to_vec(),
             end,
         };
-        classify(&image(), &config(), observed, OffsetDateTime::UNIX_EPOCH, Duration::from_millis(30))
+        classify(
+            &image(),
+            &config(),
+            observed,
+            OffsetDateTime::UNIX_EPOCH,
+            Duration::from_millis(30),
+        )
     }
 
     fn reported(exit_code: i64) -> End {
@@ -221,7 +236,13 @@ mod tests {
             stderr: vec![],
             end: reported(0),
         };
-        let result = classify(&image(), &config(), observed, OffsetDateTime::UNIX_EPOCH, Duration::ZERO);
+        let result = classify(
+            &image(),
+            &config(),
+            observed,
+            OffsetDateTime::UNIX_EPOCH,
+            Duration::ZERO,
+        );
         assert_eq!(result.stdout, "a\0\u{FFFD}");
     }
 }

@@ -87,7 +87,13 @@ async fn force_remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::
 
 /// Keeps trying to remove a container the engine could not remove (it is down or restarting),
 /// backing off up to [`MAX_RETRY_PAUSE`], until it is gone; its slot is held until then.
-fn retry_removal(runner: &Runner, docker: Docker, id: String, slot: Option<Slot>, error: bollard::errors::Error) {
+fn retry_removal(
+    runner: &Runner,
+    docker: Docker,
+    id: String,
+    slot: Option<Slot>,
+    error: bollard::errors::Error,
+) {
     tracing::warn!(container = %id, %error, "cannot remove container; will retry");
     runner.cleanups.spawn(async move {
         let mut pause = Duration::from_millis(250);
@@ -107,7 +113,10 @@ fn retry_removal(runner: &Runner, docker: Docker, id: String, slot: Option<Slot>
 pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverError> {
     let docker = runner.docker().await?;
     let filters = HashMap::from([("label", vec![MANAGED_LABEL])]);
-    let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
     let orphans = docker
         .list_containers(Some(options))
         .await
@@ -150,7 +159,10 @@ pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Resul
         .attach_container(container.id(), Some(attach_options))
         .await
         .map_err(RunError::Attach)?;
-    docker.start_container(container.id(), None).await.map_err(RunError::Start)?;
+    docker
+        .start_container(container.id(), None)
+        .await
+        .map_err(RunError::Start)?;
     Ok(Prepared {
         container,
         attached,
@@ -162,7 +174,12 @@ pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Resul
 /// the engine creates its container (client gone, shutdown) would otherwise never learn the id
 /// of the container the engine then makes. If nobody waits any more, the guard is dropped there,
 /// which removes the container.
-async fn create(runner: &Runner, docker: &Docker, image: &Image, slot: Slot) -> Result<ContainerGuard, RunError> {
+async fn create(
+    runner: &Runner,
+    docker: &Docker,
+    image: &Image,
+    slot: Slot,
+) -> Result<ContainerGuard, RunError> {
     let body = sandbox::container_body(runner.config(), &image.id, slot.uid());
     let (runner, docker) = (runner.clone(), docker.clone());
     let (created, receiver) = tokio::sync::oneshot::channel();
@@ -184,15 +201,20 @@ async fn create(runner: &Runner, docker: &Docker, image: &Image, slot: Slot) -> 
 /// Where a run's container comes from: the pool's, already started, or a fresh one in the slot
 /// its admission reserved.
 pub(crate) enum Reserved {
-    Pooled(Prepared),
+    Pooled(Box<Prepared>),
     Fresh(Slot),
 }
 
 /// Runs `code` in the reserved container. A pooled container that died while waiting is
 /// replaced by a fresh one in its slot.
-pub(crate) async fn run(runner: &Runner, code: &[u8], image: &Image, reserved: Reserved) -> Result<Execution, RunError> {
+pub(crate) async fn run(
+    runner: &Runner,
+    code: &[u8],
+    image: &Image,
+    reserved: Reserved,
+) -> Result<Execution, RunError> {
     let (mut prepared, mut pooled) = match reserved {
-        Reserved::Pooled(prepared) => (prepared, true),
+        Reserved::Pooled(prepared) => (*prepared, true),
         Reserved::Fresh(slot) => (prepare(runner, image, slot).await?, false),
     };
     loop {
@@ -273,7 +295,9 @@ async fn collect(
 /// killed (deadline, flood, still running when the output ended) is removed before this
 /// returns; one that ended by itself goes in the background.
 async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Result<Observed, RunError> {
-    let Prepared { container, attached, .. } = prepared;
+    let Prepared {
+        container, attached, ..
+    } = prepared;
     let limit = runner.config().output_limit;
     let mut output = Output::default();
     let collected = tokio::time::timeout_at(deadline, collect(attached.output, limit, &mut output)).await;
@@ -291,7 +315,11 @@ async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Resu
                 // The shell saw PHP exit by itself: that is the whole result.
                 Some(report) if report.exit_code != SIGKILLED => {
                     drop(container);
-                    return Ok(Observed { stdout, stderr, end: End::Reported(report) });
+                    return Ok(Observed {
+                        stdout,
+                        stderr,
+                        end: End::Reported(report),
+                    });
                 }
                 // Killed (the kernel's OOM killer, most likely), or the shell itself is gone:
                 // the engine knows why.
@@ -316,7 +344,9 @@ async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Resu
 /// `None` when it is still running.
 async fn exited(container: &ContainerGuard, deadline: Instant) -> Result<Option<End>, RunError> {
     let docker = &container.docker;
-    let options = WaitContainerOptionsBuilder::new().condition("not-running").build();
+    let options = WaitContainerOptionsBuilder::new()
+        .condition("not-running")
+        .build();
     let mut waiting = docker.wait_container(container.id(), Some(options));
     // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
     let _ = tokio::time::timeout_at(deadline, waiting.next()).await;
@@ -332,7 +362,10 @@ async fn exited(container: &ContainerGuard, deadline: Instant) -> Result<Option<
     Ok(Some(End::Exited {
         exit_code: state.exit_code,
         oom_killed: state.oom_killed == Some(true),
-        finished_at: state.finished_at.as_deref().and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
+        finished_at: state
+            .finished_at
+            .as_deref()
+            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
         usage: Default::default(),
     }))
 }

@@ -119,7 +119,10 @@ impl Catalog {
             Some((age, images)) if age < FRESH_FOR => Ok(images),
             _ => {
                 let discovered = self.discover(runner).await;
-                *self.listed.lock().unwrap() = discovered.as_ref().ok().map(|images| (Instant::now(), images.clone()));
+                *self.listed.lock().unwrap() = discovered
+                    .as_ref()
+                    .ok()
+                    .map(|images| (Instant::now(), images.clone()));
                 discovered
             }
         }
@@ -145,7 +148,10 @@ impl Catalog {
                 tags_by_id.entry(summary.id).or_default().extend(tags);
             }
         }
-        let candidates: Vec<Image> = tags_by_id.into_iter().map(|(id, tags)| name_image(id, tags)).collect();
+        let candidates: Vec<Image> = tags_by_id
+            .into_iter()
+            .map(|(id, tags)| name_image(id, tags))
+            .collect();
 
         let unknown: Vec<&Image> = {
             let versions = self.versions.lock().unwrap();
@@ -183,7 +189,11 @@ impl Catalog {
                 Some(image)
             })
             .collect();
-        images.sort_by(|a, b| a.version_key().cmp(&b.version_key()).then_with(|| a.name.cmp(&b.name)));
+        images.sort_by(|a, b| {
+            a.version_key()
+                .cmp(&b.version_key())
+                .then_with(|| a.name.cmp(&b.name))
+        });
         Ok(images)
     }
 }
@@ -242,7 +252,10 @@ mod tests {
         assert!(!is_cli_tag("php:8.2-fpm", &repos()));
         assert!(!is_cli_tag("alpine:3-cli", &repos()));
         assert!(!is_cli_tag("evil/php:8.2-cli", &repos()));
-        assert!(is_cli_tag("localhost:5000/php:8.2-cli", &["localhost:5000/php".into()]));
+        assert!(is_cli_tag(
+            "localhost:5000/php:8.2-cli",
+            &["localhost:5000/php".into()]
+        ));
     }
 
     #[test]
@@ -259,11 +272,29 @@ mod tests {
 
     #[test]
     fn pre_releases_come_before_their_release() {
-        let mut versions = vec!["8.5.0", "8.5.0RC3", "8.5.1", "8.5.0alpha1", "8.5.0RC10", "8.5.0beta2", "8.5.0-dev", "8.4.27"];
+        let mut versions = vec![
+            "8.5.0",
+            "8.5.0RC3",
+            "8.5.1",
+            "8.5.0alpha1",
+            "8.5.0RC10",
+            "8.5.0beta2",
+            "8.5.0-dev",
+            "8.4.27",
+        ];
         versions.sort_by_key(|v| version_key(v));
         assert_eq!(
             versions,
-            ["8.4.27", "8.5.0-dev", "8.5.0alpha1", "8.5.0beta2", "8.5.0RC3", "8.5.0RC10", "8.5.0", "8.5.1"]
+            [
+                "8.4.27",
+                "8.5.0-dev",
+                "8.5.0alpha1",
+                "8.5.0beta2",
+                "8.5.0RC3",
+                "8.5.0RC10",
+                "8.5.0",
+                "8.5.1"
+            ]
         );
     }
 
@@ -275,7 +306,7 @@ mod tests {
             id: v.into(),
             php_version: v.into(),
         };
-        let mut images = vec![image("8.10.0"), image("7.4.33"), image("8.2.29")];
+        let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);
         let order: Vec<_> = images.iter().map(|i| i.php_version.as_str()).collect();
         assert_eq!(order, ["7.4.33", "8.2.29", "8.10.0"]);

@@ -159,11 +159,19 @@ impl Runner {
             return Err(AdmitError::ShuttingDown);
         }
         if images.len() > capacity {
-            return Err(AdmitError::TooLarge { wanted: images.len(), capacity });
+            return Err(AdmitError::TooLarge {
+                wanted: images.len(),
+                capacity,
+            });
         }
         let deadline = Instant::now() + self.config.admission_wait;
-        let busy = || AdmitError::Busy { running: self.slots.in_use(), capacity };
-        let _turn = tokio::time::timeout_at(deadline, self.admitting.lock()).await.map_err(|_| busy())?;
+        let busy = || AdmitError::Busy {
+            running: self.slots.in_use(),
+            capacity,
+        };
+        let _turn = tokio::time::timeout_at(deadline, self.admitting.lock())
+            .await
+            .map_err(|_| busy())?;
         if pooled {
             self.pool.start_keeper(self);
         }
@@ -175,7 +183,10 @@ impl Runner {
         let mut slots = match self.room_for(fresh, deadline).await {
             Some(slots) => slots,
             None => {
-                taken.into_iter().flatten().for_each(|prepared| self.pool.put_back(prepared));
+                taken
+                    .into_iter()
+                    .flatten()
+                    .for_each(|prepared| self.pool.put_back(prepared));
                 return Err(busy());
             }
         };
@@ -184,7 +195,7 @@ impl Runner {
             .zip(taken)
             .map(|(image, taken)| {
                 let reserved = match taken {
-                    Some(prepared) => Reserved::Pooled(prepared),
+                    Some(prepared) => Reserved::Pooled(Box::new(prepared)),
                     None => Reserved::Fresh(slots.pop().expect("a slot for every fresh container")),
                 };
                 (image, reserved)
@@ -216,12 +227,17 @@ impl Runner {
     /// container, deadline and slot: a consumer that stops reading delays nothing. The stream
     /// yields each result as it finishes; dropping the stream stops and removes the containers
     /// still running.
-    pub fn run_all(&self, code: &str, admission: Admission) -> impl Stream<Item = Execution> + Send + 'static {
+    pub fn run_all(
+        &self,
+        code: &str,
+        admission: Admission,
+    ) -> impl Stream<Item = Execution> + Send + 'static {
         let code: Arc<[u8]> = Arc::from(code.as_bytes());
         let cancelled = self.stopping.child_token();
         let (results, received) = tokio::sync::mpsc::channel(admission.len().max(1));
         for (image, reserved) in admission.versions {
-            let (runner, code, results, cancelled) = (self.clone(), code.clone(), results.clone(), cancelled.clone());
+            let (runner, code, results, cancelled) =
+                (self.clone(), code.clone(), results.clone(), cancelled.clone());
             self.cleanups.spawn(async move {
                 let execution = runner.run_one(&code, &image, reserved, &cancelled).await;
                 // The consumer may be gone: the result has nowhere to go.
@@ -238,7 +254,13 @@ impl Runner {
 
     /// One version. Never fails: a version that could not run comes back with
     /// [`Status::Error`] and a message.
-    async fn run_one(&self, code: &[u8], image: &Image, reserved: Reserved, cancelled: &CancellationToken) -> Execution {
+    async fn run_one(
+        &self,
+        code: &[u8],
+        image: &Image,
+        reserved: Reserved,
+        cancelled: &CancellationToken,
+    ) -> Execution {
         let clock = Instant::now();
         let outcome = tokio::select! {
             outcome = container::run(self, code, image, reserved) => outcome,

@@ -86,7 +86,10 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap();
         let mut evicted = Vec::new();
         while evicted.len() < count {
-            let fullest = idle.values_mut().filter(|waiting| !waiting.is_empty()).max_by_key(|waiting| waiting.len());
+            let fullest = idle
+                .values_mut()
+                .filter(|waiting| !waiting.is_empty())
+                .max_by_key(|waiting| waiting.len());
             match fullest.and_then(Vec::pop) {
                 Some(prepared) => evicted.push(prepared),
                 None => break,
@@ -101,7 +104,12 @@ impl Pool {
 
     /// Every idle container, for removal at shutdown.
     pub(crate) fn drain(&self) -> Vec<Prepared> {
-        self.idle.lock().unwrap().drain().flat_map(|(_, idle)| idle).collect()
+        self.idle
+            .lock()
+            .unwrap()
+            .drain()
+            .flat_map(|(_, idle)| idle)
+            .collect()
     }
 
     /// Keeps containers for `image` from now on.
@@ -162,7 +170,12 @@ impl Pool {
             return;
         }
         let image_id = prepared.image_id.clone();
-        self.idle.lock().unwrap().entry(image_id).or_default().push(prepared);
+        self.idle
+            .lock()
+            .unwrap()
+            .entry(image_id)
+            .or_default()
+            .push(prepared);
     }
 
     fn forget(&self, image: &Image) {

@@ -77,7 +77,10 @@ pub(crate) fn container_body(config: &RunnerConfig, image_id: &str, uid: u32) ->
         ),
         // An empty, read-only directory over the container's devpts: no pseudo-terminals
         // (/dev/ptmx points into it), whose number is limited host-wide.
-        ("/dev/pts".to_owned(), "ro,noexec,nosuid,nodev,size=4k,mode=555".to_owned()),
+        (
+            "/dev/pts".to_owned(),
+            "ro,noexec,nosuid,nodev,size=4k,mode=555".to_owned(),
+        ),
     ]);
     ContainerCreateBody {
         image: Some(image_id.to_owned()),

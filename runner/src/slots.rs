@@ -78,7 +78,12 @@ impl Slots {
     }
 
     fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
-        let uid = self.free_uids.lock().unwrap().pop().expect("a user id for every permit");
+        let uid = self
+            .free_uids
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("a user id for every permit");
         Slot {
             permit: Some(permit),
             uid,
@@ -116,7 +121,10 @@ mod tests {
     #[tokio::test]
     async fn slots_alive_together_have_distinct_user_ids() {
         let slots = slots(3);
-        let taken = slots.take(3, Instant::now() + Duration::from_millis(10)).await.unwrap();
+        let taken = slots
+            .take(3, Instant::now() + Duration::from_millis(10))
+            .await
+            .unwrap();
         let mut uids: Vec<u32> = taken.iter().map(Slot::uid).collect();
         uids.sort_unstable();
         uids.dedup();
@@ -141,7 +149,10 @@ mod tests {
     async fn taking_more_than_is_free_waits_until_the_deadline() {
         let slots = slots(2);
         let held = slots.try_take().unwrap();
-        assert!(slots.take(2, Instant::now() + Duration::from_millis(50)).await.is_none());
+        assert!(slots
+            .take(2, Instant::now() + Duration::from_millis(50))
+            .await
+            .is_none());
         drop(held);
         assert_eq!(slots.take(2, Instant::now()).await.map(|s| s.len()), Some(2));
     }

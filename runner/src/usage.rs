@@ -119,7 +119,11 @@ mod tests {
     fn taken(stdout: &str, stderr: &str) -> (Option<Report>, String, String) {
         let (mut out, mut err) = (stdout.as_bytes().to_vec(), stderr.as_bytes().to_vec());
         let report = take(&mut out, &mut err);
-        (report, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+        (
+            report,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
     }
 
     #[test]
@@ -147,7 +151,10 @@ mod tests {
     fn a_run_is_complete_only_when_both_streams_have_ended() {
         let report = b"\x1eevalgrid-usage 0 1 2 3\n";
         assert!(!complete(b"output", report), "stdout may still be on its way");
-        assert!(!complete(b"\x1eevalgrid-end\n", b"error"), "stderr may still be on its way");
+        assert!(
+            !complete(b"\x1eevalgrid-end\n", b"error"),
+            "stderr may still be on its way"
+        );
         assert!(!complete(b"\x1eevalgrid-end\n", b"\x1eevalgrid-usage 0 1 2"));
         assert!(complete(b"\x1eevalgrid-end\n", report));
     }

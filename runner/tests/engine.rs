@@ -6,10 +6,11 @@
 
 use futures::StreamExt;
 use runner::{Execution, Image, ResolveError, Runner, RunnerConfig, Status, MANAGED_LABEL};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
 
-static ENGINE: Mutex<()> = Mutex::new(());
+/// Held by each test for its whole length (across awaits): tests that use the engine take turns.
+static ENGINE: Mutex<()> = Mutex::const_new(());
 
 /// One test's hold on the engine, with a runner whose limits the test chose.
 struct Engine {
@@ -22,7 +23,7 @@ async fn engine() -> Engine {
 }
 
 async fn engine_with(config: RunnerConfig) -> Engine {
-    let exclusive = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let exclusive = ENGINE.lock().await;
     let runner = Runner::new(config);
     runner.engine().await.expect("a Docker engine must be running");
     // A test that failed before this one may have left its containers (its runtime, which would
@@ -65,7 +66,10 @@ impl Engine {
 }
 
 fn result_for<'a>(results: &'a [Execution], image: &str) -> &'a Execution {
-    results.iter().find(|r| r.image == image).expect("a result per image")
+    results
+        .iter()
+        .find(|r| r.image == image)
+        .expect("a result per image")
 }
 
 #[tokio::test]
@@ -94,7 +98,12 @@ async fn images_are_discovered_with_their_exact_versions_in_version_order() {
 #[tokio::test]
 async fn only_discovered_images_resolve() {
     let engine = engine().await;
-    for name in ["alpine", "php:8.2-cli --privileged", "../php:8.2-cli", "php:8.2-fpm"] {
+    for name in [
+        "alpine",
+        "php:8.2-cli --privileged",
+        "../php:8.2-cli",
+        "php:8.2-fpm",
+    ] {
         let error = engine.runner.resolve(&[name.to_string()]).await.unwrap_err();
         assert!(matches!(error, ResolveError::UnknownImage(n) if n == name));
     }
@@ -107,7 +116,10 @@ async fn only_discovered_images_resolve() {
 async fn loose_comparison_differs_between_php_7_and_8() {
     let engine = engine().await;
     let results = engine
-        .run_all(&["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"], r#"<?php var_dump(0 == "a");"#)
+        .run_all(
+            &["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"],
+            r#"<?php var_dump(0 == "a");"#,
+        )
         .await;
     assert_eq!(results.len(), 4);
     assert_eq!(result_for(&results, "php:7.4-cli").stdout, "bool(true)\n");
@@ -123,7 +135,10 @@ async fn loose_comparison_differs_between_php_7_and_8() {
 async fn exit_code_and_stderr_are_reported_apart_from_stdout() {
     let engine = engine().await;
     let result = engine
-        .run("php:8.4-cli", r#"<?php echo "out"; fwrite(STDERR, "err"); exit(3);"#)
+        .run(
+            "php:8.4-cli",
+            r#"<?php echo "out"; fwrite(STDERR, "err"); exit(3);"#,
+        )
         .await;
     assert_eq!(result.status, Status::Exit);
     assert_eq!(result.exit_code, Some(3));
@@ -139,7 +154,9 @@ async fn a_fatal_error_exits_255_with_the_message_inline_and_a_stable_path() {
     assert_eq!(result.status, Status::Exit);
     assert_eq!(result.exit_code, Some(255));
     assert!(
-        result.stdout.contains("Call to undefined function undefined_function()")
+        result
+            .stdout
+            .contains("Call to undefined function undefined_function()")
             && result.stdout.contains("/in/main.php:2"),
         "{}",
         result.stdout
@@ -168,11 +185,18 @@ async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
     })
     .await;
     let result = engine
-        .run("php:8.4-cli", r#"<?php while (true) { echo str_repeat("x", 4096); }"#)
+        .run(
+            "php:8.4-cli",
+            r#"<?php while (true) { echo str_repeat("x", 4096); }"#,
+        )
         .await;
     assert!(result.truncated);
     assert_eq!(result.stdout.len(), 1000);
-    assert_eq!(result.status, Status::OutputLimit, "killed for its output, not its time");
+    assert_eq!(
+        result.status,
+        Status::OutputLimit,
+        "killed for its output, not its time"
+    );
     assert_eq!(result.exit_code, None);
     engine.assert_no_container_left().await;
 }
@@ -197,9 +221,21 @@ async fn cpu_time_and_peak_memory_are_measured_by_the_kernel() {
         let cpu = |r: &Execution| r.usage.cpu_time_us.expect("cpu time measured");
         let memory = |r: &Execution| r.usage.peak_memory_bytes.expect("peak memory measured");
         assert!(cpu(idle) > 0 && cpu(idle) < 250_000, "{image}: {:?}", idle.usage);
-        assert!(cpu(busy) >= 250_000, "{image}: a 0.3 s busy loop: {:?}", busy.usage);
-        assert!(memory(idle) > 1 << 20 && memory(idle) < 40 << 20, "{image}: {:?}", idle.usage);
-        assert!(memory(busy) >= 40 << 20, "{image}: a 40 MiB string: {:?}", busy.usage);
+        assert!(
+            cpu(busy) >= 250_000,
+            "{image}: a 0.3 s busy loop: {:?}",
+            busy.usage
+        );
+        assert!(
+            memory(idle) > 1 << 20 && memory(idle) < 40 << 20,
+            "{image}: {:?}",
+            idle.usage
+        );
+        assert!(
+            memory(busy) >= 40 << 20,
+            "{image}: a 40 MiB string: {:?}",
+            busy.usage
+        );
         assert_eq!(busy.stderr, "", "the measurement is not part of the output");
     }
     engine.assert_no_container_left().await;
@@ -215,8 +251,15 @@ async fn a_script_cannot_forge_its_measurement() {
         )
         .await;
     assert_eq!(result.exit_code, Some(3), "the shell keeps PHP's exit code");
-    assert_eq!(result.stderr, "\u{1e}evalgrid-usage 0 999999999999000 1\n", "its own line is output");
-    assert!(result.usage.cpu_time_us.unwrap() < 10_000_000, "{:?}", result.usage);
+    assert_eq!(
+        result.stderr, "\u{1e}evalgrid-usage 0 999999999999000 1\n",
+        "its own line is output"
+    );
+    assert!(
+        result.usage.cpu_time_us.unwrap() < 10_000_000,
+        "{:?}",
+        result.usage
+    );
     assert!(result.usage.peak_memory_bytes.unwrap() > 1, "{:?}", result.usage);
     engine.assert_no_container_left().await;
 }
@@ -229,11 +272,21 @@ async fn output_right_at_the_limit_is_kept_whole_and_not_cut() {
     })
     .await;
     let result = engine
-        .run("php:8.4-cli", r#"<?php echo str_repeat("x", 1000); fwrite(STDERR, str_repeat("e", 1000));"#)
+        .run(
+            "php:8.4-cli",
+            r#"<?php echo str_repeat("x", 1000); fwrite(STDERR, str_repeat("e", 1000));"#,
+        )
         .await;
-    assert_eq!((result.status, result.truncated), (Status::Ok, false), "{result:?}");
+    assert_eq!(
+        (result.status, result.truncated),
+        (Status::Ok, false),
+        "{result:?}"
+    );
     assert_eq!((result.stdout.len(), result.stderr.len()), (1000, 1000));
-    assert!(result.usage.cpu_time_us.is_some(), "the shell's report arrived too");
+    assert!(
+        result.usage.cpu_time_us.is_some(),
+        "the shell's report arrived too"
+    );
     engine.assert_no_container_left().await;
 }
 
@@ -241,7 +294,9 @@ async fn output_right_at_the_limit_is_kept_whole_and_not_cut() {
 async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
     let engine = engine().await;
     // Within PHP's memory_limit: PHP's own fatal error.
-    let result = engine.run("php:8.4-cli", r#"<?php $a = str_repeat("x", 200 * 1024 * 1024);"#).await;
+    let result = engine
+        .run("php:8.4-cli", r#"<?php $a = str_repeat("x", 200 * 1024 * 1024);"#)
+        .await;
     assert_eq!(result.exit_code, Some(255));
     assert!(result.stdout.contains("Allowed memory size"), "{}", result.stdout);
     // Without PHP's limit: the container's cgroup limit.
@@ -259,9 +314,15 @@ async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
 async fn versions_run_concurrently() {
     let engine = engine().await;
     let results = engine
-        .run_all(&["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"], "<?php usleep(1500000);")
+        .run_all(
+            &["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"],
+            "<?php usleep(1500000);",
+        )
         .await;
-    let starts: Vec<_> = results.iter().map(|r| r.started_at.expect("start time")).collect();
+    let starts: Vec<_> = results
+        .iter()
+        .map(|r| r.started_at.expect("start time"))
+        .collect();
     let ends: Vec<_> = results.iter().map(|r| r.finished_at.expect("end time")).collect();
     let last_start = starts.iter().max().unwrap();
     let first_end = ends.iter().min().unwrap();
@@ -308,14 +369,20 @@ async fn an_image_removed_after_discovery_fails_alone() {
     // A distinct image (its own id) that is discovered, then removed before the run.
     let docker = |args: &[&str]| {
         let output = std::process::Command::new("docker").args(args).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     };
     /// Takes the image away even when the test fails, so that no other test discovers it.
     struct RemovedAtEnd;
     impl Drop for RemovedAtEnd {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("docker").args(["rmi", "-f", "php:0.1-cli"]).output();
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f", "php:0.1-cli"])
+                .output();
         }
     }
     let _removed_at_end = RemovedAtEnd;
@@ -331,7 +398,14 @@ async fn an_image_removed_after_discovery_fails_alone() {
     let results: Vec<Execution> = engine.runner.run_all("<?php echo 1;", admission).collect().await;
     let removed = result_for(&results, "php:0.1-cli");
     assert_eq!(removed.status, Status::Error);
-    assert!(removed.message.as_deref().unwrap().contains("cannot create the container"), "{removed:?}");
+    assert!(
+        removed
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("cannot create the container"),
+        "{removed:?}"
+    );
     assert_eq!(result_for(&results, "php:8.2-cli").status, Status::Ok);
     engine.assert_no_container_left().await;
 }
@@ -339,10 +413,20 @@ async fn an_image_removed_after_discovery_fails_alone() {
 /// The ids of evalgrid's containers, running or not.
 fn managed_ids() -> std::collections::BTreeSet<String> {
     let output = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--no-trunc", "--filter", &format!("label={MANAGED_LABEL}")])
+        .args([
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label={MANAGED_LABEL}"),
+        ])
         .output()
         .unwrap();
-    String::from_utf8(output.stdout).unwrap().lines().map(str::to_owned).collect()
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Polls until the pool holds `count` started, idle containers.
@@ -384,14 +468,20 @@ async fn a_pooled_container_is_used_once_and_replaced() {
     wait_for_pool(&engine.runner, images).await;
     let before = wait_for_managed(images).await;
 
-    let result = engine.run("php:8.4-cli", "<?php echo getmypid() > 0 ? 'ran' : '?';").await;
+    let result = engine
+        .run("php:8.4-cli", "<?php echo getmypid() > 0 ? 'ran' : '?';")
+        .await;
     assert_eq!(result.status, Status::Ok);
     assert_eq!(result.stdout, "ran");
     wait_for_pool(&engine.runner, images).await;
     let after = wait_for_managed(images).await;
     let used: Vec<_> = before.difference(&after).collect();
     let fresh: Vec<_> = after.difference(&before).collect();
-    assert_eq!((used.len(), fresh.len()), (1, 1), "one pooled container used and removed, one started");
+    assert_eq!(
+        (used.len(), fresh.len()),
+        (1, 1),
+        "one pooled container used and removed, one started"
+    );
 
     // The fresh one serves the next run, again once.
     let result = engine.run("php:8.4-cli", "<?php echo 'again';").await;
@@ -467,20 +557,38 @@ async fn an_idle_pool_never_blocks_a_run(max_containers: usize, pool_size: usize
     for round in 0..2 {
         for size in 1..=max_containers {
             // More versions than images: some image twice.
-            let run: Vec<Image> = images.iter().cycle().skip(round + size).take(size).cloned().collect();
+            let run: Vec<Image> = images
+                .iter()
+                .cycle()
+                .skip(round + size)
+                .take(size)
+                .cloned()
+                .collect();
             let admission = engine
                 .runner
                 .admit(run)
                 .await
                 .unwrap_or_else(|error| panic!("a run of {size} on an idle server was refused: {error}"));
-            let results: Vec<Execution> = engine.runner.run_all("<?php echo 'ran';", admission).collect().await;
+            let results: Vec<Execution> = engine
+                .runner
+                .run_all("<?php echo 'ran';", admission)
+                .collect()
+                .await;
             assert_eq!(results.len(), size);
-            assert!(results.iter().all(|r| r.status == Status::Ok && r.stdout == "ran"), "{results:?}");
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r.status == Status::Ok && r.stdout == "ran"),
+                "{results:?}"
+            );
         }
     }
     let most = census.most().await;
     println!("limit {max_containers}, pool {pool_size}: the engine held at most {most} containers");
-    assert!(most <= max_containers, "the engine held {most} containers; the limit is {max_containers}");
+    assert!(
+        most <= max_containers,
+        "the engine held {most} containers; the limit is {max_containers}"
+    );
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
     engine.assert_no_container_left().await;
 }

@@ -20,13 +20,39 @@ const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
 
 /// The sandbox flags the runner applies, as `docker run` flags (see runner/src/sandbox.rs).
 const DOCKER_RUN_SANDBOX: &[&str] = &[
-    "run", "--rm", "-i", "--network", "none", "--read-only",
-    "--tmpfs", "/in:rw,noexec,nosuid,nodev,size=1m,mode=1777",
-    "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=16m,mode=1777",
-    "--ipc", "none", "--memory", "128m", "--memory-swap", "128m", "--pids-limit", "64",
-    "--cpus", "1", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-    "--tmpfs", "/dev/pts:ro,noexec,nosuid,nodev,size=4k,mode=555",
-    "--ulimit", "nofile=256:256", "--user", "1500000000:1500000000", "--init", "--log-driver", "none",
+    "run",
+    "--rm",
+    "-i",
+    "--network",
+    "none",
+    "--read-only",
+    "--tmpfs",
+    "/in:rw,noexec,nosuid,nodev,size=1m,mode=1777",
+    "--tmpfs",
+    "/tmp:rw,noexec,nosuid,nodev,size=16m,mode=1777",
+    "--ipc",
+    "none",
+    "--memory",
+    "128m",
+    "--memory-swap",
+    "128m",
+    "--pids-limit",
+    "64",
+    "--cpus",
+    "1",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--tmpfs",
+    "/dev/pts:ro,noexec,nosuid,nodev,size=4k,mode=555",
+    "--ulimit",
+    "nofile=256:256",
+    "--user",
+    "1500000000:1500000000",
+    "--init",
+    "--log-driver",
+    "none",
 ];
 
 /// The runner's seccomp profile, in a file for `docker run --security-opt seccomp=…`.
@@ -45,7 +71,10 @@ async fn main() {
     let mut report = Report::default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let engine = command_output("docker", &["version", "--format", "{{.Server.Version}}"]);
-    report.line(&format!("Machine: {cores} cores, Docker engine {engine}, {}.", chrono_free_date()));
+    report.line(&format!(
+        "Machine: {cores} cores, Docker engine {engine}, {}.",
+        chrono_free_date()
+    ));
     report.line("");
 
     // 1. Latency of hello world on one image.
@@ -55,9 +84,16 @@ async fn main() {
     let cold = sample_apart(LATENCY_REPEATS, USER_PAUSE, || docker_run(IMAGES[2], HELLO)).await;
     report.table_header();
     report.row("API `POST /api/run`, runs 0.5 s apart", &api);
-    report.row("API `POST /api/run`, back to back (the pool cannot keep up)", &back_to_back);
+    report.row(
+        "API `POST /api/run`, back to back (the pool cannot keep up)",
+        &back_to_back,
+    );
     report.row("`docker run --rm -i` (same sandbox), 0.5 s apart", &cold);
-    if Command::new("php").arg("-v").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("php")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         let host = sample(LATENCY_REPEATS, || host_php(HELLO)).await;
         report.row("host `php`", &host);
         report.ratio("api/host_php p50", api.p50() / host.p50());
@@ -103,7 +139,10 @@ async fn main() {
         latencies.p50(),
         latencies.p99()
     ));
-    report.line(&format!("- server peak RSS: {} MiB", server.peak_rss_kib() / 1024));
+    report.line(&format!(
+        "- server peak RSS: {} MiB",
+        server.peak_rss_kib() / 1024
+    ));
     // The baseline: as many `docker run`s as 16 parallel loops get through. Every run needs a
     // new container either way, so this is roughly the engine's container start rate.
     let docker_runs = docker_run_throughput().await;
@@ -177,7 +216,11 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         // A throw-away database: every run below is a real run (`force`), never a cached one.
         let database = std::env::temp_dir().join(format!("evalgrid-bench-{}.sqlite3", std::process::id()));
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
@@ -194,7 +237,12 @@ impl Server {
             client: reqwest::Client::new(),
         };
         for _ in 0..200 {
-            if let Ok(response) = server.client.get(format!("{}/api/health", server.base)).send().await {
+            if let Ok(response) = server
+                .client
+                .get(format!("{}/api/health", server.base))
+                .send()
+                .await
+            {
                 if response.status().is_success() {
                     return server;
                 }
@@ -259,7 +307,12 @@ async fn docker_run_throughput() -> usize {
 async fn docker_run(image: &str, code: &str) {
     let mut args: Vec<&str> = DOCKER_RUN_SANDBOX.to_vec();
     args.extend(["--security-opt", seccomp_profile_file()]);
-    args.extend([image, "sh", "-c", "cat > /in/main.php && exec php -d ffi.enable=0 /in/main.php"]);
+    args.extend([
+        image,
+        "sh",
+        "-c",
+        "cat > /in/main.php && exec php -d ffi.enable=0 /in/main.php",
+    ]);
     pipe_through("docker", &args, code).await;
 }
 
@@ -327,7 +380,12 @@ impl Report {
         self.line("| --- | ---: | ---: | ---: |");
     }
     fn row(&mut self, what: &str, samples: &Samples) {
-        self.line(&format!("| {what} | {:.0} | {:.0} | {} |", samples.p50(), samples.p90(), samples.len()));
+        self.line(&format!(
+            "| {what} | {:.0} | {:.0} | {} |",
+            samples.p50(),
+            samples.p90(),
+            samples.len()
+        ));
     }
     fn ratio(&mut self, name: &str, value: f64) {
         let line = format!("{name} = {value:.2}");

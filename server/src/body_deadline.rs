@@ -18,11 +18,7 @@ use tokio::time::Sleep;
 
 /// Gives the request `timeout` from now for its whole body (not per read: dripping bytes does
 /// not extend it). A body late at the deadline gets `408` and the connection is closed.
-pub async fn limit_body_time(
-    State(timeout): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn limit_body_time(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
     if request.body().is_end_stream() {
         return next.run(request).await;
     }

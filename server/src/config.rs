@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "evalgrid", about = "Run PHP snippets on several PHP versions at once.")]
+#[command(
+    name = "evalgrid",
+    about = "Run PHP snippets on several PHP versions at once."
+)]
 pub struct Config {
     /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
     #[arg(long, env = "EVALGRID_ADDR")]
@@ -15,7 +18,12 @@ pub struct Config {
     #[arg(long, env = "DOCKER_HOST")]
     pub docker_host: Option<String>,
     /// Image repositories whose `*-cli` tags are offered, comma-separated.
-    #[arg(long, env = "EVALGRID_REPOSITORIES", value_delimiter = ',', default_value = "php")]
+    #[arg(
+        long,
+        env = "EVALGRID_REPOSITORIES",
+        value_delimiter = ',',
+        default_value = "php"
+    )]
     pub repositories: Vec<String>,
     /// Wall-clock limit per version, in seconds.
     #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
@@ -147,8 +155,7 @@ impl Config {
             body_timeout: Duration::from_secs_f64(self.body_timeout_secs),
             write_timeout: Duration::from_secs_f64(self.write_timeout_secs),
             max_connections: self.max_connections,
-            max_connections_per_ip: (self.max_connections_per_ip != 0)
-                .then_some(self.max_connections_per_ip),
+            max_connections_per_ip: (self.max_connections_per_ip != 0).then_some(self.max_connections_per_ip),
         }
     }
 
@@ -181,7 +188,8 @@ mod tests {
 
     #[test]
     fn the_pool_is_clamped_to_the_container_limit() {
-        let config = Config::try_parse_from(["evalgrid", "--max-containers", "2", "--pool-size", "5"]).unwrap();
+        let config =
+            Config::try_parse_from(["evalgrid", "--max-containers", "2", "--pool-size", "5"]).unwrap();
         assert_eq!(config.runner_config().pool_size, 2);
         assert!(Config::try_parse_from(["evalgrid", "--admission-wait-secs", "0"]).is_ok());
     }

@@ -88,8 +88,7 @@ pub async fn serve(
             .await
             .unwrap_or_else(|never| match never {})
             .map_request(|request: Request<Incoming>| request.map(Body::new));
-        let connection =
-            graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
+        let connection = graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "connection ended");
@@ -154,8 +153,7 @@ impl ConnectionCounter {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let of_client = counts.per_client.get(&client).copied().unwrap_or(0);
-        if counts.total >= self.max_total || self.max_per_client.is_some_and(|max| of_client >= max)
-        {
+        if counts.total >= self.max_total || self.max_per_client.is_some_and(|max| of_client >= max) {
             return None;
         }
         counts.total += 1;
@@ -222,10 +220,7 @@ mod tests {
         let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let other: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         assert_eq!(client_key(one), client_key(other));
-        assert_ne!(
-            client_key(one),
-            client_key("2001:db8:1:3::1".parse().unwrap())
-        );
+        assert_ne!(client_key(one), client_key("2001:db8:1:3::1".parse().unwrap()));
         assert_eq!(
             client_key("::ffff:192.0.2.7".parse().unwrap()),
             "192.0.2.7".parse::<IpAddr>().unwrap()

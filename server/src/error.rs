@@ -55,9 +55,7 @@ fn incident_reference() -> String {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = Json(ApiError {
-            error: self.message,
-        });
+        let body = Json(ApiError { error: self.message });
         let mut response = (self.status, body).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, seconds.into());

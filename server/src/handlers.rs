@@ -54,7 +54,10 @@ pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Resul
 }
 
 /// `GET /api/snippets/{id}`: a saved snippet's code and latest results.
-pub async fn snippet(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Snippet>, AppError> {
+pub async fn snippet(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Snippet>, AppError> {
     match state.store.snippet(&id).await.map_err(AppError::storage)? {
         Some(snippet) => Ok(Json(snippet)),
         None => Err(AppError::new(StatusCode::NOT_FOUND, format!("no snippet {id:?}"))),

@@ -14,9 +14,9 @@ mod state;
 
 pub use config::Config;
 pub use connections::ConnectionLimits;
-pub use middleware::ClientQuota;
 pub use error::AppError;
 pub use handlers::SNIPPET_ID_HEADER;
+pub use middleware::ClientQuota;
 pub use state::AppState;
 
 use app::{shell, App};
@@ -55,10 +55,10 @@ pub fn router(state: AppState) -> Router {
             },
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(security_headers::provide_request_nonce, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            security_headers::provide_request_nonce,
+            shell,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.connections.body_timeout,

@@ -32,7 +32,12 @@ impl ClientQuota {
     /// New saved snippets per hour; `None` when `per_hour` is 0 (no limit).
     pub fn snippets_per_hour(per_hour: u32) -> Option<Self> {
         let allowed = NonZeroU32::new(per_hour)?;
-        Some(Self::new(allowed, "new saved snippets", "hour", Quota::per_hour(allowed)))
+        Some(Self::new(
+            allowed,
+            "new saved snippets",
+            "hour",
+            Quota::per_hour(allowed),
+        ))
     }
 
     fn new(allowed: NonZeroU32, what: &'static str, period: &'static str, quota: Quota) -> Self {
@@ -51,7 +56,10 @@ impl ClientQuota {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&client).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
+            let wait = not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1);
             AppError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(

@@ -59,16 +59,18 @@ pub async fn start(
     let fresh = admission.map(|admission| state.runner.run_all(&run.code, admission));
     let fresh = futures::stream::iter(fresh).flatten().map(VersionResult::from);
 
-    let recorder = Arc::new(Recorder { store, id: id.clone(), keys });
-    let results = futures::stream::iter(cached)
-        .chain(fresh)
-        .then(move |result| {
-            let recorder = recorder.clone();
-            async move {
-                recorder.record(&result).await;
-                result
-            }
-        });
+    let recorder = Arc::new(Recorder {
+        store,
+        id: id.clone(),
+        keys,
+    });
+    let results = futures::stream::iter(cached).chain(fresh).then(move |result| {
+        let recorder = recorder.clone();
+        async move {
+            recorder.record(&result).await;
+            result
+        }
+    });
     Ok(StartedRun { id, results })
 }
 

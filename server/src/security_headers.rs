@@ -60,8 +60,5 @@ pub fn no_sniffing() -> SetResponseHeaderLayer<HeaderValue> {
 /// `Referrer-Policy: no-referrer`: a permalink (anyone with it can read the code) is not sent
 /// to other sites.
 pub fn no_referrer() -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::overriding(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    )
+    SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"))
 }

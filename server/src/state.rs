@@ -21,7 +21,12 @@ pub struct AppState {
 
 impl AppState {
     /// The state for `config`, around an open store and a runner made from the same config.
-    pub fn new(config: &Config, leptos_options: LeptosOptions, runner: runner::Runner, store: app::store::Store) -> Self {
+    pub fn new(
+        config: &Config,
+        leptos_options: LeptosOptions,
+        runner: runner::Runner,
+        store: app::store::Store,
+    ) -> Self {
         Self {
             leptos_options,
             runner,

@@ -16,7 +16,10 @@ async fn images_lists_the_php_versions_in_version_order() {
     assert_eq!(response.status(), StatusCode::OK);
     let images: Vec<ImageInfo> = response.json().await.unwrap();
     let names: Vec<&str> = images.iter().map(|i| i.image.as_str()).collect();
-    assert_eq!(names, ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"]);
+    assert_eq!(
+        names,
+        ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"]
+    );
     assert!(images[0].php_version.starts_with("7.4."));
 }
 
@@ -33,7 +36,10 @@ async fn run_returns_every_result_in_request_order() {
     assert_eq!(images, ["php:8.5-cli", "php:7.4-cli"]);
     assert_eq!(run.results[0].stdout, "bool(false)\n");
     assert_eq!(run.results[1].stdout, "bool(true)\n");
-    assert!(run.results.iter().all(|r| r.status == Status::Ok && r.exit_code == Some(0)));
+    assert!(run
+        .results
+        .iter()
+        .all(|r| r.status == Status::Ok && r.exit_code == Some(0)));
     assert!(run.results[0].php_version.starts_with("8.5."));
 }
 
@@ -75,30 +81,63 @@ async fn bad_input_is_refused_with_a_clear_message() {
     let server = TestServer::start_with(&["--max-images", "3", "--max-code-kib", "1"]).await;
     let ok_code = "<?php echo 1;";
     server
-        .assert_refused(json!({ "code": ok_code }), StatusCode::BAD_REQUEST, "pick at least one")
+        .assert_refused(
+            json!({ "code": ok_code }),
+            StatusCode::BAD_REQUEST,
+            "pick at least one",
+        )
         .await;
     server
-        .assert_refused(run_body(ok_code, &[]), StatusCode::BAD_REQUEST, "pick at least one")
+        .assert_refused(
+            run_body(ok_code, &[]),
+            StatusCode::BAD_REQUEST,
+            "pick at least one",
+        )
         .await;
     server
-        .assert_refused(run_body("", &["php:8.2-cli"]), StatusCode::BAD_REQUEST, "code is empty")
+        .assert_refused(
+            run_body("", &["php:8.2-cli"]),
+            StatusCode::BAD_REQUEST,
+            "code is empty",
+        )
         .await;
     server
-        .assert_refused(run_body(ok_code, &["alpine"]), StatusCode::BAD_REQUEST, "unknown image \"alpine\"")
+        .assert_refused(
+            run_body(ok_code, &["alpine"]),
+            StatusCode::BAD_REQUEST,
+            "unknown image \"alpine\"",
+        )
         .await;
-    for crafted in ["php:8.2-cli --privileged", "../", "php", "evil/php:8.2-cli", "-v=/:/host"] {
+    for crafted in [
+        "php:8.2-cli --privileged",
+        "../",
+        "php",
+        "evil/php:8.2-cli",
+        "-v=/:/host",
+    ] {
         server
-            .assert_refused(run_body(ok_code, &[crafted]), StatusCode::BAD_REQUEST, "unknown image")
+            .assert_refused(
+                run_body(ok_code, &[crafted]),
+                StatusCode::BAD_REQUEST,
+                "unknown image",
+            )
             .await;
     }
     let two_hundred: Vec<String> = (0..200).map(|i| format!("php:{i}-cli")).collect();
     let two_hundred: Vec<&str> = two_hundred.iter().map(String::as_str).collect();
     server
-        .assert_refused(run_body(ok_code, &two_hundred), StatusCode::BAD_REQUEST, "at most 3")
+        .assert_refused(
+            run_body(ok_code, &two_hundred),
+            StatusCode::BAD_REQUEST,
+            "at most 3",
+        )
         .await;
     server
         .assert_refused(
-            run_body(ok_code, &["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"]),
+            run_body(
+                ok_code,
+                &["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"],
+            ),
             StatusCode::BAD_REQUEST,
             "at most 3",
         )
@@ -106,8 +145,14 @@ async fn bad_input_is_refused_with_a_clear_message() {
     let limit = 1024;
     let at_limit = format!("<?php //{}", "x".repeat(limit - 8));
     assert_eq!(at_limit.len(), limit);
-    let response = server.post_json("/api/run", run_body(&at_limit, &["php:8.2-cli"])).await;
-    assert_eq!(response.status(), StatusCode::OK, "code of exactly the limit runs");
+    let response = server
+        .post_json("/api/run", run_body(&at_limit, &["php:8.2-cli"]))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "code of exactly the limit runs"
+    );
     server
         .assert_refused(
             run_body(&format!("{at_limit}x"), &["php:8.2-cli"]),
@@ -116,12 +161,20 @@ async fn bad_input_is_refused_with_a_clear_message() {
         )
         .await;
 
-    let malformed = server.post_raw("/api/run", "application/json", b"{\"code\": ".to_vec()).await;
+    let malformed = server
+        .post_raw("/api/run", "application/json", b"{\"code\": ".to_vec())
+        .await;
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     let error: Value = malformed.json().await.unwrap();
     assert!(error["error"].as_str().unwrap().contains("JSON"), "{error}");
 
-    let not_utf8 = server.post_raw("/api/run", "application/json", b"{\"code\": \"\xff\xfe\"}".to_vec()).await;
+    let not_utf8 = server
+        .post_raw(
+            "/api/run",
+            "application/json",
+            b"{\"code\": \"\xff\xfe\"}".to_vec(),
+        )
+        .await;
     assert_eq!(not_utf8.status(), StatusCode::BAD_REQUEST);
     assert!(not_utf8.json::<Value>().await.unwrap()["error"].is_string());
 
@@ -129,7 +182,9 @@ async fn bad_input_is_refused_with_a_clear_message() {
     assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(wrong_type.json::<Value>().await.unwrap()["error"].is_string());
 
-    let huge = server.post_raw("/api/run", "application/json", vec![b' '; 10 * 1024 * 1024]).await;
+    let huge = server
+        .post_raw("/api/run", "application/json", vec![b' '; 10 * 1024 * 1024])
+        .await;
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -151,7 +206,13 @@ async fn the_page_is_rendered_on_the_server_with_the_versions() {
     let html = response.text().await.unwrap();
     assert!(html.contains("<textarea"), "the editor is in the HTML");
     for image in ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"] {
-        assert!(html.contains(&format!("value=\"{image}\"")), "{image} checkbox is in the HTML");
+        assert!(
+            html.contains(&format!("value=\"{image}\"")),
+            "{image} checkbox is in the HTML"
+        );
     }
-    assert!(html.contains("/pkg/evalgrid.js"), "the hydration script is linked");
+    assert!(
+        html.contains("/pkg/evalgrid.js"),
+        "the hydration script is linked"
+    );
 }

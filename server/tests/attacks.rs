@@ -29,7 +29,11 @@ async fn attack(server: &TestServer, attack: &str) -> Vec<VersionResult> {
 
 fn assert_each(results: &[VersionResult], check: impl Fn(&VersionResult) -> bool, what: &str) {
     for result in results {
-        assert!(check(result), "{}: expected {what}, got {result:#?}", result.image);
+        assert!(
+            check(result),
+            "{}: expected {what}, got {result:#?}",
+            result.image
+        );
     }
 }
 
@@ -47,7 +51,11 @@ async fn a_pcntl_fork_bomb_hits_the_process_limit() {
         }"#,
     )
     .await;
-    assert_each(&results, |r| r.stdout.contains("fork refused after"), "the fork to be refused");
+    assert_each(
+        &results,
+        |r| r.stdout.contains("fork refused after"),
+        "the fork to be refused",
+    );
 }
 
 #[tokio::test]
@@ -85,7 +93,11 @@ async fn endless_loops_and_long_sleeps_are_killed_at_the_time_limit() {
         let results = attack(&server, code).await;
         assert_each(&results, |r| r.status == Status::Timeout, "timeout");
         // duration_ms runs from the container's start until it was removed.
-        assert_each(&results, |r| r.duration_ms < 3000, "removal within 1 s of the limit");
+        assert_each(
+            &results,
+            |r| r.duration_ms < 3000,
+            "removal within 1 s of the limit",
+        );
     }
 }
 
@@ -98,7 +110,11 @@ async fn a_100_mb_flood_is_cut_at_the_output_limit() {
         "for ($i = 0; $i < 100; $i++) { echo str_repeat('x', 1 << 20); }",
     )
     .await;
-    assert_each(&results, |r| r.truncated && r.stdout.len() == 64 * 1024, "64 KiB, truncated");
+    assert_each(
+        &results,
+        |r| r.truncated && r.stdout.len() == 64 * 1024,
+        "64 KiB, truncated",
+    );
     let growth_mib = (resident_set_kib() - rss_before) / 1024;
     assert!(growth_mib < 50, "the server grew by {growth_mib} MiB");
 }
@@ -113,7 +129,11 @@ async fn the_file_system_is_read_only_except_small_scratch_space() {
         }"#,
     )
     .await;
-    assert_each(&results, |r| !r.stdout.contains("WRITTEN") && r.stdout.matches("denied").count() == 5, "every write denied");
+    assert_each(
+        &results,
+        |r| !r.stdout.contains("WRITTEN") && r.stdout.matches("denied").count() == 5,
+        "every write denied",
+    );
 }
 
 #[tokio::test]
@@ -173,9 +193,21 @@ async fn secrets_and_privileges_are_out_of_reach() {
         echo 'setuid ', var_export(@posix_setuid(0), true), ' uid ', posix_getuid(), "\n";"#,
     )
     .await;
-    assert_each(&results, |r| r.stdout.contains("shadow false"), "/etc/shadow unreadable");
-    assert_each(&results, |r| !r.stdout.contains("hunter2"), "no server environment inside");
-    assert_each(&results, |r| r.stdout.contains("socket false"), "no docker socket");
+    assert_each(
+        &results,
+        |r| r.stdout.contains("shadow false"),
+        "/etc/shadow unreadable",
+    );
+    assert_each(
+        &results,
+        |r| !r.stdout.contains("hunter2"),
+        "no server environment inside",
+    );
+    assert_each(
+        &results,
+        |r| r.stdout.contains("socket false"),
+        "no docker socket",
+    );
     assert_each(
         &results,
         |r| r.stdout.contains("setuid false uid ") && !r.stdout.contains(" uid 0\n"),
@@ -188,10 +220,18 @@ async fn awkward_output_arrives_intact_or_cut() {
     let server = TestServer::start().await;
     // A 1 MiB line without a newline.
     let results = attack(&server, "echo str_repeat('y', 1 << 20);").await;
-    assert_each(&results, |r| r.truncated && r.stdout.len() == 64 * 1024, "a truncated line");
+    assert_each(
+        &results,
+        |r| r.truncated && r.stdout.len() == 64 * 1024,
+        "a truncated line",
+    );
     // NUL bytes and invalid UTF-8 become U+0000 and U+FFFD in valid JSON.
     let results = attack(&server, r#"echo "a\0b\xff"; fwrite(STDERR, "\x80c");"#).await;
-    assert_each(&results, |r| r.stdout == "a\0b\u{FFFD}" && r.stderr == "\u{FFFD}c", "lossy UTF-8");
+    assert_each(
+        &results,
+        |r| r.stdout == "a\0b\u{FFFD}" && r.stderr == "\u{FFFD}c",
+        "lossy UTF-8",
+    );
     // Very many small writes.
     let results = attack(&server, "for ($i = 0; $i < 200000; $i++) { echo 'z'; flush(); }").await;
     assert_each(
@@ -205,7 +245,13 @@ async fn awkward_output_arrives_intact_or_cut() {
 /// engines list only the subnet; the gateway is then its first address.
 async fn bridge_gateway() -> String {
     let output = tokio::process::Command::new("docker")
-        .args(["network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"])
+        .args([
+            "network",
+            "inspect",
+            "bridge",
+            "--format",
+            "{{json .IPAM.Config}}",
+        ])
         .output()
         .await
         .expect("docker CLI");
@@ -234,7 +280,11 @@ async fn ffi_is_off_on_every_version() {
             echo 'FFI refused: ', get_class($refused), "\n";
         }"#;
     let results = server.run(code, &ALL).await;
-    assert_each(&results, |r| r.stdout.starts_with("FFI refused: ") && !r.stdout.contains("CALLED"), "FFI refused");
+    assert_each(
+        &results,
+        |r| r.stdout.starts_with("FFI refused: ") && !r.stdout.contains("CALLED"),
+        "FFI refused",
+    );
     assert_no_container_left().await;
 }
 
@@ -250,7 +300,10 @@ async fn io_uring_and_other_unneeded_kernel_interfaces_are_denied() {
     let stdout = &results[0].stdout;
     assert_eq!(results[0].status, Status::Ok, "{results:?}");
     for call in ["io_uring_setup", "userfaultfd", "unshare"] {
-        assert!(stdout.contains(&format!("{call}: EPERM")), "{call} must be denied:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("{call}: EPERM")),
+            "{call} must be denied:\n{stdout}"
+        );
     }
     assert!(!stdout.contains("allowed"), "{stdout}");
     assert_no_container_left().await;
@@ -270,7 +323,11 @@ async fn runs_have_their_own_user_ids_and_no_pseudo_terminals() {
         echo 'pty ', $process === false ? 'denied' : 'OPENED', "\n";"#,
     )
     .await;
-    assert_each(&results, |r| r.stdout.contains("ptmx denied\npty denied"), "no pseudo-terminal");
+    assert_each(
+        &results,
+        |r| r.stdout.contains("ptmx denied\npty denied"),
+        "no pseudo-terminal",
+    );
     let uids: Vec<&str> = results.iter().map(|r| r.stdout.lines().next().unwrap()).collect();
     assert_ne!(uids[0], uids[1], "two versions of one run share a user id");
     assert!(uids.iter().all(|uid| *uid != "uid 0"), "{uids:?}");
@@ -326,7 +383,12 @@ async fn a_client_that_stops_reading_cannot_stretch_the_time_limit() {
     let mut response = Vec::new();
     stalled.read_to_end(&mut response).await.unwrap();
     let response = String::from_utf8_lossy(&response);
-    assert_eq!(response.matches("\"status\":\"timeout\"").count(), 2, "{}", &response[..200.min(response.len())]);
+    assert_eq!(
+        response.matches("\"status\":\"timeout\"").count(),
+        2,
+        "{}",
+        &response[..200.min(response.len())]
+    );
     server.assert_still_answers().await;
 }
 
@@ -350,7 +412,9 @@ async fn one_image_under_two_names_runs_once() {
 #[tokio::test]
 async fn a_carriage_return_inside_a_string_is_kept() {
     let server = TestServer::start().await;
-    let results = server.run("<?php\r\necho bin2hex(\"a\rb\");", &["php:8.4-cli"]).await;
+    let results = server
+        .run("<?php\r\necho bin2hex(\"a\rb\");", &["php:8.4-cli"])
+        .await;
     assert_eq!(results[0].stdout, "610d62");
 }
 
@@ -361,7 +425,13 @@ async fn a_flood_of_page_views_does_not_hammer_the_engine() {
     let proxy = common::engine_proxy::EngineProxy::new("image-flood");
     proxy.switch_on();
     // 100 requests at once from one address: over the per-address connection cap otherwise.
-    let server = TestServer::start_with(&["--docker-host", &proxy.docker_host(), "--max-connections-per-ip", "0"]).await;
+    let server = TestServer::start_with(&[
+        "--docker-host",
+        &proxy.docker_host(),
+        "--max-connections-per-ip",
+        "0",
+    ])
+    .await;
     assert_eq!(server.get("/api/images").await.status(), reqwest::StatusCode::OK);
     let before = proxy.requests_to("/images/json");
     let views = (0..100).map(|n| match n % 3 {
@@ -373,7 +443,10 @@ async fn a_flood_of_page_views_does_not_hammer_the_engine() {
         assert_eq!(response.status(), reqwest::StatusCode::OK);
     }
     let listed = proxy.requests_to("/images/json") - before;
-    assert!(listed <= 3, "100 page views listed the engine's images {listed} times");
+    assert!(
+        listed <= 3,
+        "100 page views listed the engine's images {listed} times"
+    );
 }
 
 /// Output stored JSON-escaped grew the database by ~9.5 MB per request and nothing bounded it:
@@ -422,14 +495,20 @@ async fn storage_stays_within_its_bound_under_a_flood_of_large_results() {
     let health: serde_json::Value = server.get("/api/health").await.json().await.unwrap();
     let cache = health["storage"]["cache_bytes"].as_u64().unwrap();
     let database_bytes = health["storage"]["database_bytes"].as_u64().unwrap();
-    assert!(cache <= 2 << 20, "the cache holds {cache} bytes; its bound is 2 MiB");
+    assert!(
+        cache <= 2 << 20,
+        "the cache holds {cache} bytes; its bound is 2 MiB"
+    );
     let on_disk: u64 = ["", "-wal"]
         .iter()
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", database.display())).ok())
         .map(|file| file.len())
         .sum();
     println!("cache {cache} B, database {database_bytes} B, on disk with the WAL {on_disk} B");
-    assert!(database_bytes < 4 << 20, "the database holds {database_bytes} bytes");
+    assert!(
+        database_bytes < 4 << 20,
+        "the database holds {database_bytes} bytes"
+    );
     assert!(on_disk < 12 << 20, "the files take {on_disk} bytes");
     assert_no_container_left().await;
 }

@@ -31,11 +31,7 @@ async fn connect(to: SocketAddr) -> TcpStream {
 
 /// Reads until the server closes the connection (end of stream or reset); returns what arrived
 /// and when the connection ended, or panics when it is still open after `within`.
-async fn read_until_closed(
-    stream: &mut TcpStream,
-    within: Duration,
-    what: &str,
-) -> (Vec<u8>, Instant) {
+async fn read_until_closed(stream: &mut TcpStream, within: Duration, what: &str) -> (Vec<u8>, Instant) {
     let deadline = Instant::now() + within;
     let mut received = Vec::new();
     let mut buffer = [0u8; 64 * 1024];
@@ -90,8 +86,7 @@ const HEALTH: &[u8] = b"GET /api/health HTTP/1.1\r\nHost: evalgrid\r\n\r\n";
 
 #[tokio::test]
 async fn silent_slow_and_idle_clients_are_cut_off_within_the_timeouts() {
-    let server =
-        TestServer::start_with(&["--header-timeout-secs", "1", "--body-timeout-secs", "1"]).await;
+    let server = TestServer::start_with(&["--header-timeout-secs", "1", "--body-timeout-secs", "1"]).await;
     let addr = server_addr(&server);
     let timeout = Duration::from_secs(1);
 
@@ -152,12 +147,8 @@ async fn silent_slow_and_idle_clients_are_cut_off_within_the_timeouts() {
         let answer = read_response(&mut stream).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         let answered = Instant::now();
-        let (_, closed) = read_until_closed(
-            &mut stream,
-            timeout + SLACK,
-            "an idle keep-alive connection",
-        )
-        .await;
+        let (_, closed) =
+            read_until_closed(&mut stream, timeout + SLACK, "an idle keep-alive connection").await;
         closed - answered
     });
 
@@ -248,8 +239,7 @@ async fn connections_over_the_caps_are_closed_while_others_are_served() {
 
 #[tokio::test]
 async fn a_streaming_run_outlasts_the_read_timeouts() {
-    let server =
-        TestServer::start_with(&["--header-timeout-secs", "1", "--body-timeout-secs", "1"]).await;
+    let server = TestServer::start_with(&["--header-timeout-secs", "1", "--body-timeout-secs", "1"]).await;
     let started = Instant::now();
     let response = server
         .post_json(

@@ -67,11 +67,7 @@ async fn assert_page_scripts_carry_the_policy_nonce(
     assert_eq!(response.status(), status, "{path}");
     let policy = assert_common_headers(&response);
     let nonce = policy_nonce(&policy).to_owned();
-    assert!(
-        nonce.len() >= 16,
-        "{path}: a nonce of {} characters",
-        nonce.len()
-    );
+    assert!(nonce.len() >= 16, "{path}: a nonce of {} characters", nonce.len());
     let html = response.text().await.unwrap();
     let scripts = script_tags(&html);
     assert!(!scripts.is_empty(), "{path}: the page has no scripts");
@@ -104,15 +100,12 @@ async fn pages_carry_a_fresh_nonce_that_their_scripts_share() {
         .unwrap()
         .to_owned();
     let permalink =
-        assert_page_scripts_carry_the_policy_nonce(&server, &format!("/s/{id}"), StatusCode::OK)
-            .await;
+        assert_page_scripts_carry_the_policy_nonce(&server, &format!("/s/{id}"), StatusCode::OK).await;
     assert_ne!(permalink, second);
 
     // Pages rendered as errors too.
-    assert_page_scripts_carry_the_policy_nonce(&server, "/s/nosuchsnippet", StatusCode::NOT_FOUND)
-        .await;
-    assert_page_scripts_carry_the_policy_nonce(&server, "/no/such/page", StatusCode::NOT_FOUND)
-        .await;
+    assert_page_scripts_carry_the_policy_nonce(&server, "/s/nosuchsnippet", StatusCode::NOT_FOUND).await;
+    assert_page_scripts_carry_the_policy_nonce(&server, "/no/such/page", StatusCode::NOT_FOUND).await;
 }
 
 #[tokio::test]

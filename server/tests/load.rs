@@ -32,7 +32,12 @@ async fn fifty_clients_get_results_or_a_clean_503_and_nothing_is_left() {
             StatusCode::OK => {
                 let run: RunResponse = response.json().await.unwrap();
                 assert_eq!(run.results.len(), 4);
-                assert!(run.results.iter().all(|r| r.status == Status::Ok && r.stdout == "done"), "{run:?}");
+                assert!(
+                    run.results
+                        .iter()
+                        .all(|r| r.status == Status::Ok && r.stdout == "done"),
+                    "{run:?}"
+                );
                 served += 1;
             }
             StatusCode::SERVICE_UNAVAILABLE => {
@@ -45,7 +50,10 @@ async fn fifty_clients_get_results_or_a_clean_503_and_nothing_is_left() {
         }
     }
     assert!(served >= 2, "only {served} of 50 served");
-    assert!(turned_away > 0, "50 × 4 containers cannot all fit in 8 slots within 1 s");
+    assert!(
+        turned_away > 0,
+        "50 × 4 containers cannot all fit in 8 slots within 1 s"
+    );
     println!("served {served}, turned away {turned_away}");
 
     assert_no_container_left().await;
@@ -59,7 +67,11 @@ async fn fifty_clients_get_results_or_a_clean_503_and_nothing_is_left() {
 async fn a_run_larger_than_the_container_limit_is_refused() {
     let server = TestServer::start_with(&["--max-containers", "2"]).await;
     server
-        .assert_refused(run_body("<?php echo 1;", &FOUR[..3]), StatusCode::BAD_REQUEST, "can never fit")
+        .assert_refused(
+            run_body("<?php echo 1;", &FOUR[..3]),
+            StatusCode::BAD_REQUEST,
+            "can never fit",
+        )
         .await;
 }
 
@@ -67,15 +79,26 @@ async fn a_run_larger_than_the_container_limit_is_refused() {
 async fn a_client_over_its_rate_gets_429_with_retry_after() {
     let server = TestServer::start_with(&["--runs-per-minute", "3"]).await;
     for _ in 0..3 {
-        let response = server.post_json("/api/run", run_body("<?php echo 1;", &["php:8.4-cli"])).await;
+        let response = server
+            .post_json("/api/run", run_body("<?php echo 1;", &["php:8.4-cli"]))
+            .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let response = server.post_json("/api/run/stream", run_body("<?php echo 1;", &["php:8.4-cli"])).await;
+    let response = server
+        .post_json("/api/run/stream", run_body("<?php echo 1;", &["php:8.4-cli"]))
+        .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=20).contains(&retry_after), "{retry_after}");
     let error: Value = response.json().await.unwrap();
-    assert!(error["error"].as_str().unwrap().contains("at most 3 per minute"), "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("at most 3 per minute"),
+        "{error}"
+    );
     // Reading is not limited.
     assert_eq!(server.get("/api/images").await.status(), StatusCode::OK);
 }

@@ -27,27 +27,44 @@ impl Client {
     }
 
     async fn post_run(&self, body: Value) -> RunResponse {
-        let response = self.http.post(format!("{}/api/run", self.base)).json(&body).send().await.unwrap();
+        let response = self
+            .http
+            .post(format!("{}/api/run", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{body}");
         response.json().await.unwrap()
     }
 
     /// Runs and saves; returns the permalink id and the results.
     async fn save(&self, code: &str, images: &[&str]) -> (String, Vec<VersionResult>) {
-        let response = self.post_run(json!({ "code": code, "images": images, "save": true })).await;
+        let response = self
+            .post_run(json!({ "code": code, "images": images, "save": true }))
+            .await;
         (response.id.expect("a saved run has an id"), response.results)
     }
 
     async fn run(&self, code: &str, images: &[&str]) -> Vec<VersionResult> {
-        self.post_run(json!({ "code": code, "images": images })).await.results
+        self.post_run(json!({ "code": code, "images": images }))
+            .await
+            .results
     }
 
     async fn run_forced(&self, code: &str, images: &[&str]) -> Vec<VersionResult> {
-        self.post_run(json!({ "code": code, "images": images, "force": true })).await.results
+        self.post_run(json!({ "code": code, "images": images, "force": true }))
+            .await
+            .results
     }
 
     async fn snippet(&self, id: &str) -> Option<Snippet> {
-        let response = self.http.get(format!("{}/api/snippets/{id}", self.base)).send().await.unwrap();
+        let response = self
+            .http
+            .get(format!("{}/api/snippets/{id}", self.base))
+            .send()
+            .await
+            .unwrap();
         match response.status() {
             StatusCode::NOT_FOUND => None,
             StatusCode::OK => Some(response.json().await.unwrap()),
@@ -57,7 +74,12 @@ impl Client {
 
     /// The permalink page as a browser without JavaScript gets it.
     async fn page(&self, id: &str) -> (StatusCode, String) {
-        let response = self.http.get(format!("{}/s/{id}", self.base)).send().await.unwrap();
+        let response = self
+            .http
+            .get(format!("{}/s/{id}", self.base))
+            .send()
+            .await
+            .unwrap();
         (response.status(), response.text().await.unwrap())
     }
 }
@@ -68,12 +90,14 @@ fn on_disk(path: &Path) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_saved_run_reads_the_same_after_restarts() {
-    let _engine = TestServer::exclusive();
+    let _engine = TestServer::exclusive().await;
     let database = fresh_database();
     let code = "<?php\necho 'PHP ', PHP_MAJOR_VERSION, \"\\n\";\nfwrite(STDERR, 'note');\n";
     let (id, results) = {
         let server = ServerProcess::start(&on_disk(&database)).await;
-        let saved = Client::of(&server.base).save(code, &["php:8.4-cli", "php:7.4-cli"]).await;
+        let saved = Client::of(&server.base)
+            .save(code, &["php:8.4-cli", "php:7.4-cli"])
+            .await;
         server.stop().await;
         saved
     };
@@ -99,7 +123,10 @@ async fn a_saved_run_reads_the_same_after_restarts() {
     let (status, html) = client.page(&id).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("fwrite(STDERR"), "the code is on the page");
-    assert!(html.contains("PHP 7\n") && html.contains("PHP 8\n"), "both outputs are on the page");
+    assert!(
+        html.contains("PHP 7\n") && html.contains("PHP 8\n"),
+        "both outputs are on the page"
+    );
     assert!(client.snippet("nosuch").await.is_none());
     assert_eq!(client.page("nosuch").await.0, StatusCode::NOT_FOUND);
     server.stop().await;
@@ -121,13 +148,23 @@ async fn the_same_code_gets_the_same_link_and_other_code_another() {
     let snippet = client.snippet(&first).await.unwrap();
     assert_eq!(snippet.results.len(), 2);
     assert_eq!(snippet.code, "<?php echo 1;\n");
-    assert!(client.post_run(json!({ "code": "<?php echo 3;", "images": ["php:8.4-cli"] })).await.id.is_none(), "not saved unless asked");
+    assert!(
+        client
+            .post_run(json!({ "code": "<?php echo 3;", "images": ["php:8.4-cli"] }))
+            .await
+            .id
+            .is_none(),
+        "not saved unless asked"
+    );
     assert_no_container_left().await;
 }
 
 #[tokio::test]
 async fn ids_that_collide_are_lengthened() {
-    let store = Store::open(&fresh_database(), true).await.unwrap().with_min_id_len(1);
+    let store = Store::open(&fresh_database(), true)
+        .await
+        .unwrap()
+        .with_min_id_len(1);
     let first = store.save_snippet("<?php echo 0;").await.unwrap();
     // Some other code whose id starts with the same character (1 in 32 do).
     let colliding = (1..)
@@ -138,7 +175,11 @@ async fn ids_that_collide_are_lengthened() {
     assert_eq!(first.len(), 1);
     assert_eq!(second.len(), 2, "{first} {second}");
     assert!(second.starts_with(&first));
-    assert_eq!(store.save_snippet(&colliding).await.unwrap(), second, "stable once given");
+    assert_eq!(
+        store.save_snippet(&colliding).await.unwrap(),
+        second,
+        "stable once given"
+    );
     assert_eq!(store.snippet(&second).await.unwrap().unwrap().code, colliding);
 }
 
@@ -167,8 +208,13 @@ async fn exits_are_cached_but_timeouts_and_kills_are_not() {
     let client = Client::of(&server.base);
     let exit = "<?php echo 'bye'; exit(3);";
     let timeout = "<?php sleep(5);";
-    let oom = r#"<?php ini_set("memory_limit", "-1"); $a = []; while (true) { $a[] = str_repeat("x", 1 << 20); }"#;
-    for (code, status, cached) in [(exit, Status::Exit, true), (timeout, Status::Timeout, false), (oom, Status::Oom, false)] {
+    let oom =
+        r#"<?php ini_set("memory_limit", "-1"); $a = []; while (true) { $a[] = str_repeat("x", 1 << 20); }"#;
+    for (code, status, cached) in [
+        (exit, Status::Exit, true),
+        (timeout, Status::Timeout, false),
+        (oom, Status::Oom, false),
+    ] {
         let first = client.run(code, &["php:8.2-cli"]).await.remove(0);
         assert_eq!(first.status, status, "{first:?}");
         let second = client.run(code, &["php:8.2-cli"]).await.remove(0);
@@ -185,19 +231,35 @@ async fn cached_results_come_first_in_the_stream() {
     let code = "<?php usleep(300000); echo PHP_VERSION;";
     client.run(code, &["php:8.5-cli"]).await;
     let body = server
-        .post_json("/api/run/stream", json!({ "code": code, "images": ["php:7.4-cli", "php:8.5-cli"], "save": true }))
+        .post_json(
+            "/api/run/stream",
+            json!({ "code": code, "images": ["php:7.4-cli", "php:8.5-cli"], "save": true }),
+        )
         .await;
-    let id = body.headers()[server::SNIPPET_ID_HEADER].to_str().unwrap().to_owned();
-    let lines: Vec<VersionResult> = body.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let id = body.headers()[server::SNIPPET_ID_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let lines: Vec<VersionResult> = body
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!((lines[0].image.as_str(), lines[0].cached), ("php:8.5-cli", true));
     assert_eq!((lines[1].image.as_str(), lines[1].cached), ("php:7.4-cli", false));
-    assert_eq!(client.snippet(&id).await.unwrap().results.len(), 2, "cached results are saved too");
+    assert_eq!(
+        client.snippet(&id).await.unwrap().results.len(),
+        2,
+        "cached results are saved too"
+    );
     assert_no_container_left().await;
 }
 
 #[tokio::test]
 async fn other_sandbox_limits_do_not_share_cached_results() {
-    let _engine = TestServer::exclusive();
+    let _engine = TestServer::exclusive().await;
     let database = fresh_database();
     let code = "<?php echo 'limits';";
     {
@@ -220,7 +282,7 @@ async fn other_sandbox_limits_do_not_share_cached_results() {
 
 #[tokio::test]
 async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
-    let _engine = TestServer::exclusive();
+    let _engine = TestServer::exclusive().await;
     let database = fresh_database();
     let mut flags = on_disk(&database);
     flags.extend(["--runs-per-minute", "0"]);
@@ -235,7 +297,13 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
                 for n in 0.. {
                     let code = format!("<?php echo {client} * 1000 + {n};");
                     let body = json!({ "code": code, "images": ["php:8.4-cli"], "save": true });
-                    let Ok(response) = client_api.http.post(format!("{}/api/run", client_api.base)).json(&body).send().await else {
+                    let Ok(response) = client_api
+                        .http
+                        .post(format!("{}/api/run", client_api.base))
+                        .json(&body)
+                        .send()
+                        .await
+                    else {
                         return saved;
                     };
                     if let Ok(run) = response.json::<RunResponse>().await {
@@ -248,20 +316,27 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     drop(server); // SIGKILL, with saves in flight
-    // Let the engine finish creates it had already accepted, so the restart's sweep sees them.
+                  // Let the engine finish creates it had already accepted, so the restart's sweep sees them.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut answered = Vec::new();
     for client in clients {
         answered.extend(client.await.unwrap());
     }
-    assert!(answered.len() >= 6, "saves completed before the kill: {}", answered.len());
+    assert!(
+        answered.len() >= 6,
+        "saves completed before the kill: {}",
+        answered.len()
+    );
 
     let mut flags = on_disk(&database);
     flags.push("--require-database");
     let restarted = ServerProcess::start(&flags).await;
     let client = Client::of(&restarted.base);
     for (id, code, results) in &answered {
-        let snippet = client.snippet(id).await.unwrap_or_else(|| panic!("{id} was lost"));
+        let snippet = client
+            .snippet(id)
+            .await
+            .unwrap_or_else(|| panic!("{id} was lost"));
         assert_eq!(&snippet.code, code);
         assert_eq!(&snippet.results, results);
     }
@@ -279,7 +354,12 @@ fn overwrite_the_middle(path: &Path) {
 
 fn cut_in_half(path: &Path) {
     let length = std::fs::metadata(path).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(path).unwrap().set_len(length / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(length / 2)
+        .unwrap();
 }
 
 #[tokio::test]
@@ -289,17 +369,28 @@ async fn a_damaged_or_missing_database_stops_the_start_with_a_clear_error() {
     let said = fails_to_start(&on_disk(&garbage));
     assert!(said.contains("damaged or not a SQLite database"), "{said}");
     assert!(said.contains(garbage.to_str().unwrap()), "names the file: {said}");
-    assert_eq!(std::fs::read(&garbage).unwrap(), "this is not a database\n".repeat(500).as_bytes(), "left untouched");
+    assert_eq!(
+        std::fs::read(&garbage).unwrap(),
+        "this is not a database\n".repeat(500).as_bytes(),
+        "left untouched"
+    );
 
     // A real database with its middle overwritten, and one cut in half.
     for damage in [overwrite_the_middle as fn(&Path), cut_in_half] {
         let damaged = fresh_database();
         let store = Store::open(&damaged, true).await.unwrap();
         for n in 0..200 {
-            store.save_snippet(&format!("<?php echo {n}; // {}", "x".repeat(500))).await.unwrap();
+            store
+                .save_snippet(&format!("<?php echo {n}; // {}", "x".repeat(500)))
+                .await
+                .unwrap();
         }
         store.close().await;
-        assert_eq!(std::fs::metadata(damaged.with_extension("sqlite3-wal")).map_or(0, |m| m.len()), 0, "all in the main file");
+        assert_eq!(
+            std::fs::metadata(damaged.with_extension("sqlite3-wal")).map_or(0, |m| m.len()),
+            0,
+            "all in the main file"
+        );
         damage(&damaged);
         let said = fails_to_start(&on_disk(&damaged));
         assert!(said.contains("damaged"), "{said}");
@@ -312,7 +403,10 @@ async fn a_damaged_or_missing_database_stops_the_start_with_a_clear_error() {
     assert!(said.contains("does not exist"), "{said}");
     assert!(!missing.exists(), "not created");
 
-    let nowhere = missing.parent().unwrap().join("no-such-directory/evalgrid.sqlite3");
+    let nowhere = missing
+        .parent()
+        .unwrap()
+        .join("no-such-directory/evalgrid.sqlite3");
     let said = fails_to_start(&on_disk(&nowhere));
     assert!(said.contains("directory does not exist"), "{said}");
 }

@@ -1,6 +1,6 @@
 use super::{
-    CodeEditor, GroupedResults, PerformanceTable, ResultGrid, ResultToolbar, ResultView, RunSummary, ShareLink,
-    VersionPicker,
+    CodeEditor, GroupedResults, PerformanceTable, ResultGrid, ResultToolbar, ResultView, RunSummary,
+    ShareLink, VersionPicker,
 };
 use crate::api::{list_images, run_streaming};
 use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
@@ -36,7 +36,12 @@ pub fn Playground(
 
     // The run on screen: its versions (in version order) and the results so far.
     let versions = RwSignal::new(saved_results.iter().map(result_info).collect::<Vec<_>>());
-    let results = RwSignal::new(saved_results.into_iter().map(|r| (r.image.clone(), r)).collect::<HashMap<_, _>>());
+    let results = RwSignal::new(
+        saved_results
+            .into_iter()
+            .map(|r| (r.image.clone(), r))
+            .collect::<HashMap<_, _>>(),
+    );
     let permalink = RwSignal::new(id);
     let running = RwSignal::new(false);
     let elapsed_ms = RwSignal::new(None::<f64>);
@@ -48,7 +53,12 @@ pub fn Playground(
 
     let selected = move || -> Vec<ImageInfo> {
         let available = images.get().and_then(Result::ok).unwrap_or_default();
-        unchecked.with(|off| available.into_iter().filter(|i| !off.contains(&i.image)).collect())
+        unchecked.with(|off| {
+            available
+                .into_iter()
+                .filter(|i| !off.contains(&i.image))
+                .collect()
+        })
     };
 
     // `force`: run every version even when the server has its result cached.

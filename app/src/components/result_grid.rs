@@ -89,7 +89,9 @@ fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoVi
         .as_ref()
         .is_some_and(|b| b.stdout == result.stdout && b.stderr == result.stderr);
     let differs = |stream: fn(&VersionResult) -> &String| {
-        base.as_ref().filter(|b| stream(b) != stream(&result)).map(|b| stream(b).clone())
+        base.as_ref()
+            .filter(|b| stream(b) != stream(&result))
+            .map(|b| stream(b).clone())
     };
     let stdout_base = differs(|r| &r.stdout);
     let stderr_base = differs(|r| &r.stderr);

@@ -11,7 +11,10 @@ use std::collections::HashSet;
 pub fn SnippetPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let loaded = Resource::new(id, |id| async move { (load_snippet(id).await, list_images().await) });
+    let loaded = Resource::new(
+        id,
+        |id| async move { (load_snippet(id).await, list_images().await) },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the snippet…"</p> }>
             {move || Suspend::new(async move {

@@ -53,7 +53,12 @@ impl EngineProxy {
 
     /// How many requests so far had `path` in their request line.
     pub fn requests_to(&self, path: &str) -> usize {
-        self.requests.lock().unwrap().iter().filter(|line| line.contains(path)).count()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains(path))
+            .count()
     }
 
     /// The engine is gone: new connections are refused and open ones are cut.

@@ -24,7 +24,14 @@ pub fn syscall_probe_image() -> FixtureImage {
         let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/syscall_probe.c");
         run("gcc", &["-static", "-O2", "-o", binary.to_str().unwrap(), source]);
         let container = run("docker", &["create", "php:8.4-cli"]);
-        run("docker", &["cp", binary.to_str().unwrap(), &format!("{container}:/usr/local/bin/php")]);
+        run(
+            "docker",
+            &[
+                "cp",
+                binary.to_str().unwrap(),
+                &format!("{container}:/usr/local/bin/php"),
+            ],
+        );
         run("docker", &["commit", &container, image.name]);
         run("docker", &["rm", &container]);
         let _ = std::fs::remove_dir_all(directory);

@@ -10,9 +10,11 @@ use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use server::{leptos_options, serve, AppState, Config};
-use std::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard};
 
-static ENGINE: Mutex<()> = Mutex::new(());
+/// Held by each test for its whole length: "no container left" is checked per test, so tests that
+/// use the engine take turns. An async mutex, since it is held across awaits.
+static ENGINE: Mutex<()> = Mutex::const_new(());
 
 /// A server on an ephemeral port, exclusive to one test at a time.
 pub struct TestServer {
@@ -27,8 +29,8 @@ impl TestServer {
     }
 
     /// This test's exclusive hold on the engine, for tests that start their own server process.
-    pub fn exclusive() -> MutexGuard<'static, ()> {
-        ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub async fn exclusive() -> MutexGuard<'static, ()> {
+        ENGINE.lock().await
     }
 
     /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
@@ -42,14 +44,25 @@ impl TestServer {
     }
 
     async fn start_serving_site(flags: &[&str], site_root: Option<&std::path::Path>) -> Self {
-        let exclusive = Self::exclusive();
-        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+        let exclusive = Self::exclusive().await;
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         // No pool unless a test asks: idle pooled containers would count as "left behind".
-        let pool_off: &[&str] = if flags.contains(&"--pool-size") { &[] } else { &["--pool-size", "0"] };
+        let pool_off: &[&str] = if flags.contains(&"--pool-size") {
+            &[]
+        } else {
+            &["--pool-size", "0"]
+        };
         // A database of its own, so that no test sees another's cached results.
         let database = fresh_database();
         let database_flag = ["--database", database.to_str().unwrap()];
-        let database_flag: &[&str] = if flags.contains(&"--database") { &[] } else { &database_flag };
+        let database_flag: &[&str] = if flags.contains(&"--database") {
+            &[]
+        } else {
+            &database_flag
+        };
         let args = std::iter::once("evalgrid")
             .chain(pool_off.iter().copied())
             .chain(database_flag.iter().copied())
@@ -76,7 +89,11 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
@@ -125,7 +142,6 @@ pub fn fresh_database() -> std::path::PathBuf {
     path
 }
 
-
 impl TestServer {
     /// Runs `code` and returns the results in request order, asserting a 200.
     pub async fn run(&self, code: &str, images: &[&str]) -> Vec<app::model::VersionResult> {
@@ -145,7 +161,12 @@ impl TestServer {
 /// How many containers carry evalgrid's label, running or not.
 pub async fn managed_containers() -> usize {
     let output = tokio::process::Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label={}", runner::MANAGED_LABEL)])
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={}", runner::MANAGED_LABEL),
+        ])
         .output()
         .await
         .expect("docker CLI");
@@ -156,7 +177,10 @@ pub async fn managed_containers() -> usize {
 pub async fn wait_for_containers(count: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while managed_containers().await != count {
-        assert!(std::time::Instant::now() < deadline, "expected {count} containers");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected {count} containers"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

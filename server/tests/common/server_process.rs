@@ -91,7 +91,6 @@ impl Drop for ServerProcess {
     }
 }
 
-
 /// Starts the binary with these flags, expecting it to refuse to start (within 10 s); returns
 /// what it said.
 pub fn fails_to_start(flags: &[&str]) -> String {
@@ -115,7 +114,10 @@ pub fn fails_to_start(flags: &[&str]) -> String {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(!status.success(), "the server should refuse to start with {flags:?}");
+    assert!(
+        !status.success(),
+        "the server should refuse to start with {flags:?}"
+    );
     let mut said = String::new();
     child.stdout.take().unwrap().read_to_string(&mut said).unwrap();
     child.stderr.take().unwrap().read_to_string(&mut said).unwrap();
