@@ -1,20 +1,16 @@
 //! One run in one single-use container: create, attach, start (or take a started one from the
 //! pool), send the code, collect capped output under one deadline, find out how it ended,
-//! remove. How the observations become a result is [`crate::classify`]'s pure business.
+//! remove. How the observations become a result is [`crate::classify`]'s pure business; the
+//! engine is reached through [`crate::backend::Backend`].
 
+use crate::backend::Backend;
 use crate::classify::{classify, End, Observed};
 use crate::slots::Slot;
-use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, MANAGED_LABEL};
+use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner};
 use bollard::container::{AttachContainerResults, LogOutput};
-use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
-};
-use bollard::Docker;
 use futures::{Stream, StreamExt};
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
@@ -29,7 +25,6 @@ const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 /// engine has removed the container. The normal path awaits [`ContainerGuard::remove`].
 pub(crate) struct ContainerGuard {
     runner: Runner,
-    docker: Docker,
     id: Option<String>,
     slot: Option<Slot>,
 }
@@ -39,15 +34,19 @@ impl ContainerGuard {
         self.id.as_deref().unwrap_or_default()
     }
 
+    fn backend(&self) -> &Arc<dyn Backend> {
+        &self.runner.backend
+    }
+
     /// Removes the container now and hands its slot back for another container; if the engine
     /// refuses, keeps trying in the background (holding the slot) and returns `None`.
     pub(crate) async fn remove(mut self) -> Option<Slot> {
         let id = self.id.take()?;
         let slot = self.slot.take();
-        match force_remove(&self.docker, &id).await {
+        match self.backend().remove(&id).await {
             Ok(()) => slot,
             Err(error) => {
-                retry_removal(&self.runner, self.docker.clone(), id, slot, error);
+                retry_removal(&self.runner, id, slot, error);
                 None
             }
         }
@@ -57,14 +56,14 @@ impl ContainerGuard {
 impl Drop for ContainerGuard {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
-        let (docker, slot) = (self.docker.clone(), self.slot.take());
+        let slot = self.slot.take();
         let runner = self.runner.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 self.runner.cleanups.spawn_on(
                     async move {
-                        if let Err(error) = force_remove(&docker, &id).await {
-                            retry_removal(&runner, docker, id, slot, error);
+                        if let Err(error) = runner.backend.remove(&id).await {
+                            retry_removal(&runner, id, slot, error);
                         }
                     },
                     &handle,
@@ -76,30 +75,16 @@ impl Drop for ContainerGuard {
     }
 }
 
-/// Kills and removes a container. "No such container" counts as done.
-async fn force_remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
-    let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
-    match docker.remove_container(id, Some(options)).await {
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-        result => result,
-    }
-}
-
 /// Keeps trying to remove a container the engine could not remove (it is down or restarting),
 /// backing off up to [`MAX_RETRY_PAUSE`], until it is gone; its slot is held until then.
-fn retry_removal(
-    runner: &Runner,
-    docker: Docker,
-    id: String,
-    slot: Option<Slot>,
-    error: bollard::errors::Error,
-) {
+fn retry_removal(runner: &Runner, id: String, slot: Option<Slot>, error: String) {
     tracing::warn!(container = %id, %error, "cannot remove container; will retry");
+    let backend = runner.backend.clone();
     runner.cleanups.spawn(async move {
         let mut pause = Duration::from_millis(250);
         loop {
             tokio::time::sleep(pause).await;
-            match force_remove(&docker, &id).await {
+            match backend.remove(&id).await {
                 Ok(()) => {
                     drop(slot);
                     return tracing::info!(container = %id, "removed after retrying");
@@ -111,18 +96,9 @@ fn retry_removal(
 }
 
 pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverError> {
-    let docker = runner.docker().await?;
-    let filters = HashMap::from([("label", vec![MANAGED_LABEL])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let orphans = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(DiscoverError::ListContainers)?;
-    for id in orphans.iter().filter_map(|orphan| orphan.id.as_deref()) {
-        if let Err(error) = force_remove(&docker, id).await {
+    let orphans = runner.backend.managed().await?;
+    for id in &orphans {
+        if let Err(error) = runner.backend.remove(id).await {
             tracing::warn!(container = %id, %error, "cannot remove orphaned container");
         }
     }
@@ -147,22 +123,9 @@ impl Prepared {
 
 /// Creates, attaches to and starts a container for `image` in `slot`: everything but the code.
 pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Result<Prepared, RunError> {
-    let docker = runner.docker().await?;
-    let container = create(runner, &docker, image, slot).await?;
-    let attach_options = AttachContainerOptionsBuilder::new()
-        .stdin(true)
-        .stdout(true)
-        .stderr(true)
-        .stream(true)
-        .build();
-    let attached = docker
-        .attach_container(container.id(), Some(attach_options))
-        .await
-        .map_err(RunError::Attach)?;
-    docker
-        .start_container(container.id(), None)
-        .await
-        .map_err(RunError::Start)?;
+    let container = create(runner, image, slot).await?;
+    let attached = runner.backend.attach(container.id()).await?;
+    runner.backend.start(container.id()).await?;
     Ok(Prepared {
         container,
         attached,
@@ -174,25 +137,16 @@ pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Resul
 /// the engine creates its container (client gone, shutdown) would otherwise never learn the id
 /// of the container the engine then makes. If nobody waits any more, the guard is dropped there,
 /// which removes the container.
-async fn create(
-    runner: &Runner,
-    docker: &Docker,
-    image: &Image,
-    slot: Slot,
-) -> Result<ContainerGuard, RunError> {
+async fn create(runner: &Runner, image: &Image, slot: Slot) -> Result<ContainerGuard, RunError> {
     let body = sandbox::container_body(runner.config(), &image.id, slot.uid());
-    let (runner, docker) = (runner.clone(), docker.clone());
+    let runner = runner.clone();
     let (created, receiver) = tokio::sync::oneshot::channel();
     runner.cleanups.clone().spawn(async move {
-        let container = match docker.create_container(None, body).await {
-            Ok(response) => Ok(ContainerGuard {
-                runner,
-                docker,
-                id: Some(response.id),
-                slot: Some(slot),
-            }),
-            Err(error) => Err(RunError::Create(error)),
-        };
+        let container = runner.backend.create(body).await.map(|id| ContainerGuard {
+            runner: runner.clone(),
+            id: Some(id),
+            slot: Some(slot),
+        });
         let _ = created.send(container);
     });
     receiver.await.unwrap_or(Err(RunError::ShuttingDown))
@@ -343,29 +297,16 @@ async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Resu
 /// Waits until `deadline` for the engine to see the container exit, then asks how it ended;
 /// `None` when it is still running.
 async fn exited(container: &ContainerGuard, deadline: Instant) -> Result<Option<End>, RunError> {
-    let docker = &container.docker;
-    let options = WaitContainerOptionsBuilder::new()
-        .condition("not-running")
-        .build();
-    let mut waiting = docker.wait_container(container.id(), Some(options));
-    // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
-    let _ = tokio::time::timeout_at(deadline, waiting.next()).await;
-    drop(waiting);
-    let inspected = docker
-        .inspect_container(container.id(), None)
-        .await
-        .map_err(RunError::Inspect)?;
-    let state = inspected.state.unwrap_or_default();
-    if state.running == Some(true) {
+    let backend = container.backend();
+    let _ = tokio::time::timeout_at(deadline, backend.wait_stopped(container.id())).await;
+    let state = backend.inspect(container.id()).await?;
+    if state.running {
         return Ok(None);
     }
     Ok(Some(End::Exited {
         exit_code: state.exit_code,
-        oom_killed: state.oom_killed == Some(true),
-        finished_at: state
-            .finished_at
-            .as_deref()
-            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
+        oom_killed: state.oom_killed,
+        finished_at: state.finished_at,
         usage: Default::default(),
     }))
 }

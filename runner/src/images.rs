@@ -2,7 +2,6 @@
 //! version each one has (asked once per image id, by running it).
 
 use crate::{DiscoverError, Runner, Status};
-use bollard::query_parameters::ListImagesOptionsBuilder;
 use futures::future::join_all;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,18 +128,13 @@ impl Catalog {
     }
 
     async fn discover(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
-        let summaries = runner
-            .docker()
-            .await?
-            .list_images(Some(ListImagesOptionsBuilder::new().build()))
-            .await
-            .map_err(DiscoverError::ListImages)?;
+        let summaries = runner.backend.images().await?;
 
         // Tags of the configured repositories ending in -cli, grouped by image id.
         let mut tags_by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for summary in summaries {
             let tags: Vec<String> = summary
-                .repo_tags
+                .tags
                 .into_iter()
                 .filter(|tag| is_cli_tag(tag, &runner.config().repositories))
                 .collect();

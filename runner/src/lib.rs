@@ -17,10 +17,14 @@
 //! The invariant behind the limit: every container this runner has in the engine holds a slot
 //! from before it is created until after it is removed, so there are never more than
 //! `max_containers` of them; and an idle pool never keeps a run out (it gives its slots up).
+//! The engine is reached through a [`backend::Backend`]: Docker in production, an engine in
+//! memory in the lifecycle unit tests (`fakes.rs`, `lifecycle_tests.rs`).
+//!
 //! Every container is removed on every path (success, error, timeout, dropped request) by a
 //! guard, and carries the [`MANAGED_LABEL`] so orphans left by a crashed process can be found
 //! with [`Runner::remove_orphans`].
 
+mod backend;
 mod classify;
 mod config;
 mod container;
@@ -34,6 +38,11 @@ mod seccomp;
 mod slots;
 mod usage;
 
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod lifecycle_tests;
+
 pub use config::{default_max_containers, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError};
 pub use execution::{Execution, Status};
@@ -44,7 +53,6 @@ pub use usage::Usage;
 
 pub use time;
 
-use bollard::Docker;
 use container::Reserved;
 use futures::stream::Stream;
 use std::sync::Arc;
@@ -60,7 +68,7 @@ pub const MANAGED_LABEL: &str = "dev.evalgrid.managed";
 /// A handle to the Docker engine plus what evalgrid knows about its PHP images. Cheap to clone.
 #[derive(Clone)]
 pub struct Runner {
-    engine: Arc<engine::Engine>,
+    backend: Arc<dyn backend::Backend>,
     config: Arc<RunnerConfig>,
     catalog: Arc<images::Catalog>,
     slots: Arc<slots::Slots>,
@@ -95,9 +103,15 @@ impl Runner {
     /// Sets up the engine client; nothing touches the engine until the first call, so this works
     /// while the engine is down.
     pub fn new(config: RunnerConfig) -> Self {
+        let docker = backend::DockerBackend::new(config.docker_host.clone());
+        Self::with_backend(config, Arc::new(docker))
+    }
+
+    /// A runner on any engine (the unit tests' fake).
+    pub(crate) fn with_backend(config: RunnerConfig, backend: Arc<dyn backend::Backend>) -> Self {
         let wake_pool = Arc::new(Notify::new());
         Self {
-            engine: Arc::new(engine::Engine::new(config.docker_host.clone())),
+            backend,
             slots: Arc::new(slots::Slots::new(config.max_containers, wake_pool.clone())),
             pool: Arc::new(pool::Pool::new(config.pool_size, wake_pool)),
             config: Arc::new(config),
@@ -108,9 +122,9 @@ impl Runner {
         }
     }
 
-    /// Whether the engine answers (and, once it has, the negotiated client).
+    /// Whether the engine answers.
     pub async fn engine(&self) -> Result<(), ConnectError> {
-        self.docker().await.map(drop)
+        self.backend.ping().await
     }
 
     pub fn config(&self) -> &RunnerConfig {
@@ -300,10 +314,6 @@ impl Runner {
         drop(self.pool.drain());
         self.cleanups.close();
         tokio::time::timeout(grace, self.cleanups.wait()).await.is_ok()
-    }
-
-    pub(crate) async fn docker(&self) -> Result<Docker, ConnectError> {
-        self.engine.docker().await
     }
 
     /// How many pre-started containers wait in the pool.

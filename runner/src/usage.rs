@@ -63,6 +63,15 @@ pub(crate) struct Report {
     pub(crate) usage: Usage,
 }
 
+/// The lines the shell ends stdout and stderr with, for a PHP that exited with `exit_code` after
+/// using `cpu_us` of CPU and `peak` bytes (for engines in memory that stand in for the shell).
+#[cfg(test)]
+pub(crate) fn closing_lines(exit_code: i64, cpu_us: u64, peak: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut stderr = MARKER.to_vec();
+    stderr.extend(format!("{exit_code} 0 {}000 {peak}\n", cpu_us).bytes());
+    (STDOUT_END.to_vec(), stderr)
+}
+
 /// True once both streams end with the shell's lines. Cheap: looks at the tails only.
 pub(crate) fn complete(stdout: &[u8], stderr: &[u8]) -> bool {
     stdout.ends_with(STDOUT_END) && stderr.ends_with(b"\n") && {

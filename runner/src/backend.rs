@@ -1,0 +1,192 @@
+//! The seam between the runner's lifecycle logic (admission, pool, guard, retries,
+//! cancellation) and a container engine, as the Rust Playground's orchestrator has it: the
+//! runner talks to a [`Backend`]; [`DockerBackend`] is Docker through its Engine API (bollard),
+//! and the unit tests use an engine in memory (`fakes.rs`). The real-engine tests stay the proof
+//! that the sandbox and the Docker side work.
+
+use crate::engine::Engine;
+use crate::{ConnectError, DiscoverError, RunError, MANAGED_LABEL};
+use bollard::container::AttachContainerResults;
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a container stands, as the engine sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ContainerState {
+    pub(crate) running: bool,
+    pub(crate) exit_code: Option<i64>,
+    pub(crate) oom_killed: bool,
+    pub(crate) finished_at: Option<OffsetDateTime>,
+}
+
+/// An image of the engine: its id and its tags (`repository:tag`).
+#[derive(Debug, Clone)]
+pub(crate) struct ImageSummary {
+    pub(crate) id: String,
+    pub(crate) tags: Vec<String>,
+}
+
+/// What the runner asks of a container engine.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// Whether the engine answers.
+    fn ping(&self) -> BoxFuture<'_, Result<(), ConnectError>>;
+    /// Creates a container; returns its id.
+    fn create(&self, body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>>;
+    /// Attaches to a created container's stdin, stdout and stderr.
+    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>>;
+    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>>;
+    /// Resolves once the engine sees the container stopped (at once when it cannot tell).
+    fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()>;
+    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>>;
+    /// Kills and removes a container; one that does not exist counts as removed.
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    /// The ids of the containers carrying [`MANAGED_LABEL`], running or not.
+    fn managed(&self) -> BoxFuture<'_, Result<Vec<String>, DiscoverError>>;
+    fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>>;
+}
+
+/// Docker, through its Engine API.
+pub(crate) struct DockerBackend {
+    engine: Engine,
+}
+
+impl DockerBackend {
+    pub(crate) fn new(host: Option<String>) -> Self {
+        Self {
+            engine: Engine::new(host),
+        }
+    }
+}
+
+impl Backend for DockerBackend {
+    fn ping(&self) -> BoxFuture<'_, Result<(), ConnectError>> {
+        Box::pin(async move { self.engine.docker().await.map(drop) })
+    }
+
+    fn create(&self, body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await?;
+            let created = docker
+                .create_container(None, body)
+                .await
+                .map_err(RunError::Create)?;
+            Ok(created.id)
+        })
+    }
+
+    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>> {
+        Box::pin(async move {
+            let options = AttachContainerOptionsBuilder::new()
+                .stdin(true)
+                .stdout(true)
+                .stderr(true)
+                .stream(true)
+                .build();
+            let docker = self.engine.docker().await?;
+            docker
+                .attach_container(id, Some(options))
+                .await
+                .map_err(RunError::Attach)
+        })
+    }
+
+    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await?;
+            docker.start_container(id, None).await.map_err(RunError::Start)
+        })
+    }
+
+    fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Ok(docker) = self.engine.docker().await else {
+                return;
+            };
+            let options = WaitContainerOptionsBuilder::new()
+                .condition("not-running")
+                .build();
+            // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
+            let _ = docker.wait_container(id, Some(options)).next().await;
+        })
+    }
+
+    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await?;
+            let inspected = docker
+                .inspect_container(id, None)
+                .await
+                .map_err(RunError::Inspect)?;
+            let state = inspected.state.unwrap_or_default();
+            Ok(ContainerState {
+                running: state.running == Some(true),
+                exit_code: state.exit_code,
+                oom_killed: state.oom_killed == Some(true),
+                finished_at: state
+                    .finished_at
+                    .as_deref()
+                    .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
+            })
+        })
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await.map_err(|error| error.to_string())?;
+            let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+            match docker.remove_container(id, Some(options)).await {
+                Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                    Ok(())
+                }
+                Err(error) => Err(error.to_string()),
+            }
+        })
+    }
+
+    fn managed(&self) -> BoxFuture<'_, Result<Vec<String>, DiscoverError>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await?;
+            let filters = HashMap::from([("label", vec![MANAGED_LABEL])]);
+            let options = ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build();
+            let containers = docker
+                .list_containers(Some(options))
+                .await
+                .map_err(DiscoverError::ListContainers)?;
+            Ok(containers
+                .into_iter()
+                .filter_map(|container| container.id)
+                .collect())
+        })
+    }
+
+    fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await?;
+            let summaries = docker
+                .list_images(Some(ListImagesOptionsBuilder::new().build()))
+                .await
+                .map_err(DiscoverError::ListImages)?;
+            Ok(summaries
+                .into_iter()
+                .map(|summary| ImageSummary {
+                    id: summary.id,
+                    tags: summary.repo_tags,
+                })
+                .collect())
+        })
+    }
+}

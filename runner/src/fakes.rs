@@ -1,0 +1,270 @@
+//! A container engine in memory, for unit tests of the runner's lifecycle logic (admission, the
+//! pool, the guard, removal retries, cancellation) without Docker. Its containers take the code
+//! on stdin like the real ones and answer what the test's script says, ending both streams with
+//! the shell's closing lines. It counts what a test wants to know: containers alive now and at
+//! most, created, removed. The real-engine tests stay the proof of the Docker side.
+
+use crate::backend::{Backend, BoxFuture, ContainerState, ImageSummary};
+use crate::{usage, ConnectError, DiscoverError, Image, RunError};
+use bollard::container::{AttachContainerResults, LogOutput};
+use bollard::models::ContainerCreateBody;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, watch};
+
+/// What a fake container does with the code it is given.
+#[derive(Debug, Clone)]
+pub(crate) enum Script {
+    /// Prints this after a pause and exits with 0.
+    Prints { stdout: &'static str, after: Duration },
+    /// Never ends.
+    Hangs,
+}
+
+type ScriptFor = dyn Fn(&str) -> Script + Send + Sync;
+
+pub(crate) struct FakeEngine {
+    script: Arc<ScriptFor>,
+    images: Vec<Image>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: usize,
+    containers: HashMap<String, Container>,
+    most_alive: usize,
+    created: usize,
+    removed: usize,
+    /// So many of the next removals fail (the engine is away).
+    failing_removals: usize,
+    /// Removals that failed so far.
+    refused_removals: usize,
+    /// So many of the next creates fail.
+    failing_creates: usize,
+}
+
+#[derive(Default)]
+struct Container {
+    /// The container's side of stdin and its output, until it starts.
+    stdin: Option<tokio::io::DuplexStream>,
+    output: Option<mpsc::UnboundedSender<Result<LogOutput, bollard::errors::Error>>>,
+    /// `Some(exit code)` once it ended.
+    exited: Option<watch::Sender<Option<i64>>>,
+    process: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeEngine {
+    /// An engine whose containers answer every code with `script(code)`, and that has `images`.
+    pub(crate) fn new(
+        images: Vec<Image>,
+        script: impl Fn(&str) -> Script + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            script: Arc::new(script),
+            images,
+            state: Mutex::default(),
+        })
+    }
+
+    /// Containers that print "ran" at once.
+    pub(crate) fn quick(images: Vec<Image>) -> Arc<Self> {
+        Self::new(images, |_| Script::Prints {
+            stdout: "ran",
+            after: Duration::ZERO,
+        })
+    }
+
+    pub(crate) fn alive(&self) -> usize {
+        self.state.lock().unwrap().containers.len()
+    }
+
+    pub(crate) fn most_alive(&self) -> usize {
+        self.state.lock().unwrap().most_alive
+    }
+
+    pub(crate) fn created(&self) -> usize {
+        self.state.lock().unwrap().created
+    }
+
+    pub(crate) fn refused_removals(&self) -> usize {
+        self.state.lock().unwrap().refused_removals
+    }
+
+    pub(crate) fn fail_removals(&self, count: usize) {
+        self.state.lock().unwrap().failing_removals = count;
+    }
+
+    pub(crate) fn fail_creates(&self, count: usize) {
+        self.state.lock().unwrap().failing_creates = count;
+    }
+
+    /// Every started container that waits for its code dies (its stdin goes away).
+    pub(crate) fn kill_waiting(&self) {
+        for container in self.state.lock().unwrap().containers.values_mut() {
+            if let Some(process) = &container.process {
+                process.abort();
+            }
+        }
+    }
+
+    fn refused(message: &str) -> bollard::errors::Error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: message.into(),
+        }
+    }
+}
+
+impl Backend for FakeEngine {
+    fn ping(&self) -> BoxFuture<'_, Result<(), ConnectError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn create(&self, _body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            let mut state = self.state.lock().unwrap();
+            if state.failing_creates > 0 {
+                state.failing_creates -= 1;
+                return Err(RunError::Create(Self::refused("no such image")));
+            }
+            state.next_id += 1;
+            state.created += 1;
+            let id = format!("fake-{}", state.next_id);
+            state.containers.insert(id.clone(), Container::default());
+            state.most_alive = state.most_alive.max(state.containers.len());
+            Ok(id)
+        })
+    }
+
+    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().unwrap();
+            let container = state
+                .containers
+                .get_mut(id)
+                .ok_or_else(|| RunError::Attach(Self::refused("no such container")))?;
+            let (ours, theirs) = tokio::io::duplex(64 * 1024);
+            let (sender, receiver) = mpsc::unbounded_channel();
+            container.stdin = Some(theirs);
+            container.output = Some(sender);
+            let output = futures::stream::unfold(receiver, |mut receiver| async move {
+                receiver.recv().await.map(|chunk| (chunk, receiver))
+            });
+            Ok(AttachContainerResults {
+                output: Box::pin(output),
+                input: Box::pin(ours),
+            })
+        })
+    }
+
+    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().unwrap();
+            let container = state
+                .containers
+                .get_mut(id)
+                .ok_or_else(|| RunError::Start(Self::refused("no such container")))?;
+            let (Some(mut stdin), Some(output)) = (container.stdin.take(), container.output.take()) else {
+                return Err(RunError::Start(Self::refused("not attached")));
+            };
+            let (exited, _) = watch::channel(None);
+            container.exited = Some(exited.clone());
+            let script = self.script.clone();
+            container.process = Some(tokio::spawn(async move {
+                let mut code = String::new();
+                if stdin.read_to_string(&mut code).await.is_err() {
+                    return;
+                }
+                match script(&code) {
+                    Script::Hangs => std::future::pending::<()>().await,
+                    Script::Prints { stdout, after } => {
+                        tokio::time::sleep(after).await;
+                        let (end, report) = usage::closing_lines(0, 1000, 1 << 20);
+                        let mut printed = stdout.as_bytes().to_vec();
+                        printed.extend(end);
+                        let _ = output.send(Ok(LogOutput::StdOut {
+                            message: printed.into(),
+                        }));
+                        let _ = output.send(Ok(LogOutput::StdErr {
+                            message: report.into(),
+                        }));
+                        let _ = exited.send(Some(0));
+                    }
+                }
+            }));
+            Ok(())
+        })
+    }
+
+    fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let exited = self
+                .state
+                .lock()
+                .unwrap()
+                .containers
+                .get(id)
+                .and_then(|c| c.exited.clone());
+            if let Some(exited) = exited {
+                let mut watching = exited.subscribe();
+                let _ = watching.wait_for(Option::is_some).await;
+            }
+        })
+    }
+
+    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>> {
+        Box::pin(async move {
+            let state = self.state.lock().unwrap();
+            let container = state
+                .containers
+                .get(id)
+                .ok_or_else(|| RunError::Inspect(Self::refused("no such container")))?;
+            let exit_code = container.exited.as_ref().and_then(|exited| *exited.borrow());
+            Ok(ContainerState {
+                running: exit_code.is_none(),
+                exit_code,
+                ..Default::default()
+            })
+        })
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            let mut state = self.state.lock().unwrap();
+            if state.failing_removals > 0 {
+                state.failing_removals -= 1;
+                state.refused_removals += 1;
+                return Err("the engine is away".into());
+            }
+            if let Some(container) = state.containers.remove(id) {
+                if let Some(process) = container.process {
+                    process.abort();
+                }
+                state.removed += 1;
+            }
+            Ok(())
+        })
+    }
+
+    fn managed(&self) -> BoxFuture<'_, Result<Vec<String>, DiscoverError>> {
+        Box::pin(async move { Ok(self.state.lock().unwrap().containers.keys().cloned().collect()) })
+    }
+
+    fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>> {
+        Box::pin(async move {
+            Ok(self
+                .images
+                .iter()
+                .map(|image| ImageSummary {
+                    id: image.id.clone(),
+                    tags: vec![image.name.clone()],
+                })
+                .collect())
+        })
+    }
+}

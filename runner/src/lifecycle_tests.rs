@@ -1,0 +1,257 @@
+//! The runner's lifecycle logic on an engine in memory ([`crate::fakes`]): admission and the
+//! pool under the container limit, the guard, removal retries, cancellation. Fast, and each
+//! able to fail; `runner/tests/engine.rs` proves the same on the real engine.
+
+use crate::fakes::{FakeEngine, Script};
+use crate::{Execution, Image, Runner, RunnerConfig, Status};
+use futures::StreamExt;
+use std::time::Duration;
+
+fn images(count: usize) -> Vec<Image> {
+    (0..count)
+        .map(|n| Image {
+            name: format!("php:8.{n}-cli"),
+            aliases: vec![],
+            id: format!("sha256:{n}"),
+            php_version: format!("8.{n}.0"),
+        })
+        .collect()
+}
+
+fn config(max_containers: usize, pool_size: usize) -> RunnerConfig {
+    RunnerConfig {
+        max_containers,
+        pool_size,
+        admission_wait: Duration::from_secs(2),
+        timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+}
+
+async fn run(runner: &Runner, images: Vec<Image>) -> Vec<Execution> {
+    let admission = runner.admit(images).await.expect("admitted");
+    runner.run_all("<?php echo 'ran';", admission).collect().await
+}
+
+/// Polls `condition` every few milliseconds for up to 5 s.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+async fn shut_down(runner: &Runner, engine: &FakeEngine) {
+    assert!(runner.shut_down(Duration::from_secs(5)).await);
+    assert_eq!(engine.alive(), 0, "containers left after shutdown");
+}
+
+#[tokio::test]
+async fn an_idle_pool_never_keeps_a_run_out_and_the_engine_never_holds_more_than_the_limit() {
+    for (max_containers, pool_size, image_count) in [(4, 1, 4), (5, 2, 4), (2, 1, 4), (1, 3, 2), (3, 1, 1)] {
+        let all = images(image_count);
+        let engine = FakeEngine::quick(all.clone());
+        let runner = Runner::with_backend(config(max_containers, pool_size), engine.clone());
+        runner.pool.keep_for_all(&runner, all.clone());
+        let full = (pool_size * image_count).min(max_containers);
+        eventually("the pool fills", || runner.pooled() == full).await;
+        for round in 0..3 {
+            for size in 1..=max_containers {
+                let versions: Vec<Image> = all
+                    .iter()
+                    .cycle()
+                    .skip(round + size)
+                    .take(size)
+                    .cloned()
+                    .collect();
+                let results = run(&runner, versions).await;
+                assert!(
+                    results
+                        .iter()
+                        .all(|r| r.status == Status::Ok && r.stdout == "ran"),
+                    "{results:?}"
+                );
+            }
+        }
+        let most = engine.most_alive();
+        assert!(
+            most <= max_containers,
+            "limit {max_containers}, pool {pool_size}: {most} alive at once"
+        );
+        shut_down(&runner, &engine).await;
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_container_is_the_run_s_own_and_is_replaced_after() {
+    let all = images(1);
+    let engine = FakeEngine::quick(all.clone());
+    let runner = Runner::with_backend(config(4, 1), engine.clone());
+    runner.pool.keep_for_all(&runner, all.clone());
+    eventually("the pool fills", || runner.pooled() == 1).await;
+    assert_eq!(engine.created(), 1);
+    let results = run(&runner, all.clone()).await;
+    assert_eq!(results[0].stdout, "ran");
+    assert_eq!(engine.created(), 1, "the run took the pooled container");
+    eventually("the pool refills", || runner.pooled() == 1).await;
+    assert_eq!(engine.created(), 2);
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn a_pooled_container_that_died_is_replaced_in_its_slot() {
+    let all = images(1);
+    let engine = FakeEngine::quick(all.clone());
+    let runner = Runner::with_backend(config(1, 1), engine.clone());
+    runner.pool.keep_for_all(&runner, all.clone());
+    eventually("the pool fills", || runner.pooled() == 1).await;
+    engine.kill_waiting();
+    let results = run(&runner, all).await;
+    assert_eq!(
+        (results[0].status, results[0].stdout.as_str()),
+        (Status::Ok, "ran")
+    );
+    assert!(engine.most_alive() <= 1);
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn dropping_a_run_removes_its_containers_and_frees_their_slots() {
+    let all = images(2);
+    let engine = FakeEngine::new(all.clone(), |_| Script::Hangs);
+    let runner = Runner::with_backend(config(2, 0), engine.clone());
+    let admission = runner.admit(all.clone()).await.unwrap();
+    let stream = runner.run_all("<?php", admission);
+    eventually("both containers run", || engine.alive() == 2).await;
+    drop(stream);
+    eventually("both containers are removed", || engine.alive() == 0).await;
+    eventually("their slots are free", || runner.containers() == 0).await;
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn a_consumer_that_stops_reading_does_not_stop_the_deadlines() {
+    let all = images(2);
+    let engine = FakeEngine::new(all.clone(), |_| Script::Hangs);
+    let runner = Runner::with_backend(
+        RunnerConfig {
+            timeout: Duration::from_millis(200),
+            ..config(2, 0)
+        },
+        engine.clone(),
+    );
+    let admission = runner.admit(all).await.unwrap();
+    let mut stream = Box::pin(runner.run_all("<?php", admission));
+    // Nobody reads: the versions still end at their deadline and their containers go.
+    eventually("the hung containers are killed at the deadline", || {
+        engine.created() == 2 && engine.alive() == 0
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(stream.next().await.unwrap().status, Status::Timeout);
+    }
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn a_container_the_engine_cannot_remove_keeps_its_slot_until_a_retry_succeeds() {
+    let all = images(1);
+    let engine = FakeEngine::quick(all.clone());
+    let runner = Runner::with_backend(config(1, 0), engine.clone());
+    engine.fail_removals(2);
+    let results = run(&runner, all.clone()).await;
+    assert_eq!(results[0].status, Status::Ok);
+    eventually("the engine refuses a removal", || engine.refused_removals() == 1).await;
+    assert_eq!(
+        runner.containers(),
+        1,
+        "the slot is held while the container may still exist"
+    );
+    eventually("the engine refuses again", || engine.refused_removals() == 2).await;
+    assert_eq!(
+        runner.containers(),
+        1,
+        "the slot is held while the container may still exist"
+    );
+    eventually("a retry removes it", || engine.alive() == 0).await;
+    eventually("and frees the slot", || runner.containers() == 0).await;
+    assert_eq!(run(&runner, all).await[0].status, Status::Ok);
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn a_version_whose_container_cannot_be_created_fails_alone_and_frees_its_slot() {
+    let all = images(2);
+    let engine = FakeEngine::quick(all.clone());
+    let runner = Runner::with_backend(config(2, 0), engine.clone());
+    engine.fail_creates(1);
+    let results = run(&runner, all).await;
+    let failed: Vec<&Execution> = results.iter().filter(|r| r.status == Status::Error).collect();
+    assert_eq!(failed.len(), 1, "{results:?}");
+    assert!(failed[0]
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("cannot create the container"));
+    assert_eq!(results.iter().filter(|r| r.status == Status::Ok).count(), 1);
+    eventually("every slot is free", || runner.containers() == 0).await;
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn a_full_server_says_busy_after_the_wait_and_admits_once_there_is_room() {
+    let all = images(2);
+    let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
+        true => Script::Hangs,
+        false => Script::Prints {
+            stdout: "ran",
+            after: Duration::ZERO,
+        },
+    });
+    let runner = Runner::with_backend(
+        RunnerConfig {
+            admission_wait: Duration::from_millis(500),
+            ..config(1, 0)
+        },
+        engine.clone(),
+    );
+    let admission = runner.admit(all[..1].to_vec()).await.unwrap();
+    let hanging = runner.run_all("hang", admission);
+    let refused = runner.admit(all[1..].to_vec()).await.err().expect("busy");
+    assert!(
+        refused.to_string().contains("1 of 1 containers are in use"),
+        "{refused}"
+    );
+    drop(hanging);
+    let admission = runner
+        .admit(all[1..].to_vec())
+        .await
+        .expect("room once the hung run is gone");
+    let results: Vec<Execution> = runner.run_all("<?php", admission).collect().await;
+    assert_eq!(results[0].status, Status::Ok);
+    assert!(engine.most_alive() <= 1);
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn shutting_down_stops_runs_and_removes_every_container_pooled_ones_too() {
+    let all = images(2);
+    let engine = FakeEngine::new(all.clone(), |_| Script::Hangs);
+    let runner = Runner::with_backend(config(4, 1), engine.clone());
+    runner.pool.keep_for_all(&runner, all.clone());
+    eventually("the pool fills", || runner.pooled() == 2).await;
+    let admission = runner.admit(all[..1].to_vec()).await.unwrap();
+    let mut running = Box::pin(runner.run_all("<?php", admission));
+    eventually("the run's container and a refill", || engine.alive() >= 2).await;
+    let stopping = runner.clone();
+    let shut = tokio::spawn(async move { stopping.shut_down(Duration::from_secs(5)).await });
+    let result = running.next().await.unwrap();
+    assert_eq!(result.status, Status::Error);
+    assert!(result.message.unwrap().contains("shutting down"));
+    assert!(shut.await.unwrap());
+    assert_eq!(engine.alive(), 0);
+    assert!(runner.admit(all).await.is_err(), "no new runs once stopping");
+}
