@@ -58,10 +58,11 @@ pub async fn run_streaming(
     let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
     init.set_body(&JsValue::from_str(&body));
 
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init("/api/run/stream", &init))
-        .await
-        .map_err(|e| format!("cannot reach the server: {}", js_error(e)))?
-        .unchecked_into();
+    let response: Response =
+        JsFuture::from(window.fetch_with_str_and_init(crate::model::routes::RUN_STREAM, &init))
+            .await
+            .map_err(|e| format!("cannot reach the server: {}", js_error(e)))?
+            .unchecked_into();
     if !response.ok() {
         let text = JsFuture::from(response.text().map_err(js_error)?)
             .await
@@ -73,7 +74,11 @@ pub async fn run_streaming(
             .unwrap_or_else(|_| format!("the server answered {}: {text}", response.status())));
     }
 
-    let id = response.headers().get("evalgrid-snippet-id").ok().flatten();
+    let id = response
+        .headers()
+        .get(crate::model::routes::SNIPPET_ID_HEADER)
+        .ok()
+        .flatten();
     let reader: ReadableStreamDefaultReader = response
         .body()
         .ok_or("the server sent no body")?

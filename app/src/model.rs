@@ -2,6 +2,26 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The API's paths and headers: the server routes them, the page calls them.
+pub mod routes {
+    /// Served by the server function `api::list_images` (its macro takes the literal path).
+    pub const IMAGES: &str = "/api/images";
+    pub const RUN: &str = "/api/run";
+    pub const RUN_STREAM: &str = "/api/run/stream";
+    /// `{id}` is the permalink id.
+    pub const SNIPPET: &str = "/api/snippets/{id}";
+    pub const HEALTH: &str = "/api/health";
+    /// The response header that carries a saved run's permalink id on [`RUN_STREAM`].
+    pub const SNIPPET_ID_HEADER: &str = "evalgrid-snippet-id";
+}
+
+/// The form code is stored, hashed and run in: Windows line endings (`\r\n`, from a paste)
+/// become `\n`. Nothing else is touched: a lone `\r` is the script's own (inside a string it is
+/// output), and trailing spaces can be output too (inside strings or after `?>`).
+pub fn normalize(code: &str) -> String {
+    code.replace("\r\n", "\n")
+}
+
 /// A PHP image the server can run, as `GET /api/images` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageInfo {

@@ -171,7 +171,7 @@ impl Store {
         })
     }
 
-    /// The id `code` (already [`normalize`]d) was saved under, if it was.
+    /// The id `code` (already [`normalize`](crate::model::normalize)d) was saved under, if it was.
     pub async fn saved_id(&self, code: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT id FROM snippets WHERE code_hash = ?")
             .bind(code_hash(code))
@@ -197,7 +197,7 @@ impl Store {
         self
     }
 
-    /// Saves `code` (already [`normalize`]d) and returns its permalink id: the same code always
+    /// Saves `code` (already [`normalize`](crate::model::normalize)d) and returns its permalink id: the same code always
     /// gets the same id; other code whose hash starts alike gets a longer one.
     pub async fn save_snippet(&self, code: &str) -> Result<String, StoreError> {
         let hash = code_hash(code);
@@ -338,15 +338,9 @@ pub fn full_id(code: &str) -> String {
     encode_id(&Sha256::digest(code.as_bytes()))
 }
 
-/// The form code is stored, hashed and run in: Windows line endings (`\r\n`, from a paste)
-/// become `\n`. Nothing else is touched: a lone `\r` is the script's own (inside a string it is
-/// output), and trailing spaces can be output too (inside strings or after `?>`).
-pub fn normalize(code: &str) -> String {
-    code.replace("\r\n", "\n")
-}
-
 /// The cache key of a run of `code` on the image with id `image_id` under `settings` (the
-/// sandbox's fingerprint): a different image build or other limits never share results.
+/// sandbox's fingerprint): a different image build or other limits never share results. Which
+/// results are cached at all is [`cacheable`].
 pub fn cache_key(code: &str, image_id: &str, settings: &str) -> String {
     let mut hasher = Sha256::new();
     for part in [code_hash(code).as_str(), image_id, settings] {
@@ -354,6 +348,13 @@ pub fn cache_key(code: &str, image_id: &str, settings: &str) -> String {
         hasher.update([0]);
     }
     hex(&hasher.finalize())
+}
+
+/// Whether a result may be served again for the same code, image and sandbox. Timeouts, kills at
+/// the memory limit and errors depend on the moment (load, the engine), so they always run again.
+pub fn cacheable(result: &VersionResult) -> bool {
+    use crate::model::Status;
+    matches!(result.status, Status::Ok | Status::Exit | Status::OutputLimit)
 }
 
 fn code_hash(code: &str) -> String {
@@ -509,7 +510,10 @@ mod tests {
 
     #[test]
     fn line_endings_are_the_only_normalization() {
-        assert_eq!(normalize("<?php\r\necho 1;\r?>  \n"), "<?php\necho 1;\r?>  \n");
+        assert_eq!(
+            crate::model::normalize("<?php\r\necho 1;\r?>  \n"),
+            "<?php\necho 1;\r?>  \n"
+        );
     }
 
     fn result_with(stdout: &str, stderr: &str) -> VersionResult {
@@ -560,6 +564,29 @@ mod tests {
             Compact::read(&old, None, None).unwrap(),
             result_with("out", "err")
         );
+    }
+
+    #[test]
+    fn only_results_that_depend_on_the_code_alone_are_cached() {
+        use crate::model::Status;
+        for status in [Status::Ok, Status::Exit, Status::OutputLimit] {
+            assert!(
+                cacheable(&VersionResult {
+                    status,
+                    ..result_with("", "")
+                }),
+                "{status:?}"
+            );
+        }
+        for status in [Status::Timeout, Status::Oom, Status::Error] {
+            assert!(
+                !cacheable(&VersionResult {
+                    status,
+                    ..result_with("", "")
+                }),
+                "{status:?}"
+            );
+        }
     }
 
     #[test]

@@ -242,7 +242,38 @@ async fn cpu_time_and_peak_memory_are_measured_by_the_kernel() {
 }
 
 #[tokio::test]
-async fn a_script_cannot_forge_its_measurement() {
+async fn a_forged_report_only_misreports_the_script_s_own_run() {
+    // The script prints both of the shell's closing lines itself, claiming exit 0 and a huge CPU
+    // time, then exits 3: that is all the runner waits for, so its own result says what the
+    // forgery says (documented in SECURITY.md) — and nothing more: the container is removed all
+    // the same, and the next run measures for real.
+    let engine = engine().await;
+    let forged = engine
+        .run(
+            "php:8.4-cli",
+            r#"<?php echo "\x1eevalgrid-end\n"; fwrite(STDERR, "\x1eevalgrid-usage 0 0 999999999999000 1\n"); exit(3);"#,
+        )
+        .await;
+    assert_eq!(
+        (forged.status, forged.exit_code),
+        (Status::Ok, Some(0)),
+        "{forged:?}"
+    );
+    assert_eq!(forged.usage.cpu_time_us, Some(999_999_999_999));
+    assert_eq!((forged.stdout.as_str(), forged.stderr.as_str()), ("", ""));
+    engine.assert_no_container_left().await;
+    let honest = engine.run("php:8.4-cli", "<?php exit(3);").await;
+    assert_eq!(honest.exit_code, Some(3));
+    assert!(
+        honest.usage.cpu_time_us.unwrap() < 10_000_000,
+        "{:?}",
+        honest.usage
+    );
+    engine.assert_no_container_left().await;
+}
+
+#[tokio::test]
+async fn a_partial_forged_line_is_output_and_the_real_report_counts() {
     let engine = engine().await;
     let result = engine
         .run(

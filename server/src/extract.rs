@@ -40,7 +40,7 @@ impl FromRequest<AppState> for CheckedRun {
             }
         }
         Ok(Self {
-            code: app::store::normalize(&run.code),
+            code: app::model::normalize(&run.code),
             images,
             save: run.save,
             force: run.force,

@@ -11,8 +11,7 @@ use axum::Json;
 use futures::StreamExt;
 use std::convert::Infallible;
 
-/// The response header that carries a saved run's permalink id.
-pub const SNIPPET_ID_HEADER: &str = "evalgrid-snippet-id";
+pub use app::model::routes::SNIPPET_ID_HEADER;
 
 /// `POST /api/run`: every version's result, in the order the images were asked for.
 pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Result<Json<RunResponse>, AppError> {

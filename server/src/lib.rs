@@ -19,6 +19,7 @@ pub use handlers::SNIPPET_ID_HEADER;
 pub use middleware::ClientQuota;
 pub use state::AppState;
 
+use app::model::routes;
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -35,16 +36,16 @@ pub fn router(state: AppState) -> Router {
     let store = state.store.clone();
     let options = state.leptos_options.clone();
     let runs = Router::new()
-        .route("/api/run", post(handlers::run))
-        .route("/api/run/stream", post(handlers::run_stream))
+        .route(routes::RUN, post(handlers::run))
+        .route(routes::RUN_STREAM, post(handlers::run_stream))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::limit_runs,
         ));
     Router::new()
         .merge(runs)
-        .route("/api/health", get(handlers::health))
-        .route("/api/snippets/{id}", get(handlers::snippet))
+        .route(routes::HEALTH, get(handlers::health))
+        .route(routes::SNIPPET, get(handlers::snippet))
         .leptos_routes_with_context(
             &state,
             routes,

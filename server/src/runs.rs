@@ -5,7 +5,7 @@
 
 use crate::extract::CheckedRun;
 use crate::{AppError, AppState};
-use app::model::{Status, VersionResult};
+use app::model::VersionResult;
 use app::store::{cache_key, Store};
 use futures::{Stream, StreamExt};
 use std::sync::Arc;
@@ -14,12 +14,6 @@ use std::sync::Arc;
 pub struct StartedRun<S> {
     pub id: Option<String>,
     pub results: S,
-}
-
-/// Whether a result may be served again for the same code and image. Timeouts, kills at the
-/// memory limit and errors depend on the moment (load, the engine), so they always run again.
-fn cacheable(result: &VersionResult) -> bool {
-    matches!(result.status, Status::Ok | Status::Exit | Status::OutputLimit)
 }
 
 /// Looks up the cache (unless forced), admits what must run, saves (when asked) and starts it.
@@ -114,7 +108,7 @@ struct Recorder {
 impl Recorder {
     async fn record(&self, result: &VersionResult) {
         let key = self.keys.iter().find(|(image, _)| *image == result.image);
-        if let Some((_, key)) = key.filter(|_| cacheable(result)) {
+        if let Some((_, key)) = key.filter(|_| app::store::cacheable(result)) {
             if let Err(error) = self.store.cache_result(key, result).await {
                 tracing::error!(%error, "cannot cache a result");
             }
@@ -123,40 +117,6 @@ impl Recorder {
             if let Err(error) = self.store.save_result(id, result).await {
                 tracing::error!(%error, snippet = %id, "cannot save a result");
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with_status(status: Status) -> VersionResult {
-        VersionResult {
-            image: "php:8.4-cli".into(),
-            php_version: "8.4.27".into(),
-            status,
-            exit_code: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            truncated: false,
-            duration_ms: 1,
-            started_at: None,
-            finished_at: None,
-            cpu_time_us: None,
-            peak_memory_bytes: None,
-            cached: false,
-            message: None,
-        }
-    }
-
-    #[test]
-    fn only_results_that_depend_on_the_code_alone_are_cached() {
-        assert!(cacheable(&with_status(Status::Ok)));
-        assert!(cacheable(&with_status(Status::Exit)));
-        assert!(cacheable(&with_status(Status::OutputLimit)));
-        for status in [Status::Timeout, Status::Oom, Status::Error] {
-            assert!(!cacheable(&with_status(status)), "{status:?}");
         }
     }
 }
