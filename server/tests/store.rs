@@ -315,8 +315,9 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    drop(server); // SIGKILL, with saves in flight
-                  // Let the engine finish creates it had already accepted, so the restart's sweep sees them.
+    // SIGKILL, with saves in flight.
+    drop(server);
+    // Let the engine finish creates it had already accepted, so the restart's sweep sees them.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut answered = Vec::new();
     for client in clients {
