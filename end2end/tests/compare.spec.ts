@@ -1,14 +1,11 @@
 import { test, expect, Page } from '@playwright/test';
-
-type Image = { image: string; php_version: string };
+import { Image, listImages, openPage, runWithKeyboard } from './fixtures';
 
 async function openAndRunOnAll(page: Page, code: string): Promise<Image[]> {
-  const images: Image[] = await (await page.request.get('/api/images')).json();
-  await page.goto('/');
-  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  const images = await listImages(page.request);
+  await openPage(page);
   await page.getByRole('button', { name: 'all' }).click();
-  await page.locator('.code-editor').fill(code);
-  await page.locator('.code-editor').press('Control+Enter');
+  await runWithKeyboard(page, code);
   return images;
 }
 

@@ -1,32 +1,7 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { cell, openPage as open, runOn, unique } from './fixtures';
 
 // Permalinks, the result cache and the performance view, as a user meets them.
-
-// Opens a page and waits for hydration; the list collects console errors (hydration mismatches
-// show up there).
-async function open(page: Page, path = '/'): Promise<string[]> {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  await page.goto(path);
-  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
-  return problems;
-}
-
-async function runOn(page: Page, images: string[], code: string) {
-  await page.getByRole('button', { name: 'none' }).click();
-  for (const image of images) {
-    await page.locator(`.version input[value="${image}"]`).check();
-  }
-  await page.locator('.code-editor').fill(code);
-  await page.locator('.code-editor').press('Control+Enter');
-  await expect(page.locator('.run-summary')).toContainText(`${images.length} of ${images.length} done`);
-}
-
-const cell = (page: Page, image: string) => page.locator(`.result-cell[data-image="${image}"]`);
-const unique = () => `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 
 test('a run gets a permalink that shows the same code and results in a fresh browser', async ({ page, browser }) => {
   const code = `<?php\n// ${unique()}\necho "major ", PHP_MAJOR_VERSION, "\\n";\n`;

@@ -1,34 +1,8 @@
-import { test, expect, Page } from '@playwright/test';
-
-// Helpers so each test reads like what a user does.
-
-async function openPlayground(page: Page): Promise<string[]> {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  await page.goto('/');
-  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
-  return problems;
-}
-
-async function pickVersions(page: Page, images: string[]) {
-  await page.getByRole('button', { name: 'none' }).click();
-  for (const image of images) {
-    await page.locator(`.version input[value="${image}"]`).check();
-  }
-}
-
-async function runWithKeyboard(page: Page, code: string) {
-  await page.locator('.code-editor').fill(code);
-  await page.locator('.code-editor').press('Control+Enter');
-}
-
-const cell = (page: Page, image: string) => page.locator(`.result-cell[data-image="${image}"]`);
+import { test, expect } from '@playwright/test';
+import { cell, openPage, pickVersions, runWithKeyboard } from './fixtures';
 
 test('the page hydrates, lists the four PHP versions and logs no errors', async ({ page }) => {
-  const problems = await openPlayground(page);
+  const problems = await openPage(page);
   const versions = page.locator('.version input');
   await expect(versions).toHaveCount(4);
   for (const image of ['php:7.4-cli', 'php:8.2-cli', 'php:8.4-cli', 'php:8.5-cli']) {
@@ -39,7 +13,7 @@ test('the page hydrates, lists the four PHP versions and logs no errors', async 
 });
 
 test('Ctrl+Enter runs the code on the picked versions and each cell shows its output', async ({ page }) => {
-  const problems = await openPlayground(page);
+  const problems = await openPage(page);
   await pickVersions(page, ['php:7.4-cli', 'php:8.4-cli']);
   await runWithKeyboard(page, '<?php\nvar_dump(0 == "a");\nfwrite(STDERR, "to stderr");\n');
 
@@ -54,7 +28,7 @@ test('Ctrl+Enter runs the code on the picked versions and each cell shows its ou
 });
 
 test('a version that finishes early is shown while a slower one still runs', async ({ page }) => {
-  await openPlayground(page);
+  await openPage(page);
   await pickVersions(page, ['php:7.4-cli', 'php:8.2-cli']);
   await runWithKeyboard(page, '<?php\nif (PHP_MAJOR_VERSION >= 8) { sleep(4); }\necho "finished on ", PHP_MAJOR_VERSION;\n');
 
@@ -68,7 +42,7 @@ test('a version that finishes early is shown while a slower one still runs', asy
 });
 
 test('fatal errors show their exit code and message', async ({ page }) => {
-  await openPlayground(page);
+  await openPage(page);
   await pickVersions(page, ['php:8.5-cli']);
   await runWithKeyboard(page, '<?php\nundefined_function();\n');
   await expect(cell(page, 'php:8.5-cli')).toHaveAttribute('data-status', 'exit');
@@ -77,7 +51,7 @@ test('fatal errors show their exit code and message', async ({ page }) => {
 });
 
 test('Tab indents inside the editor instead of leaving it', async ({ page }) => {
-  await openPlayground(page);
+  await openPage(page);
   const editor = page.locator('.code-editor');
   await editor.fill('<?php\n');
   await editor.press('End');
@@ -89,7 +63,7 @@ test('Tab indents inside the editor instead of leaving it', async ({ page }) => 
 });
 
 test('running with no version picked explains what is missing', async ({ page }) => {
-  await openPlayground(page);
+  await openPage(page);
   await page.getByRole('button', { name: 'none' }).click();
   await page.getByRole('button', { name: 'Run' }).click();
   await expect(page.getByRole('alert')).toContainText('pick at least one PHP version');
@@ -97,7 +71,7 @@ test('running with no version picked explains what is missing', async ({ page })
 });
 
 test('code over the size limit is refused with the reason shown', async ({ page }) => {
-  await openPlayground(page);
+  await openPage(page);
   await pickVersions(page, ['php:8.4-cli']);
   await page.locator('.code-editor').fill('<?php // ' + 'x'.repeat(70 * 1024));
   await page.getByRole('button', { name: 'Run' }).click();

@@ -1,4 +1,5 @@
 import { test, expect, Browser, Page, APIRequestContext } from '@playwright/test';
+import { unique } from './fixtures';
 
 // Stored XSS on permalinks (SECURITY.md, "Stored XSS on /s/{id}"): code and output that try to
 // break out of the server-rendered HTML must show as text and run nothing, with and without
@@ -9,7 +10,6 @@ const mark = (name: string) => `document.documentElement.setAttribute('data-pwne
 const markDq = (name: string) => `document.documentElement.setAttribute("data-pwned-${name}","1")`;
 const markBt = (name: string) => 'document.documentElement.setAttribute(`data-pwned-' + name + '`,1)';
 
-const unique = () => `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 
 type Payload = { name: string; code: string; stdout?: string; stderr?: string };
 

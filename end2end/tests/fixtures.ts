@@ -1,0 +1,51 @@
+import { expect, Page, APIRequestContext } from '@playwright/test';
+
+// The helpers every spec shares, so that each test reads like what a user does.
+
+/** An image as `GET /api/images` lists it. */
+export type Image = { image: string; php_version: string };
+
+/** Opens `path`, waits for hydration and returns the list that collects console errors and
+ * uncaught exceptions from then on (hydration mismatches show up there). */
+export async function openPage(page: Page, path = '/'): Promise<string[]> {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(path);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  return problems;
+}
+
+/** Ticks exactly these versions. */
+export async function pickVersions(page: Page, images: string[]) {
+  await page.getByRole('button', { name: 'none' }).click();
+  for (const image of images) {
+    await page.locator(`.version input[value="${image}"]`).check();
+  }
+}
+
+/** Types `code` into the editor and runs it with Ctrl+Enter. */
+export async function runWithKeyboard(page: Page, code: string) {
+  await page.locator('.code-editor').fill(code);
+  await page.locator('.code-editor').press('Control+Enter');
+}
+
+/** Runs `code` on exactly these versions and waits until every one has finished. */
+export async function runOn(page: Page, images: string[], code: string) {
+  await pickVersions(page, images);
+  await runWithKeyboard(page, code);
+  await expect(page.locator('.run-summary')).toContainText(`${images.length} of ${images.length} done`);
+}
+
+/** The result cell of one version. */
+export const cell = (page: Page, image: string) => page.locator(`.result-cell[data-image="${image}"]`);
+
+/** Text no earlier run used, so that nothing comes from the result cache. */
+export const unique = () => `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+
+/** The images the server offers. */
+export async function listImages(request: APIRequestContext): Promise<Image[]> {
+  return (await request.get('/api/images')).json();
+}
