@@ -2,9 +2,13 @@
 //! one run on one machine. `cargo bench -p server --bench evalgrid` (README). Prints ratios and
 //! writes BENCHMARKS.md at the workspace root. No assertions: numbers, not pass/fail.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::server_process::ServerProcess;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
@@ -155,6 +159,8 @@ async fn main() {
     report.ratio("throughput api/docker_run", runs_per_second / docker_per_second);
 
     report.write();
+    // SIGTERM, so the server removes its containers before it exits.
+    server.process.stop().await;
 }
 
 /// Times `repeats` calls of `f` after one warm-up, back to back.
@@ -208,55 +214,29 @@ impl Samples {
     }
 }
 
+/// The release server under measurement (the tests' [`ServerProcess`]), with a lenient run: a
+/// refused run counts as one, it does not stop the bench.
 struct Server {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
+    process: ServerProcess,
+    client: common::Client,
 }
 
 impl Server {
     async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         // A throw-away database: every run below is a real run (`force`), never a cached one.
-        let database = std::env::temp_dir().join(format!("evalgrid-bench-{}.sqlite3", std::process::id()));
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["--addr", &format!("127.0.0.1:{port}"), "--runs-per-minute", "0"])
-            .arg("--database")
-            .arg(&database)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server");
-        let server = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
-        };
-        for _ in 0..200 {
-            if let Ok(response) = server
-                .client
-                .get(format!("{}/api/health", server.base))
-                .send()
-                .await
-            {
-                if response.status().is_success() {
-                    return server;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let process = ServerProcess::start(&["--runs-per-minute", "0"]).await;
+        Self {
+            client: process.client(),
+            process,
         }
-        panic!("the server did not come up");
     }
 
     /// One API run; true when every version came back `ok`.
     async fn run(&self, code: &str, images: &[&str]) -> bool {
         let response = self
             .client
-            .post(format!("{}/api/run", self.base))
+            .http
+            .post(format!("{}/api/run", self.client.base))
             .json(&json!({ "code": code, "images": images, "force": true }))
             .send()
             .await;
@@ -272,20 +252,7 @@ impl Server {
     }
 
     fn peak_rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGTERM, so the server removes its containers before it exits.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
+        self.process.peak_rss_kib()
     }
 }
 

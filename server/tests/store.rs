@@ -3,86 +3,14 @@
 
 mod common;
 
-use app::model::{RunResponse, Snippet, Status, VersionResult};
+use app::model::{RunResponse, Status, VersionResult};
 use app::store::Store;
 use common::server_process::{fails_to_start, ServerProcess};
-use common::{assert_no_container_left, fresh_database, TestServer};
+use common::{assert_no_container_left, fresh_database, Client, TestServer};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
-
-/// What a client does against a server, whichever way it was started.
-struct Client {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Client {
-    fn of(base: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn post_run(&self, body: Value) -> RunResponse {
-        let response = self
-            .http
-            .post(format!("{}/api/run", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{body}");
-        response.json().await.unwrap()
-    }
-
-    /// Runs and saves; returns the permalink id and the results.
-    async fn save(&self, code: &str, images: &[&str]) -> (String, Vec<VersionResult>) {
-        let response = self
-            .post_run(json!({ "code": code, "images": images, "save": true }))
-            .await;
-        (response.id.expect("a saved run has an id"), response.results)
-    }
-
-    async fn run(&self, code: &str, images: &[&str]) -> Vec<VersionResult> {
-        self.post_run(json!({ "code": code, "images": images }))
-            .await
-            .results
-    }
-
-    async fn run_forced(&self, code: &str, images: &[&str]) -> Vec<VersionResult> {
-        self.post_run(json!({ "code": code, "images": images, "force": true }))
-            .await
-            .results
-    }
-
-    async fn snippet(&self, id: &str) -> Option<Snippet> {
-        let response = self
-            .http
-            .get(format!("{}/api/snippets/{id}", self.base))
-            .send()
-            .await
-            .unwrap();
-        match response.status() {
-            StatusCode::NOT_FOUND => None,
-            StatusCode::OK => Some(response.json().await.unwrap()),
-            other => panic!("GET /api/snippets/{id}: {other}"),
-        }
-    }
-
-    /// The permalink page as a browser without JavaScript gets it.
-    async fn page(&self, id: &str) -> (StatusCode, String) {
-        let response = self
-            .http
-            .get(format!("{}/s/{id}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.text().await.unwrap())
-    }
-}
 
 fn on_disk(path: &Path) -> Vec<&str> {
     vec!["--database", path.to_str().unwrap(), "--pool-size", "0"]

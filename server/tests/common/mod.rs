@@ -2,13 +2,12 @@
 //! request helpers so that each test reads like what a client does.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod engine_proxy;
 pub mod fixtures;
 pub mod server_process;
 
 use clap::Parser;
-use reqwest::StatusCode;
-use serde_json::{json, Value};
 use server::{leptos_options, serve, AppState, Config};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -16,11 +15,22 @@ use tokio::sync::{Mutex, MutexGuard};
 /// use the engine take turns. An async mutex, since it is held across awaits.
 static ENGINE: Mutex<()> = Mutex::const_new(());
 
-/// A server on an ephemeral port, exclusive to one test at a time.
+pub use client::{run_body, Client};
+
+/// A server on an ephemeral port, exclusive to one test at a time. It is also its own
+/// [`Client`].
 pub struct TestServer {
     pub base: String,
-    pub client: reqwest::Client,
+    client: Client,
     _exclusive: MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl TestServer {
@@ -82,53 +92,11 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { serve(listener, state, std::future::pending()).await.unwrap() });
         Self {
+            client: Client::of(&base),
             base,
-            client: reqwest::Client::new(),
             _exclusive: exclusive,
         }
     }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Asserts that both run endpoints refuse `body` with `status` and a message containing `says`.
-    pub async fn assert_refused(&self, body: Value, status: StatusCode, says: &str) {
-        for path in ["/api/run", "/api/run/stream"] {
-            let response = self.post_json(path, body.clone()).await;
-            assert_eq!(response.status(), status, "{path} {body}");
-            let error: Value = response.json().await.unwrap();
-            let message = error["error"].as_str().unwrap_or_default();
-            assert!(message.contains(says), "{path}: {message:?} should say {says:?}");
-        }
-    }
-}
-
-pub fn run_body(code: &str, images: &[&str]) -> Value {
-    json!({ "code": code, "images": images })
 }
 
 /// A path for a database that does not exist yet, unique to this call.
@@ -140,22 +108,6 @@ pub fn fresh_database() -> std::path::PathBuf {
     let path = directory.join(format!("{n}.sqlite3"));
     let _ = std::fs::remove_file(&path);
     path
-}
-
-impl TestServer {
-    /// Runs `code` and returns the results in request order, asserting a 200.
-    pub async fn run(&self, code: &str, images: &[&str]) -> Vec<app::model::VersionResult> {
-        let response = self.post_json("/api/run", run_body(code, images)).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json::<app::model::RunResponse>().await.unwrap().results
-    }
-
-    /// A normal request still gets a normal answer.
-    pub async fn assert_still_answers(&self) {
-        let results = self.run("<?php echo 6 * 7;", &["php:8.2-cli"]).await;
-        assert_eq!(results[0].status, app::model::Status::Ok);
-        assert_eq!(results[0].stdout, "42");
-    }
 }
 
 /// How many containers carry evalgrid's label, running or not.

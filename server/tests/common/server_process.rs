@@ -49,6 +49,21 @@ impl ServerProcess {
         Self { child, base }
     }
 
+    /// A client of this server.
+    pub fn client(&self) -> super::Client {
+        super::Client::of(&self.base)
+    }
+
+    /// This process's peak resident memory (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// SIGTERM, then waits for the exit: the server removes its containers first (SIGKILL, the
     /// drop, cannot: removals still in its background are lost with it).
     pub async fn stop(mut self) {
