@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::classify::{classify, End, Observed};
 use crate::slots::Slot;
-use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner};
+use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, Usage};
 use bollard::container::{AttachContainerResults, LogOutput};
 use futures::{Stream, StreamExt};
 use std::sync::Arc;
@@ -277,16 +277,13 @@ async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Resu
                 }
                 // Killed (the kernel's OOM killer, most likely), or the shell itself is gone:
                 // the engine knows why.
-                _ => match exited(&container, deadline).await? {
-                    Some(mut end) => {
-                        if let (End::Exited { usage, .. }, Some(report)) = (&mut end, report) {
-                            *usage = report.usage;
-                        }
-                        end
-                    }
-                    // Still running at the deadline (a script can print the shell's lines).
-                    None => End::TimedOut,
-                },
+                _ => {
+                    let measured = report.map(|report| report.usage).unwrap_or_default();
+                    // None: still running at the deadline (a script can print the shell's lines).
+                    exited(&container, deadline, measured)
+                        .await?
+                        .unwrap_or(End::TimedOut)
+                }
             }
         }
     };
@@ -294,9 +291,13 @@ async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Resu
     Ok(Observed { stdout, stderr, end })
 }
 
-/// Waits until `deadline` for the engine to see the container exit, then asks how it ended;
-/// `None` when it is still running.
-async fn exited(container: &ContainerGuard, deadline: Instant) -> Result<Option<End>, RunError> {
+/// Waits until `deadline` for the engine to see the container exit, then asks how it ended
+/// (with `usage`, what the shell measured if it got to report); `None` when it is still running.
+async fn exited(
+    container: &ContainerGuard,
+    deadline: Instant,
+    usage: Usage,
+) -> Result<Option<End>, RunError> {
     let backend = container.backend();
     let _ = tokio::time::timeout_at(deadline, backend.wait_stopped(container.id())).await;
     let state = backend.inspect(container.id()).await?;
@@ -307,6 +308,6 @@ async fn exited(container: &ContainerGuard, deadline: Instant) -> Result<Option<
         exit_code: state.exit_code,
         oom_killed: state.oom_killed,
         finished_at: state.finished_at,
-        usage: Default::default(),
+        usage,
     }))
 }

@@ -200,7 +200,7 @@ impl Runner {
                 taken
                     .into_iter()
                     .flatten()
-                    .for_each(|prepared| self.pool.put_back(prepared));
+                    .for_each(|prepared| self.pool.park(prepared));
                 return Err(busy());
             }
         };

@@ -69,11 +69,6 @@ impl Pool {
         taken
     }
 
-    /// Puts an unused container back (a run that was refused after all).
-    pub(crate) fn put_back(&self, prepared: Prepared) {
-        self.park(prepared);
-    }
-
     /// From now on until the returned guard is dropped, the pool gives way to a waiting run.
     pub(crate) fn yield_to_run(&self) -> Yielding<'_> {
         self.waiting_runs.fetch_add(1, Ordering::SeqCst);
@@ -163,9 +158,9 @@ impl Pool {
         Some((lacking, runner.slots.try_take()?))
     }
 
-    /// Adds a started container to the pool, unless a run needs its slot now (then it is
-    /// removed, in the background, which frees the slot).
-    fn park(&self, prepared: Prepared) {
+    /// Adds a started container to the pool (a refill, or one a refused run had taken), unless
+    /// a run needs its slot now (then it is removed, in the background, which frees the slot).
+    pub(crate) fn park(&self, prepared: Prepared) {
         if self.waiting_runs.load(Ordering::SeqCst) > 0 {
             return;
         }
