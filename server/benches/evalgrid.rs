@@ -137,7 +137,15 @@ async fn main() {
         "Throughput: {THROUGHPUT_CLIENTS} clients, hello world, {} s",
         THROUGHPUT_TIME.as_secs()
     ));
+    let engine_cpu = EngineCpu::watch();
+    let server_cpu_before = process_cpu_ms(server.process.child.id());
+    let before = engine_cpu.as_ref().map(EngineCpu::read);
     let (latencies, errors) = throughput(&server).await;
+    let api_cpu = engine_cpu.as_ref().zip(before).map(|(cpu, before)| {
+        let after = cpu.read();
+        let server_ms = process_cpu_ms(server.process.child.id()) - server_cpu_before;
+        (after.since(&before), server_ms)
+    });
     let runs = latencies.len();
     let runs_per_second = runs as f64 / THROUGHPUT_TIME.as_secs_f64();
     report.line(&format!(
@@ -151,7 +159,9 @@ async fn main() {
     ));
     // The baseline: as many `docker run`s as 16 parallel loops get through. Every run needs a
     // new container either way, so this is roughly the engine's container start rate.
+    let before = engine_cpu.as_ref().map(EngineCpu::read);
     let docker_runs = docker_run_throughput().await;
+    let docker_cpu = engine_cpu.as_ref().zip(before).map(|(cpu, before)| cpu.read().since(&before));
     let docker_per_second = docker_runs as f64 / THROUGHPUT_TIME.as_secs_f64();
     report.line(&format!(
         "- baseline: {THROUGHPUT_CLIENTS} parallel `docker run --rm -i` loops: {docker_runs} runs, {docker_per_second:.1} runs/s"
@@ -159,6 +169,40 @@ async fn main() {
     report.ratio("throughput runs/s", runs_per_second);
     report.ratio("throughput errors", errors as f64);
     report.ratio("throughput api/docker_run", runs_per_second / docker_per_second);
+
+    // 4. Where the CPU goes, per run, during the two throughput phases above.
+    report.heading("CPU time per run, by component (during the throughput phases)");
+    match (api_cpu, docker_cpu) {
+        (Some((api, server_ms)), Some(docker)) if runs > 0 && docker_runs > 0 => {
+            let per = |ms: f64, n: usize| ms / n as f64;
+            report.line("| component | API, ms per run | `docker run`, ms per run |");
+            report.line("| --- | ---: | ---: |");
+            report.line(&format!(
+                "| engine: dockerd, containerd, shims, runc | {:.1} | {:.1} |",
+                per(api.engine_ms, runs),
+                per(docker.engine_ms, docker_runs)
+            ));
+            report.line(&format!(
+                "| containers: the script, its shell, `cat`, docker-init | {:.1} | {:.1} |",
+                per(api.containers_ms, runs),
+                per(docker.containers_ms, docker_runs)
+            ));
+            report.line(&format!(
+                "| evalgrid server | {:.1} | — |",
+                per(server_ms, runs)
+            ));
+            report.line(&format!(
+                "| whole machine | {:.1} | {:.1} |",
+                per(api.machine_ms, runs),
+                per(docker.machine_ms, docker_runs)
+            ));
+            report.ratio("engine cpu ms per api run", per(api.engine_ms, runs));
+            report.ratio("engine cpu ms per docker run", per(docker.engine_ms, docker_runs));
+            report.ratio("machine cpu ms per api run", per(api.machine_ms, runs));
+            report.ratio("machine cpu ms per docker run", per(docker.machine_ms, docker_runs));
+        }
+        _ => report.line("- not measured: needs root and cgroup v1 `cpuacct` to group the engine's daemons"),
+    }
 
     // 4. A burst: everyone at once; the line serves them in turn.
     report.heading(&format!(
@@ -342,6 +386,81 @@ async fn throughput(server: &Server) -> (Samples, usize) {
         errors += failed;
     }
     (all, errors)
+}
+
+/// The CPU time of the Docker engine's daemons, counted by a cgroup (v1 `cpuacct`) they are
+/// moved into for the bench; the processes they start (shims, runc) inherit it. Containers
+/// have cgroups of their own under `docker/`, counted apart.
+struct EngineCpu {
+    group: std::path::PathBuf,
+}
+
+/// CPU milliseconds used so far, by component.
+#[derive(Clone, Copy)]
+struct CpuReading {
+    engine_ms: f64,
+    containers_ms: f64,
+    machine_ms: f64,
+}
+
+impl CpuReading {
+    fn since(&self, before: &CpuReading) -> CpuReading {
+        CpuReading {
+            engine_ms: self.engine_ms - before.engine_ms,
+            containers_ms: self.containers_ms - before.containers_ms,
+            machine_ms: self.machine_ms - before.machine_ms,
+        }
+    }
+}
+
+const CPUACCT: &str = "/sys/fs/cgroup/cpuacct";
+
+impl EngineCpu {
+    /// Moves dockerd, containerd and the running shims into a cgroup of their own; `None` when
+    /// that is not possible here.
+    fn watch() -> Option<Self> {
+        let group = std::path::Path::new(CPUACCT).join("evalgrid-bench-engine");
+        std::fs::create_dir_all(&group).ok()?;
+        let daemons = command_output("pgrep", &["-x", "dockerd|containerd|containerd-shim"]);
+        let mut moved = 0;
+        for pid in daemons.split_whitespace() {
+            moved += usize::from(std::fs::write(group.join("cgroup.procs"), pid).is_ok());
+        }
+        (moved >= 2).then_some(Self { group })
+    }
+
+    fn read(&self) -> CpuReading {
+        let usage_ms = |path: &std::path::Path| -> f64 {
+            let text = std::fs::read_to_string(path.join("cpuacct.usage")).unwrap_or_default();
+            text.trim().parse::<f64>().unwrap_or(f64::NAN) / 1e6
+        };
+        CpuReading {
+            engine_ms: usage_ms(&self.group),
+            containers_ms: usage_ms(&std::path::Path::new(CPUACCT).join("docker")),
+            machine_ms: usage_ms(std::path::Path::new(CPUACCT)),
+        }
+    }
+}
+
+impl Drop for EngineCpu {
+    /// Puts the daemons back where they were (the root group) and removes the group.
+    fn drop(&mut self) {
+        let procs = std::fs::read_to_string(self.group.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.split_whitespace() {
+            let _ = std::fs::write(std::path::Path::new(CPUACCT).join("cgroup.procs"), pid);
+        }
+        let _ = std::fs::remove_dir(&self.group);
+    }
+}
+
+/// The CPU time (user + system, its own and its reaped children's) of process `pid`, in ms.
+fn process_cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks: f64 = (11..=14).filter_map(|i| fields.get(i)?.parse::<f64>().ok()).sum();
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    ticks * 1000.0 / ticks_per_second
 }
 
 /// [`BURST_CLIENTS`] runs sent at the same moment: the latencies of those served, and how many
