@@ -15,7 +15,7 @@ as_root() {
 }
 
 install_packages() {
-  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev) missing=()
+  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3) missing=()
   # A Docker of any origin will do (docker-ce, docker.io, a rootful engine someone else runs):
   # Debian's docker.io only when there is no engine at all, never over another one's packages.
   if ! command -v dockerd >/dev/null 2>&1 && ! docker_answers; then
@@ -92,6 +92,7 @@ main() {
   start_docker
   # debootstrap and chroot need root.
   as_root bash "$ROOT/scripts/build-php-images.sh"
+  as_root bash "$ROOT/scripts/build-fixture-images.sh"
   install_rust_tools
   install_node_packages
 }

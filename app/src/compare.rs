@@ -124,6 +124,7 @@ mod tests {
             .map(|v| ImageInfo {
                 image: format!("php:{v}-cli"),
                 php_version: v.to_string(),
+                ..ImageInfo::default()
             })
             .collect()
     }

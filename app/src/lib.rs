@@ -6,6 +6,7 @@
 pub mod api;
 pub mod compare;
 pub mod components;
+pub mod hints;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod ssr;

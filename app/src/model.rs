@@ -23,12 +23,19 @@ pub fn normalize(code: &str) -> String {
 }
 
 /// A PHP image the server can run, as `GET /api/images` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageInfo {
     /// The name to ask for in a run, e.g. `php:8.2-cli`.
     pub image: String,
     /// The exact PHP version, e.g. `8.2.29`.
     pub php_version: String,
+    /// What the image is built on (`debian 13`, `alpine 3.21`, `… zts`): tells apart images
+    /// of the same PHP version.
+    #[serde(default)]
+    pub variant: String,
+    /// The PHP extensions it loads.
+    #[serde(default)]
+    pub extensions: Vec<String>,
 }
 
 /// The body of `POST /api/run` and `POST /api/run/stream`.

@@ -8,6 +8,8 @@ pub fn image_info(image: &runner::Image) -> ImageInfo {
     ImageInfo {
         image: image.name.clone(),
         php_version: image.php_version.clone(),
+        variant: image.variant.clone(),
+        extensions: image.extensions.clone(),
     }
 }
 

@@ -125,6 +125,8 @@ mod tests {
             aliases: vec![],
             id: "sha256:84".into(),
             php_version: "8.4.27".into(),
+            variant: String::new(),
+            extensions: Vec::new(),
         }
     }
 

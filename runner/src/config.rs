@@ -8,8 +8,11 @@ pub struct RunnerConfig {
     pub instance_id: String,
     /// The engine's socket, `unix:///path`; `None` means `DOCKER_HOST` or the default socket.
     pub docker_host: Option<String>,
-    /// Image repositories whose `*-cli` tags are offered (default: `php`).
+    /// Image repositories whose tags are offered (default: `php`).
     pub repositories: Vec<String>,
+    /// Which tags of those repositories are offered: globs, the last match wins, `!` excludes
+    /// (default: every tag but the FPM and Apache variants, which hold the same CLI).
+    pub tags: Vec<String>,
     /// Wall-clock limit per version: one deadline from sending the code until the run is over,
     /// finding out how it ended included (default 10 s).
     pub timeout: Duration,
@@ -35,6 +38,11 @@ pub struct RunnerConfig {
     pub pool_size: usize,
 }
 
+/// Every tag but the FPM and Apache variants (`8.4-fpm`, `8.4-apache-bookworm`, …).
+pub fn default_tags() -> Vec<String> {
+    ["*", "!*fpm*", "!*apache*"].map(str::to_owned).to_vec()
+}
+
 /// 4 containers per core: runs mostly wait on I/O and start-up, rarely on CPU.
 pub fn default_max_containers() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -47,6 +55,7 @@ impl Default for RunnerConfig {
             instance_id: "evalgrid".to_owned(),
             docker_host: None,
             repositories: vec!["php".to_owned()],
+            tags: default_tags(),
             timeout: Duration::from_secs(10),
             memory_bytes: 128 * 1024 * 1024,
             pids_limit: 64,

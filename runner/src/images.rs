@@ -19,6 +19,12 @@ pub struct Image {
     pub id: String,
     /// `PHP_VERSION` as the image reports it, e.g. `8.2.29`.
     pub php_version: String,
+    /// What the image is built on, as it reports it: its OS and release (`debian 13`,
+    /// `alpine 3.21`; the kernel's name when it has no `/etc/os-release`), and `zts` for a
+    /// thread-safe build. Tells apart two images of the same PHP version.
+    pub variant: String,
+    /// The PHP extensions it loads, as `get_loaded_extensions()` names them.
+    pub extensions: Vec<String>,
 }
 
 impl Image {
@@ -52,8 +58,30 @@ pub fn version_key(version: &str) -> VersionKey {
     (parts, stage, digits.parse().unwrap_or(0))
 }
 
-/// The code that asks an image for its version.
-const VERSION_PROBE: &str = "<?php echo PHP_VERSION;";
+/// The code that asks an image what it is: its PHP version, OS, extensions and thread safety,
+/// as JSON (just the version where PHP lacks `json_encode`).
+const VERSION_PROBE: &str = r#"<?php
+$os = @parse_ini_file('/etc/os-release') ?: [];
+$about = [
+    'version' => PHP_VERSION,
+    'os' => trim(($os['ID'] ?? strtolower(PHP_OS)) . ' ' . ($os['VERSION_ID'] ?? '')),
+    'extensions' => get_loaded_extensions(),
+    'zts' => (bool) PHP_ZTS,
+];
+echo function_exists('json_encode') ? json_encode($about) : PHP_VERSION;
+"#;
+
+/// What a probe found out about an image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct About {
+    version: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    extensions: Vec<String>,
+    #[serde(default)]
+    zts: bool,
+}
 
 /// How long an image that failed its version probe is left out before it is tried again.
 const PROBE_RETRY: Duration = Duration::from_secs(30);
@@ -67,7 +95,7 @@ const STALE_FOR: Duration = Duration::from_secs(30);
 
 /// What is known of an image id.
 enum Probed {
-    Version(String),
+    Version(About),
     /// The probe failed at this time (not PHP, or the engine hiccuped).
     Failed(Instant),
 }
@@ -129,14 +157,15 @@ impl Catalog {
 
     async fn discover(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
         let summaries = runner.backend.images().await?;
+        let config = runner.config();
 
-        // Tags of the configured repositories ending in -cli, grouped by image id.
+        // The offered tags of the configured repositories, grouped by image id.
         let mut tags_by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for summary in summaries {
             let tags: Vec<String> = summary
                 .tags
                 .into_iter()
-                .filter(|tag| is_cli_tag(tag, &runner.config().repositories))
+                .filter(|tag| is_offered_tag(tag, &config.repositories, &config.tags))
                 .collect();
             if !tags.is_empty() {
                 tags_by_id.entry(summary.id).or_default().extend(tags);
@@ -162,9 +191,9 @@ impl Catalog {
         let probes = join_all(unknown.iter().map(|image| runner.run_fresh(VERSION_PROBE, image))).await;
         let mut versions = self.versions.lock().unwrap();
         for (image, probe) in unknown.into_iter().zip(probes) {
-            match probe.map(|probe| (plausible_version(&probe), probe)) {
-                Ok((Some(version), _)) => {
-                    versions.insert(image.id.clone(), Probed::Version(version));
+            match probe.map(|probe| (about(&probe), probe)) {
+                Ok((Some(about), _)) => {
+                    versions.insert(image.id.clone(), Probed::Version(about));
                 }
                 // No room for the probe: nothing is known of the image; it is asked again.
                 Err(refused) => {
@@ -181,7 +210,14 @@ impl Catalog {
             .into_iter()
             .filter_map(|mut image| {
                 match versions.get(&image.id)? {
-                    Probed::Version(version) => image.php_version = version.clone(),
+                    Probed::Version(about) => {
+                        image.php_version = about.version.clone();
+                        image.variant = match about.zts {
+                            true => format!("{} zts", about.os),
+                            false => about.os.clone(),
+                        };
+                        image.extensions = about.extensions.clone();
+                    }
                     Probed::Failed(_) => return None,
                 }
                 Some(image)
@@ -196,28 +232,51 @@ impl Catalog {
     }
 }
 
-/// The version a probe printed, if it looks like one.
-fn plausible_version(probe: &crate::Execution) -> Option<String> {
-    let version = probe.stdout.trim();
-    let plausible = probe.status == Status::Ok
-        && !version.is_empty()
-        && version.len() < 40
-        && version.starts_with(|c: char| c.is_ascii_digit());
-    plausible.then(|| version.to_owned())
-}
-
-fn is_cli_tag(tag: &str, repositories: &[String]) -> bool {
-    match tag.rsplit_once(':') {
-        Some((repository, version)) => {
-            version.ends_with("-cli") && repositories.iter().any(|r| r == repository)
-        }
-        None => false,
+/// What a probe printed, if it is a plausible answer: the JSON, or a bare version.
+fn about(probe: &crate::Execution) -> Option<About> {
+    if probe.status != Status::Ok {
+        return None;
     }
+    let printed = probe.stdout.trim();
+    let about = serde_json::from_str(printed).unwrap_or_else(|_| About {
+        version: printed.to_owned(),
+        os: String::new(),
+        extensions: Vec::new(),
+        zts: false,
+    });
+    let plausible = !about.version.is_empty()
+        && about.version.len() < 40
+        && about.version.starts_with(|c: char| c.is_ascii_digit());
+    plausible.then_some(about)
 }
 
-/// Picks the name to offer: the `X.Y-cli` tag when there is one, else the shortest.
+/// Whether `tag` (`repository:tag`) is offered: its repository is configured, and the last of
+/// the `patterns` its tag matches is not a `!`-exclusion (none matching: not offered).
+fn is_offered_tag(tag: &str, repositories: &[String], patterns: &[String]) -> bool {
+    let Some((repository, tag)) = tag.rsplit_once(':') else {
+        return false;
+    };
+    if !repositories.iter().any(|r| r == repository) {
+        return false;
+    }
+    patterns
+        .iter()
+        .rev()
+        .find_map(|pattern| {
+            let (excluded, glob) = match pattern.strip_prefix('!') {
+                Some(glob) => (true, glob),
+                None => (false, pattern.as_str()),
+            };
+            let matches = glob::Pattern::new(glob).is_ok_and(|glob| glob.matches(tag));
+            matches.then_some(!excluded)
+        })
+        .unwrap_or(false)
+}
+
+/// Picks the name to offer: the `X.Y-cli` tag when there is one, then `X.Y`, then the
+/// shortest.
 fn name_image(id: String, mut tags: Vec<String>) -> Image {
-    tags.sort_by_key(|tag| (!is_minor_tag(tag), tag.len(), tag.clone()));
+    tags.sort_by_key(|tag| (minor_tag_rank(tag), tag.len(), tag.clone()));
     tags.dedup();
     let name = tags.remove(0);
     Image {
@@ -225,15 +284,22 @@ fn name_image(id: String, mut tags: Vec<String>) -> Image {
         aliases: tags,
         id,
         php_version: String::new(),
+        variant: String::new(),
+        extensions: Vec::new(),
     }
 }
 
-fn is_minor_tag(tag: &str) -> bool {
-    let version = tag
-        .rsplit_once(':')
-        .map(|(_, v)| v.trim_end_matches("-cli"))
-        .unwrap_or_default();
-    version.split('.').count() == 2 && version.split('.').all(|p| p.parse::<u32>().is_ok())
+/// 0 for `X.Y-cli`, 1 for `X.Y`, 2 for anything else.
+fn minor_tag_rank(tag: &str) -> u8 {
+    let tag = tag.rsplit_once(':').map(|(_, tag)| tag).unwrap_or_default();
+    let is_minor = |version: &str| {
+        version.split('.').count() == 2 && version.split('.').all(|p| p.parse::<u32>().is_ok())
+    };
+    match tag.strip_suffix("-cli") {
+        Some(version) if is_minor(version) => 0,
+        _ if is_minor(tag) => 1,
+        _ => 2,
+    }
 }
 
 #[cfg(test)]
@@ -245,15 +311,90 @@ mod tests {
     }
 
     #[test]
-    fn only_cli_tags_of_configured_repositories_count() {
-        assert!(is_cli_tag("php:8.2-cli", &repos()));
-        assert!(!is_cli_tag("php:8.2-fpm", &repos()));
-        assert!(!is_cli_tag("alpine:3-cli", &repos()));
-        assert!(!is_cli_tag("evil/php:8.2-cli", &repos()));
-        assert!(is_cli_tag(
+    fn the_official_tag_shapes_are_offered_but_not_fpm_or_apache() {
+        let offered = |tag: &str| is_offered_tag(tag, &repos(), &crate::default_tags());
+        for tag in [
+            "php:8.2-cli",
+            "php:8.2",
+            "php:8.2.29",
+            "php:8.2.29-cli",
+            "php:8.4-cli-bookworm",
+            "php:8.4-alpine",
+            "php:8.4.5-cli-alpine3.21",
+            "php:8.4-zts-bookworm",
+            "php:cli",
+            "php:latest",
+            "php:8",
+            "php:8.5.0RC3-cli",
+        ] {
+            assert!(offered(tag), "{tag}");
+        }
+        for tag in [
+            "php:8.2-fpm",
+            "php:8.4-fpm-alpine",
+            "php:8.4-apache-bookworm",
+            "alpine:3",
+            "evil/php:8.2-cli",
+        ] {
+            assert!(!offered(tag), "{tag}");
+        }
+        assert!(is_offered_tag(
             "localhost:5000/php:8.2-cli",
-            &["localhost:5000/php".into()]
+            &["localhost:5000/php".into()],
+            &crate::default_tags()
         ));
+    }
+
+    #[test]
+    fn the_tag_globs_are_configurable_and_the_last_match_wins() {
+        let only_cli: Vec<String> = vec!["*-cli".into()];
+        assert!(is_offered_tag("php:8.2-cli", &repos(), &only_cli));
+        assert!(!is_offered_tag("php:8.2", &repos(), &only_cli));
+        let fpm_too: Vec<String> = ["*", "!*fpm*", "8.4-fpm"].map(String::from).to_vec();
+        assert!(is_offered_tag("php:8.4-fpm", &repos(), &fpm_too));
+        assert!(!is_offered_tag("php:8.3-fpm", &repos(), &fpm_too));
+        assert!(!is_offered_tag("php:8.4", &repos(), &[]), "no pattern, no tag");
+    }
+
+    #[test]
+    fn a_probe_answers_json_or_a_bare_version() {
+        let probe = |stdout: &str| crate::Execution {
+            image: "php:8.4-cli".into(),
+            php_version: String::new(),
+            status: Status::Ok,
+            exit_code: Some(0),
+            stdout: stdout.into(),
+            stderr: String::new(),
+            truncated: false,
+            duration_ms: 1,
+            started_at: None,
+            finished_at: None,
+            usage: Default::default(),
+            message: None,
+        };
+        let json = r#"{"version":"8.4.5","os":"alpine 3.21","extensions":["Core","mbstring"],"zts":false}"#;
+        let found = about(&probe(json)).unwrap();
+        assert_eq!(
+            (found.version.as_str(), found.os.as_str()),
+            ("8.4.5", "alpine 3.21")
+        );
+        assert_eq!(found.extensions, ["Core", "mbstring"]);
+        assert_eq!(about(&probe("7.4.33\n")).unwrap().version, "7.4.33");
+        assert!(about(&probe("not php")).is_none());
+        assert!(about(&probe("")).is_none());
+    }
+
+    #[test]
+    fn the_official_default_tag_names_an_image_without_a_cli_tag() {
+        let image = name_image(
+            "sha256:y".into(),
+            vec![
+                "php:8.4.5-cli-alpine".into(),
+                "php:8.4".into(),
+                "php:8.4.5".into(),
+            ],
+        );
+        assert_eq!(image.name, "php:8.4");
     }
 
     #[test]
@@ -303,6 +444,8 @@ mod tests {
             aliases: vec![],
             id: v.into(),
             php_version: v.into(),
+            variant: String::new(),
+            extensions: Vec::new(),
         };
         let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);

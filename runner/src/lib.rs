@@ -47,7 +47,7 @@ mod fakes;
 #[cfg(test)]
 mod lifecycle_tests;
 
-pub use config::{default_max_containers, RunnerConfig};
+pub use config::{default_max_containers, default_tags, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, VersionKey};

@@ -14,6 +14,8 @@ fn images(count: usize) -> Vec<Image> {
             aliases: vec![],
             id: format!("sha256:{n}"),
             php_version: format!("8.{n}.0"),
+            variant: String::new(),
+            extensions: Vec::new(),
         })
         .collect()
 }

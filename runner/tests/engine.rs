@@ -605,3 +605,65 @@ async fn a_pool_of_two_per_image_gives_way_to_runs_within_five_containers() {
 async fn four_images_pooled_within_two_containers_still_admit_runs() {
     an_idle_pool_never_blocks_a_run(2, 1).await;
 }
+
+/// Images shaped like Docker Hub's official ones (built by scripts/build-fixture-images.sh):
+/// the Debian layout under its default tag (`8.4`, no `-cli`), with the official entrypoint and
+/// PHP only in /usr/local/bin, and the Alpine layout (busybox sh, static musl PHP).
+#[tokio::test]
+async fn official_and_alpine_layouts_are_discovered_told_apart_and_run_with_measurements() {
+    let engine = engine_with(RunnerConfig {
+        repositories: vec!["evalgrid-fixture/php".into()],
+        ..Default::default()
+    })
+    .await;
+    let images = engine.runner.images().await.unwrap();
+    let found: Vec<(&str, &str, &str)> = images
+        .iter()
+        .map(|i| (i.name.as_str(), i.php_version.as_str(), i.variant.as_str()))
+        .collect();
+    assert_eq!(images.len(), 2, "{found:?}");
+    let alpine = &images[0];
+    let debian = &images[1];
+    assert_eq!(
+        (
+            alpine.name.as_str(),
+            alpine.php_version.as_str(),
+            alpine.variant.as_str()
+        ),
+        ("evalgrid-fixture/php:8.4.5-cli-alpine", "8.4.5", "busybox 1.35"),
+        "{found:?}"
+    );
+    assert_eq!(
+        debian.name, "evalgrid-fixture/php:8.4",
+        "the default tag names it"
+    );
+    assert!(debian.answers_to("evalgrid-fixture/php:8.4-cli-trixie"));
+    assert!(debian.php_version.starts_with("8.4."), "{found:?}");
+    assert_eq!(debian.variant, "debian 13");
+    for image in &images {
+        assert!(image.extensions.iter().any(|e| e == "mbstring"), "{image:?}");
+    }
+    assert!(
+        !alpine.extensions.iter().any(|e| e == "posix"),
+        "the static build has no posix"
+    );
+
+    let results = engine
+        .run_all(
+            &[&alpine.name, &debian.name],
+            "<?php echo PHP_BINARY, ' ', str_repeat('x', 3), PHP_EOL; fwrite(STDERR, 'err'); exit(3);",
+        )
+        .await;
+    for result in &results {
+        assert_eq!(result.status, Status::Exit, "{result:?}");
+        assert_eq!(result.exit_code, Some(3));
+        assert_eq!(result.stdout, "/usr/local/bin/php xxx\n");
+        assert_eq!(result.stderr, "err");
+        assert!(result.usage.cpu_time_us.is_some_and(|us| us > 0), "{result:?}");
+        assert!(
+            result.usage.peak_memory_bytes.is_some_and(|b| b > 0),
+            "{result:?}"
+        );
+    }
+    engine.containers.assert_none_left().await;
+}

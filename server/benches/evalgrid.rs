@@ -161,7 +161,10 @@ async fn main() {
     // new container either way, so this is roughly the engine's container start rate.
     let before = engine_cpu.as_ref().map(EngineCpu::read);
     let docker_runs = docker_run_throughput().await;
-    let docker_cpu = engine_cpu.as_ref().zip(before).map(|(cpu, before)| cpu.read().since(&before));
+    let docker_cpu = engine_cpu
+        .as_ref()
+        .zip(before)
+        .map(|(cpu, before)| cpu.read().since(&before));
     let docker_per_second = docker_runs as f64 / THROUGHPUT_TIME.as_secs_f64();
     report.line(&format!(
         "- baseline: {THROUGHPUT_CLIENTS} parallel `docker run --rm -i` loops: {docker_runs} runs, {docker_per_second:.1} runs/s"
@@ -187,10 +190,7 @@ async fn main() {
                 per(api.containers_ms, runs),
                 per(docker.containers_ms, docker_runs)
             ));
-            report.line(&format!(
-                "| evalgrid server | {:.1} | — |",
-                per(server_ms, runs)
-            ));
+            report.line(&format!("| evalgrid server | {:.1} | — |", per(server_ms, runs)));
             report.line(&format!(
                 "| whole machine | {:.1} | {:.1} |",
                 per(api.machine_ms, runs),
@@ -199,7 +199,10 @@ async fn main() {
             report.ratio("engine cpu ms per api run", per(api.engine_ms, runs));
             report.ratio("engine cpu ms per docker run", per(docker.engine_ms, docker_runs));
             report.ratio("machine cpu ms per api run", per(api.machine_ms, runs));
-            report.ratio("machine cpu ms per docker run", per(docker.machine_ms, docker_runs));
+            report.ratio(
+                "machine cpu ms per docker run",
+                per(docker.machine_ms, docker_runs),
+            );
         }
         _ => report.line("- not measured: needs root and cgroup v1 `cpuacct` to group the engine's daemons"),
     }
@@ -457,7 +460,11 @@ impl Drop for EngineCpu {
 fn process_cpu_ms(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
     let ticks: f64 = (11..=14).filter_map(|i| fields.get(i)?.parse::<f64>().ok()).sum();
     let ticks_per_second = 100.0; // USER_HZ on Linux
     ticks * 1000.0 / ticks_per_second

@@ -22,7 +22,7 @@ pub struct Config {
     /// The Docker engine's socket, `unix:///path` [default: the standard socket].
     #[arg(long, env = "DOCKER_HOST")]
     pub docker_host: Option<String>,
-    /// Image repositories whose `*-cli` tags are offered, comma-separated.
+    /// Image repositories whose tags are offered, comma-separated.
     #[arg(
         long,
         env = "EVALGRID_REPOSITORIES",
@@ -30,6 +30,16 @@ pub struct Config {
         default_value = "php"
     )]
     pub repositories: Vec<String>,
+    /// Which tags of those repositories are offered: comma-separated globs, the last match
+    /// wins, `!` excludes. The default offers the official image's every CLI shape (`8.4`,
+    /// `8.4.5-cli`, `8.4-alpine`, `8.5.0RC3-cli`, …) but not its FPM and Apache variants.
+    #[arg(
+        long,
+        env = "EVALGRID_TAGS",
+        value_delimiter = ',',
+        default_value = "*,!*fpm*,!*apache*"
+    )]
+    pub tags: Vec<String>,
     /// Wall-clock limit per version, in seconds.
     #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
     pub timeout_secs: f64,
@@ -172,6 +182,7 @@ impl Config {
             instance_id: self.instance_id(),
             docker_host: self.docker_host.clone(),
             repositories: self.repositories.clone(),
+            tags: self.tags.clone(),
             timeout: Duration::from_secs_f64(self.timeout_secs),
             memory_bytes: self.memory_mib * 1024 * 1024,
             pids_limit: self.pids_limit,

@@ -21,6 +21,43 @@ async fn images_lists_the_php_versions_in_version_order() {
         ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"]
     );
     assert!(images[0].php_version.starts_with("7.4."));
+    // Each says what it is built on and which extensions it loads.
+    assert_eq!(images[0].variant, "debian 11");
+    assert!(
+        images.iter().all(|i| i.extensions.iter().any(|e| e == "Core")),
+        "{images:?}"
+    );
+}
+
+#[tokio::test]
+async fn official_and_alpine_shaped_images_are_offered_and_told_apart() {
+    let server = TestServer::start_with(&["--repositories", "evalgrid-fixture/php"]).await;
+    let images: Vec<ImageInfo> = server.get("/api/images").await.json().await.unwrap();
+    let offered: Vec<(&str, &str)> = images
+        .iter()
+        .map(|i| (i.image.as_str(), i.variant.as_str()))
+        .collect();
+    assert_eq!(
+        offered,
+        [
+            ("evalgrid-fixture/php:8.4.5-cli-alpine", "busybox 1.35"),
+            ("evalgrid-fixture/php:8.4", "debian 13")
+        ]
+    );
+    let results = server
+        .run(
+            "<?php echo function_exists('posix_getpid') ? 'posix' : 'none';",
+            &[
+                "evalgrid-fixture/php:8.4.5-cli-alpine",
+                "evalgrid-fixture/php:8.4-cli-trixie",
+            ],
+        )
+        .await;
+    assert_eq!(
+        (results[0].stdout.as_str(), results[1].stdout.as_str()),
+        ("none", "posix")
+    );
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]

@@ -189,6 +189,7 @@ fn result_info(result: &VersionResult) -> ImageInfo {
     ImageInfo {
         image: result.image.clone(),
         php_version: result.php_version.clone(),
+        ..ImageInfo::default()
     }
 }
 

@@ -42,6 +42,13 @@ pub fn ResultCell(
     base: Signal<Option<VersionResult>>,
     #[prop(optional, into)] waiting: Signal<Option<usize>>,
 ) -> impl IntoView {
+    let extensions = info.extensions.clone();
+    let missing_extension = move || {
+        result.with(|r| {
+            let r = r.as_ref()?;
+            crate::hints::missing_extension(&format!("{}\n{}", r.stdout, r.stderr), &extensions)
+        })
+    };
     let status = move || {
         result.with(|r| match r {
             Some(r) => r.status.as_str(),
@@ -73,6 +80,9 @@ pub fn ResultCell(
             })}
             {move || result.get().map(|r| view! { <UsageLine result=r/> })}
             {move || result.get().map(|r| view! { <ResultBody result=r base=base.get()/> })}
+            {move || missing_extension().map(|extension| view! {
+                <p class="hint">"This image has no " <code>{extension}</code> " extension."</p>
+            })}
         </article>
     }
 }

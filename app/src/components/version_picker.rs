@@ -7,9 +7,22 @@ use std::collections::HashSet;
 #[component]
 pub fn VersionPicker(images: Vec<ImageInfo>, unchecked: RwSignal<HashSet<String>>) -> impl IntoView {
     let all_names: Vec<String> = images.iter().map(|i| i.image.clone()).collect();
+    // Two images of one PHP version (a Debian and an Alpine build) say what sets them apart.
+    let shared_version = |version: &str| images.iter().filter(|i| i.php_version == version).count() > 1;
+    let labels: Vec<String> = images
+        .iter()
+        .map(
+            |info| match shared_version(&info.php_version) && !info.variant.is_empty() {
+                true => format!("{} · {}", info.php_version, info.variant),
+                false => info.php_version.clone(),
+            },
+        )
+        .collect();
     let boxes = images
         .into_iter()
-        .map(|info| {
+        .zip(labels)
+        .map(|(info, label)| {
+            let title = image_title(&info);
             let name = info.image.clone();
             let checked = {
                 let name = name.clone();
@@ -23,9 +36,9 @@ pub fn VersionPicker(images: Vec<ImageInfo>, unchecked: RwSignal<HashSet<String>
                 })
             };
             view! {
-                <label class="version" title=info.image.clone()>
+                <label class="version" title=title>
                     <input type="checkbox" value=info.image.clone() prop:checked=checked on:change=toggle/>
-                    <span>{info.php_version}</span>
+                    <span>{label}</span>
                 </label>
             }
         })
@@ -40,4 +53,20 @@ pub fn VersionPicker(images: Vec<ImageInfo>, unchecked: RwSignal<HashSet<String>
             </div>
         </fieldset>
     }
+}
+
+/// The image's name, what it is built on and its extensions, for the tooltip.
+fn image_title(info: &ImageInfo) -> String {
+    let mut title = info.image.clone();
+    if !info.variant.is_empty() {
+        title.push_str(&format!(" · {}", info.variant));
+    }
+    if !info.extensions.is_empty() {
+        title.push_str(&format!(
+            "\n{} extensions: {}",
+            info.extensions.len(),
+            info.extensions.join(", ")
+        ));
+    }
+    title
 }
