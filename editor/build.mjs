@@ -1,10 +1,10 @@
 // Bundles the editor into ../public/editor/ (cargo-leptos copies public/ into the site, so it is
 // served as /editor/editor.js). Vim keys are a separate chunk, fetched only when turned on.
-// Prints each file's size, raw and gzipped.
+// Prints each file's size: raw, gzipped and brotli'd (the server sends one of the last two).
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 
 const outdir = new URL('../public/editor/', import.meta.url).pathname;
 rmSync(outdir, { recursive: true, force: true });
@@ -22,8 +22,10 @@ await build({
   logLevel: 'warning',
 });
 
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 for (const name of readdirSync(outdir).sort()) {
-  const path = join(outdir, name);
-  const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
-  console.log(`editor/${name}: ${kb(statSync(path).size)}, ${kb(gzipSync(readFileSync(path), { level: 9 }).length)} gzipped`);
+  const bytes = readFileSync(join(outdir, name));
+  const gzipped = gzipSync(bytes, { level: 9 }).length;
+  const brotlied = brotliCompressSync(bytes).length;
+  console.log(`editor/${name}: ${kb(bytes.length)}, gzip ${kb(gzipped)}, brotli ${kb(brotlied)}`);
 }
