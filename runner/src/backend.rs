@@ -5,7 +5,7 @@
 //! that the sandbox and the Docker side work.
 
 use crate::engine::Engine;
-use crate::{ConnectError, DiscoverError, RunError, MANAGED_LABEL};
+use crate::{ConnectError, DiscoverError, RunError, INSTANCE_LABEL, MANAGED_LABEL};
 use bollard::container::AttachContainerResults;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
@@ -51,8 +51,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>>;
     /// Kills and removes a container; one that does not exist counts as removed.
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>>;
-    /// The ids of the containers carrying [`MANAGED_LABEL`], running or not.
-    fn managed(&self) -> BoxFuture<'_, Result<Vec<String>, DiscoverError>>;
+    /// The ids of the containers carrying [`MANAGED_LABEL`] and `instance` as their
+    /// [`INSTANCE_LABEL`], running or not.
+    fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>>;
     fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>>;
 }
 
@@ -154,10 +155,12 @@ impl Backend for DockerBackend {
         })
     }
 
-    fn managed(&self) -> BoxFuture<'_, Result<Vec<String>, DiscoverError>> {
+    fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>> {
         Box::pin(async move {
             let docker = self.engine.docker().await?;
-            let filters = HashMap::from([("label", vec![MANAGED_LABEL])]);
+            // Several label filters must all match.
+            let instance_label = format!("{INSTANCE_LABEL}={instance}");
+            let filters = HashMap::from([("label", vec![MANAGED_LABEL, instance_label.as_str()])]);
             let options = ListContainersOptionsBuilder::new()
                 .all(true)
                 .filters(&filters)

@@ -3,6 +3,9 @@ use std::time::Duration;
 /// Limits and discovery settings for every run. `Default` holds the documented defaults.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
+    /// This instance's name, carried by each of its containers ([`crate::INSTANCE_LABEL`]):
+    /// several instances can share one engine (default `evalgrid`).
+    pub instance_id: String,
     /// The engine's socket, `unix:///path`; `None` means `DOCKER_HOST` or the default socket.
     pub docker_host: Option<String>,
     /// Image repositories whose `*-cli` tags are offered (default: `php`).
@@ -39,6 +42,7 @@ pub fn default_max_containers() -> usize {
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
+            instance_id: "evalgrid".to_owned(),
             docker_host: None,
             repositories: vec!["php".to_owned()],
             timeout: Duration::from_secs(10),

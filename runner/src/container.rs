@@ -96,7 +96,7 @@ fn retry_removal(runner: &Runner, id: String, slot: Option<Slot>, error: String)
 }
 
 pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverError> {
-    let orphans = runner.backend.managed().await?;
+    let orphans = runner.listed_containers().await?;
     for id in &orphans {
         if let Err(error) = runner.backend.remove(id).await {
             tracing::warn!(container = %id, %error, "cannot remove orphaned container");

@@ -48,6 +48,8 @@ struct State {
 
 #[derive(Default)]
 struct Container {
+    /// Its [`crate::INSTANCE_LABEL`].
+    instance: String,
     /// The container's side of stdin and its output, until it starts.
     stdin: Option<tokio::io::DuplexStream>,
     output: Option<mpsc::UnboundedSender<Result<LogOutput, bollard::errors::Error>>>,
@@ -123,7 +125,7 @@ impl Backend for FakeEngine {
         Box::pin(async { Ok(()) })
     }
 
-    fn create(&self, _body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>> {
+    fn create(&self, body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>> {
         Box::pin(async move {
             tokio::task::yield_now().await;
             let mut state = self.state.lock().unwrap();
@@ -134,7 +136,15 @@ impl Backend for FakeEngine {
             state.next_id += 1;
             state.created += 1;
             let id = format!("fake-{}", state.next_id);
-            state.containers.insert(id.clone(), Container::default());
+            let instance = body
+                .labels
+                .and_then(|mut labels| labels.remove(crate::INSTANCE_LABEL))
+                .unwrap_or_default();
+            let container = Container {
+                instance,
+                ..Container::default()
+            };
+            state.containers.insert(id.clone(), container);
             state.most_alive = state.most_alive.max(state.containers.len());
             Ok(id)
         })
@@ -251,8 +261,15 @@ impl Backend for FakeEngine {
         })
     }
 
-    fn managed(&self) -> BoxFuture<'_, Result<Vec<String>, DiscoverError>> {
-        Box::pin(async move { Ok(self.state.lock().unwrap().containers.keys().cloned().collect()) })
+    fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>> {
+        Box::pin(async move {
+            let state = self.state.lock().unwrap();
+            let ours = state
+                .containers
+                .iter()
+                .filter(|(_, container)| container.instance == instance);
+            Ok(ours.map(|(id, _)| id.clone()).collect())
+        })
     }
 
     fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>> {

@@ -38,6 +38,9 @@ mod seccomp;
 mod slots;
 mod usage;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
@@ -64,6 +67,10 @@ use tokio_util::task::TaskTracker;
 
 /// The label every container started by evalgrid carries.
 pub const MANAGED_LABEL: &str = "dev.evalgrid.managed";
+
+/// The label that says which evalgrid instance a container belongs to (its value is
+/// [`RunnerConfig::instance_id`]): instances sharing an engine never touch each other's.
+pub const INSTANCE_LABEL: &str = "dev.evalgrid.instance";
 
 /// A handle to the Docker engine plus what evalgrid knows about its PHP images. Cheap to clone.
 #[derive(Clone)]
@@ -299,8 +306,9 @@ impl Runner {
         Ok(results.next().await.expect("one result for one version"))
     }
 
-    /// Removes every container carrying [`MANAGED_LABEL`], running or not. Meant for start-up,
-    /// after a crash left some behind. Returns how many were removed.
+    /// Removes every container of this instance (its [`INSTANCE_LABEL`]), running or not; other
+    /// instances' are left alone. Meant for start-up, after a crash left some behind. Returns
+    /// how many were removed.
     pub async fn remove_orphans(&self) -> Result<usize, DiscoverError> {
         container::remove_labelled(self).await
     }
@@ -316,6 +324,11 @@ impl Runner {
         tokio::time::timeout(grace, self.cleanups.wait()).await.is_ok()
     }
 
+    /// The name this runner's containers carry ([`INSTANCE_LABEL`]).
+    pub fn instance_id(&self) -> &str {
+        &self.config.instance_id
+    }
+
     /// How many pre-started containers wait in the pool.
     pub fn pooled(&self) -> usize {
         self.pool.idle_count()
@@ -324,6 +337,12 @@ impl Runner {
     /// How many containers this runner has in the engine (running, pooled, being removed).
     pub fn containers(&self) -> usize {
         self.slots.in_use()
+    }
+
+    /// The ids of this instance's containers as the engine lists them, running or not: what
+    /// [`Runner::remove_orphans`] would remove.
+    pub async fn listed_containers(&self) -> Result<Vec<String>, DiscoverError> {
+        self.backend.containers_of(&self.config.instance_id).await
     }
 
     /// Starts the pool's containers for every discovered image (a no-op with a pool size of 0).

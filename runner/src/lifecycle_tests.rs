@@ -255,3 +255,27 @@ async fn shutting_down_stops_runs_and_removes_every_container_pooled_ones_too() 
     assert_eq!(engine.alive(), 0);
     assert!(runner.admit(all).await.is_err(), "no new runs once stopping");
 }
+
+#[tokio::test]
+async fn the_orphan_sweep_removes_this_instances_containers_and_no_other() {
+    let all = images(2);
+    let engine = FakeEngine::quick(all.clone());
+    let instance = |id: &str| RunnerConfig {
+        instance_id: id.to_owned(),
+        ..config(4, 1)
+    };
+    let ours = Runner::with_backend(instance("ours"), engine.clone());
+    let theirs = Runner::with_backend(instance("theirs"), engine.clone());
+    ours.pool.keep_for_all(&ours, all.clone());
+    theirs.pool.keep_for_all(&theirs, all.clone());
+    eventually("both pools fill", || ours.pooled() == 2 && theirs.pooled() == 2).await;
+    assert_eq!(ours.listed_containers().await.unwrap().len(), 2);
+
+    // A restart of "ours" (a new runner, same id) finds the containers the old one left.
+    let restarted = Runner::with_backend(instance("ours"), engine.clone());
+    assert_eq!(restarted.remove_orphans().await.unwrap(), 2);
+    assert_eq!(engine.alive(), 2, "the other instance's containers must stay");
+    assert!(restarted.listed_containers().await.unwrap().is_empty());
+    assert_eq!(theirs.listed_containers().await.unwrap().len(), 2);
+    shut_down(&theirs, &engine).await;
+}

@@ -1,7 +1,7 @@
 //! The container definition every run uses. Everything a hostile script could use to reach out
 //! or stay around is closed here; SECURITY-relevant choices are commented with their reason.
 
-use crate::{seccomp, usage, RunnerConfig, MANAGED_LABEL};
+use crate::{seccomp, usage, RunnerConfig, INSTANCE_LABEL, MANAGED_LABEL};
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use std::collections::HashMap;
 
@@ -87,7 +87,10 @@ pub(crate) fn container_body(config: &RunnerConfig, image_id: &str, uid: u32) ->
         cmd: Some(command()),
         user: Some(format!("{uid}:{uid}")),
         // No working_dir: Docker would create it over the tmpfs and lose its 1777 mode.
-        labels: Some(HashMap::from([(MANAGED_LABEL.to_owned(), "true".to_owned())])),
+        labels: Some(HashMap::from([
+            (MANAGED_LABEL.to_owned(), "true".to_owned()),
+            (INSTANCE_LABEL.to_owned(), config.instance_id.clone()),
+        ])),
         // stdin stays open until the code is written and closed, then PHP starts.
         attach_stdin: Some(true),
         attach_stdout: Some(true),

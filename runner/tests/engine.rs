@@ -1,21 +1,20 @@
 //! The runner against the real Docker engine and the real PHP images (php:7.4/8.2/8.4/8.5-cli,
 //! built by scripts/build-php-images.sh or pulled from Docker Hub).
 //!
-//! Tests take a shared lock so that "no container is left behind" can be checked after each
-//! one without another test's containers getting in the way.
+//! Each test's runner has an instance id of its own, so tests run in parallel and each checks
+//! that it left no container of its own behind.
 
 use futures::StreamExt;
-use runner::{Execution, Image, ResolveError, Runner, RunnerConfig, Status, MANAGED_LABEL};
+use runner::testing::{fresh_instance_id, Containers};
+use runner::{Execution, Image, ResolveError, Runner, RunnerConfig, Status};
+use std::collections::BTreeSet;
 use std::time::Duration;
-use tokio::sync::{Mutex, MutexGuard};
 
-/// Held by each test for its whole length (across awaits): tests that use the engine take turns.
-static ENGINE: Mutex<()> = Mutex::const_new(());
-
-/// One test's hold on the engine, with a runner whose limits the test chose.
+/// One test's runner, with limits the test chose and an instance id of its own.
 struct Engine {
     runner: Runner,
-    _exclusive: MutexGuard<'static, ()>,
+    /// This test's containers in the engine.
+    containers: Containers,
 }
 
 async fn engine() -> Engine {
@@ -23,16 +22,14 @@ async fn engine() -> Engine {
 }
 
 async fn engine_with(config: RunnerConfig) -> Engine {
-    let exclusive = ENGINE.lock().await;
+    let config = RunnerConfig {
+        instance_id: fresh_instance_id(),
+        ..config
+    };
+    let containers = Containers::of(&config.instance_id);
     let runner = Runner::new(config);
     runner.engine().await.expect("a Docker engine must be running");
-    // A test that failed before this one may have left its containers (its runtime, which would
-    // have removed them, is gone): they must not count against this one.
-    runner.remove_orphans().await.unwrap();
-    Engine {
-        runner,
-        _exclusive: exclusive,
-    }
+    Engine { runner, containers }
 }
 
 impl Engine {
@@ -49,19 +46,6 @@ impl Engine {
         let images = self.images(images).await;
         let admission = self.runner.admit(images).await.unwrap();
         self.runner.run_all(code, admission).collect().await
-    }
-
-    async fn managed_containers(&self) -> usize {
-        managed_ids().len()
-    }
-
-    /// Containers go in the background once their result is in; none may stay.
-    async fn assert_no_container_left(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self.managed_containers().await != 0 {
-            assert!(std::time::Instant::now() < deadline, "containers left behind");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 }
 
@@ -92,7 +76,7 @@ async fn images_are_discovered_with_their_exact_versions_in_version_order() {
     let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
     assert!(position("php:7.4-cli") < position("php:8.2-cli"));
     assert!(position("php:8.4-cli") < position("php:8.5-cli"));
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -128,7 +112,7 @@ async fn loose_comparison_differs_between_php_7_and_8() {
         assert_eq!(result.status, Status::Ok, "{result:?}");
         assert_eq!(result.stdout, "bool(false)\n", "{image}");
     }
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -144,7 +128,7 @@ async fn exit_code_and_stderr_are_reported_apart_from_stdout() {
     assert_eq!(result.exit_code, Some(3));
     assert_eq!(result.stdout, "out");
     assert_eq!(result.stderr, "err");
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -161,7 +145,7 @@ async fn a_fatal_error_exits_255_with_the_message_inline_and_a_stable_path() {
         "{}",
         result.stdout
     );
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -174,7 +158,7 @@ async fn an_endless_loop_is_killed_at_the_time_limit() {
     let result = engine.run("php:8.4-cli", "<?php while (true) {}").await;
     assert_eq!(result.status, Status::Timeout, "{result:?}");
     assert!(result.duration_ms >= 2000, "{}", result.duration_ms);
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -198,7 +182,7 @@ async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
         "killed for its output, not its time"
     );
     assert_eq!(result.exit_code, None);
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -238,7 +222,7 @@ async fn cpu_time_and_peak_memory_are_measured_by_the_kernel() {
         );
         assert_eq!(busy.stderr, "", "the measurement is not part of the output");
     }
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -261,7 +245,7 @@ async fn a_forged_report_only_misreports_the_script_s_own_run() {
     );
     assert_eq!(forged.usage.cpu_time_us, Some(999_999_999_999));
     assert_eq!((forged.stdout.as_str(), forged.stderr.as_str()), ("", ""));
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
     let honest = engine.run("php:8.4-cli", "<?php exit(3);").await;
     assert_eq!(honest.exit_code, Some(3));
     assert!(
@@ -269,7 +253,7 @@ async fn a_forged_report_only_misreports_the_script_s_own_run() {
         "{:?}",
         honest.usage
     );
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -292,7 +276,7 @@ async fn a_partial_forged_line_is_output_and_the_real_report_counts() {
         result.usage
     );
     assert!(result.usage.peak_memory_bytes.unwrap() > 1, "{:?}", result.usage);
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -318,7 +302,7 @@ async fn output_right_at_the_limit_is_kept_whole_and_not_cut() {
         result.usage.cpu_time_us.is_some(),
         "the shell's report arrived too"
     );
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -338,7 +322,7 @@ async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
         )
         .await;
     assert_eq!(result.status, Status::Oom, "{result:?}");
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -361,7 +345,7 @@ async fn versions_run_concurrently() {
         last_start < first_end,
         "every container started before any finished: starts {starts:?}, ends {ends:?}"
     );
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -377,7 +361,7 @@ async fn dropping_a_run_removes_its_containers() {
                 _ = stream.next() => panic!("a 30 s sleep finished early"),
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
-            if engine.managed_containers().await == 2 {
+            if engine.containers.count().await == 2 {
                 break;
             }
         }
@@ -386,7 +370,7 @@ async fn dropping_a_run_removes_its_containers() {
     assert!(appeared.is_ok(), "the containers never appeared");
     drop(stream);
     let gone = tokio::time::timeout(Duration::from_secs(5), async {
-        while engine.managed_containers().await > 0 {
+        while engine.containers.count().await > 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })
@@ -396,8 +380,15 @@ async fn dropping_a_run_removes_its_containers() {
 
 #[tokio::test]
 async fn an_image_removed_after_discovery_fails_alone() {
-    let engine = engine().await;
-    // A distinct image (its own id) that is discovered, then removed before the run.
+    // A distinct image (its own id) that is discovered, then removed before the run. In a
+    // repository of its own, so that no test running alongside discovers it.
+    let repository = format!("evalgrid-test/removed-{}", std::process::id());
+    let name = format!("{repository}:0.1-cli");
+    let engine = engine_with(RunnerConfig {
+        repositories: vec![repository, "php".to_owned()],
+        ..Default::default()
+    })
+    .await;
     let docker = |args: &[&str]| {
         let output = std::process::Command::new("docker").args(args).output().unwrap();
         assert!(
@@ -408,26 +399,26 @@ async fn an_image_removed_after_discovery_fails_alone() {
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     };
     /// Takes the image away even when the test fails, so that no other test discovers it.
-    struct RemovedAtEnd;
-    impl Drop for RemovedAtEnd {
+    struct RemovedAtEnd<'a>(&'a str);
+    impl Drop for RemovedAtEnd<'_> {
         fn drop(&mut self) {
             let _ = std::process::Command::new("docker")
-                .args(["rmi", "-f", "php:0.1-cli"])
+                .args(["rmi", "-f", self.0])
                 .output();
         }
     }
-    let _removed_at_end = RemovedAtEnd;
+    let _removed_at_end = RemovedAtEnd(&name);
     let scratch = docker(&["create", "php:8.4-cli"]);
-    docker(&["commit", &scratch, "php:0.1-cli"]);
+    docker(&["commit", &scratch, &name]);
     docker(&["rm", &scratch]);
-    let images = engine.images(&["php:0.1-cli", "php:8.2-cli"]).await;
+    let images = engine.images(&[&name, "php:8.2-cli"]).await;
     // The version probe's container goes in the background; the image is in use until then.
-    engine.assert_no_container_left().await;
-    docker(&["rmi", "php:0.1-cli"]);
+    engine.containers.assert_none_left().await;
+    docker(&["rmi", &name]);
 
     let admission = engine.runner.admit(images).await.unwrap();
     let results: Vec<Execution> = engine.runner.run_all("<?php echo 1;", admission).collect().await;
-    let removed = result_for(&results, "php:0.1-cli");
+    let removed = result_for(&results, &name);
     assert_eq!(removed.status, Status::Error);
     assert!(
         removed
@@ -438,26 +429,7 @@ async fn an_image_removed_after_discovery_fails_alone() {
         "{removed:?}"
     );
     assert_eq!(result_for(&results, "php:8.2-cli").status, Status::Ok);
-    engine.assert_no_container_left().await;
-}
-
-/// The ids of evalgrid's containers, running or not.
-fn managed_ids() -> std::collections::BTreeSet<String> {
-    let output = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--no-trunc",
-            "--filter",
-            &format!("label={MANAGED_LABEL}"),
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    engine.containers.assert_none_left().await;
 }
 
 /// Polls until the pool holds `count` started, idle containers.
@@ -469,18 +441,6 @@ async fn wait_for_pool(runner: &Runner, count: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the pool never reached {count}, it has {}", runner.pooled());
-}
-
-/// Polls until exactly `count` managed containers exist; returns their ids.
-async fn wait_for_managed(count: usize) -> std::collections::BTreeSet<String> {
-    for _ in 0..100 {
-        let ids = managed_ids();
-        if ids.len() == count {
-            return ids;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("expected {count} containers, found {:?}", managed_ids());
 }
 
 fn pooled(pool_size: usize, max_containers: usize) -> RunnerConfig {
@@ -497,7 +457,7 @@ async fn a_pooled_container_is_used_once_and_replaced() {
     let images = engine.runner.images().await.unwrap().len();
     engine.runner.fill_pool().await.unwrap();
     wait_for_pool(&engine.runner, images).await;
-    let before = wait_for_managed(images).await;
+    let before: BTreeSet<String> = engine.containers.wait_for(images).await.into_iter().collect();
 
     let result = engine
         .run("php:8.4-cli", "<?php echo getmypid() > 0 ? 'ran' : '?';")
@@ -505,7 +465,7 @@ async fn a_pooled_container_is_used_once_and_replaced() {
     assert_eq!(result.status, Status::Ok);
     assert_eq!(result.stdout, "ran");
     wait_for_pool(&engine.runner, images).await;
-    let after = wait_for_managed(images).await;
+    let after: BTreeSet<String> = engine.containers.wait_for(images).await.into_iter().collect();
     let used: Vec<_> = before.difference(&after).collect();
     let fresh: Vec<_> = after.difference(&before).collect();
     assert_eq!(
@@ -518,11 +478,11 @@ async fn a_pooled_container_is_used_once_and_replaced() {
     let result = engine.run("php:8.4-cli", "<?php echo 'again';").await;
     assert_eq!(result.stdout, "again");
     wait_for_pool(&engine.runner, images).await;
-    let later = wait_for_managed(images).await;
+    let later = engine.containers.wait_for(images).await;
     assert!(!later.contains(fresh[0]), "a pooled container never runs twice");
 
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -531,9 +491,9 @@ async fn an_empty_pool_falls_back_to_a_fresh_container_and_refills() {
     let result = engine.run("php:8.2-cli", "<?php echo 'cold';").await;
     assert_eq!(result.stdout, "cold");
     wait_for_pool(&engine.runner, 1).await;
-    wait_for_managed(1).await;
+    engine.containers.wait_for(1).await;
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -541,16 +501,16 @@ async fn the_pool_stays_within_the_container_limit() {
     let engine = engine_with(pooled(2, 3)).await;
     engine.runner.fill_pool().await.unwrap();
     wait_for_pool(&engine.runner, 3).await;
-    wait_for_managed(3).await;
+    engine.containers.wait_for(3).await;
     // The keeper would go on if it could: watch the engine for a while to see that it does not.
-    let census = ContainerCensus::start();
+    let census = ContainerCensus::start(&engine.runner);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(census.most().await, 3, "4 images × 2 wanted, 3 allowed");
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
-/// Counts the engine's managed containers every few milliseconds until stopped; returns the
+/// Counts the test's containers in the engine every few milliseconds until stopped; returns the
 /// most it ever saw. The engine's own list, not the runner's counters.
 struct ContainerCensus {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -558,13 +518,18 @@ struct ContainerCensus {
 }
 
 impl ContainerCensus {
-    fn start() -> Self {
+    fn start(runner: &Runner) -> Self {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopping = stop.clone();
-        let task = tokio::task::spawn_blocking(move || {
+        let runner = runner.clone();
+        let task = tokio::spawn(async move {
             let mut most = 0;
             while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                most = most.max(managed_ids().len());
+                let listed = runner
+                    .listed_containers()
+                    .await
+                    .expect("the engine lists containers");
+                most = most.max(listed.len());
             }
             most
         });
@@ -586,7 +551,7 @@ async fn an_idle_pool_never_blocks_a_run(max_containers: usize, pool_size: usize
     engine.runner.fill_pool().await.unwrap();
     wait_for_pool(&engine.runner, (pool_size * all.len()).min(max_containers)).await;
 
-    let census = ContainerCensus::start();
+    let census = ContainerCensus::start(&engine.runner);
     for round in 0..2 {
         for size in 1..=max_containers {
             // More versions than images: some image twice.
@@ -623,7 +588,7 @@ async fn an_idle_pool_never_blocks_a_run(max_containers: usize, pool_size: usize
         "the engine held {most} containers; the limit is {max_containers}"
     );
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.assert_no_container_left().await;
+    engine.containers.assert_none_left().await;
 }
 
 #[tokio::test]

@@ -71,7 +71,7 @@ fn seccomp_profile_file() -> &'static str {
 
 #[tokio::main]
 async fn main() {
-    let server = Server::start().await;
+    let mut server = Server::start().await;
     let mut report = Report::default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let engine = command_output("docker", &["version", "--format", "{{.Server.Version}}"]);

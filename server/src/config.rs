@@ -14,6 +14,11 @@ pub struct Config {
     /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
     #[arg(long, env = "EVALGRID_ADDR")]
     pub addr: Option<SocketAddr>,
+    /// This instance's name on the engine: every container it starts carries it, and at
+    /// start-up it removes only the containers left with its own name, so several instances can
+    /// share one engine [default: the host name and the listen address, stable across restarts].
+    #[arg(long, env = "EVALGRID_INSTANCE_ID", value_parser = instance_id)]
+    pub instance_id: Option<String>,
     /// The Docker engine's socket, `unix:///path` [default: the standard socket].
     #[arg(long, env = "DOCKER_HOST")]
     pub docker_host: Option<String>,
@@ -121,6 +126,17 @@ fn positive_cpus(text: &str) -> Result<f64, String> {
     }
 }
 
+/// An instance id: 1 to 128 letters, digits and `.` `_` `-` `:` (it becomes a label value and
+/// a log field).
+fn instance_id(text: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-:".contains(c);
+    if (1..=128).contains(&text.len()) && text.chars().all(allowed) {
+        Ok(text.to_owned())
+    } else {
+        Err("must be 1 to 128 letters, digits, '.', '_', '-' or ':'".into())
+    }
+}
+
 /// A count that must not be zero (a container limit of 0 would refuse every run).
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -131,9 +147,21 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 }
 
 impl Config {
+    /// `--instance-id`, or the host name and the listen address.
+    pub fn instance_id(&self) -> String {
+        self.instance_id.clone().unwrap_or_else(|| {
+            let host = gethostname::gethostname().to_string_lossy().into_owned();
+            match self.addr {
+                Some(addr) => format!("{host}-{addr}"),
+                None => host,
+            }
+        })
+    }
+
     pub fn runner_config(&self) -> runner::RunnerConfig {
         let max_containers = self.max_containers.unwrap_or_else(runner::default_max_containers);
         runner::RunnerConfig {
+            instance_id: self.instance_id(),
             docker_host: self.docker_host.clone(),
             repositories: self.repositories.clone(),
             timeout: Duration::from_secs_f64(self.timeout_secs),
@@ -184,6 +212,23 @@ mod tests {
         assert!(refusal(&["--admission-wait-secs", "inf"]).contains("from 0 to 86400"));
         assert!(refusal(&["--cpus", "0"]).contains("above 0"));
         assert!(refusal(&["--max-containers", "0"]).contains("at least 1"));
+        assert!(refusal(&["--instance-id", "a b"]).contains("letters, digits"));
+        assert!(refusal(&["--instance-id", ""]).contains("letters, digits"));
+    }
+
+    #[test]
+    fn the_instance_id_defaults_to_the_host_and_address_and_stays_the_same() {
+        let at = |addr: &str| {
+            Config::try_parse_from(["evalgrid", "--addr", addr])
+                .unwrap()
+                .instance_id()
+        };
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        assert_eq!(at("127.0.0.1:3000"), format!("{host}-127.0.0.1:3000"));
+        assert_eq!(at("127.0.0.1:3000"), at("127.0.0.1:3000"));
+        assert_ne!(at("127.0.0.1:3000"), at("127.0.0.1:3001"));
+        let named = Config::try_parse_from(["evalgrid", "--instance-id", "web-1"]).unwrap();
+        assert_eq!(named.runner_config().instance_id, "web-1");
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     };
     match images {
         Ok(images) => Json(serde_json::json!({
+            "instance": state.runner.instance_id(),
             "engine": "ok",
             "images": images.len(),
             "pooled": state.runner.pooled(),
@@ -80,7 +81,11 @@ pub async fn health(State(state): State<AppState>) -> Response {
         .into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "engine": "unavailable", "error": error.to_string() })),
+            Json(serde_json::json!({
+                "instance": state.runner.instance_id(),
+                "engine": "unavailable",
+                "error": error.to_string(),
+            })),
         )
             .into_response(),
     }

@@ -15,10 +15,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let config = Config::parse();
+    let mut config = Config::parse();
     let mut leptos_options = leptos_options();
-    if let Some(addr) = config.addr {
-        leptos_options.site_addr = addr;
+    match config.addr {
+        Some(addr) => leptos_options.site_addr = addr,
+        // Resolved here, since the default instance id is derived from it.
+        None => config.addr = Some(leptos_options.site_addr),
     }
 
     // A damaged or (with --require-database) missing database stops the start, loudly.
@@ -42,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     tracing::info!(
+        instance = %runner_config.instance_id,
         max_containers = runner_config.max_containers,
         pool_size = runner_config.pool_size,
         "containers: the pool uses free room only and gives it up to any run that needs it"
@@ -49,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runner = runner::Runner::new(runner_config);
     match runner.remove_orphans().await {
         Ok(0) => {}
-        Ok(n) => tracing::info!("removed {n} containers left by an earlier run"),
+        Ok(n) => tracing::info!("removed {n} containers this instance left in an earlier run"),
         Err(error) => tracing::warn!(%error, "cannot look for orphaned containers"),
     }
     let filling = runner.clone();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_no_container_left, run_body, TestServer};
+use common::{run_body, TestServer};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -57,5 +57,5 @@ async fn the_run_stream_is_never_compressed() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get("content-encoding").is_none());
     assert!(response.text().await.unwrap().contains(r#""stdout":"1""#));
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }

@@ -7,7 +7,7 @@ mod common;
 use app::model::{Status, VersionResult};
 use common::engine_proxy::EngineProxy;
 use common::server_process::ServerProcess;
-use common::{assert_no_container_left, managed_containers, run_body, wait_for_containers, TestServer};
+use common::{run_body, Containers, TestServer};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -16,51 +16,31 @@ use std::time::{Duration, Instant};
 
 const SLEEPER: &str = "<?php sleep(30);";
 
-/// Polls until `count` managed containers are running a script (idle pooled containers, still
+/// Polls until `count` of these containers are running a script (idle pooled containers, still
 /// waiting in `cat`, do not count).
-async fn wait_for_running_sleepers(count: usize) {
+async fn wait_for_running_sleepers(containers: &Containers, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let ids = docker(&[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label={}", runner::MANAGED_LABEL),
-        ]);
-        let sleeping = ids
-            .lines()
-            .filter(|id| {
-                // Columns: UID PID PPID C STIME TTY TIME CMD; a running script's CMD is `php …`
-                // (an idle pooled container has only the shell and `cat`). A container may go
-                // away between `ps` and `top` (a version probe): not a sleeper.
-                let top = Command::new("docker")
-                    .args(["top", id])
-                    .output()
-                    .expect("docker CLI");
-                String::from_utf8_lossy(&top.stdout)
-                    .lines()
-                    .any(|line| line.split_whitespace().nth(7) == Some("php"))
-            })
-            .count();
+        let mut sleeping = 0;
+        for id in containers.ids().await {
+            // Columns: UID PID PPID C STIME TTY TIME CMD; a running script's CMD is `php …` (an
+            // idle pooled container has only the shell and `cat`). A container may go away
+            // before `top` (a version probe): not a sleeper.
+            let top = Command::new("docker")
+                .args(["top", &id])
+                .output()
+                .expect("docker CLI");
+            let running_php = String::from_utf8_lossy(&top.stdout)
+                .lines()
+                .any(|line| line.split_whitespace().nth(7) == Some("php"));
+            sleeping += usize::from(running_php);
+        }
         if sleeping == count {
             return;
         }
         assert!(Instant::now() < deadline, "expected {count} running scripts");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Polls until no managed container is left; returns how long that took.
-async fn wait_until_no_container(within: Duration) -> Duration {
-    let start = Instant::now();
-    while managed_containers().await > 0 {
-        assert!(
-            start.elapsed() < within,
-            "containers still there after {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    start.elapsed()
 }
 
 #[tokio::test]
@@ -84,7 +64,7 @@ async fn without_an_engine_the_server_starts_and_recovers_when_it_comes_back() {
     engine.switch_on();
     assert_eq!(server.get("/api/health").await.status(), StatusCode::OK);
     server.assert_still_answers().await;
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -99,7 +79,7 @@ async fn when_the_engine_vanishes_mid_run_every_version_fails_promptly() {
         )
         .await;
     // Mid-run: both scripts running (not merely created).
-    wait_for_running_sleepers(2).await;
+    wait_for_running_sleepers(&server.containers, 2).await;
 
     engine.switch_off();
     let body = tokio::time::timeout(Duration::from_secs(3), response.text())
@@ -117,9 +97,9 @@ async fn when_the_engine_vanishes_mid_run_every_version_fails_promptly() {
 
     // The containers outlived the engine's absence; they go once it is back.
     engine.switch_on();
-    wait_until_no_container(Duration::from_secs(10)).await;
+    server.containers.wait_until_none(Duration::from_secs(10)).await;
     server.assert_still_answers().await;
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -132,55 +112,69 @@ async fn a_client_that_hangs_up_mid_run_leaves_no_container() {
         )
         .await;
     let mut body = response.bytes_stream();
-    wait_for_containers(2).await;
+    server.containers.wait_for(2).await;
     // Nothing has arrived yet; hang up.
     assert!(tokio::time::timeout(Duration::from_millis(100), body.next())
         .await
         .is_err());
     drop(body);
-    let took = wait_until_no_container(Duration::from_secs(1)).await;
+    let took = server.containers.wait_until_none(Duration::from_secs(1)).await;
     println!("containers gone {took:?} after the client hung up");
 }
 
 #[tokio::test]
 async fn sigterm_kills_the_runs_in_flight_and_exits_within_two_seconds() {
-    let _engine = TestServer::exclusive().await;
     // With the default pool: the pooled containers must go as well.
     let mut server = ServerProcess::start(&[]).await;
     let run = server.start_run(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]);
-    wait_for_running_sleepers(2).await;
+    wait_for_running_sleepers(&server.containers, 2).await;
 
     server.signal(libc::SIGTERM);
     let took = server.wait_for_exit(Duration::from_secs(2)).await;
     println!("exited {took:?} after SIGTERM");
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
     run.abort();
 }
 
 #[tokio::test]
 async fn after_a_crash_the_next_start_removes_its_orphans_and_only_those() {
-    let _engine = TestServer::exclusive().await;
     let mut crashed = ServerProcess::start(&["--pool-size", "0"]).await;
+    let instance = crashed.containers.instance_id().to_owned();
     let run = crashed.start_run(SLEEPER, &["php:8.2-cli", "php:8.4-cli"]);
-    wait_for_containers(2).await;
+    crashed.containers.wait_for(2).await;
     crashed.signal(libc::SIGKILL);
     crashed.wait_for_exit(Duration::from_secs(2)).await;
     run.abort();
     assert_eq!(
-        managed_containers().await,
+        crashed.containers.count().await,
         2,
         "SIGKILL leaves the containers behind"
     );
 
+    // Someone else's container, and a container of another evalgrid instance on this engine.
     let bystander = docker(&["create", "--label", "someone.else=true", "php:8.4-cli"]);
-    let restarted = ServerProcess::start(&["--pool-size", "0"]).await;
-    assert_no_container_left().await;
+    let other_instance = Containers::of(&common::fresh_instance_id());
+    let neighbour = docker(&[
+        "create",
+        "--label",
+        &format!("{}=true", runner::MANAGED_LABEL),
+        "--label",
+        &format!("{}={}", runner::INSTANCE_LABEL, other_instance.instance_id()),
+        "php:8.4-cli",
+    ]);
+    let restarted = ServerProcess::start(&["--pool-size", "0", "--instance-id", &instance]).await;
+    restarted.containers.assert_none_left().await;
     assert_eq!(
         docker(&["ps", "-aq", "--no-trunc", "--filter", "label=someone.else"]),
         bystander,
         "other containers stay"
     );
-    docker(&["rm", "-f", &bystander]);
+    assert_eq!(
+        other_instance.ids().await,
+        std::slice::from_ref(&neighbour),
+        "another instance's stay"
+    );
+    docker(&["rm", "-f", &bystander, &neighbour]);
     drop(restarted);
 }
 

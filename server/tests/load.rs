@@ -3,7 +3,8 @@
 mod common;
 
 use app::model::{RunResponse, Status};
-use common::{assert_no_container_left, resident_set_kib, run_body, TestServer};
+use common::server_process::ServerProcess;
+use common::{run_body, TestServer};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -12,7 +13,10 @@ const FOUR: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-c
 
 #[tokio::test]
 async fn fifty_clients_get_results_or_a_clean_503_and_nothing_is_left() {
-    let server = TestServer::start_with(&[
+    // A server process of its own, so that its memory is its alone.
+    let process = ServerProcess::start(&[
+        "--pool-size",
+        "0",
         "--max-containers",
         "8",
         "--admission-wait-secs",
@@ -21,8 +25,9 @@ async fn fifty_clients_get_results_or_a_clean_503_and_nothing_is_left() {
         "0",
     ])
     .await;
+    let server = process.client();
     server.assert_still_answers().await;
-    let idle_kib = resident_set_kib();
+    let idle_kib = process.rss_kib();
 
     let body = run_body("<?php usleep(200000); echo 'done';", &FOUR);
     let responses = join_all((0..50).map(|_| server.post_json("/api/run", body.clone()))).await;
@@ -56,11 +61,11 @@ async fn fifty_clients_get_results_or_a_clean_503_and_nothing_is_left() {
     );
     println!("served {served}, turned away {turned_away}");
 
-    assert_no_container_left().await;
-    let growth_mib = (resident_set_kib() - idle_kib) / 1024;
+    process.containers.assert_none_left().await;
+    let growth_mib = process.rss_kib().saturating_sub(idle_kib) / 1024;
     assert!(growth_mib < 64, "resident memory grew by {growth_mib} MiB");
     server.assert_still_answers().await;
-    assert_no_container_left().await;
+    process.containers.assert_none_left().await;
 }
 
 #[tokio::test]

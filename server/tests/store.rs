@@ -6,23 +6,43 @@ mod common;
 use app::model::{RunResponse, Status, VersionResult};
 use app::store::Store;
 use common::server_process::{fails_to_start, ServerProcess};
-use common::{assert_no_container_left, fresh_database, Client, TestServer};
+use common::{fresh_database, Client, Containers, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
-fn on_disk(path: &Path) -> Vec<&str> {
-    vec!["--database", path.to_str().unwrap(), "--pool-size", "0"]
+/// Flags for a server on the database at `path`, with an instance id of that database's own:
+/// a restart on the same file is the same instance, as in a deployment.
+fn on_disk(path: &Path) -> Vec<&'static str> {
+    let path: &'static str = Box::leak(path.to_str().unwrap().to_owned().into_boxed_str());
+    vec![
+        "--database",
+        path,
+        "--pool-size",
+        "0",
+        "--instance-id",
+        instance_of(path),
+    ]
+}
+
+/// The database's path as an instance id (a unique file per test, so a unique id).
+fn instance_of(database: &str) -> &'static str {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    let id: String = database
+        .chars()
+        .map(|c| if allowed(c) { c } else { '-' })
+        .collect();
+    let id = id.trim_start_matches('-');
+    Box::leak(id[id.len().saturating_sub(128)..].to_owned().into_boxed_str())
 }
 
 #[tokio::test]
 async fn a_saved_run_reads_the_same_after_restarts() {
-    let _engine = TestServer::exclusive().await;
     let database = fresh_database();
     let code = "<?php\necho 'PHP ', PHP_MAJOR_VERSION, \"\\n\";\nfwrite(STDERR, 'note');\n";
     let (id, results) = {
-        let server = ServerProcess::start(&on_disk(&database)).await;
+        let mut server = ServerProcess::start(&on_disk(&database)).await;
         let saved = Client::of(&server.base)
             .save(code, &["php:8.4-cli", "php:7.4-cli"])
             .await;
@@ -34,7 +54,7 @@ async fn a_saved_run_reads_the_same_after_restarts() {
     // A start that insists on the existing file.
     let mut flags = on_disk(&database);
     flags.push("--require-database");
-    let server = ServerProcess::start(&flags).await;
+    let mut server = ServerProcess::start(&flags).await;
     let client = Client::of(&server.base);
     let snippet = client.snippet(&id).await.expect("the snippet survived");
     assert_eq!(snippet.code, code);
@@ -58,7 +78,7 @@ async fn a_saved_run_reads_the_same_after_restarts() {
     assert!(client.snippet("nosuch").await.is_none());
     assert_eq!(client.page("nosuch").await.0, StatusCode::NOT_FOUND);
     server.stop().await;
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -84,7 +104,7 @@ async fn the_same_code_gets_the_same_link_and_other_code_another() {
             .is_none(),
         "not saved unless asked"
     );
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -127,7 +147,7 @@ async fn identical_code_on_the_same_image_is_served_from_the_cache() {
     let forced = client.run_forced(code, &["php:8.4-cli"]).await.remove(0);
     assert!(!forced.cached);
     assert_ne!(forced.stdout, first.stdout, "a new random number");
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -149,7 +169,7 @@ async fn exits_are_cached_but_timeouts_and_kills_are_not() {
         assert_eq!(second.status, status);
         assert_eq!(second.cached, cached, "{status:?} cached: {cached}");
     }
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -182,35 +202,33 @@ async fn cached_results_come_first_in_the_stream() {
         2,
         "cached results are saved too"
     );
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
 async fn other_sandbox_limits_do_not_share_cached_results() {
-    let _engine = TestServer::exclusive().await;
     let database = fresh_database();
     let code = "<?php echo 'limits';";
     {
-        let server = ServerProcess::start(&on_disk(&database)).await;
+        let mut server = ServerProcess::start(&on_disk(&database)).await;
         Client::of(&server.base).run(code, &["php:8.4-cli"]).await;
         server.stop().await;
     }
     let mut same = on_disk(&database);
     same.extend(["--memory-mib", "128"]);
-    let server = ServerProcess::start(&same).await;
+    let mut server = ServerProcess::start(&same).await;
     assert!(Client::of(&server.base).run(code, &["php:8.4-cli"]).await[0].cached);
     server.stop().await;
     let mut other = on_disk(&database);
     other.extend(["--memory-mib", "96"]);
-    let server = ServerProcess::start(&other).await;
+    let mut server = ServerProcess::start(&other).await;
     assert!(!Client::of(&server.base).run(code, &["php:8.4-cli"]).await[0].cached);
     server.stop().await;
-    assert_no_container_left().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
 async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
-    let _engine = TestServer::exclusive().await;
     let database = fresh_database();
     let mut flags = on_disk(&database);
     flags.extend(["--runs-per-minute", "0"]);
@@ -244,9 +262,10 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     // SIGKILL, with saves in flight.
+    let containers = Containers::of(server.containers.instance_id());
     drop(server);
-    // Let the engine finish creates it had already accepted, so the restart's sweep sees them.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The engine finishes creates it had already accepted: the restart's sweep must see them.
+    containers.wait_until_settled().await;
     let mut answered = Vec::new();
     for client in clients {
         answered.extend(client.await.unwrap());
@@ -259,7 +278,7 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
 
     let mut flags = on_disk(&database);
     flags.push("--require-database");
-    let restarted = ServerProcess::start(&flags).await;
+    let mut restarted = ServerProcess::start(&flags).await;
     let client = Client::of(&restarted.base);
     for (id, code, results) in &answered {
         let snippet = client
@@ -271,7 +290,7 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
     }
     println!("{} answered saves all survived", answered.len());
     restarted.stop().await;
-    assert_no_container_left().await;
+    restarted.containers.assert_none_left().await;
 }
 
 fn overwrite_the_middle(path: &Path) {

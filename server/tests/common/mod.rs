@@ -9,20 +9,17 @@ pub mod server_process;
 
 use clap::Parser;
 use server::{leptos_options, serve, AppState, Config};
-use tokio::sync::{Mutex, MutexGuard};
-
-/// Held by each test for its whole length: "no container left" is checked per test, so tests that
-/// use the engine take turns. An async mutex, since it is held across awaits.
-static ENGINE: Mutex<()> = Mutex::const_new(());
 
 pub use client::{run_body, Client};
+pub use runner::testing::{fresh_instance_id, Containers};
 
-/// A server on an ephemeral port, exclusive to one test at a time. It is also its own
-/// [`Client`].
+/// A server on an ephemeral port, with an instance id of its own: the containers it starts are
+/// this test's alone, so tests run in parallel on one engine. It is also its own [`Client`].
 pub struct TestServer {
     pub base: String,
+    /// This server's containers in the engine.
+    pub containers: Containers,
     client: Client,
-    _exclusive: MutexGuard<'static, ()>,
 }
 
 impl std::ops::Deref for TestServer {
@@ -38,11 +35,6 @@ impl TestServer {
         Self::start_with(&[]).await
     }
 
-    /// This test's exclusive hold on the engine, for tests that start their own server process.
-    pub async fn exclusive() -> MutexGuard<'static, ()> {
-        ENGINE.lock().await
-    }
-
     /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
     pub async fn start_with(flags: &[&str]) -> Self {
         Self::start_serving_site(flags, None).await
@@ -54,7 +46,6 @@ impl TestServer {
     }
 
     async fn start_serving_site(flags: &[&str], site_root: Option<&std::path::Path>) -> Self {
-        let exclusive = Self::exclusive().await;
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -73,15 +64,14 @@ impl TestServer {
         } else {
             &database_flag
         };
-        let args = std::iter::once("evalgrid")
+        let instance = fresh_instance_id();
+        let args = ["evalgrid", "--instance-id", &instance]
+            .into_iter()
             .chain(pool_off.iter().copied())
             .chain(database_flag.iter().copied())
             .chain(flags.iter().copied());
         let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
-        // As the real server does at start-up: a test that ended before its containers' removal
-        // finished (its runtime, which was removing them, is gone) must not leave them to this one.
-        let _ = runner.remove_orphans().await;
         let store = app::store::Store::open(&config.database, true).await.unwrap();
         let mut leptos_options = leptos_options();
         if let Some(root) = site_root {
@@ -94,7 +84,7 @@ impl TestServer {
         Self {
             client: Client::of(&base),
             base,
-            _exclusive: exclusive,
+            containers: Containers::of(&instance),
         }
     }
 }
@@ -108,50 +98,4 @@ pub fn fresh_database() -> std::path::PathBuf {
     let path = directory.join(format!("{n}.sqlite3"));
     let _ = std::fs::remove_file(&path);
     path
-}
-
-/// How many containers carry evalgrid's label, running or not.
-pub async fn managed_containers() -> usize {
-    let output = tokio::process::Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label={}", runner::MANAGED_LABEL),
-        ])
-        .output()
-        .await
-        .expect("docker CLI");
-    String::from_utf8_lossy(&output.stdout).lines().count()
-}
-
-/// Polls until `count` managed containers exist (or fails after 10 s).
-pub async fn wait_for_containers(count: usize) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while managed_containers().await != count {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "expected {count} containers"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-/// Containers go in the background once their result is in; none may stay.
-pub async fn assert_no_container_left() {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while managed_containers().await != 0 {
-        assert!(std::time::Instant::now() < deadline, "containers left behind");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-/// This process's resident memory: the in-process server's, for "memory stays flat" checks.
-pub fn resident_set_kib() -> i64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }

@@ -5,10 +5,13 @@ use reqwest::StatusCode;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The real server binary, on its own port.
+/// The real server binary, on its own port, with an instance id of its own unless its flags
+/// name one.
 pub struct ServerProcess {
     pub child: Child,
     pub base: String,
+    /// This server's containers in the engine.
+    pub containers: super::Containers,
 }
 
 impl ServerProcess {
@@ -22,14 +25,20 @@ impl ServerProcess {
         Self::start_exactly(&flags).await
     }
 
-    /// Starts the binary with exactly these flags (and its own port).
+    /// Starts the binary with exactly these flags (and its own port, and instance id unless
+    /// `--instance-id` is among them).
     pub async fn start_exactly(flags: &[&str]) -> Self {
+        let named = flags.iter().position(|flag| *flag == "--instance-id");
+        let instance_id = named.map_or_else(super::fresh_instance_id, |at| flags[at + 1].to_owned());
+        let own_id = ["--instance-id", instance_id.as_str()];
+        let own_id: &[&str] = if named.is_some() { &[] } else { &own_id };
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(own_id)
             .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -46,7 +55,11 @@ impl ServerProcess {
             assert!(Instant::now() < deadline, "the server did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Self { child, base }
+        Self {
+            child,
+            base,
+            containers: super::Containers::of(&instance_id),
+        }
     }
 
     /// A client of this server.
@@ -56,17 +69,26 @@ impl ServerProcess {
 
     /// This process's peak resident memory (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
+        self.memory_kib("VmHWM:")
+    }
+
+    /// This process's resident memory now (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.memory_kib("VmRSS:")
+    }
+
+    fn memory_kib(&self, field: &str) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default()
             .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     }
 
     /// SIGTERM, then waits for the exit: the server removes its containers first (SIGKILL, the
     /// drop, cannot: removals still in its background are lost with it).
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         self.signal(libc::SIGTERM);
         self.wait_for_exit(Duration::from_secs(5)).await;
     }
