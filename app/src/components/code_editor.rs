@@ -5,6 +5,7 @@ use codemirror::{CodeMirror, EditorSetup};
 use leptos::html::{Div, Textarea};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use send_wrapper::SendWrapper;
 use web_sys::{HtmlTextAreaElement, KeyboardEvent};
 
 const INDENT: &str = "    ";
@@ -24,7 +25,9 @@ pub fn CodeEditor(
 ) -> impl IntoView {
     let textarea = NodeRef::<Textarea>::new();
     let host = NodeRef::<Div>::new();
-    let editor = StoredValue::new_local(None::<CodeMirror>);
+    // Thread-safe storage with the editor behind a SendWrapper: the server, which may dispose of
+    // the page on another thread than the one that rendered it, only ever holds None.
+    let editor = StoredValue::new(None::<SendWrapper<CodeMirror>>);
     let mounted = RwSignal::new(false);
     let vim = RwSignal::new(false);
 
@@ -53,7 +56,7 @@ pub fn CodeEditor(
                 cm.focus();
             }
             // Some(cm) back: the component went away meanwhile (dropping cm removes it).
-            if editor.try_set_value(Some(cm)).is_none() {
+            if editor.try_set_value(Some(SendWrapper::new(cm))).is_none() {
                 mounted.set(true);
             }
         });
