@@ -148,7 +148,9 @@ export class Editor {
    * @param {string[]} titles  one per line
    */
   setLineMarks(lines, titles) {
-    this.view.dispatch({ effects: setLineMarks.of(lines.map((line, i) => ({ line, title: titles[i] }))) });
+    // `lines` may be a typed array, whose map() would make numbers of the objects.
+    const marks = Array.from(lines, (line, i) => ({ line, title: titles[i] }));
+    this.view.dispatch({ effects: setLineMarks.of(marks) });
   }
 
   /** Turns vim keys on or off; the vim code is fetched the first time it is turned on. */
@@ -280,6 +282,47 @@ const phpInHtml = new LanguageSupport(
   }),
 );
 
+// Typing over a selection, Chrome wraps the new text in a <span style="color: …"> to keep the
+// look of what it deleted; the page's style-src refuses that attribute, a CSP violation on each
+// such keystroke. The editor makes the replacement itself instead (through the input handlers,
+// so that a bracket typed over a selection still wraps it).
+const replaceSelectionWhenTyping = EditorView.domEventHandlers({
+  beforeinput(event, view) {
+    if (event.inputType !== 'insertText' || !event.data || view.composing) return false;
+    const replaced = replacedRange(event, view);
+    if (!replaced || replaced.from === replaced.to) return false;
+    event.preventDefault();
+    const { from, to } = replaced;
+    const text = event.data;
+    const { main } = view.state.selection;
+    // The selection as the editor knows it (several ranges, maybe): replace each.
+    const known = main.from === from && main.to === to;
+    const transaction = () =>
+      view.state.update(
+        known
+          ? view.state.replaceSelection(text)
+          : { changes: { from, to, insert: text }, selection: { anchor: from + text.length } },
+        { userEvent: 'input.type', scrollIntoView: true },
+      );
+    const handled = view.state.facet(EditorView.inputHandler).some((handler) => handler(view, from, to, text, transaction));
+    if (!handled) view.dispatch(transaction());
+    return true;
+  },
+});
+
+/** What an input event replaces, as document positions: from the event when the browser says,
+ * else from the DOM selection (the editor may not have seen a selection just made yet). */
+function replacedRange(event, view) {
+  const selection = view.root.getSelection();
+  const range = event.getTargetRanges()[0] ?? (selection?.rangeCount ? selection.getRangeAt(0) : null);
+  if (!range || !view.contentDOM.contains(range.startContainer) || !view.contentDOM.contains(range.endContainer)) {
+    return null;
+  }
+  const from = view.posAtDOM(range.startContainer, range.startOffset);
+  const to = view.posAtDOM(range.endContainer, range.endOffset);
+  return { from: Math.min(from, to), to: Math.max(from, to) };
+}
+
 const playgroundSetup = [
   lineNumbers(),
   lineMarkGutter,
@@ -300,6 +343,7 @@ const playgroundSetup = [
   highlightActiveLine(),
   highlightSelectionMatches(),
   search({ top: false }),
+  replaceSelectionWhenTyping,
   phpInHtml,
   playgroundTheme,
   keymap.of([
