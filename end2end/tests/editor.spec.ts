@@ -133,6 +133,12 @@ test('vim keys are a setting that is remembered', async ({ page }) => {
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(vimKeys(page)).toBeChecked();
   await expect(page.locator('.cm-fat-cursor, .cm-vimMode').first()).toBeAttached();
+  // Ctrl+Enter runs from vim's normal mode too.
+  await pickVersions(page, ['php:8.4-cli']);
+  await editor(page).click();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+Enter');
+  await expect(page.locator('.run-summary')).toContainText('1 of 1 done');
 
   await vimKeys(page).uncheck();
   await page.reload();
@@ -164,6 +170,17 @@ test('"on line 3" in an output moves the cursor to line 3 and marks it', async (
   await page.keyboard.type('$undefined = 1; ');
   await expect.poll(() => editorCode(page)).toContain('\n$undefined = 1; echo $undefined;\n');
   expect(problems).toEqual([]);
+
+  // The permalink, rendered on the server, hydrates with its links and marks.
+  await expect(page).toHaveURL(/\/s\/[0-9a-z]+$/);
+  const fresh = await page.context().browser()!.newContext();
+  const other = await fresh.newPage();
+  const otherProblems = await openPage(other, new URL(page.url()).pathname);
+  await expect(other.locator('.cm-line-marks .cm-line-mark')).toHaveAttribute('title', /^Line 3, named by PHP 8\.4/);
+  await other.locator('button.line-link', { hasText: 'on line 3' }).click();
+  await expect(other.locator('.cm-lineNumbers .cm-activeLineGutter')).toHaveText('3');
+  expect(otherProblems).toEqual([]);
+  await fresh.close();
 });
 
 test("the editor's own styles load under the Content-Security-Policy", async ({ page }) => {
