@@ -1,12 +1,14 @@
 // The loader between the Rust component (codemirror.rs) and the CodeMirror bundle that editor/
-// builds into the site as /editor/editor.js. The bundle is fetched on first use, after the page
-// has hydrated, so the page never waits for it.
+// builds into the site as /editor/editor.js.
 
-let bundle;
+// Fetched as soon as the page's own module loads, alongside the WASM, so that the editor is
+// there soon after hydration; the page never waits for it.
+const bundle = import('/editor/editor.js');
+// A failed load is reported to mountEditor's caller, not as an unhandled rejection.
+bundle.catch(() => {});
 
-/** Loads the bundle (once) and mounts an editor in `parent`; resolves to the editor. */
+/** Mounts an editor in `parent` once the bundle is in; resolves to the editor. */
 export async function mountEditor(parent, doc, label, vim, onChange, onRun) {
-  bundle ??= import('/editor/editor.js');
   const { mount } = await bundle;
   return mount(parent, { doc, label, vim, nonce: pageNonce() }, onChange, onRun);
 }

@@ -61,7 +61,7 @@ pub struct CodeMirror {
 }
 
 impl CodeMirror {
-    /// Loads the bundle if needed and adds an editor at the end of `parent`.
+    /// Adds an editor at the end of `parent`, once the bundle (fetched from the start) is in.
     pub async fn mount(parent: &HtmlElement, setup: EditorSetup<'_>) -> Result<Self, JsValue> {
         let on_change = Closure::<dyn FnMut(String)>::new(setup.on_change);
         let on_run = Closure::<dyn FnMut()>::new(setup.on_run);
