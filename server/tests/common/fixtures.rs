@@ -32,8 +32,18 @@ pub fn syscall_probe_image() -> FixtureImage {
                 &format!("{container}:/usr/local/bin/php"),
             ],
         );
+        let previous = Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", image.name])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
         run("docker", &["commit", &container, image.name]);
         run("docker", &["rm", &container]);
+        // The build the tag moved away from would stay behind untagged, one per test run.
+        if let Ok(previous) = previous.as_deref() {
+            if !previous.is_empty() {
+                let _ = Command::new("docker").args(["rmi", previous]).output();
+            }
+        }
         let _ = std::fs::remove_dir_all(directory);
     });
     image
