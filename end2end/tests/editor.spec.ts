@@ -115,6 +115,25 @@ test('without JavaScript the textarea holds the code', async ({ browser }) => {
   await context.close();
 });
 
+test('when the editor cannot load, the textarea stays: Tab indents, Ctrl+Enter runs', async ({ page }) => {
+  await page.route('**/editor/editor.js', (route) => route.abort());
+  const problems = await openPage(page);
+  await pickVersions(page, ['php:8.4-cli']);
+  const textarea = plainEditor(page);
+  await expect(textarea).toBeVisible();
+  await textarea.fill('<?php\n');
+  await textarea.press('Control+End');
+  await textarea.press('Tab');
+  await textarea.pressSequentially('echo "plain";');
+  await expect(textarea).toHaveValue('<?php\n    echo "plain";');
+  await expect(textarea).toBeFocused();
+  await textarea.press('Control+Enter');
+  await expect(cell(page, 'php:8.4-cli').locator('.stdout')).toHaveText('plain');
+  await expect(page.locator('.cm-editor')).toHaveCount(0);
+  await expect(vimKeys(page)).toHaveCount(0);
+  expect(problems.filter((p) => p.includes('the code editor did not load'))).toHaveLength(1);
+});
+
 /** The vim-keys checkbox. */
 const vimKeys = (page: Page) => page.getByRole('checkbox', { name: 'Vim keys' });
 

@@ -213,28 +213,10 @@ fn textarea_html(text: &str) -> String {
 
 /// Replaces the selection with `text`, puts the cursor after it and returns the new value.
 fn insert_at_cursor(textarea: &HtmlTextAreaElement, text: &str) -> String {
-    let value = textarea.value();
-    // Selection offsets count UTF-16 code units.
-    let to_byte = |offset: u32| {
-        let mut units = 0;
-        for (byte, ch) in value.char_indices() {
-            if units >= offset as usize {
-                return byte;
-            }
-            units += ch.len_utf16();
-        }
-        value.len()
-    };
     let start = textarea.selection_start().ok().flatten().unwrap_or(0);
     let end = textarea.selection_end().ok().flatten().unwrap_or(start);
-    let mut updated = String::with_capacity(value.len() + text.len());
-    updated.push_str(&value[..to_byte(start)]);
-    updated.push_str(text);
-    updated.push_str(&value[to_byte(end)..]);
-    textarea.set_value(&updated);
-    let cursor = start + text.encode_utf16().count() as u32;
-    let _ = textarea.set_selection_range(cursor, cursor);
-    updated
+    let _ = textarea.set_range_text_with_start_and_end_and_mode(text, start, end, "end");
+    textarea.value()
 }
 
 #[cfg(test)]
