@@ -13,6 +13,11 @@ const LABEL: &str = "PHP code";
 /// Where the vim setting is remembered (localStorage).
 const VIM_SETTING: &str = "evalgrid.vim";
 
+/// The CodeMirror editor once it is on the page. Thread-safe storage with the editor behind a
+/// SendWrapper: the server, which may dispose of the page on another thread than the one that
+/// rendered it, only ever holds None.
+type EditorSlot = StoredValue<Option<SendWrapper<CodeMirror>>>;
+
 /// The PHP editor. The server renders a textarea, which is all there is without JavaScript
 /// (Tab indents, Ctrl/Cmd+Enter runs); once the page has hydrated, CodeMirror takes its place
 /// and the textarea, hidden, just mirrors `code`.
@@ -25,9 +30,7 @@ pub fn CodeEditor(
 ) -> impl IntoView {
     let textarea = NodeRef::<Textarea>::new();
     let host = NodeRef::<Div>::new();
-    // Thread-safe storage with the editor behind a SendWrapper: the server, which may dispose of
-    // the page on another thread than the one that rendered it, only ever holds None.
-    let editor = StoredValue::new(None::<SendWrapper<CodeMirror>>);
+    let editor: EditorSlot = StoredValue::new(None);
     let mounted = RwSignal::new(false);
     let vim = RwSignal::new(false);
 
@@ -70,6 +73,7 @@ pub fn CodeEditor(
             }
         });
     });
+    // Lines named by the outputs, and the line a click on one asks for.
     Effect::new(move |_| {
         let marks = line_marks.get();
         if mounted.get() {
@@ -89,6 +93,20 @@ pub fn CodeEditor(
     }
     on_cleanup(move || drop(editor.try_update_value(Option::take)));
 
+    view! {
+        <div class="editor-pane">
+            <PlainEditor code on_run textarea hidden=mounted.into()/>
+            <div class="code-mirror-host" node_ref=host></div>
+            <Show when=move || mounted.get()>
+                <VimSetting vim editor/>
+            </Show>
+        </div>
+    }
+}
+
+/// The "Vim keys" checkbox: switches the editor's keys and remembers the choice.
+#[component]
+fn VimSetting(vim: RwSignal<bool>, editor: EditorSlot) -> impl IntoView {
     let set_vim = move |enabled: bool| {
         vim.set(enabled);
         remember_vim(enabled);
@@ -101,22 +119,15 @@ pub fn CodeEditor(
             });
         }
     };
-
     view! {
-        <div class="editor-pane">
-            <PlainEditor code on_run textarea hidden=mounted.into()/>
-            <div class="code-mirror-host" node_ref=host></div>
-            <Show when=move || mounted.get()>
-                <label class="editor-setting">
-                    <input
-                        type="checkbox"
-                        prop:checked=move || vim.get()
-                        on:change=move |event| set_vim(event_target_checked(&event))
-                    />
-                    "Vim keys"
-                </label>
-            </Show>
-        </div>
+        <label class="editor-setting">
+            <input
+                type="checkbox"
+                prop:checked=move || vim.get()
+                on:change=move |event| set_vim(event_target_checked(&event))
+            />
+            "Vim keys"
+        </label>
     }
 }
 
