@@ -31,7 +31,7 @@ export default defineConfig({
   },
   webServer: {
     // A fresh database each time, so no test sees results cached by an earlier run.
-    command: `rm -f target/e2e.sqlite3* && exec ./target/release/server --addr 127.0.0.1:${port} --database target/e2e.sqlite3`,
+    command: `rm -f target/e2e.sqlite3* && exec ./target/release/server --addr 127.0.0.1:${port} --database target/e2e.sqlite3 --instance-id e2e-${port} --max-containers 8`,
     cwd: '..',
     url: `${baseURL}/api/health`,
     reuseExistingServer: !process.env.CI,

@@ -2,6 +2,14 @@
 //! `GET /api/images`) and a saved snippet, and a streaming `fetch` of `POST /api/run/stream`.
 
 use crate::model::{ApiError, ImageInfo, RunRequest, Snippet, VersionResult};
+
+/// What a streaming run reports on its way.
+pub enum RunUpdate {
+    /// Waiting for a free slot, with so many runs ahead.
+    Waiting { ahead: usize },
+    /// One version's result.
+    Result(Box<VersionResult>),
+}
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -26,13 +34,15 @@ pub async fn load_snippet(id: String) -> Result<Option<Snippet>, ServerFnError> 
         .map_err(|error| ServerFnError::new(error.to_string()))
 }
 
-/// Sends a run to `/api/run/stream` and calls `on_result` with each version's result as soon as
-/// its line arrives. Returns the permalink id when the run was saved. Errors are meant for the
-/// user: the server's 4xx message, or what failed.
+/// Sends a run to `/api/run/stream` and calls `on_update` with each version's result as soon as
+/// its line arrives, and before that with the run's place in line while it waits. Returns the
+/// permalink id when the run was saved. Errors are meant for the user: the server's message, or
+/// what failed.
 pub async fn run_streaming(
     request: &RunRequest,
-    mut on_result: impl FnMut(VersionResult),
+    mut on_update: impl FnMut(RunUpdate),
 ) -> Result<Option<String>, String> {
+    use crate::model::RunLine;
     use js_sys::{Reflect, Uint8Array};
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
@@ -74,7 +84,7 @@ pub async fn run_streaming(
             .unwrap_or_else(|_| format!("the server answered {}: {text}", response.status())));
     }
 
-    let id = response
+    let mut id = response
         .headers()
         .get(crate::model::routes::SNIPPET_ID_HEADER)
         .ok()
@@ -108,8 +118,14 @@ pub async fn run_streaming(
         // One JSON object per line (NDJSON).
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
-            if !line.trim().is_empty() {
-                on_result(serde_json::from_str(&line).map_err(|e| e.to_string())?);
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str(&line).map_err(|e| e.to_string())? {
+                RunLine::Waiting { waiting } => on_update(RunUpdate::Waiting { ahead: waiting.ahead }),
+                RunLine::Saved { snippet_id } => id = Some(snippet_id),
+                RunLine::Refused { error } => return Err(error),
+                RunLine::Result(result) => on_update(RunUpdate::Result(result)),
             }
         }
     }

@@ -167,6 +167,29 @@ pub struct RunResponse {
     pub id: Option<String>,
 }
 
+/// One line of `POST /api/run/stream` (NDJSON). A run that is admitted at once sends only its
+/// results. One that must wait for a free slot first sends where it stands in line, then (when
+/// saved) its permalink id, then its results; or an error line if no slot came free in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RunLine {
+    /// `{"waiting":{"ahead":N}}`: N runs came first and still wait (0: this one is next).
+    Waiting { waiting: Waiting },
+    /// `{"snippet_id":"…"}`: the permalink of a run that waited (else it is in the
+    /// `evalgrid-snippet-id` header).
+    Saved { snippet_id: String },
+    /// `{"error":"…"}`: the run could not start; no result follows.
+    Refused { error: String },
+    /// One version's result.
+    Result(Box<VersionResult>),
+}
+
+/// Where a waiting run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    pub ahead: usize,
+}
+
 /// A saved snippet, as `GET /api/snippets/{id}` returns it and `/s/{id}` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snippet {
@@ -187,6 +210,52 @@ pub struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_stream_line_has_its_documented_shape_and_reads_back_as_itself() {
+        let result = VersionResult {
+            image: "php:8.4-cli".into(),
+            php_version: "8.4.1".into(),
+            status: Status::Ok,
+            exit_code: Some(0),
+            stdout: "waiting".into(),
+            stderr: String::new(),
+            truncated: false,
+            duration_ms: 1,
+            started_at: None,
+            finished_at: None,
+            cpu_time_us: None,
+            peak_memory_bytes: None,
+            cached: false,
+            message: None,
+        };
+        let lines = [
+            (
+                RunLine::Waiting {
+                    waiting: Waiting { ahead: 3 },
+                },
+                r#"{"waiting":{"ahead":3}}"#.to_owned(),
+            ),
+            (
+                RunLine::Saved {
+                    snippet_id: "abc".into(),
+                },
+                r#"{"snippet_id":"abc"}"#.to_owned(),
+            ),
+            (
+                RunLine::Refused { error: "busy".into() },
+                r#"{"error":"busy"}"#.to_owned(),
+            ),
+            (
+                RunLine::Result(Box::new(result.clone())),
+                serde_json::to_string(&result).unwrap(),
+            ),
+        ];
+        for (line, json) in lines {
+            assert_eq!(serde_json::to_string(&line).unwrap(), json);
+            assert_eq!(serde_json::from_str::<RunLine>(&json).unwrap(), line);
+        }
+    }
 
     fn request(code: &str, images: &[&str]) -> RunRequest {
         RunRequest {

@@ -26,8 +26,10 @@ pub struct RunnerConfig {
     /// Containers alive in the engine at once across all requests, pooled ones and ones being
     /// removed included (default 4 per CPU core, at least 4; must be at least 1).
     pub max_containers: usize,
-    /// How long a run may wait for room before it is turned away (default 2 s).
+    /// How long a run may wait in line for room before it is turned away (default 30 s).
     pub admission_wait: Duration,
+    /// Most runs waiting in line at once; more are turned away at once (default 256).
+    pub max_waiting: usize,
     /// Pre-started containers kept waiting per image, in free room only (default 0: off). Each
     /// is used once; a run that needs room evicts idle ones.
     pub pool_size: usize,
@@ -52,7 +54,8 @@ impl Default for RunnerConfig {
             output_limit: 64 * 1024,
             tmp_bytes: 16 * 1024 * 1024,
             max_containers: default_max_containers(),
-            admission_wait: Duration::from_secs(2),
+            admission_wait: Duration::from_secs(30),
+            max_waiting: 256,
             pool_size: 0,
         }
     }

@@ -72,9 +72,12 @@ pub enum AdmitError {
     /// The server is stopping and takes no new runs.
     #[error("the server is shutting down")]
     ShuttingDown,
-    /// All container slots stayed taken for the whole admission wait.
+    /// No room came free within the admission wait.
     #[error("the server is busy: {running} of {capacity} containers are in use; try again shortly")]
     Busy { running: usize, capacity: usize },
+    /// So many runs already wait for room that this one is not even let into the line.
+    #[error("the server is busy: {waiting} runs are already waiting for a free slot; try again shortly")]
+    LineFull { waiting: usize },
     /// The run needs more containers than the server ever runs at once.
     #[error("a run of {wanted} versions can never fit: at most {capacity} containers run at once")]
     TooLarge { wanted: usize, capacity: usize },

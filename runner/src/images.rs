@@ -166,6 +166,10 @@ impl Catalog {
                 Ok((Some(version), _)) => {
                     versions.insert(image.id.clone(), Probed::Version(version));
                 }
+                // No room for the probe: nothing is known of the image; it is asked again.
+                Err(refused) => {
+                    tracing::warn!(image = %image.name, %refused, "cannot ask the image its version yet");
+                }
                 outcome => {
                     tracing::warn!(image = %image.name, ?outcome, "image does not run PHP (yet); not offered");
                     versions.insert(image.id.clone(), Probed::Failed(Instant::now()));

@@ -32,6 +32,7 @@ mod engine;
 mod error;
 mod execution;
 mod images;
+mod line;
 mod pool;
 mod sandbox;
 mod seccomp;
@@ -80,13 +81,90 @@ pub struct Runner {
     catalog: Arc<images::Catalog>,
     slots: Arc<slots::Slots>,
     pool: Arc<pool::Pool>,
-    /// Runs take their turn to reserve room one at a time, first come first served, so two runs
-    /// can never each hold part of what both need.
-    admitting: Arc<tokio::sync::Mutex<()>>,
+    /// Runs waiting for room, first come first served: only the one at the head reserves room,
+    /// so two runs can never each hold part of what both need, and none is overtaken.
+    line: Arc<line::Line>,
     /// Runs, background removals and the pool's keeper: [`Runner::shut_down`] waits for them.
     cleanups: TaskTracker,
     /// Cancelled by [`Runner::shut_down`]: runs in flight stop, new ones are refused.
     stopping: CancellationToken,
+}
+
+/// How long a version probe may wait in line, at least.
+const PROBE_WAIT: Duration = Duration::from_secs(60);
+
+/// Where a run stands on its way in.
+pub enum Turn {
+    /// Waiting for room: `ahead` runs came first and still wait (0: this one is next, and waits
+    /// for running ones to finish).
+    Waiting {
+        ahead: usize,
+    },
+    Admitted(Admission),
+}
+
+/// A run in the line of runs waiting for room ([`Runner::line_up`]).
+pub type InLine = std::pin::Pin<Box<dyn Stream<Item = Result<Turn, AdmitError>> + Send>>;
+
+/// The admission at the end of a line's stream, whatever the waiting on the way.
+async fn admitted(mut in_line: InLine) -> Result<Admission, AdmitError> {
+    use futures::StreamExt;
+    while let Some(turn) = in_line.next().await {
+        if let Turn::Admitted(admission) = turn? {
+            return Ok(admission);
+        }
+    }
+    Err(AdmitError::ShuttingDown)
+}
+
+/// A run waiting in line, between the turns its stream reports.
+struct Waiting {
+    runner: Runner,
+    place: line::Place,
+    moved: tokio::sync::watch::Receiver<u64>,
+    images: Vec<Image>,
+    pooled: bool,
+    deadline: Instant,
+    /// The last place reported, so that each is reported once.
+    told: Option<usize>,
+}
+
+impl Waiting {
+    async fn next_turn(&mut self) -> Result<Turn, AdmitError> {
+        let busy = |runner: &Runner| AdmitError::Busy {
+            running: runner.slots.in_use(),
+            capacity: runner.slots.capacity(),
+        };
+        loop {
+            let ahead = self.place.ahead();
+            if ahead == 0 {
+                let (runner, images, pooled) = (&self.runner, &self.images, self.pooled);
+                if let Some(admission) = runner.take_room(images, pooled, Instant::now()).await {
+                    return Ok(Turn::Admitted(admission));
+                }
+                if self.told != Some(0) {
+                    self.told = Some(0);
+                    return Ok(Turn::Waiting { ahead: 0 });
+                }
+                let stopping = runner.stopping.clone();
+                return tokio::select! {
+                    admission = runner.take_room(images, pooled, self.deadline) => {
+                        admission.map(Turn::Admitted).ok_or_else(|| busy(runner))
+                    }
+                    () = stopping.cancelled() => Err(AdmitError::ShuttingDown),
+                };
+            }
+            if self.told != Some(ahead) {
+                self.told = Some(ahead);
+                return Ok(Turn::Waiting { ahead });
+            }
+            tokio::select! {
+                _ = self.moved.changed() => {}
+                () = tokio::time::sleep_until(self.deadline) => return Err(busy(&self.runner)),
+                () = self.runner.stopping.cancelled() => return Err(AdmitError::ShuttingDown),
+            }
+        }
+    }
 }
 
 /// A container reserved for each version of a run: taken from the pool, or room for a fresh
@@ -121,9 +199,9 @@ impl Runner {
             backend,
             slots: Arc::new(slots::Slots::new(config.max_containers, wake_pool.clone())),
             pool: Arc::new(pool::Pool::new(config.pool_size, wake_pool)),
+            line: line::Line::new(config.max_waiting),
             config: Arc::new(config),
             catalog: Arc::new(images::Catalog::default()),
-            admitting: Arc::default(),
             cleanups: TaskTracker::new(),
             stopping: CancellationToken::new(),
         }
@@ -167,14 +245,25 @@ impl Runner {
 
     /// Reserves a container for each of `images` (the same image may appear twice): an idle
     /// pooled one when there is one, else room for a fresh one, evicting idle pooled containers
-    /// when that makes room. Waits at most the configured admission wait, then says "busy".
+    /// when that makes room. Waits in line (see [`Runner::line_up`]) at most the configured
+    /// admission wait, then says "busy".
     pub async fn admit(&self, images: Vec<Image>) -> Result<Admission, AdmitError> {
-        self.admit_from(images, true).await
+        admitted(self.line_up(images)?).await
     }
 
-    /// [`Runner::admit`], with `pooled: false` always for fresh containers (version probes,
-    /// which should not churn the pool).
-    async fn admit_from(&self, images: Vec<Image>, pooled: bool) -> Result<Admission, AdmitError> {
+    /// Joins the line of runs waiting for room for `images`, first come first served. The
+    /// stream tells where the run stands whenever that changes ([`Turn::Waiting`], only while
+    /// it must wait) and ends with its [`Turn::Admitted`], or with [`AdmitError::Busy`] once the
+    /// admission wait has passed. Dropping it leaves the line at once, and the runs behind move
+    /// up. Fails at once when the run can never fit, the line is full, or the runner stops.
+    pub fn line_up(&self, images: Vec<Image>) -> Result<InLine, AdmitError> {
+        self.line_up_from(images, true)
+    }
+
+    /// [`Runner::line_up`], with `pooled: false` for the runner's own questions (version
+    /// probes): always fresh containers, which do not churn the pool, and a longer wait, since
+    /// a user's run waits for their answer in turn.
+    fn line_up_from(&self, images: Vec<Image>, pooled: bool) -> Result<InLine, AdmitError> {
         let capacity = self.slots.capacity();
         if self.stopping.is_cancelled() {
             return Err(AdmitError::ShuttingDown);
@@ -185,14 +274,36 @@ impl Runner {
                 capacity,
             });
         }
-        let deadline = Instant::now() + self.config.admission_wait;
-        let busy = || AdmitError::Busy {
-            running: self.slots.in_use(),
-            capacity,
+        let place = self.line.join().map_err(|line::Full| AdmitError::LineFull {
+            waiting: self.line.len(),
+        })?;
+        let wait = match pooled {
+            true => self.config.admission_wait,
+            false => self.config.admission_wait.max(PROBE_WAIT),
         };
-        let _turn = tokio::time::timeout_at(deadline, self.admitting.lock())
-            .await
-            .map_err(|_| busy())?;
+        let waiting = Waiting {
+            runner: self.clone(),
+            moved: place.watch(),
+            place,
+            images,
+            pooled,
+            deadline: Instant::now() + wait,
+            told: None,
+        };
+        Ok(Box::pin(futures::stream::unfold(
+            Some(waiting),
+            |waiting| async move {
+                let mut waiting = waiting?;
+                let turn = waiting.next_turn().await;
+                let done = !matches!(turn, Ok(Turn::Waiting { .. }));
+                Some((turn, (!done).then_some(waiting)))
+            },
+        )))
+    }
+
+    /// Reserves room for `images` now, or by `deadline` if given: pooled containers first, then
+    /// fresh slots. Only the run at the head of the line calls this.
+    async fn take_room(&self, images: &[Image], pooled: bool, deadline: Instant) -> Option<Admission> {
         if pooled {
             self.pool.start_keeper(self);
         }
@@ -201,18 +312,16 @@ impl Runner {
             .map(|image| if pooled { self.pool.take(image) } else { None })
             .collect();
         let fresh = taken.iter().filter(|taken| taken.is_none()).count();
-        let mut slots = match self.room_for(fresh, deadline).await {
-            Some(slots) => slots,
-            None => {
-                taken
-                    .into_iter()
-                    .flatten()
-                    .for_each(|prepared| self.pool.park(prepared));
-                return Err(busy());
-            }
+        let Some(mut slots) = self.room_for(fresh, deadline).await else {
+            taken
+                .into_iter()
+                .flatten()
+                .for_each(|prepared| self.pool.park(prepared));
+            return None;
         };
         let versions = images
-            .into_iter()
+            .iter()
+            .cloned()
             .zip(taken)
             .map(|(image, taken)| {
                 let reserved = match taken {
@@ -222,7 +331,7 @@ impl Runner {
                 (image, reserved)
             })
             .collect();
-        Ok(Admission { versions })
+        Some(Admission { versions })
     }
 
     /// `count` free slots, evicting idle pooled containers when the free ones are too few, and
@@ -301,7 +410,7 @@ impl Runner {
     /// runner's own questions (version probes).
     pub(crate) async fn run_fresh(&self, code: &str, image: &Image) -> Result<Execution, AdmitError> {
         use futures::StreamExt;
-        let admission = self.admit_from(vec![image.clone()], false).await?;
+        let admission = admitted(self.line_up_from(vec![image.clone()], false)?).await?;
         let mut results = std::pin::pin!(self.run_all(code, admission));
         Ok(results.next().await.expect("one result for one version"))
     }

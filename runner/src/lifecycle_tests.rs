@@ -279,3 +279,115 @@ async fn the_orphan_sweep_removes_this_instances_containers_and_no_other() {
     assert_eq!(theirs.listed_containers().await.unwrap().len(), 2);
     shut_down(&theirs, &engine).await;
 }
+
+/// Runs `in_line` until it is admitted, recording each place it is told on the way.
+async fn wait_in_line(
+    mut in_line: crate::InLine,
+) -> (Vec<usize>, Result<crate::Admission, crate::AdmitError>) {
+    let mut told = Vec::new();
+    while let Some(turn) = in_line.next().await {
+        match turn {
+            Ok(crate::Turn::Waiting { ahead }) => told.push(ahead),
+            Ok(crate::Turn::Admitted(admission)) => return (told, Ok(admission)),
+            Err(error) => return (told, Err(error)),
+        }
+    }
+    panic!("the line ended without an answer");
+}
+
+#[tokio::test]
+async fn runs_that_must_wait_are_admitted_first_come_first_served_and_told_their_place() {
+    let all = images(1);
+    let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
+        true => Script::Hangs,
+        false => Script::Prints {
+            stdout: "ran",
+            after: Duration::ZERO,
+        },
+    });
+    let runner = Runner::with_backend(config(1, 0), engine.clone());
+    // One run holds the only slot until it is dropped.
+    let holder = runner.admit(all.clone()).await.unwrap();
+    let holding = runner.run_all("<?php hang();", holder);
+    let mut lined_up = Vec::new();
+    for _ in 0..3 {
+        let in_line = runner.line_up(all.clone()).unwrap();
+        lined_up.push(tokio::spawn(wait_in_line(in_line)));
+        tokio::task::yield_now().await;
+    }
+    eventually("three runs wait", || runner.line.len() == 3).await;
+    // Long enough for each to have been told its place.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(holding);
+    let mut told = Vec::new();
+    for waiting in lined_up {
+        let (places, admission) = waiting.await.unwrap();
+        // Each runs at once and frees the slot for the next.
+        let results: Vec<Execution> = runner
+            .run_all("<?php echo 'ran';", admission.unwrap())
+            .collect()
+            .await;
+        assert_eq!(results[0].stdout, "ran");
+        told.push(places);
+    }
+    assert_eq!(
+        told,
+        [vec![0], vec![1, 0], vec![2, 1, 0]],
+        "first come, first served"
+    );
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test]
+async fn a_run_that_leaves_the_line_lets_the_next_move_up_and_a_full_line_turns_runs_away() {
+    let all = images(1);
+    let engine = FakeEngine::new(all.clone(), |_| Script::Hangs);
+    let config = RunnerConfig {
+        max_waiting: 2,
+        ..config(1, 0)
+    };
+    let runner = Runner::with_backend(config, engine.clone());
+    let holder = runner.admit(all.clone()).await.unwrap();
+    let _holding = runner.run_all("<?php hang();", holder);
+    let mut first = runner.line_up(all.clone()).unwrap();
+    let mut second = runner.line_up(all.clone()).unwrap();
+    assert!(matches!(
+        first.next().await,
+        Some(Ok(crate::Turn::Waiting { ahead: 0 }))
+    ));
+    assert!(matches!(
+        second.next().await,
+        Some(Ok(crate::Turn::Waiting { ahead: 1 }))
+    ));
+    assert!(matches!(
+        runner.line_up(all.clone()),
+        Err(crate::AdmitError::LineFull { waiting: 2 })
+    ));
+    drop(first);
+    assert!(matches!(
+        second.next().await,
+        Some(Ok(crate::Turn::Waiting { ahead: 0 }))
+    ));
+    assert!(runner.line_up(all.clone()).is_ok(), "room in line again");
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_still_waiting_when_the_admission_wait_ends_is_turned_away() {
+    let all = images(1);
+    let engine = FakeEngine::new(all.clone(), |_| Script::Hangs);
+    let runner = Runner::with_backend(config(1, 0), engine.clone());
+    let holder = runner.admit(all.clone()).await.unwrap();
+    let _holding = runner.run_all("<?php hang();", holder);
+    let head = tokio::spawn(wait_in_line(runner.line_up(all.clone()).unwrap()));
+    let behind = tokio::spawn(wait_in_line(runner.line_up(all.clone()).unwrap()));
+    for waiting in [head, behind] {
+        let (_, outcome) = waiting.await.unwrap();
+        assert!(
+            matches!(outcome, Err(crate::AdmitError::Busy { .. })),
+            "busy after the wait"
+        );
+    }
+    assert_eq!(runner.line.len(), 0);
+    shut_down(&runner, &engine).await;
+}

@@ -21,6 +21,8 @@ const USER_PAUSE: Duration = Duration::from_millis(500);
 const FAN_OUT_REPEATS: usize = 5;
 const THROUGHPUT_CLIENTS: usize = 16;
 const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
+/// A workshop room pressing Run at once, one 2-version run each.
+const BURST_CLIENTS: usize = 50;
 
 /// The sandbox flags the runner applies, as `docker run` flags (see runner/src/sandbox.rs).
 const DOCKER_RUN_SANDBOX: &[&str] = &[
@@ -157,6 +159,22 @@ async fn main() {
     report.ratio("throughput runs/s", runs_per_second);
     report.ratio("throughput errors", errors as f64);
     report.ratio("throughput api/docker_run", runs_per_second / docker_per_second);
+
+    // 4. A burst: everyone at once; the line serves them in turn.
+    report.heading(&format!(
+        "Burst: {BURST_CLIENTS} clients at once, one 2-version hello world each (default limits)"
+    ));
+    let (served, refused) = burst(&server).await;
+    report.line(&format!(
+        "- served {} of {BURST_CLIENTS}, turned away {refused}; wait until the answer: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        served.len(),
+        served.p50(),
+        served.percentile(0.95),
+        served.percentile(1.0)
+    ));
+    report.ratio("burst served", served.len() as f64);
+    report.ratio("burst turned away", refused as f64);
+    report.ratio("burst p95 s", served.percentile(0.95) / 1000.0);
 
     report.write();
     // SIGTERM, so the server removes its containers before it exits.
@@ -324,6 +342,26 @@ async fn throughput(server: &Server) -> (Samples, usize) {
         errors += failed;
     }
     (all, errors)
+}
+
+/// [`BURST_CLIENTS`] runs sent at the same moment: the latencies of those served, and how many
+/// were turned away.
+async fn burst(server: &Server) -> (Samples, usize) {
+    let runs = (0..BURST_CLIENTS).map(|client| async move {
+        let images = &IMAGES[client % 3..][..2];
+        let start = Instant::now();
+        let ok = server.run(HELLO, images).await;
+        (ok, start.elapsed().as_secs_f64() * 1000.0)
+    });
+    let mut served = Samples::default();
+    let mut refused = 0;
+    for (ok, ms) in futures::future::join_all(runs).await {
+        match ok {
+            true => served.0.push(ms),
+            false => refused += 1,
+        }
+    }
+    (served, refused)
 }
 
 #[derive(Default)]

@@ -55,9 +55,17 @@ pub struct Config {
     /// core, at least 4].
     #[arg(long, env = "EVALGRID_MAX_CONTAINERS", value_parser = at_least_one)]
     pub max_containers: Option<usize>,
-    /// How long a run waits for room before it gets a 503, in seconds.
-    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 2.0, value_parser = seconds)]
+    /// How long a run may wait in line for a free slot, in seconds; then it is turned away
+    /// (`503` before the answer has begun, an error line in the stream after).
+    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 30.0, value_parser = seconds)]
     pub admission_wait_secs: f64,
+    /// Most runs waiting in line for a free slot at once; more get `503` at once.
+    #[arg(long, env = "EVALGRID_MAX_WAITING_RUNS", default_value_t = 256, value_parser = at_least_one)]
+    pub max_waiting_runs: usize,
+    /// Runs one client address may have waiting or running at once (IPv6: per /64); more get
+    /// `429`; 0 turns the cap off.
+    #[arg(long, env = "EVALGRID_RUNS_IN_FLIGHT_PER_IP", default_value_t = 64)]
+    pub runs_in_flight_per_ip: usize,
     /// Pre-started single-use containers kept waiting per image, within --max-containers (an
     /// idle pool gives its containers up to runs); 0 turns the pool off.
     #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
@@ -171,6 +179,7 @@ impl Config {
             output_limit: self.output_limit_kib * 1024,
             max_containers,
             admission_wait: Duration::from_secs_f64(self.admission_wait_secs),
+            max_waiting: self.max_waiting_runs,
             // More per image than the whole limit could never be kept.
             pool_size: self.pool_size.min(max_containers),
             ..Default::default()

@@ -54,7 +54,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    let counter = ConnectionCounter::new(limits.max_connections, limits.max_connections_per_ip);
+    let counter = ClientCounter::new(limits.max_connections, limits.max_connections_per_ip);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
 
@@ -117,8 +117,10 @@ async fn wait_after_accept_error(error: std::io::Error) {
 }
 
 /// Open connections, over all and per client address.
+/// Things a client has open (connections, runs in flight), counted per client address under
+/// a cap per client and one over all.
 #[derive(Clone)]
-struct ConnectionCounter {
+pub(crate) struct ClientCounter {
     counts: Arc<Mutex<Counts>>,
     max_total: usize,
     max_per_client: Option<usize>,
@@ -130,14 +132,14 @@ struct Counts {
     per_client: HashMap<IpAddr, usize>,
 }
 
-/// One open connection's place in the count; given back when dropped.
-struct Place {
-    counter: ConnectionCounter,
+/// One thing's place in the count; given back when dropped.
+pub(crate) struct Place {
+    counter: ClientCounter,
     client: IpAddr,
 }
 
-impl ConnectionCounter {
-    fn new(max_total: usize, max_per_client: Option<usize>) -> Self {
+impl ClientCounter {
+    pub(crate) fn new(max_total: usize, max_per_client: Option<usize>) -> Self {
         Self {
             counts: Arc::default(),
             max_total,
@@ -145,8 +147,8 @@ impl ConnectionCounter {
         }
     }
 
-    /// A place for a connection from `ip`, or `None` when a cap is reached.
-    fn admit(&self, ip: IpAddr) -> Option<Place> {
+    /// A place for one more from `ip`, or `None` when a cap is reached.
+    pub(crate) fn admit(&self, ip: IpAddr) -> Option<Place> {
         let client = client_key(ip);
         let mut counts = self
             .counts
@@ -184,7 +186,7 @@ impl Drop for Place {
 
 /// The address a client is counted under: IPv4 as it is (also when mapped into IPv6), IPv6 by
 /// its /64 network, since one client usually holds a whole /64.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => {
             let network = u128::from(v6) & !((1u128 << 64) - 1);
@@ -200,7 +202,7 @@ mod tests {
 
     #[test]
     fn places_are_counted_per_client_and_over_all_and_given_back() {
-        let counter = ConnectionCounter::new(3, Some(2));
+        let counter = ClientCounter::new(3, Some(2));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
         let first = counter.admit(a).unwrap();

@@ -78,8 +78,12 @@ impl From<runner::ResolveError> for AppError {
 impl From<runner::AdmitError> for AppError {
     fn from(error: runner::AdmitError) -> Self {
         match error {
-            runner::AdmitError::Busy { .. } | runner::AdmitError::ShuttingDown => {
+            runner::AdmitError::ShuttingDown => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).retry_after(1)
+            }
+            // The line was full, or stayed too long: come back once it has moved.
+            runner::AdmitError::Busy { .. } | runner::AdmitError::LineFull { .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).retry_after(5)
             }
             runner::AdmitError::TooLarge { .. } => Self::bad_request(error.to_string()),
         }

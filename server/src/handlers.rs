@@ -1,8 +1,9 @@
 //! The JSON API besides the server functions: runs (whole and streamed), snippets and health.
 
 use crate::extract::CheckedRun;
-use crate::{runs, AppError, AppState};
-use app::model::{RunResponse, Snippet, VersionResult};
+use crate::runs::{self, RunEvent};
+use crate::{AppError, AppState};
+use app::model::{RunLine, RunResponse, Snippet, VersionResult, Waiting};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -14,24 +15,42 @@ use std::convert::Infallible;
 pub use app::model::routes::SNIPPET_ID_HEADER;
 
 /// `POST /api/run`: every version's result, in the order the images were asked for.
+/// A run that must wait for a free slot waits here, and gets `503` if none comes free in time.
 pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Result<Json<RunResponse>, AppError> {
     let order: Vec<String> = run.images.iter().map(|i| i.name.clone()).collect();
     let started = runs::start(&state, run).await?;
-    let mut results: Vec<VersionResult> = started.results.collect().await;
+    let mut id = started.id;
+    let mut results: Vec<VersionResult> = Vec::new();
+    let mut events = started.events;
+    while let Some(event) = events.next().await {
+        match event {
+            RunEvent::Waiting { .. } => {}
+            RunEvent::Saved(saved) => id = Some(saved),
+            RunEvent::Result(result) => results.push(result),
+            RunEvent::Refused(error) => return Err(error),
+        }
+    }
     results.sort_by_key(|r| order.iter().position(|name| *name == r.image));
-    Ok(Json(RunResponse {
-        results,
-        id: started.id,
-    }))
+    Ok(Json(RunResponse { results, id }))
 }
 
-/// `POST /api/run/stream`: one JSON result per line, each sent as its version finishes (cached
-/// ones first). A saved run's id comes in the `evalgrid-snippet-id` header. When the client
-/// goes away the body stream is dropped, and with it the containers still running.
+/// `POST /api/run/stream`: one JSON line per event ([`RunLine`]): a result as each version
+/// finishes (cached ones first); before them, while the run waits for a free slot, where it
+/// stands. A saved run's id comes in the `evalgrid-snippet-id` header, or, for a run that
+/// waited, in a line of its own. When the client goes away the body stream is dropped, and with
+/// it the run's place in line or its containers still running.
 pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Result<Response, AppError> {
     let started = runs::start(&state, run).await?;
-    let lines = started.results.map(|result| {
-        let mut line = serde_json::to_vec(&result).expect("a result always serializes");
+    let lines = started.events.map(|event| {
+        let line = match event {
+            RunEvent::Waiting { ahead } => RunLine::Waiting {
+                waiting: Waiting { ahead },
+            },
+            RunEvent::Saved(snippet_id) => RunLine::Saved { snippet_id },
+            RunEvent::Result(result) => RunLine::Result(Box::new(result)),
+            RunEvent::Refused(error) => RunLine::Refused { error: error.message },
+        };
+        let mut line = serde_json::to_vec(&line).expect("a stream line always serializes");
         line.push(b'\n');
         Ok::<_, Infallible>(Bytes::from(line))
     });

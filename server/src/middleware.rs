@@ -1,5 +1,7 @@
-//! Per-client quotas, by IP address: runs per minute, new saved snippets per hour.
+//! Per-client quotas, by address (IPv6: by /64, as connections are counted): runs per minute,
+//! new saved snippets per hour, runs in flight.
 
+use crate::connections::{client_key, ClientCounter};
 use crate::{AppError, AppState};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
@@ -55,7 +57,7 @@ impl ClientQuota {
         if self.limiter.len() > 10_000 {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&client).map_err(|not_until| {
+        self.limiter.check_key(&client_key(client)).map_err(|not_until| {
             let wait = not_until
                 .wait_time_from(DefaultClock::default().now())
                 .as_secs()
@@ -69,6 +71,42 @@ impl ClientQuota {
             )
             .retry_after(wait)
         })
+    }
+}
+
+/// The runs each client has in flight, waiting or running: a client may hold only so many, so
+/// that one client cannot take the whole line.
+#[derive(Clone)]
+pub struct RunsInFlight {
+    counter: Option<ClientCounter>,
+    per_client: usize,
+}
+
+/// A run's place among its client's runs in flight; given back when dropped.
+pub(crate) type InFlight = crate::connections::Place;
+
+impl RunsInFlight {
+    /// At most `per_client` per client address (IPv6: per /64); 0 means no cap.
+    pub fn per_client(per_client: usize) -> Self {
+        Self {
+            counter: (per_client != 0).then(|| ClientCounter::new(usize::MAX, Some(per_client))),
+            per_client,
+        }
+    }
+
+    /// A place for one more run of `client`, or `429` when it has its share in flight.
+    pub(crate) fn enter(&self, client: IpAddr) -> Result<Option<InFlight>, AppError> {
+        let Some(counter) = &self.counter else {
+            return Ok(None);
+        };
+        let place = counter.admit(client).ok_or_else(|| {
+            let message = format!(
+                "you already have {} runs waiting or running; try again when one has finished",
+                self.per_client
+            );
+            AppError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(1)
+        })?;
+        Ok(Some(place))
     }
 }
 

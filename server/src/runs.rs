@@ -1,29 +1,43 @@
-//! A run from request to results: cached results come back at once, the other versions are
-//! admitted, the permalink is saved (its id depends only on the code; only once the run is
-//! admitted, so a busy server stores nothing), the versions run, and every result is stored
-//! before it is sent.
+//! A run from request to results: cached results come back at once, the other versions wait
+//! in line for room (the stream says where they stand), the permalink is saved (its id depends
+//! only on the code; only once the run is admitted, so a run that never starts stores
+//! nothing), the versions run, and every result is stored before it is sent.
 
 use crate::extract::CheckedRun;
+use crate::middleware::InFlight;
 use crate::{AppError, AppState};
 use app::model::VersionResult;
 use app::store::{cache_key, Store};
 use futures::{Stream, StreamExt};
+use runner::Turn;
+use std::pin::Pin;
 use std::sync::Arc;
 
-/// A started run: its permalink id when saved, and its results in completion order.
-pub struct StartedRun<S> {
-    pub id: Option<String>,
-    pub results: S,
+/// What a run sends, in order: where it waits (only if it must), its permalink id when it
+/// was saved after waiting, its results; or why it could not start after waiting.
+pub enum RunEvent {
+    Waiting { ahead: usize },
+    Saved(String),
+    Result(VersionResult),
+    Refused(AppError),
 }
 
-/// Looks up the cache (unless forced), admits what must run, saves (when asked) and starts it.
-pub async fn start(
-    state: &AppState,
-    mut run: CheckedRun,
-) -> Result<StartedRun<impl Stream<Item = VersionResult> + Send + 'static>, AppError> {
-    let store = state.store.clone();
-    let settings = state.runner.sandbox_fingerprint();
+/// A started run: its permalink id when it was saved at once, and what it sends.
+pub struct StartedRun<S> {
+    pub id: Option<String>,
+    pub events: S,
+}
 
+type Events = Pin<Box<dyn Stream<Item = RunEvent> + Send>>;
+
+/// Looks up the cache (unless forced) and lines up what must run. A run admitted at once is
+/// saved (when asked) and started here, so that its id can go in the answer's head; one that
+/// must wait is answered at once, and its stream tells where it stands until it is admitted.
+/// Errors that come before any waiting (bad size, full line, the client's cap) are the
+/// answer's status.
+pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<Events>, AppError> {
+    let in_flight = state.runs_in_flight.enter(run.client)?;
+    let settings = state.runner.sandbox_fingerprint();
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
     // The cache key of each version that runs now, by image name, for recording its result.
@@ -32,7 +46,7 @@ pub async fn start(
         let key = cache_key(&run.code, &image.id, &settings);
         let hit = match run.force {
             true => None,
-            false => cached_result(&store, &key, &image).await,
+            false => cached_result(&state.store, &key, &image).await,
         };
         match hit {
             Some(result) => cached.push(result),
@@ -42,30 +56,106 @@ pub async fn start(
             }
         }
     }
-    let admission = match to_run.is_empty() {
-        true => None,
-        false => Some(state.runner.admit(to_run).await?),
-    };
-    let id = match run.save {
-        true => Some(save(state, &run).await?),
-        false => None,
-    };
-    let fresh = admission.map(|admission| state.runner.run_all(&run.code, admission));
-    let fresh = futures::stream::iter(fresh).flatten().map(VersionResult::from);
-
-    let recorder = Arc::new(Recorder {
-        store,
-        id: id.clone(),
+    let admitted = Admitted {
+        state: state.clone(),
+        run,
+        cached,
         keys,
-    });
-    let results = futures::stream::iter(cached).chain(fresh).then(move |result| {
-        let recorder = recorder.clone();
-        async move {
-            recorder.record(&result).await;
-            result
+    };
+    if to_run.is_empty() {
+        let (id, results) = admitted.start(None).await?;
+        return Ok(StartedRun {
+            id,
+            events: hold(results.map(RunEvent::Result), in_flight),
+        });
+    }
+    let mut in_line = state.runner.line_up(to_run)?;
+    let ahead = match in_line.next().await {
+        Some(Ok(Turn::Admitted(admission))) => {
+            let (id, results) = admitted.start(Some(admission)).await?;
+            return Ok(StartedRun {
+                id,
+                events: hold(results.map(RunEvent::Result), in_flight),
+            });
+        }
+        Some(Ok(Turn::Waiting { ahead })) => ahead,
+        Some(Err(error)) => return Err(error.into()),
+        None => return Err(runner::AdmitError::ShuttingDown.into()),
+    };
+    let waiting = futures::stream::once(async move { RunEvent::Waiting { ahead } });
+    let mut admitted = Some(admitted);
+    let after_waiting = in_line.flat_map(move |turn| -> Events {
+        match turn {
+            Ok(Turn::Waiting { ahead }) => Box::pin(futures::stream::iter([RunEvent::Waiting { ahead }])),
+            Err(error) => Box::pin(futures::stream::iter([RunEvent::Refused(error.into())])),
+            Ok(Turn::Admitted(admission)) => {
+                let admitted = admitted.take().expect("a run is admitted once");
+                Box::pin(futures::stream::once(admitted.start(Some(admission))).flat_map(
+                    |started| -> Events {
+                        match started {
+                            Ok((id, results)) => Box::pin(
+                                futures::stream::iter(id.map(RunEvent::Saved))
+                                    .chain(results.map(RunEvent::Result)),
+                            ),
+                            Err(error) => Box::pin(futures::stream::iter([RunEvent::Refused(error)])),
+                        }
+                    },
+                ))
+            }
         }
     });
-    Ok(StartedRun { id, results })
+    Ok(StartedRun {
+        id: None,
+        events: hold(waiting.chain(after_waiting), in_flight),
+    })
+}
+
+/// `events`, holding the client's place among runs in flight for as long as they last.
+fn hold(events: impl Stream<Item = RunEvent> + Send + 'static, in_flight: Option<InFlight>) -> Events {
+    Box::pin(events.map(move |event| {
+        let _held = &in_flight;
+        event
+    }))
+}
+
+/// A run with room: what it still needs to start.
+struct Admitted {
+    state: AppState,
+    run: CheckedRun,
+    cached: Vec<VersionResult>,
+    keys: Vec<(String, String)>,
+}
+
+impl Admitted {
+    /// Saves the snippet (when asked; only now, so that a run that never starts stores nothing)
+    /// and starts the versions; returns the id and every result, cached ones first, each
+    /// recorded as it comes.
+    async fn start(
+        self,
+        admission: Option<runner::Admission>,
+    ) -> Result<(Option<String>, impl Stream<Item = VersionResult> + Send + 'static), AppError> {
+        let id = match self.run.save {
+            true => Some(save(&self.state, &self.run).await?),
+            false => None,
+        };
+        let fresh = admission.map(|admission| self.state.runner.run_all(&self.run.code, admission));
+        let fresh = futures::stream::iter(fresh).flatten().map(VersionResult::from);
+        let recorder = Arc::new(Recorder {
+            store: self.state.store.clone(),
+            id: id.clone(),
+            keys: self.keys,
+        });
+        let results = futures::stream::iter(self.cached)
+            .chain(fresh)
+            .then(move |result| {
+                let recorder = recorder.clone();
+                async move {
+                    recorder.record(&result).await;
+                    result
+                }
+            });
+        Ok((id, results))
+    }
 }
 
 /// Saves the snippet and returns its id; a new snippet counts against the client's quota.

@@ -1,5 +1,5 @@
 use crate::connections::ConnectionLimits;
-use crate::middleware::ClientQuota;
+use crate::middleware::{ClientQuota, RunsInFlight};
 use crate::Config;
 use app::model::RequestLimits;
 use axum::extract::FromRef;
@@ -16,6 +16,8 @@ pub struct AppState {
     pub run_quota: Option<ClientQuota>,
     #[from_ref(skip)]
     pub snippet_quota: Option<ClientQuota>,
+    #[from_ref(skip)]
+    pub runs_in_flight: RunsInFlight,
     pub connections: ConnectionLimits,
 }
 
@@ -34,6 +36,7 @@ impl AppState {
             limits: config.request_limits(),
             run_quota: ClientQuota::runs_per_minute(config.runs_per_minute),
             snippet_quota: ClientQuota::snippets_per_hour(config.snippets_per_hour),
+            runs_in_flight: RunsInFlight::per_client(config.runs_in_flight_per_ip),
             connections: config.connection_limits(),
         }
     }

@@ -2,7 +2,7 @@ use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
     ResultView, RunSummary, ShareLink, VersionPicker,
 };
-use crate::api::{list_images, run_streaming};
+use crate::api::{list_images, run_streaming, RunUpdate};
 use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -44,6 +44,8 @@ pub fn Playground(
     );
     let permalink = RwSignal::new(id);
     let running = RwSignal::new(false);
+    // While the run waits for a free slot: how many runs are ahead of it.
+    let waiting = RwSignal::new(None::<usize>);
     let elapsed_ms = RwSignal::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
@@ -88,13 +90,18 @@ pub fn Playground(
         )
         .ok();
         spawn_local(async move {
-            let outcome = run_streaming(&request, |result| {
-                elapsed_ms.set(Some(now_ms() - started));
-                results.update(|r| {
-                    r.insert(result.image.clone(), result);
-                });
+            let outcome = run_streaming(&request, |update| match update {
+                RunUpdate::Waiting { ahead } => waiting.set(Some(ahead)),
+                RunUpdate::Result(result) => {
+                    waiting.set(None);
+                    elapsed_ms.set(Some(now_ms() - started));
+                    results.update(|r| {
+                        r.insert(result.image.clone(), *result);
+                    });
+                }
             })
             .await;
+            waiting.set(None);
             if let Some(ticker) = ticker {
                 ticker.clear();
             }
@@ -173,7 +180,7 @@ pub fn Playground(
                 <ResultToolbar view=view_mode base versions=versions.into()/>
             </Show>
             {move || match view_mode.get() {
-                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into()/> }.into_any(),
+                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting/> }.into_any(),
                 ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
                 ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
             }}

@@ -10,6 +10,9 @@ pub fn ResultGrid(
     results: RwSignal<HashMap<String, VersionResult>>,
     /// The image every other cell is diffed against, if any.
     base: Signal<Option<String>>,
+    /// While the run waits for a free slot: how many runs are ahead of it.
+    #[prop(optional, into)]
+    waiting: Signal<Option<usize>>,
 ) -> impl IntoView {
     let base_result = Signal::derive(move || {
         base.get()
@@ -23,30 +26,41 @@ pub fn ResultGrid(
                 children=move |info| {
                     let image = info.image.clone();
                     let result = Signal::derive(move || results.with(|r| r.get(&image).cloned()));
-                    view! { <ResultCell info result base=base_result/> }
+                    view! { <ResultCell info result base=base_result waiting/> }
                 }
             />
         </section>
     }
 }
 
-/// A version's result, or a spinner until it arrives.
+/// A version's result, or a spinner until it arrives (saying so while the run waits for a
+/// free slot).
 #[component]
 pub fn ResultCell(
     info: ImageInfo,
     result: Signal<Option<VersionResult>>,
     base: Signal<Option<VersionResult>>,
+    #[prop(optional, into)] waiting: Signal<Option<usize>>,
 ) -> impl IntoView {
-    let status = move || result.with(|r| r.as_ref().map(|r| r.status.as_str()).unwrap_or("running"));
+    let status = move || {
+        result.with(|r| match r {
+            Some(r) => r.status.as_str(),
+            None if waiting.get().is_some() => "waiting",
+            None => "running",
+        })
+    };
     view! {
         <article class="result-cell" data-image=info.image.clone() data-status=status>
             <header>
                 <h3 title=info.image.clone()>"PHP " {info.php_version.clone()}</h3>
-                {move || match result.get() {
-                    None => view! {
+                {move || match (result.get(), waiting.get()) {
+                    (None, Some(_)) => view! {
+                        <span class="badge badge-running"><span class="spinner" aria-hidden="true"></span>"waiting"</span>
+                    }.into_any(),
+                    (None, None) => view! {
                         <span class="badge badge-running"><span class="spinner" aria-hidden="true"></span>"running"</span>
                     }.into_any(),
-                    Some(r) => view! {
+                    (Some(r), _) => view! {
                         {r.cached.then(|| view! {
                             <span class="badge badge-cached" title="Stored result of an earlier run of this code on this very image (same image id)">"cached"</span>
                         })}
@@ -54,6 +68,9 @@ pub fn ResultCell(
                     }.into_any(),
                 }}
             </header>
+            {move || (result.with(Option::is_none)).then(|| waiting.get()).flatten().map(|ahead| view! {
+                <p class="waiting-note" role="status">{waiting_text(ahead)}</p>
+            })}
             {move || result.get().map(|r| view! { <UsageLine result=r/> })}
             {move || result.get().map(|r| view! { <ResultBody result=r base=base.get()/> })}
         </article>
@@ -120,5 +137,13 @@ fn badge_text(result: &VersionResult) -> String {
         (Status::Oom, _) => "out of memory".into(),
         (Status::OutputLimit, _) => "output limit".into(),
         (status, _) => status.as_str().into(),
+    }
+}
+
+/// "waiting for a free slot — 12 ahead"; "… — next" when none is ahead.
+fn waiting_text(ahead: usize) -> String {
+    match ahead {
+        0 => "waiting for a free slot — next".to_owned(),
+        n => format!("waiting for a free slot — {n} ahead"),
     }
 }

@@ -110,3 +110,45 @@ impl Client {
 pub fn run_body(code: &str, images: &[&str]) -> Value {
     json!({ "code": code, "images": images })
 }
+
+/// A streaming run's answer (`POST /api/run/stream`), read one line at a time.
+pub struct RunStream {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    buffer: Vec<u8>,
+}
+
+impl Client {
+    /// Starts a streaming run of `body`, asserting a 200 head.
+    pub async fn start_stream(&self, body: Value) -> RunStream {
+        let response = self.post_json("/api/run/stream", body).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        RunStream {
+            body: Box::pin(response.bytes_stream()),
+            buffer: Vec::new(),
+        }
+    }
+}
+
+impl RunStream {
+    /// The next line, or `None` at the end.
+    pub async fn next(&mut self) -> Option<app::model::RunLine> {
+        use futures::StreamExt;
+        loop {
+            if let Some(end) = self.buffer.iter().position(|byte| *byte == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                return Some(serde_json::from_slice(&line).expect("a stream line"));
+            }
+            let chunk = self.body.next().await?.expect("the stream goes on");
+            self.buffer.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Every line still to come.
+    pub async fn rest(mut self) -> Vec<app::model::RunLine> {
+        let mut lines = Vec::new();
+        while let Some(line) = self.next().await {
+            lines.push(line);
+        }
+        lines
+    }
+}
