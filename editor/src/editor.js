@@ -61,11 +61,14 @@ import { phpLanguage } from '@codemirror/lang-php';
  * @param {EditorOptions} options
  * @param {(doc: string) => void} onChange  called with the whole code after every edit by the user
  * @param {() => void} onRun                Ctrl/Cmd+Enter
- * @returns {Promise<Editor>} resolves once vim keys, if wanted, are loaded
+ * @returns {Promise<Editor>} resolves once vim keys, if wanted, are loaded (or failed to)
  */
 export async function mount(parent, options, onChange, onRun) {
   const editor = new Editor(parent, options, onChange, onRun);
-  if (options.vim) await editor.setVim(true);
+  if (options.vim) {
+    // Without them the editor still works.
+    await editor.setVim(true).catch((error) => console.error('vim keys did not load:', error));
+  }
   return editor;
 }
 
@@ -92,11 +95,6 @@ export class Editor {
         ],
       }),
     });
-  }
-
-  /** The code, as the editor has it. */
-  value() {
-    return this.view.state.doc.toString();
   }
 
   /**
