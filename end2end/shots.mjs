@@ -5,8 +5,8 @@ const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 await page.goto('http://127.0.0.1:3000/');
 await page.locator('main[data-hydrated="true"]').waitFor();
 // A first run warms the server up (its pool refills after it), as a user's earlier runs would.
-await page.locator('.code-editor').fill('<?php echo "warm-up";');
-await page.locator('.code-editor').press('Control+Enter');
+await page.locator('.cm-content').fill('<?php echo "warm-up";');
+await page.locator('.cm-content').press('Control+Enter');
 await page.locator('.run-summary', { hasText: '4 of 4 done' }).waitFor();
 await page.waitForTimeout(2000);
 const code = `<?php
@@ -15,8 +15,8 @@ $counts = array_count_values(explode(" ", trim($words)));
 echo "PHP ", PHP_VERSION, ": ", count($counts), " distinct\\n";
 var_dump(0 == "a");
 `;
-await page.locator('.code-editor').fill(code);
-await page.locator('.code-editor').press('Control+Enter');
+await page.locator('.cm-content').fill(code);
+await page.locator('.cm-content').press('Control+Enter');
 await page.locator('.run-summary', { hasText: '4 of 4 done' }).waitFor();
 await page.screenshot({ path: '/tmp/shots/grid.png', fullPage: true });
 await page.getByRole('button', { name: 'Performance' }).click();

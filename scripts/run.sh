@@ -6,4 +6,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
 export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+# The code editor's bundle goes into public/, which cargo-leptos copies into the site.
+(cd editor && npm run --silent build)
 exec cargo leptos serve --release

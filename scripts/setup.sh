@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts everything evalgrid needs on a Debian machine, idempotently and quickly
 # when already done: system packages, a running Docker engine, the PHP images, the Rust targets
-# and tools (cargo-leptos, wasm-bindgen-cli), and the end-to-end test dependencies.
+# and tools (cargo-leptos, wasm-bindgen-cli), the code editor's npm packages and the end-to-end
+# test dependencies.
 #
 # Sourced or run by scripts/run.sh and scripts/test.sh; safe to run on its own.
 set -euo pipefail
@@ -84,6 +85,12 @@ install_node_packages() {
      || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.package-lock.json" ]; then
     log "installing end2end npm packages"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+  # CodeMirror and esbuild, for the code editor's bundle (editor/build.mjs).
+  if [ ! -x "$ROOT/editor/node_modules/.bin/esbuild" ] \
+     || [ "$ROOT/editor/package-lock.json" -nt "$ROOT/editor/node_modules/.package-lock.json" ]; then
+    log "installing editor npm packages"
+    (cd "$ROOT/editor" && npm ci --no-audit --no-fund)
   fi
 }
 

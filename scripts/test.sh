@@ -15,7 +15,9 @@ cargo fmt --all --check
 cargo clippy -p runner -p app -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-echo "[test] building the release site (server + WASM)"
+echo "[test] building the release site (code editor bundle, server + WASM)"
+# The bundle goes into public/, which cargo-leptos copies into the site.
+(cd editor && npm run --silent build)
 cargo leptos build --release
 
 echo "[test] cargo tests"

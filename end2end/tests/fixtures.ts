@@ -26,10 +26,36 @@ export async function pickVersions(page: Page, images: string[]) {
   }
 }
 
+/** The code editor's editable area (CodeMirror's), there once the page has hydrated. */
+export const editor = (page: Page) => page.locator('.cm-content');
+
+/** The textarea the server renders: the editor without JavaScript; hidden, it mirrors the code
+ * once CodeMirror has taken over. */
+export const plainEditor = (page: Page) => page.locator('textarea.code-editor');
+
+/** The code as the editor shows it, line by line. */
+export async function editorCode(page: Page): Promise<string> {
+  return editor(page).evaluate((content) =>
+    Array.from(content.querySelectorAll('.cm-line'), (line) => line.textContent ?? '').join('\n'),
+  );
+}
+
+/** Waits until the editor shows exactly `code` and the page holds it. */
+export async function expectCode(page: Page, code: string) {
+  await expect.poll(() => editorCode(page)).toBe(code);
+  await expect(plainEditor(page)).toHaveValue(code);
+}
+
+/** Replaces the editor's code with `code`, as pasting over everything would. */
+export async function setCode(page: Page, code: string) {
+  await editor(page).fill(code);
+  await expect(plainEditor(page)).toHaveValue(code);
+}
+
 /** Types `code` into the editor and runs it with Ctrl+Enter. */
 export async function runWithKeyboard(page: Page, code: string) {
-  await page.locator('.code-editor').fill(code);
-  await page.locator('.code-editor').press('Control+Enter');
+  await setCode(page, code);
+  await editor(page).press('Control+Enter');
 }
 
 /** Runs `code` on exactly these versions and waits until every one has finished. */

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { cell, openPage as open, runOn, unique } from './fixtures';
+import { cell, expectCode, openPage as open, runOn, unique } from './fixtures';
 
 // Permalinks, the result cache and the performance view, as a user meets them.
 
@@ -15,7 +15,7 @@ test('a run gets a permalink that shows the same code and results in a fresh bro
   const fresh = await browser.newContext();
   const other = await fresh.newPage();
   const problems = await open(other, permalink);
-  await expect(other.locator('.code-editor')).toHaveValue(code);
+  await expectCode(other, code);
   await expect(other.locator('.result-cell')).toHaveCount(2);
   await expect(other.locator('.run-summary')).toContainText('2 saved results · first saved');
   await expect(cell(other, 'php:7.4-cli').locator('.stdout')).toHaveText('major 7\n');

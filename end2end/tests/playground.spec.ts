@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { cell, openPage, pickVersions, runWithKeyboard } from './fixtures';
+import { cell, openPage, pickVersions, runWithKeyboard, setCode } from './fixtures';
 
 test('the page hydrates, lists the four PHP versions and logs no errors', async ({ page }) => {
   const problems = await openPage(page);
@@ -50,17 +50,6 @@ test('fatal errors show their exit code and message', async ({ page }) => {
   await expect(cell(page, 'php:8.5-cli').locator('.stdout')).toContainText('Call to undefined function');
 });
 
-test('Tab indents inside the editor instead of leaving it', async ({ page }) => {
-  await openPage(page);
-  const editor = page.locator('.code-editor');
-  await editor.fill('<?php\n');
-  await editor.press('End');
-  await editor.press('Control+End');
-  await editor.press('Tab');
-  await editor.pressSequentially('echo 1;');
-  await expect(editor).toHaveValue('<?php\n    echo 1;');
-  await expect(editor).toBeFocused();
-});
 
 test('running with no version picked explains what is missing', async ({ page }) => {
   await openPage(page);
@@ -73,7 +62,7 @@ test('running with no version picked explains what is missing', async ({ page })
 test('code over the size limit is refused with the reason shown', async ({ page }) => {
   await openPage(page);
   await pickVersions(page, ['php:8.4-cli']);
-  await page.locator('.code-editor').fill('<?php // ' + 'x'.repeat(70 * 1024));
+  await setCode(page, '<?php // ' + 'x'.repeat(70 * 1024));
   await page.getByRole('button', { name: 'Run' }).click();
   await expect(page.getByRole('alert')).toContainText('the limit is 65536 bytes');
 });

@@ -1,5 +1,5 @@
 import { test, expect, Browser, Page, APIRequestContext } from '@playwright/test';
-import { unique } from './fixtures';
+import { editor, expectCode, setCode, unique } from './fixtures';
 
 // Stored XSS on permalinks (SECURITY.md, "Stored XSS on /s/{id}"): code and output that try to
 // break out of the server-rendered HTML must show as text and run nothing, with and without
@@ -109,7 +109,7 @@ for (const payload of payloads) {
     const id = await save(request, payload.code);
 
     const { context, page, dialogs, problems } = await openFresh(browser, `/s/${id}`);
-    await expect(page.locator('.code-editor')).toHaveValue(payload.code);
+    await expectCode(page, payload.code);
     if (payload.stdout !== undefined) {
       await expect(page.locator('.result-cell .stdout')).toHaveJSProperty('textContent', payload.stdout);
       await expect(page.locator('.result-cell .stderr')).toHaveJSProperty('textContent', payload.stderr!);
@@ -165,8 +165,8 @@ test('every page carries a CSP with a fresh nonce, and works under it', async ({
   // A run streams its results through fetch: connect-src must allow it.
   await page.getByRole('button', { name: 'none' }).click();
   await page.locator('.version input[value="php:8.4-cli"]').check();
-  await page.locator('.code-editor').fill(`<?php echo "under the policy ${unique()}";`);
-  await page.locator('.code-editor').press('Control+Enter');
+  await setCode(page, `<?php echo "under the policy ${unique()}";`);
+  await editor(page).press('Control+Enter');
   await expect(page.locator('.run-summary')).toContainText('1 of 1 done');
   await expect(page.locator('.result-cell .stdout')).toContainText('under the policy');
   // The performance view sizes its bars on the client: no inline style may be refused.

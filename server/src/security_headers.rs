@@ -14,11 +14,13 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// The policy for a page whose inline scripts carry `nonce`. Scripts: Leptos' inline ones (the
 /// nonce), the app's module from `/pkg` ('self') and its WASM ('wasm-unsafe-eval'); no
 /// 'strict-dynamic', as Leptos preloads the module with a `<link>` that carries no nonce.
-/// Styles only from `/pkg` (the app sets sizes through the CSSOM, which no policy blocks);
-/// fetches, the WASM included, only to this origin.
+/// Styles: this origin's files and `<style>` elements carrying the nonce (the code editor,
+/// CodeMirror, adds its own and is given the nonce); the app and CodeMirror set sizes through
+/// the CSSOM, which no policy blocks. Fetches, the WASM included, only to this origin.
 pub fn content_security_policy(nonce: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'nonce-{nonce}'; \
          img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
     )

@@ -68,6 +68,11 @@ async fn assert_page_scripts_carry_the_policy_nonce(
     let policy = assert_common_headers(&response);
     let nonce = policy_nonce(&policy).to_owned();
     assert!(nonce.len() >= 16, "{path}: a nonce of {} characters", nonce.len());
+    // The code editor's <style> elements carry the page's nonce (the scripts hand it over).
+    assert!(
+        policy.contains(&format!("style-src 'self' 'nonce-{nonce}';")),
+        "{path}: style-src without the nonce in {policy:?}"
+    );
     let html = response.text().await.unwrap();
     let scripts = script_tags(&html);
     assert!(!scripts.is_empty(), "{path}: the page has no scripts");

@@ -1,3 +1,4 @@
+use super::OutputText;
 use crate::compare::{diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
 use leptos::prelude::*;
@@ -85,8 +86,8 @@ pub fn GroupedResults(
                                 <h3>"Output for " {group.label}</h3>
                                 <span class=format!("badge badge-{}", result.status.as_str())>{result.status.as_str()}</span>
                             </header>
-                            {(!result.stdout.is_empty()).then(|| view! { <pre class="stdout">{result.stdout.clone()}</pre> })}
-                            {(!result.stderr.is_empty()).then(|| view! { <pre class="stderr">{result.stderr.clone()}</pre> })}
+                            {(!result.stdout.is_empty()).then(|| view! { <pre class="stdout"><OutputText text=result.stdout.clone()/></pre> })}
+                            {(!result.stderr.is_empty()).then(|| view! { <pre class="stderr"><OutputText text=result.stderr.clone()/></pre> })}
                             {(result.stdout.is_empty() && result.stderr.is_empty()).then(|| view! { <p class="no-output">"no output"</p> })}
                         </article>
                     }

@@ -1,6 +1,7 @@
 //! The page's components, each named after what it shows.
 
 mod code_editor;
+mod code_links;
 mod compare_views;
 mod performance_table;
 mod playground;
@@ -11,6 +12,7 @@ mod snippet_page;
 mod version_picker;
 
 pub use code_editor::CodeEditor;
+pub use code_links::{reported_lines, LineRequests, OutputText};
 pub use compare_views::{GroupedResults, OutputDiff, ResultToolbar, ResultView};
 pub use performance_table::PerformanceTable;
 pub use playground::Playground;

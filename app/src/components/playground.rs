@@ -1,6 +1,6 @@
 use super::{
-    CodeEditor, GroupedResults, PerformanceTable, ResultGrid, ResultToolbar, ResultView, RunSummary,
-    ShareLink, VersionPicker,
+    reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
+    ResultView, RunSummary, ShareLink, VersionPicker,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
 use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
@@ -52,6 +52,9 @@ pub fn Playground(
     let view_mode = RwSignal::new(ResultView::Grid);
     let base = RwSignal::new(None::<String>);
     Effect::new(move |_| hydrated.set(true));
+    // Line references in the outputs show their line in the editor.
+    provide_context(LineRequests::new());
+    let line_marks = Signal::derive(move || versions.with(|v| results.with(|r| reported_lines(v, r))));
 
     let selected = move || -> Vec<ImageInfo> {
         let available = images.get().and_then(Result::ok).unwrap_or_default();
@@ -130,7 +133,7 @@ pub fn Playground(
                 <p class="tagline">"Run PHP on every version at once."</p>
             </header>
             <section class="input">
-                <CodeEditor code on_run=Callback::new(move |()| run.run(false))/>
+                <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
                         {move || Suspend::new(async move {

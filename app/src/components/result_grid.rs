@@ -1,4 +1,4 @@
-use super::{format_bytes, format_duration, OutputDiff, USAGE_SOURCE};
+use super::{format_bytes, format_duration, OutputDiff, OutputText, USAGE_SOURCE};
 use crate::model::{ImageInfo, Status, VersionResult};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -128,12 +128,12 @@ fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoVi
         })}
         {match stdout_base {
             Some(base) => Some(view! { <OutputDiff base other=result.stdout.clone() stream="stdout"/> }.into_any()),
-            None => (!result.stdout.is_empty()).then(|| view! { <pre class="stdout">{result.stdout.clone()}</pre> }.into_any()),
+            None => (!result.stdout.is_empty()).then(|| view! { <pre class="stdout"><OutputText text=result.stdout.clone()/></pre> }.into_any()),
         }}
         {match stderr_base {
             Some(base) => Some(view! { <OutputDiff base other=result.stderr.clone() stream="stderr"/> }.into_any()),
             None => (!result.stderr.is_empty()).then(|| view! {
-                <pre class="stderr" title="standard error">{result.stderr.clone()}</pre>
+                <pre class="stderr" title="standard error"><OutputText text=result.stderr.clone()/></pre>
             }.into_any()),
         }}
         {(empty && result.status != Status::Error).then(|| view! { <p class="no-output">"no output"</p> })}
