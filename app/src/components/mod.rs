@@ -9,6 +9,7 @@ mod result_grid;
 mod run_summary;
 mod share_link;
 mod snippet_page;
+mod theme_switch;
 mod version_picker;
 
 pub use code_editor::CodeEditor;
@@ -20,6 +21,7 @@ pub use result_grid::{ResultCell, ResultGrid};
 pub use run_summary::RunSummary;
 pub use share_link::ShareLink;
 pub use snippet_page::SnippetPage;
+pub use theme_switch::{ThemeScript, ThemeSwitch};
 pub use version_picker::VersionPicker;
 
 /// "850 ms" below a second, "1.02 s" above.

@@ -1,6 +1,6 @@
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
-    ResultView, RunSummary, ShareLink, VersionPicker,
+    ResultView, RunSummary, ShareLink, ThemeSwitch, VersionPicker,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
 use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
@@ -131,6 +131,7 @@ pub fn Playground(
             <header class="topbar">
                 <h1><a href="/">"evalgrid"</a></h1>
                 <p class="tagline">"Run PHP on every version at once."</p>
+                <ThemeSwitch/>
             </header>
             <section class="input">
                 <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
