@@ -8,6 +8,7 @@ pub mod compare;
 pub mod components;
 pub mod hints;
 pub mod model;
+pub mod page_address;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]

@@ -1,24 +1,15 @@
-use super::OutputText;
+use super::{OutputText, ResultView};
 use crate::compare::{diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
+use crate::page_address::version_key;
 use leptos::prelude::*;
 use std::collections::HashMap;
-
-/// Which way the results are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultView {
-    /// One cell per version.
-    Grid,
-    /// Identical results merged into version ranges.
-    Grouped,
-    /// Wall time, CPU time and memory compared.
-    Performance,
-}
 
 /// Grid/Grouped switch and the diff base picker.
 #[component]
 pub fn ResultToolbar(
     view: RwSignal<ResultView>,
+    /// The base's version key.
     base: RwSignal<Option<String>>,
     versions: Signal<Vec<ImageInfo>>,
 ) -> impl IntoView {
@@ -56,7 +47,12 @@ pub fn ResultToolbar(
                         versions
                             .get()
                             .into_iter()
-                            .map(|info| view! { <option value=info.image.clone()>"PHP " {info.php_version}</option> })
+                            .map(|info| {
+                                let key = version_key(&info.image);
+                                // The attribute for the server's HTML; the select's value once live.
+                                let selected = base.with_untracked(|b| b.as_deref() == Some(key.as_str()));
+                                view! { <option value=key selected=selected>"PHP " {info.php_version}</option> }
+                            })
                             .collect_view()
                     }}
                 </select>

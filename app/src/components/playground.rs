@@ -1,12 +1,14 @@
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
-    ResultView, RunSummary, ShareLink, ThemeSwitch, VersionPicker,
+    RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
 use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
+use crate::page_address::{PageQuery, ResultView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::collections::{HashMap, HashSet};
+use leptos_router::hooks::use_query_map;
+use std::collections::HashMap;
 use std::time::Duration;
 
 const EXAMPLE: &str = r#"<?php
@@ -16,23 +18,27 @@ echo "PHP ", PHP_VERSION, "\n";
 "#;
 
 /// The whole playground: editor, version picker, run button and results. On a permalink it
-/// starts from the saved snippet: its code, its results, its versions ticked.
+/// starts from the saved snippet: its code, its results, its versions ticked. The address's
+/// query (page_address.rs) says which versions are ticked, the tab and the diff base.
 #[component]
 pub fn Playground(
     /// The saved snippet to show, on `/s/{id}`.
     #[prop(optional)]
     snippet: Option<Snippet>,
-    /// Versions that start unticked (on a permalink: those the snippet was not run on).
-    #[prop(optional)]
-    unticked: HashSet<String>,
 ) -> impl IntoView {
     let images = Resource::new(|| (), |_| list_images());
     let (id, saved_code, saved_at, saved_results) = match snippet {
         Some(s) => (Some(s.id), s.code, Some(s.created_at), s.results),
         None => (None, EXAMPLE.to_owned(), None, Vec::new()),
     };
+    // Read once, the same on the server and in the browser (no hydration mismatch); from then on
+    // the page writes the address, and Back/Forward read it back (below).
+    let address = use_query_map().with_untracked(|q| PageQuery::from_params(|name| q.get_str(name)));
     let code = RwSignal::new(saved_code);
-    let unchecked = RwSignal::new(unticked);
+    let ticked = VersionSelection::new(
+        saved_results.iter().map(|r| r.image.clone()).collect(),
+        address.versions,
+    );
 
     // The run on screen: its versions (in version order) and the results so far.
     let versions = RwSignal::new(saved_results.iter().map(result_info).collect::<Vec<_>>());
@@ -49,21 +55,20 @@ pub fn Playground(
     let elapsed_ms = RwSignal::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
-    let view_mode = RwSignal::new(ResultView::Grid);
-    let base = RwSignal::new(None::<String>);
+    let view_mode = RwSignal::new(address.view);
+    let base = RwSignal::new(address.base);
     Effect::new(move |_| hydrated.set(true));
+    keep_in_address(ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
     let line_marks = Signal::derive(move || versions.with(|v| results.with(|r| reported_lines(v, r))));
 
     let selected = move || -> Vec<ImageInfo> {
         let available = images.get().and_then(Result::ok).unwrap_or_default();
-        unchecked.with(|off| {
-            available
-                .into_iter()
-                .filter(|i| !off.contains(&i.image))
-                .collect()
-        })
+        available
+            .into_iter()
+            .filter(|i| ticked.is_ticked(&i.image))
+            .collect()
     };
 
     // `force`: run every version even when the server has its result cached.
@@ -78,7 +83,7 @@ pub fn Playground(
             save: true,
             force,
         };
-        versions.set(chosen);
+        versions.set(chosen.clone());
         results.set(HashMap::new());
         error.set(None);
         running.set(true);
@@ -109,7 +114,14 @@ pub fn Playground(
             match outcome {
                 Ok(id) => {
                     if let Some(id) = &id {
-                        show_in_address_bar(&format!("/s/{id}"));
+                        // What ran is what the permalink ticks: the address needs no `v` for it.
+                        ticked.settle(&chosen);
+                        let query = PageQuery {
+                            versions: None,
+                            view: view_mode.get_untracked(),
+                            base: base.get_untracked(),
+                        };
+                        show_in_address_bar(&format!("/s/{id}{}", query.to_search()));
                     }
                     permalink.set(id);
                 }
@@ -142,7 +154,7 @@ pub fn Playground(
                                 Ok(list) if list.is_empty() => view! {
                                     <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
                                 }.into_any(),
-                                Ok(list) => view! { <VersionPicker images=list unchecked/> }.into_any(),
+                                Ok(list) => view! { <VersionPicker images=list ticked/> }.into_any(),
                                 Err(error) => view! {
                                     <p class="notice error">"Cannot list the PHP versions: " {server_message(error)}</p>
                                 }.into_any(),
@@ -195,6 +207,41 @@ fn result_info(result: &VersionResult) -> ImageInfo {
         php_version: result.php_version.clone(),
         ..ImageInfo::default()
     }
+}
+
+/// Writes the ticked versions, the tab and the diff base into the address as they change, each
+/// change a history entry of its own (Back undoes it), and puts them back on Back/Forward.
+/// Through the History API, not the router: the router would render the page anew.
+fn keep_in_address(
+    ticked: VersionSelection,
+    view_mode: RwSignal<ResultView>,
+    base: RwSignal<Option<String>>,
+) {
+    Effect::new(move |first: Option<()>| {
+        let query = PageQuery {
+            versions: ticked.picked.get(),
+            view: view_mode.get(),
+            base: base.get(),
+        };
+        let location = window().location();
+        if PageQuery::parse(&location.search().unwrap_or_default()) != query {
+            let address = format!("{}{}", location.pathname().unwrap_or_default(), query.to_search());
+            if let Ok(history) = window().history() {
+                // The first time only tidies the address the page was opened with.
+                let _ = match first {
+                    None => history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address)),
+                    Some(()) => history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address)),
+                };
+            }
+        }
+    });
+    let listener = window_event_listener(leptos::ev::popstate, move |_| {
+        let query = PageQuery::parse(&window().location().search().unwrap_or_default());
+        ticked.picked.set(query.versions);
+        view_mode.set(query.view);
+        base.set(query.base);
+    });
+    on_cleanup(move || listener.remove());
 }
 
 /// Puts the permalink in the address bar without reloading or leaving the page.

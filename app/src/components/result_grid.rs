@@ -1,5 +1,6 @@
 use super::{format_bytes, format_duration, OutputDiff, OutputText, USAGE_SOURCE};
 use crate::model::{ImageInfo, Status, VersionResult};
+use crate::page_address::version_key;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -8,15 +9,15 @@ use std::collections::HashMap;
 pub fn ResultGrid(
     versions: Signal<Vec<ImageInfo>>,
     results: RwSignal<HashMap<String, VersionResult>>,
-    /// The image every other cell is diffed against, if any.
+    /// The version key of the image every other cell is diffed against, if any.
     base: Signal<Option<String>>,
     /// While the run waits for a free slot: how many runs are ahead of it.
     #[prop(optional, into)]
     waiting: Signal<Option<usize>>,
 ) -> impl IntoView {
     let base_result = Signal::derive(move || {
-        base.get()
-            .and_then(|image| results.with(|r| r.get(&image).cloned()))
+        let key = base.get()?;
+        results.with(|r| r.values().find(|r| version_key(&r.image) == key).cloned())
     });
     view! {
         <section class="result-grid" aria-label="Results">
