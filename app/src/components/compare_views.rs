@@ -1,4 +1,4 @@
-use super::{OutputText, ResultView};
+use super::{OutputStream, ResultView};
 use crate::compare::{diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
 use crate::page_address::version_key;
@@ -12,6 +12,8 @@ pub fn ResultToolbar(
     /// The base's version key.
     base: RwSignal<Option<String>>,
     versions: Signal<Vec<ImageInfo>>,
+    /// "Hide identical to base", offered while a base is picked.
+    hide_identical: RwSignal<bool>,
 ) -> impl IntoView {
     let tab = move |label: &'static str, target: ResultView| {
         view! {
@@ -57,6 +59,16 @@ pub fn ResultToolbar(
                     }}
                 </select>
             </label>
+            <Show when=move || base.with(Option::is_some)>
+                <label class="hide-identical">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || hide_identical.get()
+                        on:change=move |event| hide_identical.set(event_target_checked(&event))
+                    />
+                    "Hide identical to base"
+                </label>
+            </Show>
         </div>
     }
 }
@@ -82,8 +94,8 @@ pub fn GroupedResults(
                                 <h3>"Output for " {group.label}</h3>
                                 <span class=format!("badge badge-{}", result.status.as_str())>{result.status.as_str()}</span>
                             </header>
-                            {(!result.stdout.is_empty()).then(|| view! { <pre class="stdout"><OutputText text=result.stdout.clone()/></pre> })}
-                            {(!result.stderr.is_empty()).then(|| view! { <pre class="stderr"><OutputText text=result.stderr.clone()/></pre> })}
+                            {(!result.stdout.is_empty()).then(|| view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })}
+                            {(!result.stderr.is_empty()).then(|| view! { <OutputStream text=result.stderr.clone() stream="stderr"/> })}
                             {(result.stdout.is_empty() && result.stderr.is_empty()).then(|| view! { <p class="no-output">"no output"</p> })}
                         </article>
                     }

@@ -3,6 +3,7 @@
 mod code_editor;
 mod code_links;
 mod compare_views;
+mod output_stream;
 mod performance_table;
 mod playground;
 mod result_grid;
@@ -16,6 +17,7 @@ pub use crate::page_address::ResultView;
 pub use code_editor::CodeEditor;
 pub use code_links::{reported_lines, LineRequests, OutputText};
 pub use compare_views::{GroupedResults, OutputDiff, ResultToolbar};
+pub use output_stream::{CopyButton, OutputStream};
 pub use performance_table::PerformanceTable;
 pub use playground::Playground;
 pub use result_grid::{ResultCell, ResultGrid};

@@ -57,6 +57,7 @@ pub fn Playground(
     let hydrated = RwSignal::new(false);
     let view_mode = RwSignal::new(address.view);
     let base = RwSignal::new(address.base);
+    let hide_identical = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     keep_in_address(ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
@@ -190,10 +191,10 @@ pub fn Playground(
             </section>
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
             <Show when=move || total.get() != 0>
-                <ResultToolbar view=view_mode base versions=versions.into()/>
+                <ResultToolbar view=view_mode base versions=versions.into() hide_identical/>
             </Show>
             {move || match view_mode.get() {
-                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting/> }.into_any(),
+                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }.into_any(),
                 ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
                 ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
             }}
