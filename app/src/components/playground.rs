@@ -3,11 +3,12 @@ use super::{
     RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
-use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
+use crate::model::{ImageInfo, RunRequest, Snippet, Status, VersionResult};
 use crate::page_address::{PageQuery, ResultView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
+use send_wrapper::SendWrapper;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -72,11 +73,22 @@ pub fn Playground(
             .collect()
     };
 
-    // `force`: run every version even when the server has its result cached.
+    // The run in flight, to cancel its request when a new run starts or the page goes; and the
+    // number of the latest run, so that a replaced run's last updates are dropped.
+    let in_flight: InFlight = StoredValue::new(None);
+    let latest_run = StoredValue::new(0_u64);
+    on_cleanup(move || abort_run(in_flight));
+
+    // `force`: run every version even when the server has its result cached. A run started
+    // while another streams replaces it.
     let run = Callback::new(move |force: bool| {
-        if running.get_untracked() {
-            return;
-        }
+        abort_run(in_flight);
+        let number = latest_run.get_value() + 1;
+        latest_run.set_value(number);
+        let is_latest = move || latest_run.try_get_value() == Some(number);
+        let controller = web_sys::AbortController::new().ok();
+        let abort = controller.as_ref().map(web_sys::AbortController::signal);
+        in_flight.set_value(controller.map(SendWrapper::new));
         let chosen = selected();
         let request = RunRequest {
             code: code.get_untracked(),
@@ -96,24 +108,37 @@ pub fn Playground(
         )
         .ok();
         spawn_local(async move {
-            let outcome = run_streaming(&request, |update| match update {
-                RunUpdate::Waiting { ahead } => waiting.set(Some(ahead)),
-                RunUpdate::Result(result) => {
-                    waiting.set(None);
-                    elapsed_ms.set(Some(now_ms() - started));
-                    results.update(|r| {
-                        r.insert(result.image.clone(), *result);
-                    });
+            let outcome = run_streaming(&request, abort.as_ref(), |update| {
+                if !is_latest() {
+                    return;
+                }
+                match update {
+                    RunUpdate::Waiting { ahead } => waiting.set(Some(ahead)),
+                    RunUpdate::Result(result) => {
+                        waiting.set(None);
+                        elapsed_ms.set(Some(now_ms() - started));
+                        results.update(|r| {
+                            r.insert(result.image.clone(), *result);
+                        });
+                    }
                 }
             })
             .await;
-            waiting.set(None);
             if let Some(ticker) = ticker {
                 ticker.clear();
             }
+            // Replaced by a newer run (aborted): that one owns the page now.
+            if !is_latest() {
+                return;
+            }
+            in_flight.set_value(None);
+            waiting.set(None);
             elapsed_ms.set(Some(now_ms() - started));
             match outcome {
                 Ok(id) => {
+                    if mark_unfinished(versions, results, "the server ended the run first") {
+                        error.set(Some("The run ended before every version finished.".into()));
+                    }
                     if let Some(id) = &id {
                         // What ran is what the permalink ticks: the address needs no `v` for it.
                         ticked.settle(&chosen);
@@ -126,8 +151,13 @@ pub fn Playground(
                     }
                     permalink.set(id);
                 }
+                // What arrived stays; the versions still out failed with the run.
                 Err(message) => {
-                    versions.set(Vec::new());
+                    if results.with_untracked(HashMap::is_empty) {
+                        versions.set(Vec::new());
+                    } else {
+                        mark_unfinished(versions, results, &message);
+                    }
                     error.set(Some(message));
                 }
             }
@@ -167,9 +197,10 @@ pub fn Playground(
                             class="run-button"
                             type="button"
                             on:click=move |_| run.run(false)
-                            disabled=move || running.get() || !hydrated.get()
+                            title=move || running.get().then_some("Stop this run and start again")
+                            disabled=move || !hydrated.get()
                         >
-                            {move || if running.get() { "Running…" } else { "Run" }}
+                            {move || if running.get() { "Restart" } else { "Run" }}
                         </button>
                         <span class="hint">"Ctrl+Enter"</span>
                         <Show when=move || any_cached() && !running.get()>
@@ -199,6 +230,59 @@ pub fn Playground(
                 ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
             }}
         </main>
+    }
+}
+
+/// The run in flight's request, to abort; only ever set in the browser.
+type InFlight = StoredValue<Option<SendWrapper<web_sys::AbortController>>>;
+
+fn abort_run(in_flight: InFlight) {
+    if let Some(controller) = in_flight.try_update_value(Option::take).flatten() {
+        controller.abort();
+    }
+}
+
+/// Gives each version of the run still without a result a failed one that says why; true if
+/// there was any.
+fn mark_unfinished(
+    versions: RwSignal<Vec<ImageInfo>>,
+    results: RwSignal<HashMap<String, VersionResult>>,
+    why: &str,
+) -> bool {
+    let missing: Vec<ImageInfo> = versions.with_untracked(|run| {
+        results.with_untracked(|arrived| {
+            run.iter()
+                .filter(|i| !arrived.contains_key(&i.image))
+                .cloned()
+                .collect()
+        })
+    });
+    if !missing.is_empty() {
+        results.update(|r| {
+            for info in &missing {
+                r.insert(info.image.clone(), unfinished(info, why));
+            }
+        });
+    }
+    !missing.is_empty()
+}
+
+fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
+    VersionResult {
+        image: info.image.clone(),
+        php_version: info.php_version.clone(),
+        status: Status::Error,
+        exit_code: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        truncated: false,
+        duration_ms: 0,
+        started_at: None,
+        finished_at: None,
+        cpu_time_us: None,
+        peak_memory_bytes: None,
+        cached: false,
+        message: Some(format!("no result: {why}")),
     }
 }
 

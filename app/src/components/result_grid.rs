@@ -18,7 +18,9 @@ pub fn ResultGrid(
     #[prop(optional, into)]
     hide_identical: Signal<bool>,
 ) -> impl IntoView {
-    let base_result = Signal::derive(move || {
+    // Memos: a result arriving changes the map, but only its own cell (and, when it is the
+    // base, the diffs) should render again.
+    let base_result = Memo::new(move |_| {
         let key = base.get()?;
         results.with(|r| r.values().find(|r| version_key(&r.image) == key).cloned())
     });
@@ -29,12 +31,12 @@ pub fn ResultGrid(
                 key=|info| info.image.clone()
                 children=move |info| {
                     let image = info.image.clone();
-                    let result = Signal::derive(move || results.with(|r| r.get(&image).cloned()));
+                    let result = Memo::new(move |_| results.with(|r| r.get(&image).cloned()));
                     let identical = Memo::new(move |_| {
                         result.with(|r| base_result.with(|b| matches!((r, b), (Some(r), Some(b)) if same_output(r, b))))
                     });
                     let hidden = Signal::derive(move || hide_identical.get() && identical.get());
-                    view! { <ResultCell info result base=base_result waiting hidden/> }
+                    view! { <ResultCell info result=result.into() base=base_result.into() waiting hidden/> }
                 }
             />
         </section>
