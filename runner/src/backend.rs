@@ -63,9 +63,9 @@ pub(crate) struct DockerBackend {
 }
 
 impl DockerBackend {
-    pub(crate) fn new(host: Option<String>) -> Self {
+    pub(crate) fn new(host: Option<String>, tls: Option<crate::EngineTls>) -> Self {
         Self {
-            engine: Engine::new(host),
+            engine: Engine::new(host, tls),
         }
     }
 }

@@ -47,7 +47,7 @@ mod fakes;
 #[cfg(test)]
 mod lifecycle_tests;
 
-pub use config::{default_max_containers, default_tags, RunnerConfig};
+pub use config::{default_max_containers, default_tags, EngineTls, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, VersionKey};
@@ -188,7 +188,7 @@ impl Runner {
     /// Sets up the engine client; nothing touches the engine until the first call, so this works
     /// while the engine is down.
     pub fn new(config: RunnerConfig) -> Self {
-        let docker = backend::DockerBackend::new(config.docker_host.clone());
+        let docker = backend::DockerBackend::new(config.docker_host.clone(), config.docker_tls.clone());
         Self::with_backend(config, Arc::new(docker))
     }
 

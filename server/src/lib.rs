@@ -2,6 +2,7 @@
 //! `app` page.
 
 mod body_deadline;
+mod client_addr;
 pub mod config;
 pub mod connections;
 mod error;
@@ -12,6 +13,7 @@ mod runs;
 mod security_headers;
 mod state;
 
+pub use client_addr::TrustedProxies;
 pub use config::Config;
 pub use connections::ConnectionLimits;
 pub use error::AppError;

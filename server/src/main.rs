@@ -49,6 +49,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pool_size = runner_config.pool_size,
         "containers: the pool uses free room only and gives it up to any run that needs it"
     );
+    let plain_tcp = runner_config
+        .docker_host
+        .as_deref()
+        .is_some_and(|host| host.starts_with("tcp://"));
+    if plain_tcp && runner_config.docker_tls.is_none() {
+        tracing::warn!(
+            "the engine is reached over plain TCP: anyone who can reach it controls the host; \
+             use --docker-tls-verify with client certificates"
+        );
+    }
     let runner = runner::Runner::new(runner_config);
     match runner.remove_orphans().await {
         Ok(0) => {}
