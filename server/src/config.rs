@@ -11,6 +11,8 @@ use std::time::Duration;
     about = "Run PHP snippets on several PHP versions at once."
 )]
 pub struct Config {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
     #[arg(long, env = "EVALGRID_ADDR")]
     pub addr: Option<SocketAddr>,
@@ -131,6 +133,29 @@ pub struct Config {
     /// headers are believed.
     #[arg(long, env = "EVALGRID_TRUSTED_PROXIES", value_delimiter = ',', value_parser = network)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Images to pull at start-up, in the background, comma-separated (`php:8.4,php:8.3-alpine`);
+    /// each is offered as soon as it is there.
+    #[arg(long, env = "EVALGRID_PULL", value_delimiter = ',')]
+    pub pull: Vec<String>,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// The engine's PHP images.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ImagesCommand {
+    /// Pulls images from their registries through the engine, with progress: `php:8.4`,
+    /// `php:8.3-cli-alpine`, `registry.example:5000/php:8.4` (a reference without a tag pulls
+    /// `:latest`).
+    Pull {
+        #[arg(required = true, value_name = "REF")]
+        references: Vec<String>,
+    },
 }
 
 /// A duration in seconds: a finite number from 0 to a day.

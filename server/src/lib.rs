@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod handlers;
 mod middleware;
+pub mod pull;
 mod runs;
 mod security_headers;
 mod state;

@@ -16,6 +16,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let mut config = Config::parse();
+    if let Some(server::config::Command::Images(server::config::ImagesCommand::Pull { references })) =
+        &config.command
+    {
+        let runner = runner::Runner::new(config.runner_config());
+        let pulled = server::pull::pull_all(&runner, references).await;
+        std::process::exit(if pulled { 0 } else { 1 });
+    }
     let mut leptos_options = leptos_options();
     match config.addr {
         Some(addr) => leptos_options.site_addr = addr,
@@ -64,6 +71,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(0) => {}
         Ok(n) => tracing::info!("removed {n} containers this instance left in an earlier run"),
         Err(error) => tracing::warn!(%error, "cannot look for orphaned containers"),
+    }
+    if !config.pull.is_empty() {
+        let (pulling, references) = (runner.clone(), config.pull.clone());
+        tokio::spawn(async move {
+            if !server::pull::pull_all(&pulling, &references).await {
+                tracing::warn!("some images of --pull could not be pulled");
+            }
+        });
     }
     let filling = runner.clone();
     tokio::spawn(async move {
