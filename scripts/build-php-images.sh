@@ -36,6 +36,11 @@ build_one() {
     log "php:$minor-cli exists, skipping"
     return 0
   fi
+  # The official image, where Docker Hub can be reached; built from Debian packages otherwise.
+  if [ -z "${EVALGRID_BUILD_ONLY:-}" ] && timeout 300 docker pull -q "php:$minor-cli" >/dev/null 2>&1; then
+    log "pulled php:$minor-cli from Docker Hub"
+    return 0
+  fi
   root="$WORK/$minor"
   rm -rf "$root"
   mkdir -p "$root"

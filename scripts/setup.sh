@@ -16,7 +16,7 @@ as_root() {
 }
 
 install_packages() {
-  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3) missing=()
+  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3 openssl docker-registry) missing=()
   # A Docker of any origin will do (docker-ce, docker.io, a rootful engine someone else runs):
   # Debian's docker.io only when there is no engine at all, never over another one's packages.
   if ! command -v dockerd >/dev/null 2>&1 && ! docker_answers; then
@@ -29,6 +29,12 @@ install_packages() {
     log "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # The tests start their own registry on loopback; the package's service would listen on
+    # every interface.
+    if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+      as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
+      as_root service docker-registry stop >/dev/null 2>&1 || true
+    fi
   fi
 }
 

@@ -5,12 +5,12 @@
 //! that the sandbox and the Docker side work.
 
 use crate::engine::Engine;
-use crate::{ConnectError, DiscoverError, RunError, INSTANCE_LABEL, MANAGED_LABEL};
+use crate::{ConnectError, DiscoverError, PullError, PullProgress, RunError, INSTANCE_LABEL, MANAGED_LABEL};
 use bollard::container::AttachContainerResults;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
-    RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    ListImagesOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -20,6 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxStream<'a, T> = Pin<Box<dyn futures::Stream<Item = T> + Send + 'a>>;
 
 /// How a container stands, as the engine sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,6 +56,17 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// [`INSTANCE_LABEL`], running or not.
     fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>>;
     fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>>;
+    /// Pulls `reference` (with its tag) from its registry, reporting progress as it goes.
+    fn pull<'a>(&'a self, reference: &'a str) -> BoxStream<'a, Result<PullProgress, PullError>>;
+}
+
+/// The engine's own words for an error, without bollard's wrapping.
+fn engine_message(error: bollard::errors::Error) -> String {
+    match error {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        bollard::errors::Error::DockerStreamError { error } => error,
+        other => other.to_string(),
+    }
 }
 
 /// Docker, through its Engine API.
@@ -63,9 +75,9 @@ pub(crate) struct DockerBackend {
 }
 
 impl DockerBackend {
-    pub(crate) fn new(host: Option<String>) -> Self {
+    pub(crate) fn new(host: Option<String>, tls: Option<crate::EngineTls>) -> Self {
         Self {
-            engine: Engine::new(host),
+            engine: Engine::new(host, tls),
         }
     }
 }
@@ -191,5 +203,37 @@ impl Backend for DockerBackend {
                 })
                 .collect())
         })
+    }
+
+    fn pull<'a>(&'a self, reference: &'a str) -> BoxStream<'a, Result<PullProgress, PullError>> {
+        let refused = move |message: String| PullError::Refused {
+            reference: reference.to_owned(),
+            message,
+        };
+        let connected = futures::stream::once(async move { self.engine.docker().await });
+        Box::pin(
+            connected.flat_map(move |docker| -> BoxStream<'a, Result<PullProgress, PullError>> {
+                let docker = match docker {
+                    Ok(docker) => docker,
+                    Err(error) => return Box::pin(futures::stream::iter([Err(error.into())])),
+                };
+                let options = CreateImageOptionsBuilder::new().from_image(reference).build();
+                Box::pin(docker.create_image(Some(options), None, None).map(move |info| {
+                    let info = info.map_err(|error| refused(engine_message(error)))?;
+                    if let Some(detail) = info.error_detail {
+                        return Err(refused(
+                            detail.message.unwrap_or_else(|| "the engine failed".into()),
+                        ));
+                    }
+                    let detail = info.progress_detail.unwrap_or_default();
+                    Ok(PullProgress {
+                        layer: info.id,
+                        status: info.status.unwrap_or_default(),
+                        current: detail.current.and_then(|n| u64::try_from(n).ok()),
+                        total: detail.total.and_then(|n| u64::try_from(n).ok()),
+                    })
+                }))
+            }),
+        )
     }
 }

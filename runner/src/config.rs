@@ -1,4 +1,27 @@
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The client's certificate files for an engine reached over TCP with TLS, in Docker's
+/// `DOCKER_CERT_PATH` layout.
+#[derive(Debug, Clone)]
+pub struct EngineTls {
+    /// The certificate authority the engine's certificate must be signed by.
+    pub ca: PathBuf,
+    /// This client's certificate and key, which the engine checks.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl EngineTls {
+    /// `ca.pem`, `cert.pem` and `key.pem` in `directory`.
+    pub fn in_directory(directory: &Path) -> Self {
+        Self {
+            ca: directory.join("ca.pem"),
+            cert: directory.join("cert.pem"),
+            key: directory.join("key.pem"),
+        }
+    }
+}
 
 /// Limits and discovery settings for every run. `Default` holds the documented defaults.
 #[derive(Debug, Clone)]
@@ -6,8 +29,11 @@ pub struct RunnerConfig {
     /// This instance's name, carried by each of its containers ([`crate::INSTANCE_LABEL`]):
     /// several instances can share one engine (default `evalgrid`).
     pub instance_id: String,
-    /// The engine's socket, `unix:///path`; `None` means `DOCKER_HOST` or the default socket.
+    /// The engine: `unix:///path`, or `tcp://host:port` (with [`RunnerConfig::docker_tls`]);
+    /// `None` means `DOCKER_HOST` or the default socket.
     pub docker_host: Option<String>,
+    /// TLS with a client certificate, for a `tcp://` engine.
+    pub docker_tls: Option<EngineTls>,
     /// Image repositories whose tags are offered (default: `php`).
     pub repositories: Vec<String>,
     /// Which tags of those repositories are offered: globs, the last match wins, `!` excludes
@@ -54,6 +80,7 @@ impl Default for RunnerConfig {
         Self {
             instance_id: "evalgrid".to_owned(),
             docker_host: None,
+            docker_tls: None,
             repositories: vec!["php".to_owned()],
             tags: default_tags(),
             timeout: Duration::from_secs(10),

@@ -1,7 +1,7 @@
 //! The connection to the Docker engine, made lazily: the server starts without an engine and
 //! starts working as soon as one answers.
 
-use crate::ConnectError;
+use crate::{ConnectError, EngineTls};
 use bollard::{Docker, API_DEFAULT_VERSION};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -12,15 +12,19 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 const REQUEST_TIMEOUT_SECS: u64 = 600;
 
 pub(crate) struct Engine {
-    /// `unix:///path` or a plain path; `None` means `DOCKER_HOST` or the default socket.
+    /// `unix:///path` (or a plain path), or `tcp://host:port`; `None` means `DOCKER_HOST` or
+    /// the default socket.
     host: Option<String>,
+    /// The client certificate for a `tcp://` engine.
+    tls: Option<EngineTls>,
     negotiated: OnceCell<Docker>,
 }
 
 impl Engine {
-    pub(crate) fn new(host: Option<String>) -> Self {
+    pub(crate) fn new(host: Option<String>, tls: Option<EngineTls>) -> Self {
         Self {
             host,
+            tls,
             negotiated: OnceCell::new(),
         }
     }
@@ -32,6 +36,21 @@ impl Engine {
         self.negotiated
             .get_or_try_init(|| async {
                 let client = match &self.host {
+                    Some(host) if host.starts_with("tcp://") || host.starts_with("https://") => {
+                        match &self.tls {
+                            Some(tls) => Docker::connect_with_ssl(
+                                host,
+                                &tls.key,
+                                &tls.cert,
+                                &tls.ca,
+                                REQUEST_TIMEOUT_SECS,
+                                API_DEFAULT_VERSION,
+                            ),
+                            None => {
+                                Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                            }
+                        }
+                    }
                     Some(host) => {
                         let path = host.strip_prefix("unix://").unwrap_or(host);
                         Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)

@@ -22,6 +22,17 @@ pub enum DiscoverError {
     ListContainers(#[source] bollard::errors::Error),
 }
 
+/// Why [`crate::Runner::pull`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    /// No engine answers.
+    #[error(transparent)]
+    Engine(#[from] ConnectError),
+    /// The engine could not pull it: no such image or tag, the registry down or refusing.
+    #[error("cannot pull {reference}: {message}")]
+    Refused { reference: String, message: String },
+}
+
 /// Why [`crate::Runner::resolve`] failed.
 #[derive(Debug, Error)]
 pub enum ResolveError {

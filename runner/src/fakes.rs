@@ -272,6 +272,17 @@ impl Backend for FakeEngine {
         })
     }
 
+    fn pull<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> crate::backend::BoxStream<'a, Result<crate::PullProgress, crate::PullError>> {
+        let refused = crate::PullError::Refused {
+            reference: reference.to_owned(),
+            message: "the engine in memory has no registry".into(),
+        };
+        Box::pin(futures::stream::iter([Err(refused)]))
+    }
+
     fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>> {
         Box::pin(async move {
             Ok(self

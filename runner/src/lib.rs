@@ -45,10 +45,23 @@ pub mod testing;
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
+mod pull_tests {
+    #[test]
+    fn a_reference_without_a_tag_pulls_latest_not_every_tag() {
+        assert_eq!(super::with_tag("php"), "php:latest");
+        assert_eq!(super::with_tag("127.0.0.1:5000/php"), "127.0.0.1:5000/php:latest");
+        assert_eq!(
+            super::with_tag("127.0.0.1:5000/php:8.4"),
+            "127.0.0.1:5000/php:8.4"
+        );
+        assert_eq!(super::with_tag("php@sha256:abc"), "php@sha256:abc");
+    }
+}
+#[cfg(test)]
 mod lifecycle_tests;
 
-pub use config::{default_max_containers, default_tags, RunnerConfig};
-pub use error::{AdmitError, ConnectError, DiscoverError, ResolveError, RunError};
+pub use config::{default_max_containers, default_tags, EngineTls, RunnerConfig};
+pub use error::{AdmitError, ConnectError, DiscoverError, PullError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, VersionKey};
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
@@ -88,6 +101,28 @@ pub struct Runner {
     cleanups: TaskTracker,
     /// Cancelled by [`Runner::shut_down`]: runs in flight stop, new ones are refused.
     stopping: CancellationToken,
+}
+
+/// One step of a pull, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullProgress {
+    /// The layer (or the tag, for the first and last lines) the line is about.
+    pub layer: Option<String>,
+    /// "Pulling fs layer", "Downloading", "Pull complete", "Status: Downloaded newer image …".
+    pub status: String,
+    /// Bytes done and in all, while downloading or extracting a layer.
+    pub current: Option<u64>,
+    pub total: Option<u64>,
+}
+
+/// `reference` with a tag: `:latest` when it has neither tag nor digest (the engine would pull
+/// every tag of the repository otherwise).
+fn with_tag(reference: &str) -> String {
+    let name = reference.rsplit('/').next().unwrap_or(reference);
+    match name.contains(':') || name.contains('@') {
+        true => reference.to_owned(),
+        false => format!("{reference}:latest"),
+    }
 }
 
 /// How long a version probe may wait in line, at least.
@@ -188,7 +223,7 @@ impl Runner {
     /// Sets up the engine client; nothing touches the engine until the first call, so this works
     /// while the engine is down.
     pub fn new(config: RunnerConfig) -> Self {
-        let docker = backend::DockerBackend::new(config.docker_host.clone());
+        let docker = backend::DockerBackend::new(config.docker_host.clone(), config.docker_tls.clone());
         Self::with_backend(config, Arc::new(docker))
     }
 
@@ -226,6 +261,32 @@ impl Runner {
     /// and refreshed in the background, so a flood of requests does not reach the engine.
     pub async fn images(&self) -> Result<Vec<Image>, DiscoverError> {
         self.catalog.images(self).await
+    }
+
+    /// Pulls `reference` from its registry (`:latest` when it names no tag, never every tag),
+    /// reporting progress; the image is offered once discovery sees it (within seconds,
+    /// without a restart).
+    pub fn pull(
+        &self,
+        reference: &str,
+    ) -> impl Stream<Item = Result<PullProgress, PullError>> + Send + 'static {
+        use futures::StreamExt;
+        let reference = with_tag(reference);
+        let backend = self.backend.clone();
+        let (sender, receiver) = tokio::sync::mpsc::channel(16);
+        // A task of its own owns the backend and the reference the engine's stream borrows.
+        tokio::spawn(async move {
+            let mut progress = backend.pull(&reference);
+            while let Some(step) = progress.next().await {
+                if sender.send(step).await.is_err() {
+                    return;
+                }
+            }
+        });
+        futures::stream::unfold(receiver, |mut receiver| async move {
+            let step = receiver.recv().await?;
+            Some((step, receiver))
+        })
     }
 
     /// Maps client-supplied names to discovered images, in the given order.

@@ -11,6 +11,8 @@ use std::time::Duration;
     about = "Run PHP snippets on several PHP versions at once."
 )]
 pub struct Config {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
     #[arg(long, env = "EVALGRID_ADDR")]
     pub addr: Option<SocketAddr>,
@@ -19,9 +21,18 @@ pub struct Config {
     /// share one engine [default: the host name and the listen address, stable across restarts].
     #[arg(long, env = "EVALGRID_INSTANCE_ID", value_parser = instance_id)]
     pub instance_id: Option<String>,
-    /// The Docker engine's socket, `unix:///path` [default: the standard socket].
+    /// The Docker engine: `unix:///path`, or `tcp://host:port` (then with
+    /// `--docker-tls-verify`: a plain TCP engine is a root shell for anyone who reaches it)
+    /// [default: the standard socket].
     #[arg(long, env = "DOCKER_HOST")]
     pub docker_host: Option<String>,
+    /// Reach a `tcp://` engine over TLS with a client certificate, checking the engine's
+    /// certificate against `ca.pem` (Docker's `DOCKER_TLS_VERIFY`).
+    #[arg(long, env = "DOCKER_TLS_VERIFY")]
+    pub docker_tls_verify: bool,
+    /// The directory with the client's `ca.pem`, `cert.pem` and `key.pem` [default: ~/.docker].
+    #[arg(long, env = "DOCKER_CERT_PATH")]
+    pub docker_cert_path: Option<PathBuf>,
     /// Image repositories whose tags are offered, comma-separated.
     #[arg(
         long,
@@ -116,6 +127,35 @@ pub struct Config {
     /// the limit off (behind a reverse proxy, every client is the proxy).
     #[arg(long, env = "EVALGRID_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
     pub max_connections_per_ip: usize,
+    /// Reverse proxies in front of this server, comma-separated addresses or networks
+    /// (`127.0.0.1`, `10.0.0.0/8`): for requests from them, the per-client quotas count the
+    /// client they name in `X-Forwarded-For` (or `Forwarded`), never the proxy. Nobody else's
+    /// headers are believed.
+    #[arg(long, env = "EVALGRID_TRUSTED_PROXIES", value_delimiter = ',', value_parser = network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Images to pull at start-up, in the background, comma-separated (`php:8.4,php:8.3-alpine`);
+    /// each is offered as soon as it is there.
+    #[arg(long, env = "EVALGRID_PULL", value_delimiter = ',')]
+    pub pull: Vec<String>,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// The engine's PHP images.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ImagesCommand {
+    /// Pulls images from their registries through the engine, with progress: `php:8.4`,
+    /// `php:8.3-cli-alpine`, `registry.example:5000/php:8.4` (a reference without a tag pulls
+    /// `:latest`).
+    Pull {
+        #[arg(required = true, value_name = "REF")]
+        references: Vec<String>,
+    },
 }
 
 /// A duration in seconds: a finite number from 0 to a day.
@@ -155,6 +195,13 @@ fn instance_id(text: &str) -> Result<String, String> {
     }
 }
 
+/// An address (`127.0.0.1`, a network of one) or a network (`10.0.0.0/8`).
+fn network(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a network like 10.0.0.0/8"))
+}
+
 /// A count that must not be zero (a container limit of 0 would refuse every run).
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -181,6 +228,14 @@ impl Config {
         runner::RunnerConfig {
             instance_id: self.instance_id(),
             docker_host: self.docker_host.clone(),
+            docker_tls: self.docker_tls_verify.then(|| {
+                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                let directory = self
+                    .docker_cert_path
+                    .clone()
+                    .unwrap_or_else(|| home.join(".docker"));
+                runner::EngineTls::in_directory(&directory)
+            }),
             repositories: self.repositories.clone(),
             tags: self.tags.clone(),
             timeout: Duration::from_secs_f64(self.timeout_secs),

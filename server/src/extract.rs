@@ -21,10 +21,11 @@ impl FromRequest<AppState> for CheckedRun {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let client = request
+        let peer = request
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |info| info.0.ip());
+        let client = state.trusted_proxies.client(peer, request.headers());
         let Json(run) = Json::<RunRequest>::from_request(request, state)
             .await
             .map_err(|rejection| AppError::new(rejection.status(), rejection.body_text()))?;

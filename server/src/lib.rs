@@ -2,16 +2,19 @@
 //! `app` page.
 
 mod body_deadline;
+mod client_addr;
 pub mod config;
 pub mod connections;
 mod error;
 mod extract;
 mod handlers;
 mod middleware;
+pub mod pull;
 mod runs;
 mod security_headers;
 mod state;
 
+pub use client_addr::TrustedProxies;
 pub use config::Config;
 pub use connections::ConnectionLimits;
 pub use error::AppError;

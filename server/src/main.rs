@@ -16,6 +16,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let mut config = Config::parse();
+    if let Some(server::config::Command::Images(server::config::ImagesCommand::Pull { references })) =
+        &config.command
+    {
+        let runner = runner::Runner::new(config.runner_config());
+        let pulled = server::pull::pull_all(&runner, references).await;
+        std::process::exit(if pulled { 0 } else { 1 });
+    }
     let mut leptos_options = leptos_options();
     match config.addr {
         Some(addr) => leptos_options.site_addr = addr,
@@ -49,11 +56,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pool_size = runner_config.pool_size,
         "containers: the pool uses free room only and gives it up to any run that needs it"
     );
+    let plain_tcp = runner_config
+        .docker_host
+        .as_deref()
+        .is_some_and(|host| host.starts_with("tcp://"));
+    if plain_tcp && runner_config.docker_tls.is_none() {
+        tracing::warn!(
+            "the engine is reached over plain TCP: anyone who can reach it controls the host; \
+             use --docker-tls-verify with client certificates"
+        );
+    }
     let runner = runner::Runner::new(runner_config);
     match runner.remove_orphans().await {
         Ok(0) => {}
         Ok(n) => tracing::info!("removed {n} containers this instance left in an earlier run"),
         Err(error) => tracing::warn!(%error, "cannot look for orphaned containers"),
+    }
+    if !config.pull.is_empty() {
+        let (pulling, references) = (runner.clone(), config.pull.clone());
+        tokio::spawn(async move {
+            if !server::pull::pull_all(&pulling, &references).await {
+                tracing::warn!("some images of --pull could not be pulled");
+            }
+        });
     }
     let filling = runner.clone();
     tokio::spawn(async move {

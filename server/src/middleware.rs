@@ -118,7 +118,8 @@ pub async fn limit_runs(
     next: Next,
 ) -> Response {
     if let Some(quota) = &state.run_quota {
-        if let Err(refused) = quota.check(peer.ip()) {
+        let client = state.trusted_proxies.client(peer.ip(), request.headers());
+        if let Err(refused) = quota.check(client) {
             return refused.into_response();
         }
     }

@@ -18,6 +18,9 @@ pub struct AppState {
     pub snippet_quota: Option<ClientQuota>,
     #[from_ref(skip)]
     pub runs_in_flight: RunsInFlight,
+    /// Whose forwarding headers name the client.
+    #[from_ref(skip)]
+    pub trusted_proxies: crate::TrustedProxies,
     pub connections: ConnectionLimits,
 }
 
@@ -37,6 +40,7 @@ impl AppState {
             run_quota: ClientQuota::runs_per_minute(config.runs_per_minute),
             snippet_quota: ClientQuota::snippets_per_hour(config.snippets_per_hour),
             runs_in_flight: RunsInFlight::per_client(config.runs_in_flight_per_ip),
+            trusted_proxies: crate::TrustedProxies::new(config.trusted_proxies.clone()),
             connections: config.connection_limits(),
         }
     }

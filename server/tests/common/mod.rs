@@ -5,7 +5,9 @@
 pub mod client;
 pub mod engine_proxy;
 pub mod fixtures;
+pub mod registry;
 pub mod server_process;
+pub mod tls_engine;
 
 use clap::Parser;
 use server::{leptos_options, serve, AppState, Config};

@@ -1,0 +1,91 @@
+//! `server images pull REF…` and `--pull`: images fetched through the engine, with a progress
+//! bar per layer on a terminal and one line per step elsewhere (logs, tests).
+// A command's own output for the person who typed it, not a log.
+#![allow(clippy::print_stderr)]
+
+use futures::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+
+/// Pulls each reference in turn; returns whether all of them came.
+pub async fn pull_all(runner: &runner::Runner, references: &[String]) -> bool {
+    let mut all = true;
+    for reference in references {
+        match pull(runner, reference).await {
+            Ok(()) => eprintln!("{reference}: pulled; evalgrid offers it once discovery sees it"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                all = false;
+            }
+        }
+    }
+    all
+}
+
+/// Pulls `reference`, drawing its progress on stderr.
+async fn pull(runner: &runner::Runner, reference: &str) -> Result<(), runner::PullError> {
+    let terminal = std::io::stderr().is_terminal();
+    let bars = MultiProgress::with_draw_target(match terminal {
+        true => ProgressDrawTarget::stderr(),
+        false => ProgressDrawTarget::hidden(),
+    });
+    let style = ProgressStyle::with_template("{prefix:.bold} {bar:30} {bytes:>10}/{total_bytes:<10} {msg}")
+        .expect("a valid template");
+    let mut layers: HashMap<String, ProgressBar> = HashMap::new();
+    let mut progress = std::pin::pin!(runner.pull(reference));
+    while let Some(step) = progress.next().await {
+        let step = step?;
+        let Some(layer) = step
+            .layer
+            .clone()
+            .filter(|_| step.total.is_some() || is_layer_step(&step.status))
+        else {
+            // About the whole image: "Pulling from …", "Digest: …", "Status: …".
+            match terminal {
+                true => bars
+                    .println(format!("{reference}: {}", step.status))
+                    .unwrap_or(()),
+                false => eprintln!("{reference}: {}", step.status),
+            }
+            continue;
+        };
+        let finished = step.status.starts_with("Pull complete") || step.status.starts_with("Already exists");
+        let bar = layers.entry(layer.clone()).or_insert_with(|| {
+            if !terminal && !finished {
+                eprintln!("{reference}: layer {layer}: {}", step.status);
+            }
+            let bar = bars.add(ProgressBar::new(0).with_style(style.clone()));
+            bar.set_prefix(layer.clone());
+            bar
+        });
+        if let (Some(current), Some(total)) = (step.current, step.total) {
+            bar.set_length(total);
+            bar.set_position(current);
+        }
+        bar.set_message(step.status.clone());
+        if finished {
+            bar.finish();
+            if !terminal {
+                eprintln!("{reference}: layer {layer}: {}", step.status);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Steps that are about one layer (their `id` is the layer's).
+fn is_layer_step(status: &str) -> bool {
+    [
+        "Pulling fs layer",
+        "Waiting",
+        "Downloading",
+        "Verifying Checksum",
+        "Download complete",
+        "Extracting",
+        "Pull complete",
+        "Already exists",
+    ]
+    .iter()
+    .any(|step| status.starts_with(step))
+}
