@@ -51,5 +51,8 @@ test('in a diff, "hide identical to base" hides the cells whose output matches t
   await expect(cell(page, 'php:8.4-cli')).toBeVisible();
   await page.getByLabel('Hide identical to base').uncheck();
   await expect(cell(page, 'php:8.2-cli')).toBeVisible();
+  // Only the grid has cells to hide.
+  await page.getByRole('button', { name: 'Grouped' }).click();
+  await expect(page.getByLabel('Hide identical to base')).toHaveCount(0);
   expect(problems).toEqual([]);
 });

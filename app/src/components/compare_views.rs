@@ -59,7 +59,8 @@ pub fn ResultToolbar(
                     }}
                 </select>
             </label>
-            <Show when=move || base.with(Option::is_some)>
+            // Only the grid shows one cell per version to hide.
+            <Show when=move || base.with(Option::is_some) && view.get() == ResultView::Grid>
                 <label class="hide-identical">
                     <input
                         type="checkbox"
