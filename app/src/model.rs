@@ -64,7 +64,7 @@ impl Default for RequestLimits {
     fn default() -> Self {
         Self {
             max_code_bytes: 64 * 1024,
-            max_images: 8,
+            max_images: 64,
         }
     }
 }

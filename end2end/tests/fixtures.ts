@@ -3,7 +3,7 @@ import { expect, Page, APIRequestContext } from '@playwright/test';
 // The helpers every spec shares, so that each test reads like what a user does.
 
 /** An image as `GET /api/images` lists it. */
-export type Image = { image: string; php_version: string };
+export type Image = { image: string; php_version: string; variant: string; extensions: string[] };
 
 /** Opens `path`, waits for hydration and returns the list that collects console errors and
  * uncaught exceptions from then on (hydration mismatches show up there). */

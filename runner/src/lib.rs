@@ -443,6 +443,47 @@ impl Runner {
         })
     }
 
+    /// Runs `code` on `images` with one admission per version, as many at once as the container
+    /// limit allows and the next as soon as one finishes, each waiting its turn in line like any
+    /// run: for runs with more versions than the limit. Yields each result as it finishes; a
+    /// version that gets no room within the admission wait comes back as an error.
+    pub fn run_in_waves(
+        &self,
+        code: &str,
+        images: Vec<Image>,
+    ) -> impl Stream<Item = Execution> + Send + 'static {
+        use futures::StreamExt;
+        let runner = self.clone();
+        let code: Arc<str> = Arc::from(code);
+        let at_once = self.slots.capacity();
+        futures::stream::iter(images)
+            .map(move |image| {
+                let (runner, code) = (runner.clone(), code.clone());
+                async move {
+                    let clock = Instant::now();
+                    let failed = |message: String| {
+                        Execution::failed(&image, message, clock.elapsed().as_millis() as u64)
+                    };
+                    match runner.admit(vec![image.clone()]).await {
+                        Ok(admission) => {
+                            let mut results = std::pin::pin!(runner.run_all(&code, admission));
+                            results
+                                .next()
+                                .await
+                                .unwrap_or_else(|| failed("the run stopped".into()))
+                        }
+                        Err(error) => failed(error.to_string()),
+                    }
+                }
+            })
+            .buffer_unordered(at_once)
+    }
+
+    /// How many containers may be alive at once (`--max-containers`).
+    pub fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// One version. Never fails: a version that could not run comes back with
     /// [`Status::Error`] and a message.
     async fn run_one(

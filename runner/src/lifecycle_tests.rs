@@ -393,3 +393,31 @@ async fn a_run_still_waiting_when_the_admission_wait_ends_is_turned_away() {
     assert_eq!(runner.line.len(), 0);
     shut_down(&runner, &engine).await;
 }
+
+#[tokio::test]
+async fn a_run_wider_than_the_limit_runs_in_waves_within_the_limit() {
+    let all = images(6);
+    let engine = FakeEngine::new(all.clone(), |_| Script::Prints {
+        stdout: "ran",
+        after: Duration::from_millis(50),
+    });
+    let runner = Runner::with_backend(config(2, 0), engine.clone());
+    let results: Vec<Execution> = runner
+        .run_in_waves("<?php echo 'ran';", all.clone())
+        .collect()
+        .await;
+    assert_eq!(results.len(), 6);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.status == Status::Ok && r.stdout == "ran"),
+        "{results:?}"
+    );
+    let mut names: Vec<&str> = results.iter().map(|r| r.image.as_str()).collect();
+    names.sort();
+    let mut wanted: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+    wanted.sort();
+    assert_eq!(names, wanted, "every version once");
+    assert_eq!(engine.most_alive(), 2, "two at once, never more: the limit is 2");
+    shut_down(&runner, &engine).await;
+}

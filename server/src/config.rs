@@ -70,7 +70,7 @@ pub struct Config {
     #[arg(long, env = "EVALGRID_MAX_CODE_KIB", default_value_t = 64)]
     pub max_code_kib: usize,
     /// Most versions in one run.
-    #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 8)]
+    #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 64)]
     pub max_images: usize,
     /// Containers alive at once over all requests, pooled ones included [default: 4 per CPU
     /// core, at least 4].

@@ -56,11 +56,15 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
             }
         }
     }
+    // More versions than the server ever runs at once: the first of them are admitted as one
+    // run, the rest follow in waves (each version in line on its own, as room comes free).
+    let wider = to_run.split_off(to_run.len().min(state.runner.capacity()));
     let admitted = Admitted {
         state: state.clone(),
         run,
         cached,
         keys,
+        wider,
     };
     if to_run.is_empty() {
         let (id, results) = admitted.start(None).await?;
@@ -124,6 +128,8 @@ struct Admitted {
     run: CheckedRun,
     cached: Vec<VersionResult>,
     keys: Vec<(String, String)>,
+    /// The versions beyond the container limit, run in waves once the first are admitted.
+    wider: Vec<runner::Image>,
 }
 
 impl Admitted {
@@ -138,8 +144,11 @@ impl Admitted {
             true => Some(save(&self.state, &self.run).await?),
             false => None,
         };
-        let fresh = admission.map(|admission| self.state.runner.run_all(&self.run.code, admission));
-        let fresh = futures::stream::iter(fresh).flatten().map(VersionResult::from);
+        let runner = &self.state.runner;
+        let fresh = admission.map(|admission| runner.run_all(&self.run.code, admission));
+        let waves = runner.run_in_waves(&self.run.code, self.wider);
+        let fresh =
+            futures::stream::select(futures::stream::iter(fresh).flatten(), waves).map(VersionResult::from);
         let recorder = Arc::new(Recorder {
             store: self.state.store.clone(),
             id: id.clone(),

@@ -219,16 +219,55 @@ async fn one_client_cannot_take_the_line() {
     server.containers.assert_none_left().await;
 }
 
+/// More versions than containers: the run goes in waves, each result streamed as it comes, and
+/// the engine never holds more containers than the limit (counted on the engine itself).
 #[tokio::test]
-async fn a_run_larger_than_the_container_limit_is_refused() {
-    let server = TestServer::start_with(&["--max-containers", "2"]).await;
+async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
+    let server = TestServer::start_with(&[
+        "--max-containers",
+        "2",
+        "--repositories",
+        "php,evalgrid-fixture/php",
+        "--runs-per-minute",
+        "0",
+    ])
+    .await;
+    let images: Vec<app::model::ImageInfo> = server.get("/api/images").await.json().await.unwrap();
+    let names: Vec<&str> = images.iter().map(|i| i.image.as_str()).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
     server
-        .assert_refused(
-            run_body("<?php echo 1;", &FOUR[..3]),
-            StatusCode::BAD_REQUEST,
-            "can never fit",
-        )
+        .containers
+        .wait_until_none(std::time::Duration::from_secs(5))
         .await;
+
+    // Counts this server's containers on the engine all along the run.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let census = {
+        let (containers, stop) = (
+            common::Containers::of(server.containers.instance_id()),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let mut most = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                most = most.max(containers.count().await);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            most
+        })
+    };
+    let code = "<?php usleep(300000); echo PHP_VERSION;";
+    let lines = server.start_stream(run_body(code, &names)).await.rest().await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let most = census.await.unwrap();
+    assert_eq!(most, 2, "two containers at a time, never more: the limit is 2");
+    let results = results(&lines);
+    assert_eq!(results.len(), 6, "{lines:?}");
+    for result in &results {
+        assert_eq!(result.status, Status::Ok, "{result:?}");
+        assert_eq!(result.stdout, result.php_version);
+    }
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
