@@ -6,7 +6,9 @@ use crate::model::{ImageInfo, VersionResult};
 use similar::{ChangeTag, TextDiff};
 use std::collections::HashMap;
 
-/// Versions whose results are identical (stdout, stderr and exit code).
+/// Versions whose results are identical (stdout, stderr and exit code), counting each version's
+/// own version string in its output as the same text (as 3v4l does): `echo PHP_VERSION;` on
+/// 8.4.5 and 8.4.27 is one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultGroup {
     /// The images in the group, oldest first.
@@ -15,6 +17,22 @@ pub struct ResultGroup {
     pub label: String,
     /// The shared result (the newest version's).
     pub result: VersionResult,
+    /// True when the members' outputs differ only in their version strings: each shows its own.
+    pub differs_by_version: bool,
+}
+
+/// Where the output changes along the run, in version order: the versions whose result is not
+/// the one of the version before them ("output changes in 8.0.0 and 8.4.0").
+pub fn changes_at(run: &[ImageInfo], results: &HashMap<String, VersionResult>) -> Vec<String> {
+    let arrived: Vec<(&ImageInfo, &VersionResult)> = run
+        .iter()
+        .filter_map(|info| Some((info, results.get(&info.image)?)))
+        .collect();
+    arrived
+        .windows(2)
+        .filter(|pair| !same_output(pair[0].1, pair[1].1))
+        .map(|pair| pair[1].0.php_version.clone())
+        .collect()
 }
 
 /// Groups the results that have arrived, newest group first. `run` lists the run's versions in
@@ -33,10 +51,16 @@ pub fn group_results(run: &[ImageInfo], results: &HashMap<String, VersionResult>
     }
     let mut groups: Vec<ResultGroup> = groups
         .into_iter()
-        .map(|members| ResultGroup {
-            images: members.iter().map(|(_, r)| r.image.clone()).collect(),
-            label: range_label(run, &members.iter().map(|(p, _)| *p).collect::<Vec<_>>()),
-            result: members.last().expect("groups are never empty").1.clone(),
+        .map(|members| {
+            let newest = members.last().expect("groups are never empty").1;
+            ResultGroup {
+                images: members.iter().map(|(_, r)| r.image.clone()).collect(),
+                label: range_label(run, &members.iter().map(|(p, _)| *p).collect::<Vec<_>>()),
+                result: newest.clone(),
+                differs_by_version: members
+                    .iter()
+                    .any(|(_, r)| r.stdout != newest.stdout || r.stderr != newest.stderr),
+            }
         })
         .collect();
     let newest = |group: &ResultGroup| {
@@ -49,7 +73,41 @@ pub fn group_results(run: &[ImageInfo], results: &HashMap<String, VersionResult>
 }
 
 fn same_output(a: &VersionResult, b: &VersionResult) -> bool {
-    a.stdout == b.stdout && a.stderr == b.stderr && a.exit_code == b.exit_code && a.status == b.status
+    let text = |r: &VersionResult, stream: &str| without_version(stream, &r.php_version);
+    text(a, &a.stdout) == text(b, &b.stdout)
+        && text(a, &a.stderr) == text(b, &b.stderr)
+        && a.exit_code == b.exit_code
+        && a.status == b.status
+}
+
+/// `text` with each whole occurrence of `version` (not part of a longer version number, so
+/// 8.4.1 in 8.4.10 stays) replaced by a placeholder.
+fn without_version(text: &str, version: &str) -> String {
+    if version.is_empty() {
+        return text.to_owned();
+    }
+    // A digit, or a dot with a digit beyond it, continues the number ("8.4.1" in "8.4.10",
+    // "18.4.1"); a full stop ends it.
+    fn continues(mut chars: impl Iterator<Item = char>) -> bool {
+        match chars.next() {
+            Some(c) if c.is_ascii_digit() => true,
+            Some('.') => chars.next().is_some_and(|c| c.is_ascii_digit()),
+            _ => false,
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(version) {
+        let (before, after) = (&rest[..at], &rest[at + version.len()..]);
+        out.push_str(before);
+        match continues(before.chars().rev()) || continues(after.chars()) {
+            true => out.push_str(version),
+            false => out.push_str("\u{0}PHP_VERSION\u{0}"),
+        }
+        rest = &rest[at + version.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// "7.4.33, 8.4.27 – 8.5.7" for positions [0, 2, 3] of a run of four.
@@ -117,6 +175,53 @@ pub fn diff_lines(base: &str, other: &str) -> Vec<DiffLine> {
 mod tests {
     use super::*;
     use crate::model::Status;
+
+    #[test]
+    fn each_version_s_own_version_string_counts_as_the_same_text() {
+        let versions = run(&["8.4.5", "8.4.27", "8.5.0"]);
+        let arrived: HashMap<String, VersionResult> = [
+            result("8.4.5", "PHP 8.4.5.\n"),
+            result("8.4.27", "PHP 8.4.27.\n"),
+            result("8.5.0", "PHP 8.5.0 but 8.4.5 is older\n"),
+        ]
+        .into_iter()
+        .map(|r| (r.image.clone(), r))
+        .collect();
+        let groups = group_results(&versions, &arrived);
+        let labels: Vec<(&str, bool)> = groups
+            .iter()
+            .map(|g| (g.label.as_str(), g.differs_by_version))
+            .collect();
+        assert_eq!(labels, [("8.5.0", false), ("8.4.5 – 8.4.27", true)]);
+        assert_eq!(changes_at(&versions, &arrived), ["8.5.0"]);
+    }
+
+    #[test]
+    fn a_version_inside_a_longer_number_is_left_alone() {
+        assert_eq!(
+            without_version("8.4.10 18.4.1 8.4.1.5", "8.4.1"),
+            "8.4.10 18.4.1 8.4.1.5"
+        );
+        assert_eq!(
+            without_version("v8.4.1, 8.4.1.", "8.4.1"),
+            "v\u{0}PHP_VERSION\u{0}, \u{0}PHP_VERSION\u{0}."
+        );
+    }
+
+    #[test]
+    fn the_output_changes_where_a_version_differs_from_the_one_before() {
+        let versions = run(&["7.4.33", "8.2.29", "8.4.27", "8.5.0"]);
+        let arrived: HashMap<String, VersionResult> = [
+            result("7.4.33", "bool(true)"),
+            result("8.2.29", "bool(false)"),
+            result("8.4.27", "bool(false)"),
+            result("8.5.0", "bool(true)"),
+        ]
+        .into_iter()
+        .map(|r| (r.image.clone(), r))
+        .collect();
+        assert_eq!(changes_at(&versions, &arrived), ["8.2.29", "8.5.0"]);
+    }
 
     fn run(versions: &[&str]) -> Vec<ImageInfo> {
         versions
