@@ -27,5 +27,16 @@ const other = await fresh.newPage();
 await other.goto(url);
 await other.locator('main[data-hydrated="true"]').waitFor();
 await other.screenshot({ path: '/tmp/shots/permalink.png', fullPage: true });
+// The same permalink in the dark theme diffed against 7.4, and at phone width.
+const dark = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+const darkPage = await dark.newPage();
+await darkPage.goto(`${url.split("?")[0]}?base=7.4`);
+await darkPage.locator('.cm-content').waitFor();
+await darkPage.screenshot({ path: '/tmp/shots/dark.png', fullPage: true });
+const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'light' });
+const phonePage = await phone.newPage();
+await phonePage.goto(url.split("?")[0]);
+await phonePage.locator('.cm-content').waitFor();
+await phonePage.screenshot({ path: '/tmp/shots/phone.png' });
 console.log(url);
 await browser.close();

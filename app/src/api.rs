@@ -37,9 +37,10 @@ pub async fn load_snippet(id: String) -> Result<Option<Snippet>, ServerFnError> 
 /// Sends a run to `/api/run/stream` and calls `on_update` with each version's result as soon as
 /// its line arrives, and before that with the run's place in line while it waits. Returns the
 /// permalink id when the run was saved. Errors are meant for the user: the server's message, or
-/// what failed.
+/// what failed. `abort` cancels the request (the page's next run, or the page going away).
 pub async fn run_streaming(
     request: &RunRequest,
+    abort: Option<&web_sys::AbortSignal>,
     mut on_update: impl FnMut(RunUpdate),
 ) -> Result<Option<String>, String> {
     use crate::model::RunLine;
@@ -67,6 +68,7 @@ pub async fn run_streaming(
     init.set_headers(&headers);
     let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
     init.set_body(&JsValue::from_str(&body));
+    init.set_signal(abort);
 
     let response: Response =
         JsFuture::from(window.fetch_with_str_and_init(crate::model::routes::RUN_STREAM, &init))

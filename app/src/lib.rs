@@ -8,12 +8,13 @@ pub mod compare;
 pub mod components;
 pub mod hints;
 pub mod model;
+pub mod page_address;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-use components::{Playground, SnippetPage};
+use components::{Playground, SnippetPage, ThemeScript};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -30,6 +31,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <ThemeScript/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>

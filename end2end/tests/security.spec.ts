@@ -173,7 +173,7 @@ test('every page carries a CSP with a fresh nonce, and works under it', async ({
   await page.getByRole('button', { name: 'Performance' }).click();
   await expect(page.locator('table.performance .bar')).toHaveCount(3);
   expect(await violations(page)).toEqual([]);
-  await expect(page).toHaveURL(/\/s\/[0-9a-z]+$/);
+  await expect(page).toHaveURL(/\/s\/[0-9a-z]+\?view=performance$/);
 
   // The permalink page, loaded from the server, hydrates under its own nonce.
   const again = await page.goto(new URL(page.url()).pathname);

@@ -1,6 +1,7 @@
 //! evalgrid's web server: configuration, state and routes around the `runner` engine and the
 //! `app` page.
 
+mod asset_cache;
 mod body_deadline;
 mod client_addr;
 pub mod config;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(compression())
+        .layer(axum::middleware::from_fn(asset_cache::add_asset_cache_policy))
         .layer(axum::middleware::from_fn_with_state(
             state.connections.body_timeout,
             body_deadline::limit_body_time,

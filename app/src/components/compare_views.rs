@@ -1,26 +1,19 @@
-use super::OutputText;
+use super::{OutputStream, ResultView};
 use crate::compare::{diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
+use crate::page_address::version_key;
 use leptos::prelude::*;
 use std::collections::HashMap;
-
-/// Which way the results are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultView {
-    /// One cell per version.
-    Grid,
-    /// Identical results merged into version ranges.
-    Grouped,
-    /// Wall time, CPU time and memory compared.
-    Performance,
-}
 
 /// Grid/Grouped switch and the diff base picker.
 #[component]
 pub fn ResultToolbar(
     view: RwSignal<ResultView>,
+    /// The base's version key.
     base: RwSignal<Option<String>>,
     versions: Signal<Vec<ImageInfo>>,
+    /// "Hide identical to base", offered while a base is picked.
+    hide_identical: RwSignal<bool>,
 ) -> impl IntoView {
     let tab = move |label: &'static str, target: ResultView| {
         view! {
@@ -56,11 +49,27 @@ pub fn ResultToolbar(
                         versions
                             .get()
                             .into_iter()
-                            .map(|info| view! { <option value=info.image.clone()>"PHP " {info.php_version}</option> })
+                            .map(|info| {
+                                let key = version_key(&info.image);
+                                // The attribute for the server's HTML; the select's value once live.
+                                let selected = base.with_untracked(|b| b.as_deref() == Some(key.as_str()));
+                                view! { <option value=key selected=selected>"PHP " {info.php_version}</option> }
+                            })
                             .collect_view()
                     }}
                 </select>
             </label>
+            // Only the grid shows one cell per version to hide.
+            <Show when=move || base.with(Option::is_some) && view.get() == ResultView::Grid>
+                <label class="hide-identical">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || hide_identical.get()
+                        on:change=move |event| hide_identical.set(event_target_checked(&event))
+                    />
+                    "Hide identical to base"
+                </label>
+            </Show>
         </div>
     }
 }
@@ -86,8 +95,8 @@ pub fn GroupedResults(
                                 <h3>"Output for " {group.label}</h3>
                                 <span class=format!("badge badge-{}", result.status.as_str())>{result.status.as_str()}</span>
                             </header>
-                            {(!result.stdout.is_empty()).then(|| view! { <pre class="stdout"><OutputText text=result.stdout.clone()/></pre> })}
-                            {(!result.stderr.is_empty()).then(|| view! { <pre class="stderr"><OutputText text=result.stderr.clone()/></pre> })}
+                            {(!result.stdout.is_empty()).then(|| view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })}
+                            {(!result.stderr.is_empty()).then(|| view! { <OutputStream text=result.stderr.clone() stream="stderr"/> })}
                             {(result.stdout.is_empty() && result.stderr.is_empty()).then(|| view! { <p class="no-output">"no output"</p> })}
                         </article>
                     }

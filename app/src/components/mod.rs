@@ -3,24 +3,29 @@
 mod code_editor;
 mod code_links;
 mod compare_views;
+mod output_stream;
 mod performance_table;
 mod playground;
 mod result_grid;
 mod run_summary;
 mod share_link;
 mod snippet_page;
+mod theme_switch;
 mod version_picker;
 
+pub use crate::page_address::ResultView;
 pub use code_editor::CodeEditor;
 pub use code_links::{reported_lines, LineRequests, OutputText};
-pub use compare_views::{GroupedResults, OutputDiff, ResultToolbar, ResultView};
+pub use compare_views::{GroupedResults, OutputDiff, ResultToolbar};
+pub use output_stream::{CopyButton, OutputStream};
 pub use performance_table::PerformanceTable;
 pub use playground::Playground;
 pub use result_grid::{ResultCell, ResultGrid};
 pub use run_summary::RunSummary;
 pub use share_link::ShareLink;
 pub use snippet_page::SnippetPage;
-pub use version_picker::VersionPicker;
+pub use theme_switch::{ThemeScript, ThemeSwitch};
+pub use version_picker::{VersionPicker, VersionSelection};
 
 /// "850 ms" below a second, "1.02 s" above.
 pub fn format_duration(ms: f64) -> String {

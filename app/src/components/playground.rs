@@ -1,12 +1,15 @@
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
-    ResultView, RunSummary, ShareLink, VersionPicker,
+    RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
-use crate::model::{ImageInfo, RunRequest, Snippet, VersionResult};
+use crate::model::{ImageInfo, RunRequest, Snippet, Status, VersionResult};
+use crate::page_address::{PageQuery, ResultView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::collections::{HashMap, HashSet};
+use leptos_router::hooks::use_query_map;
+use send_wrapper::SendWrapper;
+use std::collections::HashMap;
 use std::time::Duration;
 
 const EXAMPLE: &str = r#"<?php
@@ -16,23 +19,27 @@ echo "PHP ", PHP_VERSION, "\n";
 "#;
 
 /// The whole playground: editor, version picker, run button and results. On a permalink it
-/// starts from the saved snippet: its code, its results, its versions ticked.
+/// starts from the saved snippet: its code, its results, its versions ticked. The address's
+/// query (page_address.rs) says which versions are ticked, the tab and the diff base.
 #[component]
 pub fn Playground(
     /// The saved snippet to show, on `/s/{id}`.
     #[prop(optional)]
     snippet: Option<Snippet>,
-    /// Versions that start unticked (on a permalink: those the snippet was not run on).
-    #[prop(optional)]
-    unticked: HashSet<String>,
 ) -> impl IntoView {
     let images = Resource::new(|| (), |_| list_images());
     let (id, saved_code, saved_at, saved_results) = match snippet {
         Some(s) => (Some(s.id), s.code, Some(s.created_at), s.results),
         None => (None, EXAMPLE.to_owned(), None, Vec::new()),
     };
+    // Read once, the same on the server and in the browser (no hydration mismatch); from then on
+    // the page writes the address, and Back/Forward read it back (below).
+    let address = use_query_map().with_untracked(|q| PageQuery::from_params(|name| q.get_str(name)));
     let code = RwSignal::new(saved_code);
-    let unchecked = RwSignal::new(unticked);
+    let ticked = VersionSelection::new(
+        saved_results.iter().map(|r| r.image.clone()).collect(),
+        address.versions,
+    );
 
     // The run on screen: its versions (in version order) and the results so far.
     let versions = RwSignal::new(saved_results.iter().map(result_info).collect::<Vec<_>>());
@@ -49,28 +56,39 @@ pub fn Playground(
     let elapsed_ms = RwSignal::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
-    let view_mode = RwSignal::new(ResultView::Grid);
-    let base = RwSignal::new(None::<String>);
+    let view_mode = RwSignal::new(address.view);
+    let base = RwSignal::new(address.base);
+    let hide_identical = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    keep_in_address(ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
     let line_marks = Signal::derive(move || versions.with(|v| results.with(|r| reported_lines(v, r))));
 
     let selected = move || -> Vec<ImageInfo> {
         let available = images.get().and_then(Result::ok).unwrap_or_default();
-        unchecked.with(|off| {
-            available
-                .into_iter()
-                .filter(|i| !off.contains(&i.image))
-                .collect()
-        })
+        available
+            .into_iter()
+            .filter(|i| ticked.is_ticked(&i.image))
+            .collect()
     };
 
-    // `force`: run every version even when the server has its result cached.
+    // The run in flight, to cancel its request when a new run starts or the page goes; and the
+    // number of the latest run, so that a replaced run's last updates are dropped.
+    let in_flight: InFlight = StoredValue::new(None);
+    let latest_run = StoredValue::new(0_u64);
+    on_cleanup(move || abort_run(in_flight));
+
+    // `force`: run every version even when the server has its result cached. A run started
+    // while another streams replaces it.
     let run = Callback::new(move |force: bool| {
-        if running.get_untracked() {
-            return;
-        }
+        abort_run(in_flight);
+        let number = latest_run.get_value() + 1;
+        latest_run.set_value(number);
+        let is_latest = move || latest_run.try_get_value() == Some(number);
+        let controller = web_sys::AbortController::new().ok();
+        let abort = controller.as_ref().map(web_sys::AbortController::signal);
+        in_flight.set_value(controller.map(SendWrapper::new));
         let chosen = selected();
         let request = RunRequest {
             code: code.get_untracked(),
@@ -78,7 +96,7 @@ pub fn Playground(
             save: true,
             force,
         };
-        versions.set(chosen);
+        versions.set(chosen.clone());
         results.set(HashMap::new());
         error.set(None);
         running.set(true);
@@ -90,31 +108,56 @@ pub fn Playground(
         )
         .ok();
         spawn_local(async move {
-            let outcome = run_streaming(&request, |update| match update {
-                RunUpdate::Waiting { ahead } => waiting.set(Some(ahead)),
-                RunUpdate::Result(result) => {
-                    waiting.set(None);
-                    elapsed_ms.set(Some(now_ms() - started));
-                    results.update(|r| {
-                        r.insert(result.image.clone(), *result);
-                    });
+            let outcome = run_streaming(&request, abort.as_ref(), |update| {
+                if !is_latest() {
+                    return;
+                }
+                match update {
+                    RunUpdate::Waiting { ahead } => waiting.set(Some(ahead)),
+                    RunUpdate::Result(result) => {
+                        waiting.set(None);
+                        elapsed_ms.set(Some(now_ms() - started));
+                        results.update(|r| {
+                            r.insert(result.image.clone(), *result);
+                        });
+                    }
                 }
             })
             .await;
-            waiting.set(None);
             if let Some(ticker) = ticker {
                 ticker.clear();
             }
+            // Replaced by a newer run (aborted): that one owns the page now.
+            if !is_latest() {
+                return;
+            }
+            in_flight.set_value(None);
+            waiting.set(None);
             elapsed_ms.set(Some(now_ms() - started));
             match outcome {
                 Ok(id) => {
+                    if mark_unfinished(versions, results, "the server ended the run first") {
+                        error.set(Some("The run ended before every version finished.".into()));
+                    }
                     if let Some(id) = &id {
-                        show_in_address_bar(&format!("/s/{id}"));
+                        // What ran is what the permalink ticks: the address needs no `v` for it.
+                        ticked.settle(&chosen);
+                        let query = PageQuery {
+                            versions: None,
+                            view: view_mode.get_untracked(),
+                            base: base.get_untracked(),
+                        };
+                        show_in_address_bar(&format!("/s/{id}{}", query.to_search()));
                     }
                     permalink.set(id);
                 }
+                // What arrived stays; the versions still out failed with the run.
                 Err(message) => {
-                    versions.set(Vec::new());
+                    if results.with_untracked(HashMap::is_empty) {
+                        versions.set(Vec::new());
+                    } else {
+                        mark_unfinished(versions, results, &message);
+                    }
                     error.set(Some(message));
                 }
             }
@@ -131,6 +174,7 @@ pub fn Playground(
             <header class="topbar">
                 <h1><a href="/">"evalgrid"</a></h1>
                 <p class="tagline">"Run PHP on every version at once."</p>
+                <ThemeSwitch/>
             </header>
             <section class="input">
                 <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
@@ -141,7 +185,7 @@ pub fn Playground(
                                 Ok(list) if list.is_empty() => view! {
                                     <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
                                 }.into_any(),
-                                Ok(list) => view! { <VersionPicker images=list unchecked/> }.into_any(),
+                                Ok(list) => view! { <VersionPicker images=list ticked/> }.into_any(),
                                 Err(error) => view! {
                                     <p class="notice error">"Cannot list the PHP versions: " {server_message(error)}</p>
                                 }.into_any(),
@@ -153,9 +197,10 @@ pub fn Playground(
                             class="run-button"
                             type="button"
                             on:click=move |_| run.run(false)
-                            disabled=move || running.get() || !hydrated.get()
+                            title=move || running.get().then_some("Stop this run and start again")
+                            disabled=move || !hydrated.get()
                         >
-                            {move || if running.get() { "Running…" } else { "Run" }}
+                            {move || if running.get() { "Restart" } else { "Run" }}
                         </button>
                         <span class="hint">"Ctrl+Enter"</span>
                         <Show when=move || any_cached() && !running.get()>
@@ -177,14 +222,67 @@ pub fn Playground(
             </section>
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
             <Show when=move || total.get() != 0>
-                <ResultToolbar view=view_mode base versions=versions.into()/>
+                <ResultToolbar view=view_mode base versions=versions.into() hide_identical/>
             </Show>
             {move || match view_mode.get() {
-                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting/> }.into_any(),
+                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }.into_any(),
                 ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
                 ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
             }}
         </main>
+    }
+}
+
+/// The run in flight's request, to abort; only ever set in the browser.
+type InFlight = StoredValue<Option<SendWrapper<web_sys::AbortController>>>;
+
+fn abort_run(in_flight: InFlight) {
+    if let Some(controller) = in_flight.try_update_value(Option::take).flatten() {
+        controller.abort();
+    }
+}
+
+/// Gives each version of the run still without a result a failed one that says why; true if
+/// there was any.
+fn mark_unfinished(
+    versions: RwSignal<Vec<ImageInfo>>,
+    results: RwSignal<HashMap<String, VersionResult>>,
+    why: &str,
+) -> bool {
+    let missing: Vec<ImageInfo> = versions.with_untracked(|run| {
+        results.with_untracked(|arrived| {
+            run.iter()
+                .filter(|i| !arrived.contains_key(&i.image))
+                .cloned()
+                .collect()
+        })
+    });
+    if !missing.is_empty() {
+        results.update(|r| {
+            for info in &missing {
+                r.insert(info.image.clone(), unfinished(info, why));
+            }
+        });
+    }
+    !missing.is_empty()
+}
+
+fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
+    VersionResult {
+        image: info.image.clone(),
+        php_version: info.php_version.clone(),
+        status: Status::Error,
+        exit_code: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        truncated: false,
+        duration_ms: 0,
+        started_at: None,
+        finished_at: None,
+        cpu_time_us: None,
+        peak_memory_bytes: None,
+        cached: false,
+        message: Some(format!("no result: {why}")),
     }
 }
 
@@ -194,6 +292,41 @@ fn result_info(result: &VersionResult) -> ImageInfo {
         php_version: result.php_version.clone(),
         ..ImageInfo::default()
     }
+}
+
+/// Writes the ticked versions, the tab and the diff base into the address as they change, each
+/// change a history entry of its own (Back undoes it), and puts them back on Back/Forward.
+/// Through the History API, not the router: the router would render the page anew.
+fn keep_in_address(
+    ticked: VersionSelection,
+    view_mode: RwSignal<ResultView>,
+    base: RwSignal<Option<String>>,
+) {
+    Effect::new(move |first: Option<()>| {
+        let query = PageQuery {
+            versions: ticked.picked.get(),
+            view: view_mode.get(),
+            base: base.get(),
+        };
+        let location = window().location();
+        if PageQuery::parse(&location.search().unwrap_or_default()) != query {
+            let address = format!("{}{}", location.pathname().unwrap_or_default(), query.to_search());
+            if let Ok(history) = window().history() {
+                // The first time only tidies the address the page was opened with.
+                let _ = match first {
+                    None => history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address)),
+                    Some(()) => history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address)),
+                };
+            }
+        }
+    });
+    let listener = window_event_listener(leptos::ev::popstate, move |_| {
+        let query = PageQuery::parse(&window().location().search().unwrap_or_default());
+        ticked.picked.set(query.versions);
+        view_mode.set(query.view);
+        base.set(query.base);
+    });
+    on_cleanup(move || listener.remove());
 }
 
 /// Puts the permalink in the address bar without reloading or leaving the page.

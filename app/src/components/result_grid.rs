@@ -1,5 +1,6 @@
-use super::{format_bytes, format_duration, OutputDiff, OutputText, USAGE_SOURCE};
+use super::{format_bytes, format_duration, CopyButton, OutputDiff, OutputStream, USAGE_SOURCE};
 use crate::model::{ImageInfo, Status, VersionResult};
+use crate::page_address::version_key;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -8,15 +9,20 @@ use std::collections::HashMap;
 pub fn ResultGrid(
     versions: Signal<Vec<ImageInfo>>,
     results: RwSignal<HashMap<String, VersionResult>>,
-    /// The image every other cell is diffed against, if any.
+    /// The version key of the image every other cell is diffed against, if any.
     base: Signal<Option<String>>,
     /// While the run waits for a free slot: how many runs are ahead of it.
     #[prop(optional, into)]
     waiting: Signal<Option<usize>>,
+    /// Hide the cells whose output is identical to the base's.
+    #[prop(optional, into)]
+    hide_identical: Signal<bool>,
 ) -> impl IntoView {
-    let base_result = Signal::derive(move || {
-        base.get()
-            .and_then(|image| results.with(|r| r.get(&image).cloned()))
+    // Memos: a result arriving changes the map, but only its own cell (and, when it is the
+    // base, the diffs) should render again.
+    let base_result = Memo::new(move |_| {
+        let key = base.get()?;
+        results.with(|r| r.values().find(|r| version_key(&r.image) == key).cloned())
     });
     view! {
         <section class="result-grid" aria-label="Results">
@@ -25,8 +31,12 @@ pub fn ResultGrid(
                 key=|info| info.image.clone()
                 children=move |info| {
                     let image = info.image.clone();
-                    let result = Signal::derive(move || results.with(|r| r.get(&image).cloned()));
-                    view! { <ResultCell info result base=base_result waiting/> }
+                    let result = Memo::new(move |_| results.with(|r| r.get(&image).cloned()));
+                    let identical = Memo::new(move |_| {
+                        result.with(|r| base_result.with(|b| matches!((r, b), (Some(r), Some(b)) if same_output(r, b))))
+                    });
+                    let hidden = Signal::derive(move || hide_identical.get() && identical.get());
+                    view! { <ResultCell info result=result.into() base=base_result.into() waiting hidden/> }
                 }
             />
         </section>
@@ -41,6 +51,9 @@ pub fn ResultCell(
     result: Signal<Option<VersionResult>>,
     base: Signal<Option<VersionResult>>,
     #[prop(optional, into)] waiting: Signal<Option<usize>>,
+    /// Hidden by "hide identical to base".
+    #[prop(optional, into)]
+    hidden: Signal<bool>,
 ) -> impl IntoView {
     let extensions = info.extensions.clone();
     let missing_extension = move || {
@@ -57,7 +70,7 @@ pub fn ResultCell(
         })
     };
     view! {
-        <article class="result-cell" data-image=info.image.clone() data-status=status>
+        <article class="result-cell" data-image=info.image.clone() data-status=status hidden=move || hidden.get()>
             <header>
                 <h3 title=info.image.clone()>"PHP " {info.php_version.clone()}</h3>
                 {move || match (result.get(), waiting.get()) {
@@ -112,9 +125,7 @@ fn UsageLine(result: VersionResult) -> impl IntoView {
 fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoView {
     let empty = result.stdout.is_empty() && result.stderr.is_empty();
     let base = base.filter(|base| base.image != result.image);
-    let identical = base
-        .as_ref()
-        .is_some_and(|b| b.stdout == result.stdout && b.stderr == result.stderr);
+    let identical = base.as_ref().is_some_and(|b| same_output(b, &result));
     let differs = |stream: fn(&VersionResult) -> &String| {
         base.as_ref()
             .filter(|b| stream(b) != stream(&result))
@@ -127,18 +138,33 @@ fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoVi
             <p class="identical">"Identical to PHP " {b.php_version.clone()}</p>
         })}
         {match stdout_base {
-            Some(base) => Some(view! { <OutputDiff base other=result.stdout.clone() stream="stdout"/> }.into_any()),
-            None => (!result.stdout.is_empty()).then(|| view! { <pre class="stdout"><OutputText text=result.stdout.clone()/></pre> }.into_any()),
+            Some(base) => Some(view! { <OutputDiffWithCopy base other=result.stdout.clone() stream="stdout"/> }.into_any()),
+            None => (!result.stdout.is_empty()).then(|| view! { <OutputStream text=result.stdout.clone() stream="stdout"/> }.into_any()),
         }}
         {match stderr_base {
-            Some(base) => Some(view! { <OutputDiff base other=result.stderr.clone() stream="stderr"/> }.into_any()),
-            None => (!result.stderr.is_empty()).then(|| view! {
-                <pre class="stderr" title="standard error"><OutputText text=result.stderr.clone()/></pre>
-            }.into_any()),
+            Some(base) => Some(view! { <OutputDiffWithCopy base other=result.stderr.clone() stream="stderr"/> }.into_any()),
+            None => (!result.stderr.is_empty()).then(|| view! { <OutputStream text=result.stderr.clone() stream="stderr"/> }.into_any()),
         }}
         {(empty && result.status != Status::Error).then(|| view! { <p class="no-output">"no output"</p> })}
         {result.message.clone().map(|m| view! { <p class="message">{m}</p> })}
     }
+}
+
+/// A stream's diff against the base, with a button that copies this version's own text.
+#[component]
+fn OutputDiffWithCopy(base: String, other: String, stream: &'static str) -> impl IntoView {
+    let text = StoredValue::new(other.clone());
+    view! {
+        <div class="output">
+            <OutputDiff base other stream/>
+            <CopyButton text stream/>
+        </div>
+    }
+}
+
+/// Same stdout and stderr: what "identical to the base" means in the grid.
+fn same_output(a: &VersionResult, b: &VersionResult) -> bool {
+    a.image != b.image && a.stdout == b.stdout && a.stderr == b.stderr
 }
 
 fn badge_text(result: &VersionResult) -> String {

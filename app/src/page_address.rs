@@ -1,0 +1,192 @@
+//! What the address bar's query says about the page, so that a link, a reload and Back/Forward
+//! show the same thing: `?v=7.4,8.4` (the ticked versions), `view=grouped|performance` (the
+//! result tab; the grid when absent) and `base=7.4` (the version the others are diffed against).
+//! Versions are named by their [`version_key`]. Pure code, shared by the server's rendering and
+//! the page, so both read an address the same way.
+
+/// The tab the results are shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultView {
+    /// One cell per version.
+    #[default]
+    Grid,
+    /// Identical results merged into version ranges.
+    Grouped,
+    /// Wall time, CPU time and memory compared.
+    Performance,
+}
+
+impl ResultView {
+    /// Its name in the address; none for the grid, the default.
+    fn param(self) -> Option<&'static str> {
+        match self {
+            ResultView::Grid => None,
+            ResultView::Grouped => Some("grouped"),
+            ResultView::Performance => Some("performance"),
+        }
+    }
+
+    fn from_param(value: Option<&str>) -> Self {
+        match value {
+            Some("grouped") => ResultView::Grouped,
+            Some("performance") => ResultView::Performance,
+            _ => ResultView::Grid,
+        }
+    }
+}
+
+/// Everything the query holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageQuery {
+    /// The ticked versions' keys, in version order; `None`: the page's default (every version,
+    /// or on a permalink the versions it was run on). `Some(empty)`: none ticked.
+    pub versions: Option<Vec<String>>,
+    pub view: ResultView,
+    /// The key of the version the others are diffed against.
+    pub base: Option<String>,
+}
+
+/// The short name of an image in the address: the tag of an official `php:` image without
+/// `-cli` (`php:8.4-cli` → `8.4`, `php:8.4-cli-alpine` → `8.4-alpine`, `php:8.3-zts` →
+/// `8.3-zts`); any other image by its full name.
+pub fn version_key(image: &str) -> String {
+    match image.strip_prefix("php:") {
+        Some(tag) => tag.replacen("-cli", "", 1),
+        None => image.to_owned(),
+    }
+}
+
+impl PageQuery {
+    /// Reads the query from its parameters (`get` looks one up, already percent-decoded).
+    pub fn from_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let versions = get("v").map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|key| !key.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        Self {
+            versions,
+            view: ResultView::from_param(get("view")),
+            base: get("base").filter(|b| !b.is_empty()).map(str::to_owned),
+        }
+    }
+
+    /// Reads a query string as `location.search` gives it (`?a=b&c=d`, or empty).
+    pub fn parse(search: &str) -> Self {
+        let pairs: Vec<(String, String)> = search
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(name), decode(value))
+            })
+            .collect();
+        Self::from_params(|name| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()))
+    }
+
+    /// The query string, `?…`, or empty when everything is the default.
+    pub fn to_search(&self) -> String {
+        let mut params = Vec::new();
+        if let Some(versions) = &self.versions {
+            let keys: Vec<String> = versions.iter().map(|k| encode(k)).collect();
+            params.push(format!("v={}", keys.join(",")));
+        }
+        if let Some(view) = self.view.param() {
+            params.push(format!("view={view}"));
+        }
+        if let Some(base) = &self.base {
+            params.push(format!("base={}", encode(base)));
+        }
+        match params.is_empty() {
+            true => String::new(),
+            false => format!("?{}", params.join("&")),
+        }
+    }
+}
+
+/// Percent-encodes all but the characters image names use that need no encoding in a query.
+fn encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'/' | b'@' => {
+                encoded.push(byte as char)
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
+}
+
+/// Undoes percent-encoding (and `+` for a space, as forms write it); bad escapes stay as they are.
+fn decode(text: &str) -> String {
+    let hex = |byte: u8| (byte as char).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some([b'%', high, low]) => hex(*high).zip(hex(*low)).map(|(h, l)| h * 16 + l),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some(byte), _) => {
+                decoded.push(byte);
+                i += 3;
+                continue;
+            }
+            (None, b'+') => decoded.push(b' '),
+            (None, other) => decoded.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn official_images_get_short_keys_and_others_keep_their_name() {
+        assert_eq!(version_key("php:8.4-cli"), "8.4");
+        assert_eq!(version_key("php:8.4-cli-alpine"), "8.4-alpine");
+        assert_eq!(version_key("php:8.3-zts"), "8.3-zts");
+        assert_eq!(version_key("registry.local/php:8.2"), "registry.local/php:8.2");
+    }
+
+    #[test]
+    fn a_query_reads_back_as_itself() {
+        let query = PageQuery {
+            versions: Some(vec!["7.4".into(), "8.4-alpine".into(), "my php:1".into()]),
+            view: ResultView::Performance,
+            base: Some("7.4".into()),
+        };
+        let search = query.to_search();
+        assert_eq!(search, "?v=7.4,8.4-alpine,my%20php:1&view=performance&base=7.4");
+        assert_eq!(PageQuery::parse(&search), query);
+    }
+
+    #[test]
+    fn defaults_leave_the_query_empty_and_none_ticked_is_an_empty_list() {
+        assert_eq!(PageQuery::default().to_search(), "");
+        assert_eq!(PageQuery::parse(""), PageQuery::default());
+        let none = PageQuery {
+            versions: Some(Vec::new()),
+            ..Default::default()
+        };
+        assert_eq!(none.to_search(), "?v=");
+        assert_eq!(PageQuery::parse("?v="), none);
+    }
+
+    #[test]
+    fn odd_input_is_read_leniently() {
+        let query = PageQuery::parse("?v=8.4,,%37.4%&view=nonsense&base=&x=1");
+        assert_eq!(query.versions, Some(vec!["8.4".to_owned(), "7.4%".to_owned()]));
+        assert_eq!(query.view, ResultView::Grid);
+        assert_eq!(query.base, None);
+    }
+}

@@ -1,0 +1,37 @@
+import { test, expect, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { openPage, runOn, unique } from './fixtures';
+
+// axe-core on the playground and a permalink (each result tab), in both themes: no serious or
+// critical violation.
+
+async function seriousViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+for (const theme of ['light', 'dark'] as const) {
+  test(`axe finds nothing serious on the playground and a permalink, ${theme} theme`, async ({ browser }) => {
+    const context = await browser.newContext({ colorScheme: theme });
+    const page = await context.newPage();
+    await openPage(page);
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // Output on stdout and stderr, a diff and the performance bars.
+    await runOn(
+      page,
+      ['php:7.4-cli', 'php:8.4-cli'],
+      `<?php\n// ${unique()}\nvar_dump(0 == "a");\nfwrite(STDERR, "on stderr");\n`,
+    );
+    const permalink = new URL(page.url()).pathname;
+    await openPage(page, `${permalink}?base=7.4`);
+    expect(await seriousViolations(page)).toEqual([]);
+    for (const tab of ['Grouped', 'Performance']) {
+      await page.getByRole('button', { name: tab }).click();
+      expect(await seriousViolations(page), tab).toEqual([]);
+    }
+    await context.close();
+  });
+}
