@@ -54,3 +54,15 @@ test('picking a base shows every other version as a diff against it', async ({ p
   await page.getByLabel('Diff against').selectOption('8.2');
   await expect(newer.locator('.identical')).toHaveText(`Identical to PHP ${version(images, '8.2')}`);
 });
+
+test('the grouped view counts each version\'s own version string as the same output and says where it changes', async ({ page }) => {
+  const images = await openAndRunOnAll(page, '<?php echo PHP_VERSION, PHP_MAJOR_VERSION >= 8 ? " new" : " old";');
+  await expect(page.locator('.run-summary')).toContainText('4 of 4 done');
+  await page.getByRole('button', { name: 'Grouped' }).click();
+  const groups = page.locator('.result-group');
+  await expect(groups).toHaveCount(2);
+  await expect(groups.nth(0).locator('h3')).toHaveText(`Output for ${version(images, '8.2')} – ${version(images, '8.5')}`);
+  await expect(groups.nth(0).locator('.version-note')).toContainText('Each version prints its own version number');
+  await expect(groups.nth(1).locator('.version-note')).toHaveCount(0);
+  await expect(page.locator('.changes-note')).toHaveText(`Output changes in ${version(images, '8.2')}.`);
+});

@@ -1,5 +1,5 @@
 use super::{OutputStream, ResultView};
-use crate::compare::{diff_lines, group_results, LineChange};
+use crate::compare::{changes_at, diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
 use crate::page_address::version_key;
 use leptos::prelude::*;
@@ -82,19 +82,30 @@ pub fn GroupedResults(
 ) -> impl IntoView {
     let groups = Memo::new(move |_| versions.with(|run| results.with(|arrived| group_results(run, arrived))));
     let pending = move || versions.with(Vec::len) - results.with(HashMap::len);
+    // Once every version is in: where along the versions the output changes.
+    let changes = move || {
+        (pending() == 0 && groups.with(|groups| groups.len() > 1))
+            .then(|| versions.with(|run| results.with(|arrived| changes_at(run, arrived))))
+            .map(|changes| format!("Output changes in {}.", and_list(&changes)))
+    };
     view! {
         <section class="grouped-results" aria-label="Grouped results">
+            {move || changes().map(|text| view! { <p class="changes-note">{text}</p> })}
             <For
                 each=move || groups.get()
                 key=|group| (group.label.clone(), group.result.stdout.clone(), group.result.stderr.clone())
                 children=move |group| {
                     let result = group.result;
+                    let by_version = group.differs_by_version.then(|| view! {
+                        <p class="version-note">"Each version prints its own version number; shown: PHP " {result.php_version.clone()}"."</p>
+                    });
                     view! {
                         <article class="result-group">
                             <header>
                                 <h3>"Output for " {group.label}</h3>
                                 <span class=format!("badge badge-{}", result.status.as_str())>{result.status.as_str()}</span>
                             </header>
+                            {by_version}
                             {(!result.stdout.is_empty()).then(|| view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })}
                             {(!result.stderr.is_empty()).then(|| view! { <OutputStream text=result.stderr.clone() stream="stderr"/> })}
                             {(result.stdout.is_empty() && result.stderr.is_empty()).then(|| view! { <p class="no-output">"no output"</p> })}
@@ -135,4 +146,13 @@ pub fn OutputDiff(base: String, other: String, stream: &'static str) -> impl Int
         })
         .collect_view();
     view! { <pre class=format!("diff diff-{stream}")>{lines}</pre> }
+}
+
+/// "8.0.0", "8.0.0 and 8.4.0", "7.4.0, 8.0.0 and 8.4.0".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
