@@ -5,7 +5,7 @@
 //! that it left no container of its own behind.
 
 use futures::StreamExt;
-use runner::testing::{fresh_instance_id, Containers};
+use runner::testing::{fresh_instance_id, Census, Containers};
 use runner::{Execution, Image, ResolveError, Runner, RunnerConfig, Status};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -503,43 +503,11 @@ async fn the_pool_stays_within_the_container_limit() {
     wait_for_pool(&engine.runner, 3).await;
     engine.containers.wait_for(3).await;
     // The keeper would go on if it could: watch the engine for a while to see that it does not.
-    let census = ContainerCensus::start(&engine.runner);
+    let census = Census::start(engine.runner.instance_id());
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(census.most().await, 3, "4 images × 2 wanted, 3 allowed");
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
     engine.containers.assert_none_left().await;
-}
-
-/// Counts the test's containers in the engine every few milliseconds until stopped; returns the
-/// most it ever saw. The engine's own list, not the runner's counters.
-struct ContainerCensus {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<usize>,
-}
-
-impl ContainerCensus {
-    fn start(runner: &Runner) -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopping = stop.clone();
-        let runner = runner.clone();
-        let task = tokio::spawn(async move {
-            let mut most = 0;
-            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                let listed = runner
-                    .listed_containers()
-                    .await
-                    .expect("the engine lists containers");
-                most = most.max(listed.len());
-            }
-            most
-        });
-        Self { stop, task }
-    }
-
-    async fn most(self) -> usize {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.task.await.unwrap()
-    }
 }
 
 /// An idle server with a full pool admits a run of every size up to the container limit,
@@ -551,7 +519,7 @@ async fn an_idle_pool_never_blocks_a_run(max_containers: usize, pool_size: usize
     engine.runner.fill_pool().await.unwrap();
     wait_for_pool(&engine.runner, (pool_size * all.len()).min(max_containers)).await;
 
-    let census = ContainerCensus::start(&engine.runner);
+    let census = Census::start(engine.runner.instance_id());
     for round in 0..2 {
         for size in 1..=max_containers {
             // More versions than images: some image twice.

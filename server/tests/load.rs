@@ -241,25 +241,10 @@ async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
         .await;
 
     // Counts this server's containers on the engine all along the run.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let census = {
-        let (containers, stop) = (
-            common::Containers::of(server.containers.instance_id()),
-            stop.clone(),
-        );
-        tokio::spawn(async move {
-            let mut most = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                most = most.max(containers.count().await);
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            most
-        })
-    };
+    let census = runner::testing::Census::start(server.containers.instance_id());
     let code = "<?php usleep(300000); echo PHP_VERSION;";
     let lines = server.start_stream(run_body(code, &names)).await.rest().await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let most = census.await.unwrap();
+    let most = census.most().await;
     assert_eq!(most, 2, "two containers at a time, never more: the limit is 2");
     let results = results(&lines);
     assert_eq!(results.len(), 6, "{lines:?}");
