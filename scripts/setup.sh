@@ -16,7 +16,7 @@ as_root() {
 }
 
 install_packages() {
-  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3 openssl docker-registry) missing=()
+  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3 openssl docker-registry postgresql haproxy) missing=()
   # A Docker of any origin will do (docker-ce, docker.io, a rootful engine someone else runs):
   # Debian's docker.io only when there is no engine at all, never over another one's packages.
   if ! command -v dockerd >/dev/null 2>&1 && ! docker_answers; then
@@ -27,14 +27,22 @@ install_packages() {
   done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
+    # The tests start PostgreSQL servers of their own: no system-wide cluster from the package.
+    if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+      as_root mkdir -p /etc/postgresql-common/createcluster.d
+      echo 'create_main_cluster = false' |
+        as_root tee /etc/postgresql-common/createcluster.d/evalgrid.conf >/dev/null
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-    # The tests start their own registry on loopback; the package's service would listen on
-    # every interface.
-    if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
-      as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
-      as_root service docker-registry stop >/dev/null 2>&1 || true
-    fi
+    # The tests start their own registry, load balancer and database on loopback; the
+    # packages' services would listen for everyone (the registry on every interface).
+    for service in docker-registry haproxy postgresql; do
+      if [[ " ${missing[*]} " == *" $service "* ]]; then
+        as_root systemctl disable --now "$service" >/dev/null 2>&1 || true
+        as_root service "$service" stop >/dev/null 2>&1 || true
+      fi
+    done
   fi
 }
 

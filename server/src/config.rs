@@ -91,10 +91,12 @@ pub struct Config {
     /// idle pool gives its containers up to runs); 0 turns the pool off.
     #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
     pub pool_size: usize,
-    /// The SQLite file that holds saved snippets and cached results; created when missing.
+    /// Where saved snippets and cached results live: an SQLite file (created when missing), or a
+    /// `postgres://user:password@host:port/database` URL shared by several instances (the
+    /// database must exist; its tables are created at start-up).
     #[arg(long, env = "EVALGRID_DATABASE", default_value = "evalgrid.sqlite3")]
-    pub database: PathBuf,
-    /// Refuse to start when the database file does not exist, instead of creating an empty one
+    pub database: app::store::Database,
+    /// Refuse to start when the SQLite file does not exist, instead of creating an empty one
     /// (for deployments where a missing file means a lost volume).
     #[arg(long, env = "EVALGRID_REQUIRE_DATABASE")]
     pub require_database: bool,

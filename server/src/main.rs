@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    tracing::info!(path = %config.database.display(), "database open");
+    tracing::info!(database = %config.database, "database open");
 
     // The server starts without an engine; runs work as soon as one answers.
     let runner_config = config.runner_config();

@@ -1,48 +1,117 @@
-//! Permalinks and the result cache, on the real engine and a real SQLite file: what a save
-//! returns survives restarts and a SIGKILL mid-write; a damaged or missing file stops the start.
+//! Permalinks and the result cache, on the real engine and on both backends: a real SQLite file
+//! and a real PostgreSQL server started for the test. Every behaviour runs on each (`sqlite::…`,
+//! `postgres::…`): what a save returns survives restarts and a SIGKILL mid-write, saves from two
+//! instances at once agree on one id, the cache keeps its bound; a damaged, missing or
+//! unreachable database stops the start with a clear error.
 
 mod common;
 
 use app::model::{RunResponse, Status, VersionResult};
 use app::store::Store;
+use common::postgres::Postgres;
 use common::server_process::{fails_to_start, ServerProcess};
-use common::{fresh_database, Client, Containers, TestServer};
+use common::{fresh_database, fresh_instance_id, Client, Containers, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
-/// Flags for a server on the database at `path`, with an instance id of that database's own:
-/// a restart on the same file is the same instance, as in a deployment.
-fn on_disk(path: &Path) -> Vec<&'static str> {
-    let path: &'static str = Box::leak(path.to_str().unwrap().to_owned().into_boxed_str());
-    vec![
-        "--database",
-        path,
-        "--pool-size",
-        "0",
-        "--instance-id",
-        instance_of(path),
-    ]
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-/// The database's path as an instance id (a unique file per test, so a unique id).
-fn instance_of(database: &str) -> &'static str {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
-    let id: String = database
-        .chars()
-        .map(|c| if allowed(c) { c } else { '-' })
-        .collect();
-    let id = id.trim_start_matches('-');
-    Box::leak(id[id.len().saturating_sub(128)..].to_owned().into_boxed_str())
+/// Where one test's data lives: a fresh SQLite file, or a fresh database on a PostgreSQL server
+/// started for this test (and stopped when the test ends, also when it fails).
+struct TestDatabase {
+    location: &'static str,
+    /// The instance id of servers on this database: a restart on the same database is the same
+    /// instance, as in a deployment.
+    instance: &'static str,
+    _postgres: Option<Postgres>,
 }
 
-#[tokio::test]
-async fn a_saved_run_reads_the_same_after_restarts() {
-    let database = fresh_database();
+impl TestDatabase {
+    async fn new(backend: Backend) -> Self {
+        let (location, postgres) = match backend {
+            Backend::Sqlite => (fresh_database().to_str().unwrap().to_owned(), None),
+            Backend::Postgres => {
+                let server = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
+                (server.fresh_database(), Some(server))
+            }
+        };
+        Self {
+            location: leak(location),
+            instance: leak(fresh_instance_id()),
+            _postgres: postgres,
+        }
+    }
+
+    /// `--database` and this database.
+    fn flag(&self) -> [&'static str; 2] {
+        ["--database", self.location]
+    }
+
+    /// `--database` with `more` flags.
+    fn flags_with(&self, more: &[&'static str]) -> Vec<&'static str> {
+        [&self.flag()[..], more].concat()
+    }
+
+    /// Flags for a server process on this database, as this database's instance.
+    fn server_flags(&self) -> Vec<&'static str> {
+        self.flags_with(&["--pool-size", "0", "--instance-id", self.instance])
+    }
+
+    /// A store of our own on this database, as another instance would open it.
+    async fn store(&self) -> Store {
+        Store::open(&self.location.parse().unwrap(), true).await.unwrap()
+    }
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// Each test, once on SQLite (`sqlite::name`) and once on PostgreSQL (`postgres::name`).
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::TestDatabase::new(super::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::TestDatabase::new(super::Backend::Postgres).await).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_saved_run_reads_the_same_after_restarts,
+    the_same_code_gets_the_same_link_and_other_code_another,
+    ids_that_collide_are_lengthened,
+    saves_from_two_instances_at_once_agree_on_one_id_per_code,
+    identical_code_on_the_same_image_is_served_from_the_cache,
+    exits_are_cached_but_timeouts_and_kills_are_not,
+    cached_results_come_first_in_the_stream,
+    other_sandbox_limits_do_not_share_cached_results,
+    the_cache_keeps_its_bound_and_the_recently_used_results,
+    every_save_that_was_answered_survives_a_sigkill_mid_write,
+);
+
+async fn a_saved_run_reads_the_same_after_restarts(database: TestDatabase) {
     let code = "<?php\necho 'PHP ', PHP_MAJOR_VERSION, \"\\n\";\nfwrite(STDERR, 'note');\n";
     let (id, results) = {
-        let mut server = ServerProcess::start(&on_disk(&database)).await;
+        let mut server = ServerProcess::start(&database.server_flags()).await;
         let saved = Client::of(&server.base)
             .save(code, &["php:8.4-cli", "php:7.4-cli"])
             .await;
@@ -51,8 +120,8 @@ async fn a_saved_run_reads_the_same_after_restarts() {
     };
     assert!(id.len() >= app::store::MIN_ID_LEN, "{id}");
 
-    // A start that insists on the existing file.
-    let mut flags = on_disk(&database);
+    // A start that insists on the existing database.
+    let mut flags = database.server_flags();
     flags.push("--require-database");
     let mut server = ServerProcess::start(&flags).await;
     let client = Client::of(&server.base);
@@ -81,9 +150,8 @@ async fn a_saved_run_reads_the_same_after_restarts() {
     server.containers.assert_none_left().await;
 }
 
-#[tokio::test]
-async fn the_same_code_gets_the_same_link_and_other_code_another() {
-    let server = TestServer::start().await;
+async fn the_same_code_gets_the_same_link_and_other_code_another(database: TestDatabase) {
+    let server = TestServer::start_with(&database.flag()).await;
     let client = Client::of(&server.base);
     let (first, _) = client.save("<?php echo 1;\n", &["php:8.2-cli"]).await;
     let (again, _) = client.save("<?php echo 1;\n", &["php:8.4-cli"]).await;
@@ -107,12 +175,8 @@ async fn the_same_code_gets_the_same_link_and_other_code_another() {
     server.containers.assert_none_left().await;
 }
 
-#[tokio::test]
-async fn ids_that_collide_are_lengthened() {
-    let store = Store::open(&fresh_database(), true)
-        .await
-        .unwrap()
-        .with_min_id_len(1);
+async fn ids_that_collide_are_lengthened(database: TestDatabase) {
+    let store = database.store().await.with_min_id_len(1);
     let first = store.save_snippet("<?php echo 0;").await.unwrap();
     // Some other code whose id starts with the same character (1 in 32 do).
     let colliding = (1..)
@@ -131,9 +195,8 @@ async fn ids_that_collide_are_lengthened() {
     assert_eq!(store.snippet(&second).await.unwrap().unwrap().code, colliding);
 }
 
-#[tokio::test]
-async fn identical_code_on_the_same_image_is_served_from_the_cache() {
-    let server = TestServer::start().await;
+async fn identical_code_on_the_same_image_is_served_from_the_cache(database: TestDatabase) {
+    let server = TestServer::start_with(&database.flag()).await;
     let client = Client::of(&server.base);
     let code = "<?php echo random_int(0, PHP_INT_MAX);";
     let first = client.run(code, &["php:8.4-cli"]).await.remove(0);
@@ -150,9 +213,8 @@ async fn identical_code_on_the_same_image_is_served_from_the_cache() {
     server.containers.assert_none_left().await;
 }
 
-#[tokio::test]
-async fn exits_are_cached_but_timeouts_and_kills_are_not() {
-    let server = TestServer::start_with(&["--timeout-secs", "1"]).await;
+async fn exits_are_cached_but_timeouts_and_kills_are_not(database: TestDatabase) {
+    let server = TestServer::start_with(&database.flags_with(&["--timeout-secs", "1"])).await;
     let client = Client::of(&server.base);
     let exit = "<?php echo 'bye'; exit(3);";
     let timeout = "<?php sleep(5);";
@@ -172,9 +234,8 @@ async fn exits_are_cached_but_timeouts_and_kills_are_not() {
     server.containers.assert_none_left().await;
 }
 
-#[tokio::test]
-async fn cached_results_come_first_in_the_stream() {
-    let server = TestServer::start().await;
+async fn cached_results_come_first_in_the_stream(database: TestDatabase) {
+    let server = TestServer::start_with(&database.flag()).await;
     let client = Client::of(&server.base);
     let code = "<?php usleep(300000); echo PHP_VERSION;";
     client.run(code, &["php:8.5-cli"]).await;
@@ -205,21 +266,19 @@ async fn cached_results_come_first_in_the_stream() {
     server.containers.assert_none_left().await;
 }
 
-#[tokio::test]
-async fn other_sandbox_limits_do_not_share_cached_results() {
-    let database = fresh_database();
+async fn other_sandbox_limits_do_not_share_cached_results(database: TestDatabase) {
     let code = "<?php echo 'limits';";
     {
-        let mut server = ServerProcess::start(&on_disk(&database)).await;
+        let mut server = ServerProcess::start(&database.server_flags()).await;
         Client::of(&server.base).run(code, &["php:8.4-cli"]).await;
         server.stop().await;
     }
-    let mut same = on_disk(&database);
+    let mut same = database.server_flags();
     same.extend(["--memory-mib", "128"]);
     let mut server = ServerProcess::start(&same).await;
     assert!(Client::of(&server.base).run(code, &["php:8.4-cli"]).await[0].cached);
     server.stop().await;
-    let mut other = on_disk(&database);
+    let mut other = database.server_flags();
     other.extend(["--memory-mib", "96"]);
     let mut server = ServerProcess::start(&other).await;
     assert!(!Client::of(&server.base).run(code, &["php:8.4-cli"]).await[0].cached);
@@ -227,10 +286,8 @@ async fn other_sandbox_limits_do_not_share_cached_results() {
     server.containers.assert_none_left().await;
 }
 
-#[tokio::test]
-async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
-    let database = fresh_database();
-    let mut flags = on_disk(&database);
+async fn every_save_that_was_answered_survives_a_sigkill_mid_write(database: TestDatabase) {
+    let mut flags = database.server_flags();
     flags.extend(["--runs-per-minute", "0"]);
     let server = ServerProcess::start(&flags).await;
     let base = server.base.clone();
@@ -276,7 +333,7 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
         answered.len()
     );
 
-    let mut flags = on_disk(&database);
+    let mut flags = database.server_flags();
     flags.push("--require-database");
     let mut restarted = ServerProcess::start(&flags).await;
     let client = Client::of(&restarted.base);
@@ -291,6 +348,91 @@ async fn every_save_that_was_answered_survives_a_sigkill_mid_write() {
     println!("{} answered saves all survived", answered.len());
     restarted.stop().await;
     restarted.containers.assert_none_left().await;
+}
+
+async fn saves_from_two_instances_at_once_agree_on_one_id_per_code(database: TestDatabase) {
+    // Two stores on one database, as two instances behind a balancer have; ids from one
+    // character on, so that different code collides often.
+    let stores = [database.store().await, database.store().await].map(|s| s.with_min_id_len(1));
+    let same = "<?php echo 'one snippet';";
+    let saves = (0..20).map(|n| stores[n % 2].save_snippet(same));
+    let ids: Vec<String> = futures::future::try_join_all(saves).await.unwrap();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    for store in &stores {
+        assert_eq!(store.saved_id(same).await.unwrap().as_ref(), Some(&ids[0]));
+    }
+
+    // 40 different snippets at once: every save succeeds with an id of its own, the shortest
+    // prefix of its code's hash that was free when it was saved.
+    let codes: Vec<String> = (0..40).map(|n| format!("<?php echo {n};")).collect();
+    let saves = codes
+        .iter()
+        .enumerate()
+        .map(|(n, code)| stores[n % 2].save_snippet(code));
+    let ids: Vec<String> = futures::future::try_join_all(saves).await.unwrap();
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), codes.len(), "{ids:?}");
+    for (code, id) in codes.iter().zip(&ids) {
+        assert!(app::store::full_id(code).starts_with(id.as_str()));
+        assert_eq!(stores[1].snippet(id).await.unwrap().unwrap().code, *code);
+    }
+    assert!(
+        ids.iter().any(|id| id.len() > 1),
+        "40 one-character ids out of 32: some must have been lengthened: {ids:?}"
+    );
+}
+
+async fn the_cache_keeps_its_bound_and_the_recently_used_results(database: TestDatabase) {
+    const BOUND: u64 = 64 * 1024;
+    let store = database.store().await.with_cache_limit(BOUND);
+    // Output that does not deflate: each result takes about 8 KiB.
+    let noise = |n: usize| -> String {
+        (0..256)
+            .map(|i| app::store::full_id(&format!("{n}.{i}"))[..32].to_owned())
+            .collect()
+    };
+    let result = |n: usize| VersionResult {
+        image: "php:8.4-cli".into(),
+        php_version: "8.4.0".into(),
+        status: Status::Ok,
+        exit_code: Some(0),
+        stdout: noise(n),
+        stderr: String::new(),
+        truncated: false,
+        duration_ms: 1,
+        started_at: None,
+        finished_at: None,
+        cpu_time_us: None,
+        peak_memory_bytes: None,
+        cached: false,
+        message: None,
+    };
+    for n in 0..40 {
+        store.cache_result(&format!("key-{n}"), &result(n)).await.unwrap();
+        // Uses are told apart by the millisecond.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        // The first result is read after every write, so it stays the most recently used.
+        assert!(store.cached_result("key-0").await.unwrap().is_some(), "after {n}");
+    }
+    let size = store.size().await.unwrap();
+    assert!(size.cache_bytes <= BOUND, "{size:?}");
+    assert!(size.cache_bytes > BOUND / 2, "{size:?}");
+    assert_eq!(store.cached_result("key-0").await.unwrap(), Some(result(0)));
+    assert!(store.cached_result("key-39").await.unwrap().is_some());
+    assert!(
+        store.cached_result("key-1").await.unwrap().is_none(),
+        "the oldest went"
+    );
+}
+
+/// Flags for a server on the SQLite file at `path`.
+fn on_disk(path: &Path) -> Vec<&'static str> {
+    vec![
+        "--database",
+        leak(path.to_str().unwrap().to_owned()),
+        "--pool-size",
+        "0",
+    ]
 }
 
 fn overwrite_the_middle(path: &Path) {
@@ -311,7 +453,7 @@ fn cut_in_half(path: &Path) {
 }
 
 #[tokio::test]
-async fn a_damaged_or_missing_database_stops_the_start_with_a_clear_error() {
+async fn a_damaged_or_missing_sqlite_file_stops_the_start_with_a_clear_error() {
     let garbage = fresh_database();
     std::fs::write(&garbage, "this is not a database\n".repeat(500)).unwrap();
     let said = fails_to_start(&on_disk(&garbage));
@@ -326,7 +468,9 @@ async fn a_damaged_or_missing_database_stops_the_start_with_a_clear_error() {
     // A real database with its middle overwritten, and one cut in half.
     for damage in [overwrite_the_middle as fn(&Path), cut_in_half] {
         let damaged = fresh_database();
-        let store = Store::open(&damaged, true).await.unwrap();
+        let store = Store::open(&app::store::Database::File(damaged.clone()), true)
+            .await
+            .unwrap();
         for n in 0..200 {
             store
                 .save_snippet(&format!("<?php echo {n}; // {}", "x".repeat(500)))
@@ -357,4 +501,44 @@ async fn a_damaged_or_missing_database_stops_the_start_with_a_clear_error() {
         .join("no-such-directory/evalgrid.sqlite3");
     let said = fails_to_start(&on_disk(&nowhere));
     assert!(said.contains("directory does not exist"), "{said}");
+}
+
+#[tokio::test]
+async fn an_unreachable_unknown_or_newer_postgres_database_stops_the_start_with_a_clear_error() {
+    let postgres = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
+    let nobody_listens = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("postgres://evalgrid:s3cret@127.0.0.1:{nobody_listens}/evalgrid");
+    let said = fails_to_start(&["--database", &down]);
+    assert!(said.contains("cannot open database"), "{said}");
+    assert!(said.contains("refused"), "says why: {said}");
+    assert!(
+        said.contains(&format!("127.0.0.1:{nobody_listens}")) && !said.contains("s3cret"),
+        "names the server, never the password: {said}"
+    );
+
+    let unknown = postgres.url("no_such_database");
+    let said = fails_to_start(&["--database", &unknown]);
+    assert!(
+        said.contains("no_such_database") && said.contains("does not exist"),
+        "{said}"
+    );
+
+    // A database that a newer evalgrid migrated.
+    let newer = postgres.fresh_database();
+    database_store(&newer).await.close().await;
+    postgres.query(
+        &newer,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (20991231000000, 'from the future', true, decode('00', 'hex'), 0)",
+    );
+    let said = fails_to_start(&["--database", &newer]);
+    assert!(said.contains("schema this evalgrid does not know"), "{said}");
+}
+
+async fn database_store(url: &str) -> Store {
+    Store::open(&url.parse().unwrap(), true).await.unwrap()
 }

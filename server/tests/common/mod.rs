@@ -5,6 +5,7 @@
 pub mod client;
 pub mod engine_proxy;
 pub mod fixtures;
+pub mod postgres;
 pub mod registry;
 pub mod server_process;
 pub mod tls_engine;

@@ -1,0 +1,531 @@
+//! Saved snippets (permalinks) and the result cache, behind one small interface on two
+//! backends: an embedded SQLite file (the default, [`sqlite`]) or a PostgreSQL database shared by
+//! several instances ([`postgres`]). The same SQL serves both where their dialects agree (`$N`
+//! parameters, `ON CONFLICT`, `RETURNING`); what differs lives in the backend's module.
+
+mod compact;
+mod postgres;
+mod sqlite;
+
+use crate::model::{Snippet, VersionResult};
+use compact::{Compact, StoredRow};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::path::PathBuf;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Shortest permalink id; longer only when a shorter one is taken by other code.
+pub const MIN_ID_LEN: usize = 6;
+
+/// The default bound of the result cache (`--cache-max-mib`).
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
+
+/// Crockford's base32, lower case: no i, l, o, u to misread.
+const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// Where the data lives: `--database` is a SQLite file's path or a `postgres://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file, created when missing (unless required to exist).
+    File(PathBuf),
+    /// A PostgreSQL database (which must exist), as a connection URL.
+    Postgres(String),
+}
+
+impl std::str::FromStr for Database {
+    type Err = std::convert::Infallible;
+
+    fn from_str(location: &str) -> Result<Self, Self::Err> {
+        Ok(
+            if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+                Self::Postgres(location.to_owned())
+            } else {
+                Self::File(PathBuf::from(location))
+            },
+        )
+    }
+}
+
+/// The location without a password, for logs and messages.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    write!(f, "{url}")
+                }
+                Err(_) => f.write_str("postgres://(an URL that does not parse)"),
+            },
+        }
+    }
+}
+
+/// Debug shows what Display shows: a URL's password never reaches a log.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
+/// Why the database could not be opened. The server refuses to start with any of them.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file does not exist and creating it was not allowed.
+    #[error("database {0} does not exist (start without --require-database to create an empty one)")]
+    Missing(PathBuf),
+    /// The directory that should hold the file does not exist.
+    #[error("cannot create database {0}: its directory does not exist")]
+    NoDirectory(PathBuf),
+    /// The file is not a SQLite database, or SQLite found it damaged.
+    #[error(
+        "database {path} is damaged or not a SQLite database ({detail}); move it away or restore a backup"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    /// The database was written by a newer evalgrid (or holds a foreign schema).
+    #[error("database {database} has a schema this evalgrid does not know: {source}")]
+    Schema {
+        database: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    /// The database could not be opened or reached (permissions, locks, a server that does not
+    /// answer, a refused login, …).
+    #[error("cannot open database {database}: {source}")]
+    Open { database: String, source: sqlx::Error },
+}
+
+/// A read or write that failed after the database was open.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored result is not valid JSON of the current format.
+    #[error("stored result cannot be read: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// A stored output stream cannot be decoded.
+    #[error("stored output cannot be read: {0}")]
+    Stream(String),
+}
+
+/// The handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    min_id_len: usize,
+    cache_max_bytes: u64,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's own pool: the body is written once and
+/// compiled for each backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// How much room the data takes, for `/api/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StoreSize {
+    /// The room the database takes: an SQLite file's pages in use (its WAL comes on top, at most
+    /// a few MiB), or evalgrid's tables in PostgreSQL.
+    pub database_bytes: u64,
+    /// What the result cache holds (bounded by `--cache-max-mib`).
+    pub cache_bytes: u64,
+}
+
+impl Store {
+    /// Opens `database` and brings its schema up to date. An SQLite file is created when it does
+    /// not exist and `create` is true, and checked for damage first (a damaged file is an error,
+    /// never silently replaced); a PostgreSQL database must exist.
+    pub async fn open(database: &Database, create: bool) -> Result<Self, OpenError> {
+        let pool = match database {
+            Database::File(path) => Pool::Sqlite(sqlite::open(path, create).await?),
+            Database::Postgres(url) => Pool::Postgres(postgres::open(url, &database.to_string()).await?),
+        };
+        Ok(Self {
+            pool,
+            min_id_len: MIN_ID_LEN,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+        })
+    }
+
+    /// Bounds the result cache to `bytes`: past it, the least recently used results go.
+    pub fn with_cache_limit(mut self, bytes: u64) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// Ids start at `len` characters instead of [`MIN_ID_LEN`] (tests use 1 to force collisions).
+    pub fn with_min_id_len(mut self, len: usize) -> Self {
+        // A full id has 51 characters (256 bits, 5 a character).
+        self.min_id_len = len.clamp(1, 51);
+        self
+    }
+
+    /// The database's size and the cache's share of it.
+    pub async fn size(&self) -> Result<StoreSize, StoreError> {
+        let database_bytes = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::database_bytes(pool).await?,
+            Pool::Postgres(pool) => postgres::database_bytes(pool).await?,
+        };
+        let cache: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT bytes FROM cache_size")
+            .fetch_one(pool)
+            .await?);
+        Ok(StoreSize {
+            database_bytes,
+            cache_bytes: cache.max(0) as u64,
+        })
+    }
+
+    /// Closes every connection (and folds SQLite's WAL back into its file).
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::close(pool).await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// The id `code` (already [`normalize`](crate::model::normalize)d) was saved under, if it was.
+    pub async fn saved_id(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let hash = code_hash(code);
+        Ok(
+            on_pool!(self, pool => sqlx::query_scalar("SELECT id FROM snippets WHERE code_hash = $1")
+            .bind(&hash)
+            .fetch_optional(pool)
+            .await?),
+        )
+    }
+
+    /// Saves `code` (already [`normalize`](crate::model::normalize)d) and returns its permalink
+    /// id: the same code always gets the same id; other code whose hash starts alike gets a
+    /// longer one. Saves are ordered across every process that shares the database (SQLite's
+    /// write lock, taken at the start; PostgreSQL's advisory lock), so two saving the same code
+    /// at once agree on one id.
+    pub async fn save_snippet(&self, code: &str) -> Result<String, StoreError> {
+        let hash = code_hash(code);
+        let full = full_id(code);
+        let min_id_len = self.min_id_len;
+        // The body is the same on both backends; only how the transaction is ordered differs.
+        macro_rules! save_in {
+            ($transaction:ident) => {{
+                if let Some(id) =
+                    sqlx::query_scalar::<_, String>("SELECT id FROM snippets WHERE code_hash = $1")
+                        .bind(&hash)
+                        .fetch_optional(&mut *$transaction)
+                        .await?
+                {
+                    return Ok(id);
+                }
+                let mut length = min_id_len;
+                let id = loop {
+                    let candidate = &full[..length];
+                    let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM snippets WHERE id = $1")
+                        .bind(candidate)
+                        .fetch_one(&mut *$transaction)
+                        .await?;
+                    if taken == 0 {
+                        break candidate.to_owned();
+                    }
+                    length += 1;
+                };
+                sqlx::query("INSERT INTO snippets (id, code_hash, code, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&id)
+                    .bind(&hash)
+                    .bind(code)
+                    .bind(now())
+                    .execute(&mut *$transaction)
+                    .await?;
+                $transaction.commit().await?;
+                Ok(id)
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+                save_in!(transaction)
+            }
+            Pool::Postgres(pool) => {
+                let mut transaction = pool.begin().await?;
+                postgres::lock_saves(&mut transaction).await?;
+                save_in!(transaction)
+            }
+        }
+    }
+
+    /// Stores `result` as the snippet's latest result for its image.
+    pub async fn save_result(&self, id: &str, result: &VersionResult) -> Result<(), StoreError> {
+        let compact = Compact::of(result)?;
+        on_pool!(self, pool => {
+            sqlx::query(
+            "INSERT INTO snippet_results (snippet_id, image, result, stdout, stderr, saved_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (snippet_id, image) DO UPDATE SET result = excluded.result, stdout = excluded.stdout,
+             stderr = excluded.stderr, saved_at = excluded.saved_at",
+        )
+        .bind(id)
+        .bind(&result.image)
+        .bind(&compact.meta)
+        .bind(&compact.stdout)
+        .bind(&compact.stderr)
+        .bind(now())
+        .execute(pool)
+        .await?;
+        });
+        Ok(())
+    }
+
+    /// The saved snippet with its latest result per image, oldest PHP version first.
+    pub async fn snippet(&self, id: &str) -> Result<Option<Snippet>, StoreError> {
+        let found: Option<(String, String, Vec<StoredRow>)> = on_pool!(self, pool => {
+            match sqlx::query("SELECT code, created_at FROM snippets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            {
+                None => None,
+                Some(row) => Some((
+                    row.get("code"),
+                    row.get("created_at"),
+                    sqlx::query_as("SELECT result, stdout, stderr FROM snippet_results WHERE snippet_id = $1")
+                        .bind(id)
+                        .fetch_all(pool)
+                        .await?,
+                )),
+            }
+        });
+        let Some((code, created_at, stored)) = found else {
+            return Ok(None);
+        };
+        let mut results = stored
+            .into_iter()
+            .map(|(meta, stdout, stderr)| Compact::read(&meta, stdout.as_deref(), stderr.as_deref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        results.sort_by_cached_key(|r| runner::version_key(&r.php_version));
+        Ok(Some(Snippet {
+            id: id.to_owned(),
+            code,
+            created_at,
+            results,
+        }))
+    }
+
+    /// A cached result under `key` (see [`cache_key`]); marks it used.
+    pub async fn cached_result(&self, key: &str) -> Result<Option<VersionResult>, StoreError> {
+        let stored: Option<(String, Vec<u8>, Vec<u8>)> = on_pool!(self, pool => sqlx::query_as(
+            "UPDATE cached_results SET used_at = $1 WHERE key = $2 RETURNING result, stdout, stderr",
+        )
+        .bind(now_millis())
+        .bind(key)
+        .fetch_optional(pool)
+        .await?);
+        stored
+            .map(|(meta, stdout, stderr)| Compact::read(&meta, Some(&stdout), Some(&stderr)))
+            .transpose()
+    }
+
+    /// Caches `result` under `key`, replacing an older one, then evicts the least recently used
+    /// results while the cache is over its bound.
+    pub async fn cache_result(&self, key: &str, result: &VersionResult) -> Result<(), StoreError> {
+        let compact = Compact::of(result)?;
+        on_pool!(self, pool => {
+            sqlx::query(
+            "INSERT INTO cached_results (key, result, stdout, stderr, size, used_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (key) DO UPDATE SET result = excluded.result, stdout = excluded.stdout,
+             stderr = excluded.stderr, size = excluded.size, used_at = excluded.used_at",
+        )
+        .bind(key)
+        .bind(&compact.meta)
+        .bind(&compact.stdout)
+        .bind(&compact.stderr)
+        .bind(compact.size() as i64)
+        .bind(now_millis())
+        .execute(pool)
+        .await?;
+        });
+        self.evict_over_bound().await
+    }
+
+    /// Evicts the least recently used results, one at a time (an index lookup each): a write
+    /// usually pushes out one or two, and a small bound keeps what was used last.
+    async fn evict_over_bound(&self) -> Result<(), StoreError> {
+        loop {
+            let bytes: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT bytes FROM cache_size")
+                .fetch_one(pool)
+                .await?);
+            if bytes as u64 <= self.cache_max_bytes {
+                return Ok(());
+            }
+            let evicted = on_pool!(self, pool => sqlx::query(
+                "DELETE FROM cached_results WHERE key IN (SELECT key FROM cached_results ORDER BY used_at LIMIT 1)",
+            )
+            .execute(pool)
+            .await?
+            .rows_affected());
+            if evicted == 0 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The longest id `code` can get; a saved id is its shortest free prefix.
+pub fn full_id(code: &str) -> String {
+    encode_id(&Sha256::digest(code.as_bytes()))
+}
+
+/// The cache key of a run of `code` on the image with id `image_id` under `settings` (the
+/// sandbox's fingerprint): a different image build or other limits never share results. Which
+/// results are cached at all is [`cacheable`].
+pub fn cache_key(code: &str, image_id: &str, settings: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [code_hash(code).as_str(), image_id, settings] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex(&hasher.finalize())
+}
+
+/// Whether a result may be served again for the same code, image and sandbox. Timeouts, kills at
+/// the memory limit and errors depend on the moment (load, the engine), so they always run again.
+pub fn cacheable(result: &VersionResult) -> bool {
+    use crate::model::Status;
+    matches!(result.status, Status::Ok | Status::Exit | Status::OutputLimit)
+}
+
+fn code_hash(code: &str) -> String {
+    hex(&Sha256::digest(code.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash as base32 (5 bits a character), 51 characters for 256 bits.
+fn encode_id(hash: &[u8]) -> String {
+    let mut id = String::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for &byte in hash {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            id.push(ID_ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    id
+}
+
+fn now_millis() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .expect("now formats as RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_is_a_file_unless_it_is_a_postgres_url_whose_password_is_never_shown() {
+        let file: Database = "data/evalgrid.sqlite3".parse().unwrap();
+        assert_eq!(file, Database::File("data/evalgrid.sqlite3".into()));
+        let url = "postgres://evalgrid:s3cret@db.internal:5432/evalgrid";
+        let postgres: Database = url.parse().unwrap();
+        assert_eq!(postgres, Database::Postgres(url.into()));
+        assert_eq!(
+            postgres.to_string(),
+            "postgres://evalgrid:***@db.internal:5432/evalgrid"
+        );
+        assert!(!format!("{postgres:?}").contains("s3cret"));
+        assert!(matches!(
+            "postgresql://localhost/x".parse().unwrap(),
+            Database::Postgres(_)
+        ));
+    }
+
+    #[test]
+    fn ids_use_the_unambiguous_alphabet() {
+        let id = encode_id(&Sha256::digest(b"<?php echo 1;"));
+        assert_eq!(id.len(), 51);
+        assert!(id.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+        assert!(!id.contains(['i', 'l', 'o', 'u']), "{id}");
+    }
+
+    #[test]
+    fn line_endings_are_the_only_normalization() {
+        assert_eq!(
+            crate::model::normalize("<?php\r\necho 1;\r?>  \n"),
+            "<?php\necho 1;\r?>  \n"
+        );
+    }
+
+    pub(super) fn result_with(stdout: &str, stderr: &str) -> VersionResult {
+        VersionResult {
+            image: "php:8.4-cli".into(),
+            php_version: "8.4.27".into(),
+            status: crate::model::Status::Ok,
+            exit_code: Some(0),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            truncated: false,
+            duration_ms: 3,
+            started_at: None,
+            finished_at: None,
+            cpu_time_us: Some(1),
+            peak_memory_bytes: Some(2),
+            cached: false,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn only_results_that_depend_on_the_code_alone_are_cached() {
+        use crate::model::Status;
+        for status in [Status::Ok, Status::Exit, Status::OutputLimit] {
+            assert!(
+                cacheable(&VersionResult {
+                    status,
+                    ..result_with("", "")
+                }),
+                "{status:?}"
+            );
+        }
+        for status in [Status::Timeout, Status::Oom, Status::Error] {
+            assert!(
+                !cacheable(&VersionResult {
+                    status,
+                    ..result_with("", "")
+                }),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cache_keys_differ_by_code_image_and_settings() {
+        let key = cache_key("a", "sha256:1", "s");
+        assert_eq!(key, cache_key("a", "sha256:1", "s"));
+        assert_ne!(key, cache_key("b", "sha256:1", "s"));
+        assert_ne!(key, cache_key("a", "sha256:2", "s"));
+        assert_ne!(key, cache_key("a", "sha256:1", "t"));
+        // Separators keep the parts apart.
+        assert_ne!(cache_key("a", "sha256:1", "s"), cache_key("a", "sha256:1s", ""));
+    }
+}
