@@ -2,6 +2,7 @@
 //! request helpers so that each test reads like what a client does.
 #![allow(dead_code)]
 
+pub mod balancer;
 pub mod client;
 pub mod engine_proxy;
 pub mod fixtures;

@@ -28,14 +28,20 @@ impl ServerProcess {
     /// Starts the binary with exactly these flags (and its own port, and instance id unless
     /// `--instance-id` is among them).
     pub async fn start_exactly(flags: &[&str]) -> Self {
-        let named = flags.iter().position(|flag| *flag == "--instance-id");
-        let instance_id = named.map_or_else(super::fresh_instance_id, |at| flags[at + 1].to_owned());
-        let own_id = ["--instance-id", instance_id.as_str()];
-        let own_id: &[&str] = if named.is_some() { &[] } else { &own_id };
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
+        Self::start_on(port, flags).await
+    }
+
+    /// Starts the binary on 127.0.0.1:`port` (a restart behind a balancer keeps its address)
+    /// with exactly these flags, and its own instance id unless `--instance-id` is among them.
+    pub async fn start_on(port: u16, flags: &[&str]) -> Self {
+        let named = flags.iter().position(|flag| *flag == "--instance-id");
+        let instance_id = named.map_or_else(super::fresh_instance_id, |at| flags[at + 1].to_owned());
+        let own_id = ["--instance-id", instance_id.as_str()];
+        let own_id: &[&str] = if named.is_some() { &[] } else { &own_id };
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .args(own_id)
@@ -60,6 +66,16 @@ impl ServerProcess {
             base,
             containers: super::Containers::of(&instance_id),
         }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.address().rsplit(':').next().unwrap().parse().unwrap()
     }
 
     /// A client of this server.
