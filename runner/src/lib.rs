@@ -232,7 +232,11 @@ impl Runner {
         let wake_pool = Arc::new(Notify::new());
         Self {
             backend,
-            slots: Arc::new(slots::Slots::new(config.max_containers, wake_pool.clone())),
+            slots: Arc::new(slots::Slots::new(
+                config.max_containers,
+                slots::first_uid_of(&config.instance_id),
+                wake_pool.clone(),
+            )),
             pool: Arc::new(pool::Pool::new(config.pool_size, wake_pool)),
             line: line::Line::new(config.max_waiting),
             config: Arc::new(config),

@@ -14,6 +14,23 @@ use tokio::time::Instant;
 /// subordinate-id ranges start at 100000 and grow by 65536 per user).
 const FIRST_UID: u32 = 1_500_000_000;
 
+/// Each instance takes a block of this many ids (its container limit fits in it) ...
+const UIDS_PER_INSTANCE: u32 = 65_536;
+
+/// ... one of this many blocks, chosen by its instance id, so that instances sharing an engine
+/// (behind a balancer) give their containers different ids, except for 1 pair in 4096. The last
+/// id stays below 2^31, which some tools read as signed.
+const INSTANCE_BLOCKS: u32 = 4096;
+
+/// The first user id of `instance_id`'s block: the same across restarts (FNV-1a, stable by
+/// definition, unlike std's hasher).
+pub(crate) fn first_uid_of(instance_id: &str) -> u32 {
+    let hash = instance_id.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    FIRST_UID + (hash % INSTANCE_BLOCKS) * UIDS_PER_INSTANCE
+}
+
 /// The container limit and the user ids that go with it.
 pub(crate) struct Slots {
     semaphore: Arc<Semaphore>,
@@ -32,12 +49,14 @@ pub(crate) struct Slot {
 }
 
 impl Slots {
-    pub(crate) fn new(capacity: usize, freed: Arc<Notify>) -> Self {
-        let ids = u32::try_from(capacity).expect("container limit fits in u32");
+    /// Room for `capacity` containers (at most a block of ids), with ids from `first_uid` on.
+    pub(crate) fn new(capacity: usize, first_uid: u32, freed: Arc<Notify>) -> Self {
+        let capacity = capacity.min(UIDS_PER_INSTANCE as usize);
+        let ids = capacity as u32;
         Self {
             semaphore: Arc::new(Semaphore::new(capacity)),
             capacity,
-            free_uids: Arc::new(Mutex::new((FIRST_UID..FIRST_UID + ids).rev().collect())),
+            free_uids: Arc::new(Mutex::new((first_uid..first_uid + ids).rev().collect())),
             freed,
         }
     }
@@ -115,7 +134,21 @@ mod tests {
     use std::time::Duration;
 
     fn slots(capacity: usize) -> Slots {
-        Slots::new(capacity, Arc::default())
+        Slots::new(capacity, FIRST_UID, Arc::default())
+    }
+
+    #[test]
+    fn each_instance_has_a_block_of_user_ids_of_its_own_the_same_after_a_restart() {
+        let first = first_uid_of("web-1-10.0.0.11:3000");
+        assert_eq!(first, first_uid_of("web-1-10.0.0.11:3000"), "stable");
+        let blocks: std::collections::HashSet<u32> = (0..16)
+            .map(|n| first_uid_of(&format!("web-{n}-10.0.0.{n}:3000")))
+            .collect();
+        assert_eq!(blocks.len(), 16, "16 instances, 16 blocks: {blocks:?}");
+        for block in blocks {
+            assert!(block >= FIRST_UID && (block - FIRST_UID) % UIDS_PER_INSTANCE == 0);
+            assert!(u64::from(block) + u64::from(UIDS_PER_INSTANCE) <= 1 << 31);
+        }
     }
 
     #[tokio::test]

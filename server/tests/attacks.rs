@@ -351,6 +351,19 @@ async fn runs_have_their_own_user_ids_and_no_pseudo_terminals() {
     assert!(uids.iter().all(|uid| *uid != "uid 0"), "{uids:?}");
 }
 
+/// Two instances on one engine (behind a balancer) gave their first containers the same user id:
+/// per-user kernel limits were shared between their runs. Each instance has a block of its own.
+#[tokio::test]
+async fn instances_sharing_an_engine_give_their_runs_different_user_ids() {
+    let (one, other) = (TestServer::start().await, TestServer::start().await);
+    let code = "<?php echo posix_getuid();";
+    let first = one.run_forced(code, &["php:8.4-cli"]).await.remove(0).stdout;
+    let second = other.run_forced(code, &["php:8.4-cli"]).await.remove(0).stdout;
+    assert_ne!(first, second, "both instances ran as user {first}");
+    one.containers.assert_none_left().await;
+    other.containers.assert_none_left().await;
+}
+
 /// A script that prints the shell's closing lines itself, claiming it was killed, then keeps
 /// running: one deadline covers the whole run, so it is a timeout, never `ok`.
 #[tokio::test]
