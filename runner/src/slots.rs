@@ -146,7 +146,7 @@ mod tests {
             .collect();
         assert_eq!(blocks.len(), 16, "16 instances, 16 blocks: {blocks:?}");
         for block in blocks {
-            assert!(block >= FIRST_UID && (block - FIRST_UID) % UIDS_PER_INSTANCE == 0);
+            assert!(block >= FIRST_UID && (block - FIRST_UID).is_multiple_of(UIDS_PER_INSTANCE));
             assert!(u64::from(block) + u64::from(UIDS_PER_INSTANCE) <= 1 << 31);
         }
     }
