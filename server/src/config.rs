@@ -76,6 +76,10 @@ pub struct Config {
     /// core, at least 4].
     #[arg(long, env = "EVALGRID_MAX_CONTAINERS", value_parser = at_least_one)]
     pub max_containers: Option<usize>,
+    /// On SIGTERM, how long the runs in flight may go on, in seconds, while health checks and new
+    /// runs answer `503` (a load balancer takes the instance out meanwhile); 0 stops them at once.
+    #[arg(long, env = "EVALGRID_DRAIN_SECS", default_value_t = 0.0, value_parser = seconds)]
+    pub drain_secs: f64,
     /// How long a run may wait in line for a free slot, in seconds; then it is turned away
     /// (`503` before the answer has begun, an error line in the stream after).
     #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 30.0, value_parser = seconds)]

@@ -82,8 +82,20 @@ pub async fn snippet(
     }
 }
 
-/// `GET /api/health`: 200 when the engine answers, 503 when it does not.
+/// `GET /api/health`: 200 when the engine answers, 503 when it does not or the instance is
+/// stopping (draining).
 pub async fn health(State(state): State<AppState>) -> Response {
+    if state.drain.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({
+                "instance": state.runner.instance_id(),
+                "draining": true,
+                "runs": state.drain.runs(),
+            })),
+        )
+            .into_response();
+    }
     let images = match state.runner.engine().await {
         Ok(()) => state.runner.images().await,
         Err(error) => Err(error.into()),

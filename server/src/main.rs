@@ -93,10 +93,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(stop_on_signal(stop.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}");
+    let drain_time = Duration::from_secs_f64(config.drain_secs);
     let stopped = {
-        let stop = stop.clone();
+        let (stop, drain) = (stop.clone(), state.drain.clone());
         async move {
             stop.cancelled().await;
+            if !drain_time.is_zero() {
+                tracing::info!(
+                    runs = drain.runs(),
+                    "draining: new runs and health checks get 503"
+                );
+                if !drain.drain(drain_time).await {
+                    tracing::warn!(runs = drain.runs(), "runs still in flight after --drain-secs");
+                }
+            }
             tracing::info!("shutting down: stopping runs in flight");
             if !runner.shut_down(CLEANUP_GRACE).await {
                 tracing::warn!("some containers could not be removed in time");
@@ -105,7 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     tokio::select! {
         served = serve(listener, state, stopped) => served?,
-        () = async { stop.cancelled().await; tokio::time::sleep(EXIT_DEADLINE).await } => {
+        () = async { stop.cancelled().await; tokio::time::sleep(drain_time + EXIT_DEADLINE).await } => {
             tracing::warn!("connections still open at the exit deadline; exiting anyway");
         }
     }

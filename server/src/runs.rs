@@ -3,6 +3,7 @@
 //! only on the code; only once the run is admitted, so a run that never starts stores
 //! nothing), the versions run, and every result is stored before it is sent.
 
+use crate::drain::RunInFlight;
 use crate::extract::CheckedRun;
 use crate::middleware::InFlight;
 use crate::{AppError, AppState};
@@ -36,7 +37,7 @@ type Events = Pin<Box<dyn Stream<Item = RunEvent> + Send>>;
 /// Errors that come before any waiting (bad size, full line, the client's cap) are the
 /// answer's status.
 pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<Events>, AppError> {
-    let in_flight = state.runs_in_flight.enter(run.client)?;
+    let in_flight = (state.drain.enter()?, state.runs_in_flight.enter(run.client)?);
     let settings = state.runner.sandbox_fingerprint();
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
@@ -114,8 +115,12 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     })
 }
 
-/// `events`, holding the client's place among runs in flight for as long as they last.
-fn hold(events: impl Stream<Item = RunEvent> + Send + 'static, in_flight: Option<InFlight>) -> Events {
+/// `events`, counted among the runs in flight (the instance's, the client's) for as long as they
+/// last.
+fn hold(
+    events: impl Stream<Item = RunEvent> + Send + 'static,
+    in_flight: (RunInFlight, Option<InFlight>),
+) -> Events {
     Box::pin(events.map(move |event| {
         let _held = &in_flight;
         event

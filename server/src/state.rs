@@ -22,6 +22,9 @@ pub struct AppState {
     #[from_ref(skip)]
     pub trusted_proxies: crate::TrustedProxies,
     pub connections: ConnectionLimits,
+    /// Stopping behind a balancer: new runs and health checks are refused meanwhile.
+    #[from_ref(skip)]
+    pub drain: crate::Drain,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             runs_in_flight: RunsInFlight::per_client(config.runs_in_flight_per_ip),
             trusted_proxies: crate::TrustedProxies::new(config.trusted_proxies.clone()),
             connections: config.connection_limits(),
+            drain: crate::Drain::default(),
         }
     }
 }

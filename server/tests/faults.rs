@@ -136,6 +136,46 @@ async fn sigterm_kills_the_runs_in_flight_and_exits_within_two_seconds() {
     run.abort();
 }
 
+/// Behind a load balancer (deploy/haproxy.cfg), a stopping instance first drains: health
+/// checks and new runs get 503 (the balancer sends them elsewhere) while its runs finish.
+#[tokio::test]
+async fn with_drain_secs_sigterm_lets_the_runs_in_flight_finish_and_refuses_new_ones() {
+    let mut server = ServerProcess::start(&["--drain-secs", "20"]).await;
+    let client = server.client();
+    let code = "<?php sleep(3); echo 'finished';";
+    let running = {
+        let client = client.clone();
+        tokio::spawn(async move { client.run_forced(code, &["php:8.4-cli"]).await })
+    };
+    wait_for_running_sleepers(&server.containers, 1).await;
+    server.signal(libc::SIGTERM);
+    // Until its run ends: out of the balancer, no new runs.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let health = loop {
+        let health = client.get("/api/health").await;
+        if health.status() == StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
+            break health;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(
+        (health["draining"].as_bool(), health["runs"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let refused = client
+        .post_json("/api/run", run_body("<?php echo 1;", &["php:8.4-cli"]))
+        .await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key("retry-after"));
+    // The run in flight finishes as if nothing happened, then the server exits.
+    let result = running.await.unwrap().remove(0);
+    assert_eq!((result.status, result.stdout.as_str()), (Status::Ok, "finished"));
+    server.wait_for_exit(Duration::from_secs(3)).await;
+    server.containers.assert_none_left().await;
+}
+
 #[tokio::test]
 async fn after_a_crash_the_next_start_removes_its_orphans_and_only_those() {
     let mut crashed = ServerProcess::start(&["--pool-size", "0"]).await;

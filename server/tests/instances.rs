@@ -20,8 +20,8 @@ use std::time::Duration;
 /// remote engine, where it keeps its image id, so the two instances share cached results.
 const IMAGE: &str = "evalgrid-fixture/php:8.4.5-cli-alpine";
 
-/// An instance's flags: the shared database, its own id, the fixture image only, and the
-/// balancer as its trusted proxy.
+/// An instance's flags: the shared database, its own id, the fixture image only, the balancer
+/// as its trusted proxy, and a drain on stop (as deploy/README.md says).
 fn instance_flags(database: &str, instance: &str, more: &[&str]) -> Vec<String> {
     let mut flags: Vec<String> = [
         "--database",
@@ -38,6 +38,8 @@ fn instance_flags(database: &str, instance: &str, more: &[&str]) -> Vec<String> 
         "0",
         "--snippets-per-hour",
         "0",
+        "--drain-secs",
+        "10",
     ]
     .iter()
     .chain(more)

@@ -6,6 +6,7 @@ use app::model::{RunResponse, Snippet, Status, VersionResult};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+#[derive(Clone)]
 pub struct Client {
     pub base: String,
     pub http: reqwest::Client,
