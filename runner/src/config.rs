@@ -62,6 +62,9 @@ pub struct RunnerConfig {
     /// Pre-started containers kept waiting per image, in free room only (default 0: off). Each
     /// is used once; a run that needs room evicts idle ones.
     pub pool_size: usize,
+    /// Most pre-started containers kept per image while it is in demand (a run found its pool
+    /// empty); the pool shrinks back to `pool_size` when the image is not used (default 4).
+    pub pool_max: usize,
 }
 
 /// Every tag but the FPM and Apache variants (`8.4-fpm`, `8.4-apache-bookworm`, …).
@@ -93,6 +96,7 @@ impl Default for RunnerConfig {
             admission_wait: Duration::from_secs(30),
             max_waiting: 256,
             pool_size: 0,
+            pool_max: 4,
         }
     }
 }

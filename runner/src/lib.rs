@@ -237,7 +237,7 @@ impl Runner {
                 slots::first_uid_of(&config.instance_id),
                 wake_pool.clone(),
             )),
-            pool: Arc::new(pool::Pool::new(config.pool_size, wake_pool)),
+            pool: Arc::new(pool::Pool::new(config.pool_size, config.pool_max, wake_pool)),
             line: line::Line::new(config.max_waiting),
             config: Arc::new(config),
             catalog: Arc::new(images::Catalog::default()),

@@ -421,3 +421,44 @@ async fn a_run_wider_than_the_limit_runs_in_waves_within_the_limit() {
     assert_eq!(engine.most_alive(), 2, "two at once, never more: the limit is 2");
     shut_down(&runner, &engine).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_grows_while_runs_find_it_empty_and_shrinks_back_when_its_image_is_idle() {
+    let all = images(2);
+    let engine = FakeEngine::quick(all.clone());
+    let runner = Runner::with_backend(
+        RunnerConfig {
+            pool_max: 3,
+            ..config(8, 1)
+        },
+        engine.clone(),
+    );
+    runner.pool.keep_for_all(&runner, all.clone());
+    eventually("the pools fill", || runner.pooled() == 2).await;
+    let busy = &all[..1];
+    let wanted = |image: &Image| runner.pool.wanted_by_image().get(&image.id).copied().unwrap_or(1);
+    // Back-to-back runs of one image: the first takes the pooled container, the next find the
+    // pool empty and grow it, up to its most.
+    for _ in 0..6 {
+        run(&runner, busy.to_vec()).await;
+    }
+    assert_eq!(wanted(&all[0]), 3);
+    assert_eq!(wanted(&all[1]), 1, "the other image's pool stays as it was");
+    eventually("the busy image's pool grows", || runner.pooled() == 3 + 1).await;
+    assert!(engine.most_alive() <= 8);
+
+    // Idle: one fewer a minute, down to the configured size, surplus containers removed.
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    eventually("one fewer", || runner.pooled() == 2 + 1).await;
+    assert_eq!(wanted(&all[0]), 2);
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    eventually("back to the size", || runner.pooled() == 1 + 1).await;
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!((wanted(&all[0]), runner.pooled()), (1, 2), "never below the size");
+    assert_eq!(
+        engine.alive(),
+        2,
+        "the surplus containers are gone from the engine"
+    );
+    shut_down(&runner, &engine).await;
+}

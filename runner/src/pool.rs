@@ -6,6 +6,9 @@
 //!   its slot with it (admission counts it as paid for);
 //! - one keeper task tops the pool up, one container at a time, a moment after it is woken (a
 //!   container was taken or a slot came free), and only with slots that are free;
+//! - the pool follows demand: an image whose run found no container waiting gets one more kept
+//!   for it, up to the most (`pool_max`); an image unused for a minute gets one fewer, down to
+//!   the configured size, and its surplus idle containers are removed;
 //! - the pool never blocks a run: while a run waits for room the pool yields — idle containers
 //!   are evicted to make room, and no refill starts or is kept.
 
@@ -17,15 +20,32 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// How long the keeper waits after being woken before it starts a container: starting one keeps
 /// both cores of a small machine busy for ~100 ms, which would delay PHP's own start in the
 /// container just taken.
 const REFILL_DELAY: Duration = Duration::from_millis(250);
 
+/// An image's pool shrinks by one container after this long without a run of it.
+const SHRINK_AFTER: Duration = Duration::from_secs(60);
+
+/// How often the keeper looks for pools to shrink when nothing wakes it.
+const SHRINK_CHECK: Duration = Duration::from_secs(10);
+
+/// How many containers an image's pool wants now, and when a run of it last came.
+struct Demand {
+    wanted: usize,
+    last_run: Instant,
+}
+
 pub(crate) struct Pool {
-    /// Containers wanted per image.
-    size: usize,
+    /// Containers kept per image when idle (`pool_size`); 0 turns the pool off.
+    min: usize,
+    /// Most containers kept per image under demand (`pool_max`, at least `min`).
+    max: usize,
+    /// What each image's pool wants, by image id (images not in it want `min`).
+    demand: Mutex<HashMap<String, Demand>>,
     /// Idle containers by image id.
     idle: Mutex<HashMap<String, Vec<Prepared>>>,
     /// The images the pool keeps containers for, in the order they are topped up.
@@ -48,9 +68,11 @@ impl Drop for Yielding<'_> {
 }
 
 impl Pool {
-    pub(crate) fn new(size: usize, wake: Arc<Notify>) -> Self {
+    pub(crate) fn new(min: usize, max: usize, wake: Arc<Notify>) -> Self {
         Self {
-            size,
+            min,
+            max: if min == 0 { 0 } else { max.max(min) },
+            demand: Mutex::default(),
             idle: Mutex::default(),
             images: Mutex::default(),
             waiting_runs: AtomicUsize::new(0),
@@ -59,14 +81,66 @@ impl Pool {
         }
     }
 
-    /// A started container for `image`, if one waits; the keeper will replace it.
+    /// A started container for `image`, if one waits; the keeper will replace it. When none
+    /// waits, the image's pool grows by one (up to the most).
     pub(crate) fn take(&self, image: &Image) -> Option<Prepared> {
-        if self.size == 0 {
+        if self.max == 0 {
             return None;
         }
         let taken = self.idle.lock().unwrap().get_mut(&image.id).and_then(Vec::pop);
+        let mut demand = self.demand.lock().unwrap();
+        let demand = demand.entry(image.id.clone()).or_insert(Demand {
+            wanted: self.min,
+            last_run: Instant::now(),
+        });
+        demand.last_run = Instant::now();
+        if taken.is_none() {
+            demand.wanted = (demand.wanted + 1).min(self.max);
+        }
         self.keep_for(image);
         taken
+    }
+
+    /// How many containers `image_id`'s pool wants now.
+    fn wanted(&self, image_id: &str) -> usize {
+        self.demand
+            .lock()
+            .unwrap()
+            .get(image_id)
+            .map_or(self.min, |demand| demand.wanted)
+    }
+
+    /// Shrinks by one the pools of images unused for [`SHRINK_AFTER`], and takes out the idle
+    /// containers over what each pool wants, for removal.
+    fn shrink(&self) -> Vec<Prepared> {
+        let now = Instant::now();
+        let mut demand = self.demand.lock().unwrap();
+        let mut idle = self.idle.lock().unwrap();
+        let mut surplus = Vec::new();
+        for (image_id, demand) in demand.iter_mut() {
+            if demand.wanted > self.min && now - demand.last_run >= SHRINK_AFTER {
+                demand.wanted -= 1;
+                // The next step down is another quiet period away.
+                demand.last_run = now;
+            }
+            if let Some(waiting) = idle.get_mut(image_id) {
+                while waiting.len() > demand.wanted {
+                    surplus.extend(waiting.pop());
+                }
+            }
+        }
+        surplus
+    }
+
+    /// How many containers the pool wants for each image, by image id (for tests and health).
+    #[cfg(test)]
+    pub(crate) fn wanted_by_image(&self) -> HashMap<String, usize> {
+        self.demand
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(image_id, demand)| (image_id.clone(), demand.wanted))
+            .collect()
     }
 
     /// From now on until the returned guard is dropped, the pool gives way to a waiting run.
@@ -119,7 +193,7 @@ impl Pool {
 
     /// Keeps containers for exactly these images (discovery's list), and starts the keeper.
     pub(crate) fn keep_for_all(&self, runner: &Runner, images: Vec<Image>) {
-        if self.size == 0 {
+        if self.max == 0 {
             return;
         }
         *self.images.lock().unwrap() = images;
@@ -129,7 +203,7 @@ impl Pool {
 
     /// Starts the keeper task once (the first time the pool is used).
     pub(crate) fn start_keeper(&self, runner: &Runner) {
-        if self.size == 0 || self.keeper_started.swap(true, Ordering::SeqCst) {
+        if self.max == 0 || self.keeper_started.swap(true, Ordering::SeqCst) {
             return;
         }
         let runner = runner.clone();
@@ -147,13 +221,15 @@ impl Pool {
             return None;
         }
         let images = self.images.lock().unwrap().clone();
+        let wanted: Vec<usize> = images.iter().map(|image| self.wanted(&image.id)).collect();
         let idle = self.idle.lock().unwrap();
         let lacking = images
             .into_iter()
-            .map(|image| (idle.get(&image.id).map_or(0, Vec::len), image))
-            .filter(|(waiting, _)| *waiting < self.size)
-            .min_by_key(|(waiting, _)| *waiting)?
-            .1;
+            .zip(wanted)
+            .map(|(image, wanted)| (idle.get(&image.id).map_or(0, Vec::len), wanted, image))
+            .filter(|(waiting, wanted, _)| waiting < wanted)
+            .min_by_key(|(waiting, _, _)| *waiting)?
+            .2;
         drop(idle);
         Some((lacking, runner.slots.try_take()?))
     }
@@ -178,11 +254,19 @@ impl Pool {
     }
 }
 
-/// The keeper: tops the pool up whenever woken, one container at a time.
+/// The keeper: tops the pool up whenever woken, one container at a time, and shrinks pools
+/// that are no longer used.
 async fn keep(runner: &Runner) {
     let pool = &runner.pool;
     loop {
-        pool.wake.notified().await;
+        let woken = tokio::time::timeout(SHRINK_CHECK, pool.wake.notified())
+            .await
+            .is_ok();
+        let surplus = pool.shrink();
+        futures::future::join_all(surplus.into_iter().map(Prepared::remove)).await;
+        if !woken {
+            continue;
+        }
         tokio::time::sleep(REFILL_DELAY).await;
         while let Some((image, slot)) = pool.next_refill(runner) {
             match prepare(runner, &image, slot).await {

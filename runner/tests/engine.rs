@@ -443,9 +443,11 @@ async fn wait_for_pool(runner: &Runner, count: usize) {
     panic!("the pool never reached {count}, it has {}", runner.pooled());
 }
 
+/// A pool of a fixed size (it does not grow with demand: the counts below stay exact).
 fn pooled(pool_size: usize, max_containers: usize) -> RunnerConfig {
     RunnerConfig {
         pool_size,
+        pool_max: pool_size,
         max_containers,
         ..Default::default()
     }
@@ -492,6 +494,26 @@ async fn an_empty_pool_falls_back_to_a_fresh_container_and_refills() {
     assert_eq!(result.stdout, "cold");
     wait_for_pool(&engine.runner, 1).await;
     engine.containers.wait_for(1).await;
+    assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
+    engine.containers.assert_none_left().await;
+}
+
+#[tokio::test]
+async fn back_to_back_runs_grow_their_image_s_pool_up_to_its_most() {
+    let engine = engine_with(RunnerConfig {
+        pool_size: 1,
+        pool_max: 3,
+        max_containers: 16,
+        ..Default::default()
+    })
+    .await;
+    // Each run comes before the pool could refill: each finds it empty and grows it.
+    for n in 0..4 {
+        let result = engine.run("php:8.4-cli", &format!("<?php echo {n};")).await;
+        assert_eq!(result.stdout, n.to_string());
+    }
+    wait_for_pool(&engine.runner, 3).await;
+    engine.containers.wait_for(3).await;
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
     engine.containers.assert_none_left().await;
 }

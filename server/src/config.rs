@@ -95,6 +95,11 @@ pub struct Config {
     /// idle pool gives its containers up to runs); 0 turns the pool off.
     #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
     pub pool_size: usize,
+    /// Most pre-started containers per image while it is in demand: a run that finds its
+    /// image's pool empty grows it by one; a minute without runs shrinks it by one, back to
+    /// --pool-size.
+    #[arg(long, env = "EVALGRID_POOL_MAX", default_value_t = 4)]
+    pub pool_max: usize,
     /// Where saved snippets and cached results live: an SQLite file (created when missing), or a
     /// `postgres://user:password@host:port/database` URL shared by several instances (the
     /// database must exist; its tables are created at start-up).
@@ -254,6 +259,7 @@ impl Config {
             max_waiting: self.max_waiting_runs,
             // More per image than the whole limit could never be kept.
             pool_size: self.pool_size.min(max_containers),
+            pool_max: self.pool_max.min(max_containers),
             ..Default::default()
         }
     }
