@@ -122,7 +122,8 @@ fn range_label(run: &[ImageInfo], positions: &[usize]) -> String {
     ranges
         .iter()
         .map(|&(start, end)| {
-            if start == end {
+            // Several images of one version (a Debian and an Alpine build) are one version.
+            if run[start].php_version == run[end].php_version {
                 run[start].php_version.clone()
             } else {
                 format!("{} – {}", run[start].php_version, run[end].php_version)
@@ -292,6 +293,19 @@ mod tests {
             labels(&group_results(&versions, &results)),
             ["7.4.33, 8.4.27 – 8.5.7", "8.2.32"]
         );
+    }
+
+    #[test]
+    fn several_images_of_one_version_are_labelled_once() {
+        let mut versions = run(&["7.4.33", "8.2.32"]);
+        let mut alpine = versions[0].clone();
+        alpine.image = "php:7.4-cli-alpine".into();
+        versions.insert(1, alpine);
+        let mut results = arrived(&[result("7.4.33", "a"), result("8.2.32", "b")]);
+        let mut on_alpine = result("7.4.33", "a");
+        on_alpine.image = "php:7.4-cli-alpine".into();
+        results.insert(on_alpine.image.clone(), on_alpine);
+        assert_eq!(labels(&group_results(&versions, &results)), ["8.2.32", "7.4.33"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod components;
 pub mod hints;
 pub mod model;
 pub mod page_address;
+pub mod php_branches;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]

@@ -27,7 +27,15 @@ pub fn Playground(
     #[prop(optional)]
     snippet: Option<Snippet>,
 ) -> impl IntoView {
+    // The list as the server rendered it; later lists come from `keep_images_fresh`.
     let images = Resource::new(|| (), |_| list_images());
+    let refreshed = RwSignal::new(None::<Result<Vec<ImageInfo>, String>>);
+    let offered: Offered = Memo::new(move |_| {
+        refreshed
+            .get()
+            .or_else(|| images.get().map(|list| list.map_err(server_message)))
+    });
+    let refresh_images = keep_images_fresh(refreshed, offered);
     let (id, saved_code, saved_at, saved_results) = match snippet {
         Some(s) => (Some(s.id), s.code, Some(s.created_at), s.results),
         None => (None, EXAMPLE.to_owned(), None, Vec::new()),
@@ -57,6 +65,12 @@ pub fn Playground(
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
     let view_mode = RwSignal::new(address.view);
+    // A memo: the results below render anew only when the tab really changes.
+    let shown_view = Memo::new(move |_| {
+        view_mode
+            .get()
+            .unwrap_or_else(|| ResultView::default_for(versions.with(Vec::len)))
+    });
     let base = RwSignal::new(address.base);
     let hide_identical = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -66,7 +80,7 @@ pub fn Playground(
     let line_marks = Signal::derive(move || versions.with(|v| results.with(|r| reported_lines(v, r))));
 
     let selected = move || -> Vec<ImageInfo> {
-        let available = images.get().and_then(Result::ok).unwrap_or_default();
+        let available = offered.get().and_then(Result::ok).unwrap_or_default();
         available
             .into_iter()
             .filter(|i| ticked.is_ticked(&i.image))
@@ -153,6 +167,8 @@ pub fn Playground(
                 }
                 // What arrived stays; the versions still out failed with the run.
                 Err(message) => {
+                    // The engine may be gone (or back with other images): the picker says so.
+                    refresh_images();
                     if results.with_untracked(HashMap::is_empty) {
                         versions.set(Vec::new());
                     } else {
@@ -180,16 +196,11 @@ pub fn Playground(
                 <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
+                        // The first list is awaited (on the server too: the picker is in its
+                        // HTML); from then on the choice follows `offered` without rebuilding.
                         {move || Suspend::new(async move {
-                            match images.await {
-                                Ok(list) if list.is_empty() => view! {
-                                    <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
-                                }.into_any(),
-                                Ok(list) => view! { <VersionPicker images=list ticked/> }.into_any(),
-                                Err(error) => view! {
-                                    <p class="notice error">"Cannot list the PHP versions: " {server_message(error)}</p>
-                                }.into_any(),
-                            }
+                            let _ = images.await;
+                            view! { <ImageChoice offered ticked/> }
                         })}
                     </Transition>
                     <div class="run-row">
@@ -222,15 +233,103 @@ pub fn Playground(
             </section>
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
             <Show when=move || total.get() != 0>
-                <ResultToolbar view=view_mode base versions=versions.into() hide_identical/>
+                <ResultToolbar view=view_mode shown=shown_view.into() base versions=versions.into() hide_identical/>
             </Show>
-            {move || match view_mode.get() {
+            {move || match shown_view.get() {
                 ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }.into_any(),
                 ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
                 ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
             }}
         </main>
     }
+}
+
+/// The image list on screen: the server's first answer, then each refresh's.
+type Offered = Memo<Option<Result<Vec<ImageInfo>, String>>>;
+
+/// The picker, or why there is none. Renders anew only when that changes (not when the list
+/// does: the picker follows the list itself).
+#[component]
+fn ImageChoice(offered: Offered, ticked: VersionSelection) -> impl IntoView {
+    #[derive(Clone, PartialEq)]
+    enum Choice {
+        Waiting,
+        Empty,
+        Some,
+        Failed(String),
+    }
+    let choice = Memo::new(move |_| match offered.get() {
+        None => Choice::Waiting,
+        Some(Ok(list)) if list.is_empty() => Choice::Empty,
+        Some(Ok(_)) => Choice::Some,
+        Some(Err(error)) => Choice::Failed(error),
+    });
+    let list = Memo::new(move |_| offered.get().and_then(Result::ok).unwrap_or_default());
+    move || {
+        match choice.get() {
+        Choice::Waiting => view! { <p class="loading">"Looking for PHP images…"</p> }.into_any(),
+        Choice::Empty => view! {
+            <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
+        }.into_any(),
+        Choice::Some => view! { <VersionPicker images=list.into() ticked/> }.into_any(),
+        Choice::Failed(error) => view! {
+            <p class="notice error" role="alert">"Cannot list the PHP versions: " {error}</p>
+        }.into_any(),
+    }
+    }
+}
+
+/// How often the page asks for the image list again: new images (a pull) appear without a
+/// reload. Also when the window gets the focus back, and every few seconds while the engine is
+/// down, so that the page notices at once when it is back.
+const REFRESH_EVERY_SECS: u32 = 60;
+const RETRY_EVERY_SECS: u32 = 5;
+
+/// Asks for the image list on window focus, periodically, and (faster) while the last answer
+/// was an error; each answer goes to `refreshed`. Returns the refresh, for the page to call
+/// when a run failed. Only the browser does any of it.
+fn keep_images_fresh(
+    refreshed: RwSignal<Option<Result<Vec<ImageInfo>, String>>>,
+    offered: Offered,
+) -> impl Fn() + Copy + 'static {
+    let asking = StoredValue::new(false);
+    let refresh = move || {
+        if asking.get_value() {
+            return;
+        }
+        asking.set_value(true);
+        spawn_local(async move {
+            let list = list_images().await.map_err(server_message);
+            asking.set_value(false);
+            refreshed.try_set(Some(list));
+        });
+    };
+    Effect::new(move |_| {
+        let focus = window_event_listener(leptos::ev::focus, move |_| refresh());
+        let seconds = StoredValue::new(0_u32);
+        let timer = set_interval_with_handle(
+            move || {
+                let elapsed = seconds.get_value() + RETRY_EVERY_SECS;
+                let failing = offered.with_untracked(|o| matches!(o, Some(Err(_))));
+                let hidden = document().hidden();
+                if (failing || elapsed >= REFRESH_EVERY_SECS) && !hidden {
+                    seconds.set_value(0);
+                    refresh();
+                } else {
+                    seconds.set_value(elapsed);
+                }
+            },
+            Duration::from_secs(RETRY_EVERY_SECS.into()),
+        )
+        .ok();
+        on_cleanup(move || {
+            focus.remove();
+            if let Some(timer) = timer {
+                timer.clear();
+            }
+        });
+    });
+    refresh
 }
 
 /// The run in flight's request, to abort; only ever set in the browser.
@@ -299,7 +398,7 @@ fn result_info(result: &VersionResult) -> ImageInfo {
 /// Through the History API, not the router: the router would render the page anew.
 fn keep_in_address(
     ticked: VersionSelection,
-    view_mode: RwSignal<ResultView>,
+    view_mode: RwSignal<Option<ResultView>>,
     base: RwSignal<Option<String>>,
 ) {
     Effect::new(move |first: Option<()>| {

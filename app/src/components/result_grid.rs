@@ -24,8 +24,13 @@ pub fn ResultGrid(
         let key = base.get()?;
         results.with(|r| r.values().find(|r| version_key(&r.image) == key).cloned())
     });
+    let compact = move || versions.with(Vec::len) > crate::page_address::MANY_VERSIONS;
     view! {
-        <section class="result-grid" aria-label="Results">
+        <section
+            class="result-grid"
+            class:compact=compact
+            aria-label="Results"
+        >
             <For
                 each=move || versions.get()
                 key=|info| info.image.clone()
