@@ -1,3 +1,4 @@
+use super::result_grid::badge_text;
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
     RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
@@ -73,6 +74,10 @@ pub fn Playground(
     });
     let base = RwSignal::new(address.base);
     let hide_identical = RwSignal::new(false);
+    // What a screen reader says as the run goes: "PHP 8.4.27 finished: ok", one line per
+    // version, in one polite live region for the whole page (one per cell would talk over
+    // itself).
+    let announcements = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| hydrated.set(true));
     keep_in_address(ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
@@ -112,6 +117,7 @@ pub fn Playground(
         };
         versions.set(chosen.clone());
         results.set(HashMap::new());
+        announcements.set(Vec::new());
         error.set(None);
         running.set(true);
         let started = now_ms();
@@ -131,6 +137,7 @@ pub fn Playground(
                     RunUpdate::Result(result) => {
                         waiting.set(None);
                         elapsed_ms.set(Some(now_ms() - started));
+                        announcements.update(|said| said.push(finished_text(&result)));
                         results.update(|r| {
                             r.insert(result.image.clone(), *result);
                         });
@@ -148,6 +155,14 @@ pub fn Playground(
             in_flight.set_value(None);
             waiting.set(None);
             elapsed_ms.set(Some(now_ms() - started));
+            let total = versions.with_untracked(Vec::len);
+            announcements.update(|said| {
+                said.push(format!(
+                    "Run over: {total} {} in {}",
+                    if total == 1 { "version" } else { "versions" },
+                    super::format_duration(now_ms() - started)
+                ))
+            });
             match outcome {
                 Ok(id) => {
                     if mark_unfinished(versions, results, "the server ended the run first") {
@@ -232,6 +247,14 @@ pub fn Playground(
                 </div>
             </section>
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
+            <div class="visually-hidden run-announcements" role="status" aria-live="polite">
+                // Keyed by position: each line is added once, so only the new one is read out.
+                <For
+                    each=move || announcements.get().into_iter().enumerate()
+                    key=|(position, _)| *position
+                    children=|(_, text)| view! { <p>{text}</p> }
+                />
+            </div>
             <Show when=move || total.get() != 0>
                 <ResultToolbar view=view_mode shown=shown_view.into() base versions=versions.into() hide_identical/>
             </Show>
@@ -330,6 +353,16 @@ fn keep_images_fresh(
         });
     });
     refresh
+}
+
+/// "PHP 8.4.27 finished: ok", "PHP 7.4.33 finished: exit 255 (cached)".
+fn finished_text(result: &VersionResult) -> String {
+    let cached = if result.cached { " (cached)" } else { "" };
+    format!(
+        "PHP {} finished: {}{cached}",
+        result.php_version,
+        badge_text(result)
+    )
 }
 
 /// The run in flight's request, to abort; only ever set in the browser.

@@ -172,7 +172,7 @@ fn same_output(a: &VersionResult, b: &VersionResult) -> bool {
     a.image != b.image && a.stdout == b.stdout && a.stderr == b.stderr
 }
 
-fn badge_text(result: &VersionResult) -> String {
+pub(super) fn badge_text(result: &VersionResult) -> String {
     match (result.status, result.exit_code) {
         (Status::Exit, Some(code)) => format!("exit {code}"),
         (Status::Oom, _) => "out of memory".into(),
