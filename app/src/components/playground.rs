@@ -8,7 +8,6 @@ use crate::model::{ImageInfo, RunRequest, Snippet, Status, VersionResult};
 use crate::page_address::{PageQuery, ResultView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
 use send_wrapper::SendWrapper;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -43,7 +42,7 @@ pub fn Playground(
     };
     // Read once, the same on the server and in the browser (no hydration mismatch); from then on
     // the page writes the address, and Back/Forward read it back (below).
-    let address = use_query_map().with_untracked(|q| PageQuery::from_params(|name| q.get_str(name)));
+    let address = PageQuery::parse(&crate::page_location().1);
     let code = RwSignal::new(saved_code);
     let ticked = VersionSelection::new(
         saved_results.iter().map(|r| r.image.clone()).collect(),
@@ -79,7 +78,9 @@ pub fn Playground(
     // itself).
     let announcements = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| hydrated.set(true));
-    keep_in_address(ticked, view_mode, base);
+    // The path of the page on screen: where it was opened, then its permalink after a run.
+    let shown_path = StoredValue::new(crate::page_location().0);
+    keep_in_address(shown_path, ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
     let line_marks = Signal::derive(move || versions.with(|v| results.with(|r| reported_lines(v, r))));
@@ -177,6 +178,7 @@ pub fn Playground(
                             base: base.get_untracked(),
                         };
                         show_in_address_bar(&format!("/s/{id}{}", query.to_search()));
+                        shown_path.set_value(format!("/s/{id}"));
                     }
                     permalink.set(id);
                 }
@@ -430,6 +432,7 @@ fn result_info(result: &VersionResult) -> ImageInfo {
 /// change a history entry of its own (Back undoes it), and puts them back on Back/Forward.
 /// Through the History API, not the router: the router would render the page anew.
 fn keep_in_address(
+    shown_path: StoredValue<String>,
     ticked: VersionSelection,
     view_mode: RwSignal<Option<ResultView>>,
     base: RwSignal<Option<String>>,
@@ -453,6 +456,12 @@ fn keep_in_address(
         }
     });
     let listener = window_event_listener(leptos::ev::popstate, move |_| {
+        // Back to an entry of another page (the playground before its run became a permalink):
+        // that page, as a link to it would show it.
+        if window().location().pathname().ok() != shown_path.try_get_value() {
+            let _ = window().location().reload();
+            return;
+        }
         let query = PageQuery::parse(&window().location().search().unwrap_or_default());
         ticked.picked.set(query.versions);
         view_mode.set(query.view);

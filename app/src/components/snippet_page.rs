@@ -2,15 +2,14 @@ use super::playground::server_message;
 use super::Playground;
 use crate::api::load_snippet;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 /// `/s/{id}`: the playground started from a saved snippet. Rendered completely on the server
 /// (the route is `SsrMode::Async`), so the code and results read without JavaScript.
 #[component]
 pub fn SnippetPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let loaded = Resource::new(id, load_snippet);
+    let (path, _) = crate::page_location();
+    let id = crate::snippet_id(&path).unwrap_or_default().to_owned();
+    let loaded = Resource::new(move || id.clone(), load_snippet);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the snippet…"</p> }>
             {move || Suspend::new(async move {
