@@ -68,7 +68,7 @@ fn MeasureCell(value: Option<f64>, max: f64, text: fn(f64) -> String) -> impl In
                     <span class="measure-value">{text(value)}</span>
                     // A style property, not a `style` attribute: the page's CSP refuses inline
                     // style attributes, not properties set through the CSSOM.
-                    <span class="bar" style:width=format!("{share:.1}%")></span>
+                    <span class="bar" style:width=format!("{}%", super::fixed(share, 1))></span>
                 </td>
             }
             .into_any()
