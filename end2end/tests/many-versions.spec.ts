@@ -40,6 +40,9 @@ test.use({ baseURL: pickerURL });
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
+  // Left over by a run that was killed before its clean-up.
+  const leftovers = docker('images', '--format', '{{.Repository}}:{{.Tag}}', REPOSITORY).split('\n').filter(Boolean);
+  if (leftovers.length) docker('rmi', ...leftovers);
   for (const base of BASES) for (const copy of COPIES) buildCopy(base, copyTag(base, copy));
   rmSync(socket, { force: true });
   symlinkSync(ENGINE_SOCKET, socket);
