@@ -2,6 +2,7 @@ use super::{OutputStream, ResultView};
 use crate::compare::{changes_at, diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
 use crate::page_address::version_key;
+use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -143,9 +144,9 @@ pub fn OutputDiff(base: String, other: String, stream: &'static str) -> impl Int
                 .into_iter()
                 .map(|(changed, text)| {
                     if changed {
-                        view! { <mark>{text}</mark> }.into_any()
+                        Either::Left(view! { <mark>{text}</mark> })
                     } else {
-                        text.into_any()
+                        Either::Right(text)
                     }
                 })
                 .collect_view();

@@ -6,6 +6,7 @@ use super::{
 use crate::api::{list_images, run_streaming, RunUpdate};
 use crate::model::{ImageInfo, RunRequest, Snippet, Status, VersionResult};
 use crate::page_address::{PageQuery, ResultView};
+use leptos::either::{EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -261,9 +262,9 @@ pub fn Playground(
                 <ResultToolbar view=view_mode shown=shown_view.into() base versions=versions.into() hide_identical/>
             </Show>
             {move || match shown_view.get() {
-                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }.into_any(),
-                ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
-                ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
+                ResultView::Grid => EitherOf3::A(view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }),
+                ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
+                ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
             }}
         </main>
     }
@@ -290,17 +291,15 @@ fn ImageChoice(offered: Offered, ticked: VersionSelection) -> impl IntoView {
         Some(Err(error)) => Choice::Failed(error),
     });
     let list = Memo::new(move |_| offered.get().and_then(Result::ok).unwrap_or_default());
-    move || {
-        match choice.get() {
-        Choice::Waiting => view! { <p class="loading">"Looking for PHP images…"</p> }.into_any(),
-        Choice::Empty => view! {
+    move || match choice.get() {
+        Choice::Waiting => EitherOf4::A(view! { <p class="loading">"Looking for PHP images…"</p> }),
+        Choice::Empty => EitherOf4::B(view! {
             <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
-        }.into_any(),
-        Choice::Some => view! { <VersionPicker images=list.into() ticked/> }.into_any(),
-        Choice::Failed(error) => view! {
+        }),
+        Choice::Some => EitherOf4::C(view! { <VersionPicker images=list.into() ticked/> }),
+        Choice::Failed(error) => EitherOf4::D(view! {
             <p class="notice error" role="alert">"Cannot list the PHP versions: " {error}</p>
-        }.into_any(),
-    }
+        }),
     }
 }
 

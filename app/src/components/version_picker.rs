@@ -1,6 +1,7 @@
 use crate::model::ImageInfo;
 use crate::page_address::version_key;
 use crate::php_branches::{self, Support};
+use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashSet;
 
@@ -127,18 +128,12 @@ fn MinorGroupView(
     let end_of_life = group.support.is_some_and(Support::is_end_of_life);
     let support_title = group.support.map(Support::describe);
     let support_mark = match group.support {
-        Some(Support::EndOfLife { .. }) => Some(
-            view! {
-                <span class="support-mark eol" title=support_title.clone()>"end of life"</span>
-            }
-            .into_any(),
-        ),
-        Some(Support::Supported { until: Some(day) }) => Some(
-            view! {
-                <span class="support-mark" title=support_title.clone()>"until " {day[..7].to_owned()}</span>
-            }
-            .into_any(),
-        ),
+        Some(Support::EndOfLife { .. }) => Some(Either::Left(view! {
+            <span class="support-mark eol" title=support_title.clone()>"end of life"</span>
+        })),
+        Some(Support::Supported { until: Some(day) }) => Some(Either::Right(view! {
+            <span class="support-mark" title=support_title.clone()>"until " {day[..7].to_owned()}</span>
+        })),
         _ => None,
     };
     let entries = group
