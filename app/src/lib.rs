@@ -122,3 +122,17 @@ pub fn page_location() -> (String, String) {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::snippet_id;
+
+    #[test]
+    fn only_a_permalink_path_has_a_snippet_id() {
+        assert_eq!(snippet_id("/s/nzbmgw"), Some("nzbmgw"));
+        assert_eq!(snippet_id("/s/"), None);
+        assert_eq!(snippet_id("/s/a/b"), None);
+        assert_eq!(snippet_id("/"), None);
+        assert_eq!(snippet_id("/x/abc"), None);
+    }
+}
