@@ -8,4 +8,5 @@ bash scripts/setup.sh
 export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
 # The code editor's bundle goes into public/, which cargo-leptos copies into the site.
 (cd editor && npm run --silent build)
-exec cargo leptos serve --release
+# --precompress: brotli (quality 11) and gzip copies of the static files, sent as they are.
+exec cargo leptos serve --release --precompress

@@ -18,7 +18,9 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 echo "[test] building the release site (code editor bundle, server + WASM)"
 # The bundle goes into public/, which cargo-leptos copies into the site.
 (cd editor && npm run --silent build)
-cargo leptos build --release
+# --precompress: brotli (quality 11) and gzip copies of every static file next to it, which
+# the server sends as they are (about 20 % smaller than compressing each response on the fly).
+cargo leptos build --release --precompress
 
 echo "[test] cargo tests"
 cargo test --release --no-fail-fast -p runner -p app -p server

@@ -3,7 +3,6 @@
 //! always agree.
 
 use crate::model::{ImageInfo, VersionResult};
-use similar::{ChangeTag, TextDiff};
 use std::collections::HashMap;
 
 /// Versions whose results are identical (stdout, stderr and exit code), counting each version's
@@ -122,7 +121,8 @@ fn range_label(run: &[ImageInfo], positions: &[usize]) -> String {
     ranges
         .iter()
         .map(|&(start, end)| {
-            if start == end {
+            // Several images of one version (a Debian and an Alpine build) are one version.
+            if run[start].php_version == run[end].php_version {
                 run[start].php_version.clone()
             } else {
                 format!("{} – {}", run[start].php_version, run[end].php_version)
@@ -149,26 +149,160 @@ pub struct DiffLine {
     pub parts: Vec<(bool, String)>,
 }
 
-/// A line diff of `other` against `base`, with changed words marked inside changed lines.
+/// A line diff of `other` against `base`, with changed words marked inside changed lines: in
+/// a run of removed lines followed by added ones, the words that are not in both. Written out
+/// here rather than taken from a diff crate, to keep the page's WASM small: outputs are short,
+/// and a longest common subsequence after the common start and end is plenty.
 pub fn diff_lines(base: &str, other: &str) -> Vec<DiffLine> {
-    let diff = TextDiff::from_lines(base, other);
+    let old: Vec<&str> = base.split_inclusive('\n').collect();
+    let new: Vec<&str> = other.split_inclusive('\n').collect();
     let mut lines = Vec::new();
-    for op in diff.ops() {
-        for change in diff.iter_inline_changes(op) {
-            let kind = match change.tag() {
-                ChangeTag::Equal => LineChange::Same,
-                ChangeTag::Delete => LineChange::Removed,
-                ChangeTag::Insert => LineChange::Added,
-            };
-            let parts = change
-                .iter_strings_lossy()
-                .map(|(emphasized, text)| (emphasized, text.trim_end_matches('\n').to_owned()))
-                .filter(|(_, text)| !text.is_empty())
-                .collect();
-            lines.push(DiffLine { change: kind, parts });
+    let (mut i, mut j) = (0, 0);
+    for (same_i, same_j) in common(&old, &new).into_iter().chain([(old.len(), new.len())]) {
+        changed_lines(&old[i..same_i], &new[j..same_j], &mut lines);
+        if let Some(line) = old.get(same_i) {
+            lines.push(plain_line(LineChange::Same, line));
         }
+        (i, j) = (same_i + 1, same_j + 1);
     }
     lines
+}
+
+/// Past this many cells the table of a longest common subsequence is not built: the middle
+/// counts as changed as a whole (two very different outputs of thousands of lines).
+const MAX_TABLE_CELLS: usize = 4_000_000;
+
+/// Positions of a longest common subsequence of `a` and `b`, as pairs, in order.
+fn common<T: PartialEq>(a: &[T], b: &[T]) -> Vec<(usize, usize)> {
+    let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let end = a[start..]
+        .iter()
+        .rev()
+        .zip(b[start..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (middle_a, middle_b) = (&a[start..a.len() - end], &b[start..b.len() - end]);
+    let mut pairs: Vec<(usize, usize)> = (0..start).map(|k| (k, k)).collect();
+    let (n, m) = (middle_a.len(), middle_b.len());
+    if n > 0 && m > 0 && n * m <= MAX_TABLE_CELLS {
+        // lengths[i][j]: the longest common subsequence of middle_a[i..] and middle_b[j..]; at
+        // most min(n, m) <= 2000, so u16 is enough.
+        let width = m + 1;
+        let mut lengths = vec![0_u16; (n + 1) * width];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lengths[i * width + j] = match middle_a[i] == middle_b[j] {
+                    true => lengths[(i + 1) * width + j + 1] + 1,
+                    false => lengths[(i + 1) * width + j].max(lengths[i * width + j + 1]),
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n && j < m {
+            if middle_a[i] == middle_b[j] {
+                pairs.push((start + i, start + j));
+                (i, j) = (i + 1, j + 1);
+            } else if lengths[(i + 1) * width + j] >= lengths[i * width + j + 1] {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    pairs.extend((0..end).map(|k| (a.len() - end + k, b.len() - end + k)));
+    pairs
+}
+
+/// Lines only in the base (`removed`) and only in the other (`added`), removed first. When both
+/// have some, the words they share are plain and the others marked.
+fn changed_lines(removed: &[&str], added: &[&str], lines: &mut Vec<DiffLine>) {
+    if removed.is_empty() || added.is_empty() {
+        lines.extend(removed.iter().map(|line| plain_line(LineChange::Removed, line)));
+        lines.extend(added.iter().map(|line| plain_line(LineChange::Added, line)));
+        return;
+    }
+    let old = words(removed);
+    let new = words(added);
+    let shared = common(&old, &new);
+    let mut old_kept = vec![false; old.len()];
+    let mut new_kept = vec![false; new.len()];
+    for (i, j) in shared {
+        old_kept[i] = true;
+        new_kept[j] = true;
+    }
+    marked_lines(LineChange::Removed, &old, &old_kept, lines);
+    marked_lines(LineChange::Added, &new, &new_kept, lines);
+}
+
+/// The words of some lines: runs of letters, digits and `_`, runs of other white space, and each
+/// other character (a newline too) on its own, so that `bool(true)` and `bool(false)` differ in
+/// `true` and `false` alone.
+fn words<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    #[derive(PartialEq)]
+    enum Kind {
+        Word,
+        Space,
+        Other,
+    }
+    let kind = |c: char| match c {
+        c if c.is_alphanumeric() || c == '_' => Kind::Word,
+        '\n' => Kind::Other,
+        c if c.is_whitespace() => Kind::Space,
+        _ => Kind::Other,
+    };
+    let mut words = Vec::new();
+    for line in lines {
+        let mut start = 0;
+        let mut previous: Option<Kind> = None;
+        for (at, c) in line.char_indices() {
+            let this = kind(c);
+            let joins = this != Kind::Other && previous.as_ref() == Some(&this);
+            if !joins && at > start {
+                words.push(&line[start..at]);
+                start = at;
+            }
+            previous = Some(this);
+        }
+        if start < line.len() {
+            words.push(&line[start..]);
+        }
+    }
+    words
+}
+
+/// Lines from words, each word marked unless `kept`; a newline ends a line.
+fn marked_lines(change: LineChange, words: &[&str], kept: &[bool], lines: &mut Vec<DiffLine>) {
+    let mut parts: Vec<(bool, String)> = Vec::new();
+    let mut open = false;
+    for (word, kept) in words.iter().zip(kept) {
+        if *word == "\n" {
+            lines.push(DiffLine {
+                change,
+                parts: std::mem::take(&mut parts),
+            });
+            open = false;
+            continue;
+        }
+        open = true;
+        match parts.last_mut() {
+            Some((marked, text)) if *marked != *kept => text.push_str(word),
+            _ => parts.push((!kept, (*word).to_owned())),
+        }
+    }
+    if open {
+        lines.push(DiffLine { change, parts });
+    }
+}
+
+fn plain_line(change: LineChange, line: &str) -> DiffLine {
+    let text = line.trim_end_matches('\n');
+    DiffLine {
+        change,
+        parts: match text.is_empty() {
+            true => Vec::new(),
+            false => vec![(false, text.to_owned())],
+        },
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +429,19 @@ mod tests {
     }
 
     #[test]
+    fn several_images_of_one_version_are_labelled_once() {
+        let mut versions = run(&["7.4.33", "8.2.32"]);
+        let mut alpine = versions[0].clone();
+        alpine.image = "php:7.4-cli-alpine".into();
+        versions.insert(1, alpine);
+        let mut results = arrived(&[result("7.4.33", "a"), result("8.2.32", "b")]);
+        let mut on_alpine = result("7.4.33", "a");
+        on_alpine.image = "php:7.4-cli-alpine".into();
+        results.insert(on_alpine.image.clone(), on_alpine);
+        assert_eq!(labels(&group_results(&versions, &results)), ["8.2.32", "7.4.33"]);
+    }
+
+    #[test]
     fn exit_code_and_stderr_count_towards_identity() {
         let versions = run(&["8.4.27", "8.5.7"]);
         let mut failed = result("8.5.7", "same");
@@ -338,6 +485,46 @@ mod tests {
         };
         assert_eq!(emphasized(&lines[1]), ["true"]);
         assert_eq!(emphasized(&lines[2]), ["false"]);
+    }
+
+    #[test]
+    fn lines_added_and_removed_in_the_middle_are_found() {
+        let lines = diff_lines("a\nb\nc\nd\n", "a\nc\nx\nd\ne");
+        let shape: Vec<(LineChange, String)> = lines
+            .iter()
+            .map(|l| (l.change, l.parts.iter().map(|(_, t)| t.as_str()).collect()))
+            .collect();
+        use LineChange::*;
+        assert_eq!(
+            shape,
+            [
+                (Same, "a".into()),
+                (Removed, "b".into()),
+                (Same, "c".into()),
+                (Added, "x".into()),
+                (Same, "d".into()),
+                (Added, "e".into()),
+            ]
+        );
+        // A line removed with nothing added in its place has no words to compare: none marked.
+        assert!(lines[1].parts.iter().all(|(marked, _)| !marked));
+    }
+
+    #[test]
+    fn words_are_runs_of_letters_or_spaces_and_single_signs() {
+        assert_eq!(
+            words(&["bool(true)  é_1\n", "x"]),
+            ["bool", "(", "true", ")", "  ", "é_1", "\n", "x"]
+        );
+    }
+
+    #[test]
+    fn very_different_long_outputs_are_changed_as_a_whole() {
+        let base: String = (0..3000).map(|n| format!("{n}\n")).collect();
+        let other: String = (0..3000).map(|n| format!("x{n}\n")).collect();
+        let lines = diff_lines(&base, &other);
+        assert_eq!(lines.len(), 6000);
+        assert!(lines[..3000].iter().all(|l| l.change == LineChange::Removed));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod components;
 pub mod hints;
 pub mod model;
 pub mod page_address;
+pub mod php_branches;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
@@ -17,10 +18,6 @@ pub mod store;
 use components::{Playground, SnippetPage, ThemeScript};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path, SsrMode, StaticSegment,
-};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -50,11 +47,92 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/evalgrid.css"/>
         <Title text="evalgrid · run PHP on every version"/>
+        <Pages/>
+    }
+}
+
+/// The server routes with leptos_router: it gives the server its route list, and the permalink
+/// its `SsrMode::Async` (the whole page, results included, before the first byte).
+#[cfg(feature = "ssr")]
+#[component]
+fn Pages() -> impl IntoView {
+    use leptos_router::{
+        components::{Route, Router, Routes},
+        path, SsrMode, StaticSegment,
+    };
+    view! {
         <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+            <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=StaticSegment("") view=|| view! { <Playground/> }/>
                 <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
+    }
+}
+
+/// The browser picks the page from the address itself, without the router: the router puts
+/// each page behind a type-erased view whose asynchronous hydration code is compiled for the
+/// whole page, about a sixth of the WASM, never run. Each page renders the same HTML as the
+/// server's route (the router adds no markers of its own). The page never navigates to another
+/// page without loading it, so nothing is lost.
+#[cfg(not(feature = "ssr"))]
+#[component]
+fn Pages() -> impl IntoView {
+    use leptos::either::EitherOf3;
+    let (path, _) = page_location();
+    match path.as_str() {
+        "/" => EitherOf3::A(view! { <Playground/> }),
+        _ if snippet_id(&path).is_some() => EitherOf3::B(view! { <SnippetPage/> }),
+        _ => EitherOf3::C(view! { <NotFound/> }),
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! { <p class="not-found">"Page not found."</p> }
+}
+
+/// The permalink id in a `/s/{id}` path.
+pub fn snippet_id(path: &str) -> Option<&str> {
+    path.strip_prefix("/s/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
+/// The path and the query (`?…` or empty) the page is at: the request's on the server, the
+/// address bar's in the browser.
+pub fn page_location() -> (String, String) {
+    #[cfg(feature = "ssr")]
+    {
+        let uri = use_context::<http::request::Parts>().map(|parts| parts.uri);
+        let path = uri
+            .as_ref()
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|| "/".into());
+        let query = uri
+            .and_then(|u| u.query().map(|q| format!("?{q}")))
+            .unwrap_or_default();
+        (path, query)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let location = window().location();
+        (
+            location.pathname().unwrap_or_default(),
+            location.search().unwrap_or_default(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet_id;
+
+    #[test]
+    fn only_a_permalink_path_has_a_snippet_id() {
+        assert_eq!(snippet_id("/s/nzbmgw"), Some("nzbmgw"));
+        assert_eq!(snippet_id("/s/"), None);
+        assert_eq!(snippet_id("/s/a/b"), None);
+        assert_eq!(snippet_id("/"), None);
+        assert_eq!(snippet_id("/x/abc"), None);
     }
 }

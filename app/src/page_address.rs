@@ -1,14 +1,13 @@
 //! What the address bar's query says about the page, so that a link, a reload and Back/Forward
 //! show the same thing: `?v=7.4,8.4` (the ticked versions), `view=grouped|performance` (the
-//! result tab; the grid when absent) and `base=7.4` (the version the others are diffed against).
+//! result tab; when absent, the grid for a few versions and the grouped view for many) and `base=7.4` (the version the others are diffed against).
 //! Versions are named by their [`version_key`]. Pure code, shared by the server's rendering and
 //! the page, so both read an address the same way.
 
 /// The tab the results are shown in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultView {
     /// One cell per version.
-    #[default]
     Grid,
     /// Identical results merged into version ranges.
     Grouped,
@@ -16,21 +15,34 @@ pub enum ResultView {
     Performance,
 }
 
+/// Past this many versions a run is shown grouped unless the address names a tab: a grid of
+/// dozens of cells is a wall to scroll, the groups say at once which versions differ.
+pub const MANY_VERSIONS: usize = 8;
+
 impl ResultView {
-    /// Its name in the address; none for the grid, the default.
-    fn param(self) -> Option<&'static str> {
-        match self {
-            ResultView::Grid => None,
-            ResultView::Grouped => Some("grouped"),
-            ResultView::Performance => Some("performance"),
+    /// The tab a run of `versions` versions is shown in when the address names none.
+    pub fn default_for(versions: usize) -> Self {
+        match versions > MANY_VERSIONS {
+            true => ResultView::Grouped,
+            false => ResultView::Grid,
         }
     }
 
-    fn from_param(value: Option<&str>) -> Self {
-        match value {
-            Some("grouped") => ResultView::Grouped,
-            Some("performance") => ResultView::Performance,
-            _ => ResultView::Grid,
+    /// Its name in the address.
+    fn param(self) -> &'static str {
+        match self {
+            ResultView::Grid => "grid",
+            ResultView::Grouped => "grouped",
+            ResultView::Performance => "performance",
+        }
+    }
+
+    fn from_param(value: Option<&str>) -> Option<Self> {
+        match value? {
+            "grid" => Some(ResultView::Grid),
+            "grouped" => Some(ResultView::Grouped),
+            "performance" => Some(ResultView::Performance),
+            _ => None,
         }
     }
 }
@@ -41,7 +53,8 @@ pub struct PageQuery {
     /// The ticked versions' keys, in version order; `None`: the page's default (every version,
     /// or on a permalink the versions it was run on). `Some(empty)`: none ticked.
     pub versions: Option<Vec<String>>,
-    pub view: ResultView,
+    /// The tab; `None`: [`ResultView::default_for`] the run's size.
+    pub view: Option<ResultView>,
     /// The key of the version the others are diffed against.
     pub base: Option<String>,
 }
@@ -94,8 +107,8 @@ impl PageQuery {
             let keys: Vec<String> = versions.iter().map(|k| encode(k)).collect();
             params.push(format!("v={}", keys.join(",")));
         }
-        if let Some(view) = self.view.param() {
-            params.push(format!("view={view}"));
+        if let Some(view) = self.view {
+            params.push(format!("view={}", view.param()));
         }
         if let Some(base) = &self.base {
             params.push(format!("base={}", encode(base)));
@@ -162,7 +175,7 @@ mod tests {
     fn a_query_reads_back_as_itself() {
         let query = PageQuery {
             versions: Some(vec!["7.4".into(), "8.4-alpine".into(), "my php:1".into()]),
-            view: ResultView::Performance,
+            view: Some(ResultView::Performance),
             base: Some("7.4".into()),
         };
         let search = query.to_search();
@@ -183,10 +196,19 @@ mod tests {
     }
 
     #[test]
+    fn a_named_grid_stays_named_and_many_versions_default_to_groups() {
+        let grid = PageQuery::parse("?view=grid");
+        assert_eq!(grid.view, Some(ResultView::Grid));
+        assert_eq!(grid.to_search(), "?view=grid");
+        assert_eq!(ResultView::default_for(MANY_VERSIONS), ResultView::Grid);
+        assert_eq!(ResultView::default_for(MANY_VERSIONS + 1), ResultView::Grouped);
+    }
+
+    #[test]
     fn odd_input_is_read_leniently() {
         let query = PageQuery::parse("?v=8.4,,%37.4%&view=nonsense&base=&x=1");
         assert_eq!(query.versions, Some(vec!["8.4".to_owned(), "7.4%".to_owned()]));
-        assert_eq!(query.view, ResultView::Grid);
+        assert_eq!(query.view, None);
         assert_eq!(query.base, None);
     }
 }

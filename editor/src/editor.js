@@ -40,11 +40,9 @@ import {
   indentUnit,
   syntaxHighlighting,
 } from '@codemirror/language';
-import { highlightSelectionMatches, search, searchKeymap } from '@codemirror/search';
 import { closeBrackets, closeBracketsKeymap } from '@codemirror/autocomplete';
 import { classHighlighter } from '@lezer/highlight';
 import { parseMixed } from '@lezer/common';
-import { parser as htmlParser } from '@lezer/html';
 import { phpLanguage } from '@codemirror/lang-php';
 
 /**
@@ -65,6 +63,7 @@ import { phpLanguage } from '@codemirror/lang-php';
  */
 export async function mount(parent, options, onChange, onRun) {
   const editor = new Editor(parent, options, onChange, onRun);
+  editor.withHtmlIfNeeded();
   if (options.vim) {
     // Without them the editor still works.
     await editor.setVim(true).catch((error) => console.error('vim keys did not load:', error));
@@ -76,6 +75,9 @@ export async function mount(parent, options, onChange, onRun) {
 export class Editor {
   constructor(parent, options, onChange, onRun) {
     this.keys = new Compartment();
+    // Search and the HTML parser are fetched when first needed (lazyParts below).
+    this.searching = new Compartment();
+    this.language = new Compartment();
     // Edits made through setValue come from the page's own state: no echo back.
     this.applyingOutside = false;
     this.view = new EditorView({
@@ -87,10 +89,13 @@ export class Editor {
           // Above every other keymap (vim's too), so that it runs from any mode.
           Prec.highest(keymap.of([{ key: 'Mod-Enter', run: () => (onRun(), true) }])),
           this.keys.of([]),
+          this.searching.of(keymap.of(searchKeys.map((key) => ({ key, run: (view) => this.search(view, key) })))),
+          this.language.of(phpOnly),
           playgroundSetup,
           EditorView.contentAttributes.of({ 'aria-label': options.label }),
           EditorView.updateListener.of((update) => {
             if (update.docChanged && !this.applyingOutside) onChange(update.state.doc.toString());
+            if (update.docChanged) this.withHtmlIfNeeded();
           }),
         ],
       }),
@@ -126,6 +131,28 @@ export class Editor {
 
   focus() {
     this.view.focus();
+  }
+
+  /** Loads search (panel, key bindings, selection matches) and runs the binding of `key`. */
+  search(view, key) {
+    import('@codemirror/search')
+      .then(({ search, searchKeymap, highlightSelectionMatches }) => {
+        view.dispatch({
+          effects: this.searching.reconfigure([search({ top: false }), highlightSelectionMatches(), keymap.of(searchKeymap)]),
+        });
+        searchKeymap.find((binding) => binding.key === key)?.run?.(view);
+      })
+      .catch((error) => console.error('search did not load:', error));
+    return true;
+  }
+
+  /** Code with HTML outside `<?php … ?>` gets the HTML parser, fetched then. */
+  withHtmlIfNeeded() {
+    if (this.htmlRequested || !hasHtml(this.view.state.doc.toString())) return;
+    this.htmlRequested = true;
+    import('@lezer/html')
+      .then(({ parser }) => this.view.dispatch({ effects: this.language.reconfigure(phpInHtml(parser)) }))
+      .catch((error) => console.error('the HTML parser did not load:', error));
   }
 
   /** Puts the cursor at the start of line `line` (1-based, clamped), scrolls to it, focuses. */
@@ -269,16 +296,26 @@ const playgroundTheme = EditorView.theme({
 
 // PHP inside `<?php … ?>`, HTML outside, as lang-php's php() does, but with a plain HTML parser:
 // php() brings lang-html, whose JavaScript and CSS inside <script> and <style> would double the
-// bundle for something PHP snippets hardly have.
-const htmlOutsidePhp = LRLanguage.define({ name: 'html', parser: htmlParser });
-const phpInHtml = new LanguageSupport(
-  phpLanguage.configure({
-    wrap: parseMixed((node) =>
-      node.type.isTop ? { parser: htmlOutsidePhp.parser, overlay: (node) => node.name === 'Text' } : null,
-    ),
-    top: 'Template',
-  }),
-);
+// bundle for something PHP snippets hardly have. Most snippets are PHP from their first line
+// on: the HTML parser is fetched only for code that has something outside `<?php … ?>`.
+const phpOnly = new LanguageSupport(phpLanguage.configure({ top: 'Template' }));
+const phpInHtml = (htmlParser) => {
+  const htmlOutsidePhp = LRLanguage.define({ name: 'html', parser: htmlParser });
+  return new LanguageSupport(
+    phpLanguage.configure({
+      wrap: parseMixed((node) =>
+        node.type.isTop ? { parser: htmlOutsidePhp.parser, overlay: (node) => node.name === 'Text' } : null,
+      ),
+      top: 'Template',
+    }),
+  );
+};
+
+/** Whether `code` has text outside `<?php … ?>`: before its first `<?php`, or after a `?>`. */
+const hasHtml = (code) => !code.trimStart().startsWith('<?') || code.includes('?>');
+
+// The keys of @codemirror/search's keymap: pressing one loads search, then does what it does.
+const searchKeys = ['Mod-f', 'F3', 'Mod-g', 'Shift-F3', 'Shift-Mod-g', 'Mod-Shift-l', 'Mod-Alt-g', 'Mod-d'];
 
 // Typing over a selection, Chrome wraps the new text in a <span style="color: …"> to keep the
 // look of what it deleted; the page's style-src refuses that attribute, a CSP violation on each
@@ -339,15 +376,11 @@ const playgroundSetup = [
   rectangularSelection(),
   crosshairCursor(),
   highlightActiveLine(),
-  highlightSelectionMatches(),
-  search({ top: false }),
   replaceSelectionWhenTyping,
-  phpInHtml,
   playgroundTheme,
   keymap.of([
     ...closeBracketsKeymap,
     ...defaultKeymap,
-    ...searchKeymap,
     ...historyKeymap,
     ...foldKeymap,
     // Tab indents; Escape then Tab leaves the editor (CodeMirror's tab-focus escape), so that

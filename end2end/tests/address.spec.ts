@@ -81,3 +81,20 @@ test('the tab and the diff base are in the address and a permalink opens with th
   expect(otherProblems).toEqual([]);
   await fresh.close();
 });
+
+test('Back from a run\'s permalink to the playground it was run from shows that playground', async ({ page }) => {
+  const problems = await openPage(page);
+  const example = await page.locator('textarea.code-editor').inputValue();
+  await runOn(page, ['php:8.4-cli'], `<?php echo "became a permalink"; // ${unique()}`);
+  await expect(page).toHaveURL(/\/s\/[0-9a-z]+$/);
+  // The run replaced the last entry (/?v=…) with the permalink; Back is the playground as opened.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/\?v=$/);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(page.locator('textarea.code-editor')).toHaveValue(example);
+  await expect(page.locator('.result-cell')).toHaveCount(0);
+  await page.goForward();
+  await expect(page).toHaveURL(/\/s\/[0-9a-z]+$/);
+  await expect(page.locator('.result-cell .stdout')).toHaveText('became a permalink');
+  expect(problems).toEqual([]);
+});

@@ -142,6 +142,8 @@ test('vim keys are a setting that is remembered', async ({ page }) => {
   await setCode(page, 'abc\n');
   await expect(vimKeys(page)).not.toBeChecked();
   await vimKeys(page).check();
+  // The vim code is fetched when turned on: keys typed before it is there are plain text.
+  await expect(page.locator('.cm-fat-cursor, .cm-vimMode').first()).toBeAttached();
   // Normal mode: x deletes the character under the cursor.
   await editor(page).click();
   await page.keyboard.press('Escape');

@@ -1,6 +1,10 @@
 //! evalgrid's web server: configuration, state and routes around the `runner` engine and the
 //! `app` page.
 
+// The page's views are typed, not type-erased, in the browser and so here too: their
+// asynchronous server rendering nests deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 mod asset_cache;
 mod body_deadline;
 mod client_addr;

@@ -3,6 +3,7 @@
 //! some version's output names.
 
 use crate::model::{ImageInfo, VersionResult};
+use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,8 +45,8 @@ pub fn OutputText(text: String) -> impl IntoView {
     split_line_references(&text)
         .into_iter()
         .map(|part| match part {
-            OutputPart::Text(text) => text.to_owned().into_any(),
-            OutputPart::Line { text, line } => view! {
+            OutputPart::Text(text) => Either::Left(text.to_owned()),
+            OutputPart::Line { text, line } => Either::Right(view! {
                 <button
                     type="button"
                     class="line-link"
@@ -58,8 +59,7 @@ pub fn OutputText(text: String) -> impl IntoView {
                 >
                     {text.to_owned()}
                 </button>
-            }
-            .into_any(),
+            }),
         })
         .collect_view()
 }

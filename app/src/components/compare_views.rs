@@ -2,13 +2,17 @@ use super::{OutputStream, ResultView};
 use crate::compare::{changes_at, diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
 use crate::page_address::version_key;
+use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
 /// Grid/Grouped switch and the diff base picker.
 #[component]
 pub fn ResultToolbar(
-    view: RwSignal<ResultView>,
+    /// The tab the address names; `None`: the default for the run's size.
+    view: RwSignal<Option<ResultView>>,
+    /// The tab on screen.
+    shown: Signal<ResultView>,
     /// The base's version key.
     base: RwSignal<Option<String>>,
     versions: Signal<Vec<ImageInfo>>,
@@ -20,8 +24,12 @@ pub fn ResultToolbar(
             <button
                 type="button"
                 class="tab"
-                aria-pressed=move || (view.get() == target).to_string()
-                on:click=move |_| view.set(target)
+                aria-pressed=move || (shown.get() == target).to_string()
+                // The run's default tab needs no word in the address.
+                on:click=move |_| {
+                    let default = ResultView::default_for(versions.with_untracked(Vec::len));
+                    view.set((target != default).then_some(target));
+                }
             >
                 {label}
             </button>
@@ -60,7 +68,7 @@ pub fn ResultToolbar(
                 </select>
             </label>
             // Only the grid shows one cell per version to hide.
-            <Show when=move || base.with(Option::is_some) && view.get() == ResultView::Grid>
+            <Show when=move || base.with(Option::is_some) && shown.get() == ResultView::Grid>
                 <label class="hide-identical">
                     <input
                         type="checkbox"
@@ -136,9 +144,9 @@ pub fn OutputDiff(base: String, other: String, stream: &'static str) -> impl Int
                 .into_iter()
                 .map(|(changed, text)| {
                     if changed {
-                        view! { <mark>{text}</mark> }.into_any()
+                        Either::Left(view! { <mark>{text}</mark> })
                     } else {
-                        text.into_any()
+                        Either::Right(text)
                     }
                 })
                 .collect_view();

@@ -1,5 +1,6 @@
 use super::{format_bytes, format_duration, USAGE_SOURCE};
 use crate::model::{ImageInfo, VersionResult};
+use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -60,18 +61,17 @@ pub fn PerformanceTable(
 #[component]
 fn MeasureCell(value: Option<f64>, max: f64, text: fn(f64) -> String) -> impl IntoView {
     match value {
-        None => view! { <td class="measure missing">"–"</td> }.into_any(),
+        None => Either::Left(view! { <td class="measure missing">"–"</td> }),
         Some(value) => {
             let share = if max > 0.0 { value / max * 100.0 } else { 0.0 };
-            view! {
+            Either::Right(view! {
                 <td class="measure">
                     <span class="measure-value">{text(value)}</span>
                     // A style property, not a `style` attribute: the page's CSP refuses inline
                     // style attributes, not properties set through the CSSOM.
-                    <span class="bar" style:width=format!("{share:.1}%")></span>
+                    <span class="bar" style:width=format!("{}%", super::fixed(share, 1))></span>
                 </td>
-            }
-            .into_any()
+            })
         }
     }
 }

@@ -1,3 +1,4 @@
+use super::result_grid::badge_text;
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
     RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
@@ -5,9 +6,9 @@ use super::{
 use crate::api::{list_images, run_streaming, RunUpdate};
 use crate::model::{ImageInfo, RunRequest, Snippet, Status, VersionResult};
 use crate::page_address::{PageQuery, ResultView};
+use leptos::either::{EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
 use send_wrapper::SendWrapper;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,14 +28,22 @@ pub fn Playground(
     #[prop(optional)]
     snippet: Option<Snippet>,
 ) -> impl IntoView {
+    // The list as the server rendered it; later lists come from `keep_images_fresh`.
     let images = Resource::new(|| (), |_| list_images());
+    let refreshed = RwSignal::new(None::<Result<Vec<ImageInfo>, String>>);
+    let offered: Offered = Memo::new(move |_| {
+        refreshed
+            .get()
+            .or_else(|| images.get().map(|list| list.map_err(server_message)))
+    });
+    let refresh_images = keep_images_fresh(refreshed, offered);
     let (id, saved_code, saved_at, saved_results) = match snippet {
         Some(s) => (Some(s.id), s.code, Some(s.created_at), s.results),
         None => (None, EXAMPLE.to_owned(), None, Vec::new()),
     };
     // Read once, the same on the server and in the browser (no hydration mismatch); from then on
     // the page writes the address, and Back/Forward read it back (below).
-    let address = use_query_map().with_untracked(|q| PageQuery::from_params(|name| q.get_str(name)));
+    let address = PageQuery::parse(&crate::page_location().1);
     let code = RwSignal::new(saved_code);
     let ticked = VersionSelection::new(
         saved_results.iter().map(|r| r.image.clone()).collect(),
@@ -57,16 +66,28 @@ pub fn Playground(
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
     let view_mode = RwSignal::new(address.view);
+    // A memo: the results below render anew only when the tab really changes.
+    let shown_view = Memo::new(move |_| {
+        view_mode
+            .get()
+            .unwrap_or_else(|| ResultView::default_for(versions.with(Vec::len)))
+    });
     let base = RwSignal::new(address.base);
     let hide_identical = RwSignal::new(false);
+    // What a screen reader says as the run goes: "PHP 8.4.27 finished: ok", one line per
+    // version, in one polite live region for the whole page (one per cell would talk over
+    // itself).
+    let announcements = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| hydrated.set(true));
-    keep_in_address(ticked, view_mode, base);
+    // The path of the page on screen: where it was opened, then its permalink after a run.
+    let shown_path = StoredValue::new(crate::page_location().0);
+    keep_in_address(shown_path, ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
     let line_marks = Signal::derive(move || versions.with(|v| results.with(|r| reported_lines(v, r))));
 
     let selected = move || -> Vec<ImageInfo> {
-        let available = images.get().and_then(Result::ok).unwrap_or_default();
+        let available = offered.get().and_then(Result::ok).unwrap_or_default();
         available
             .into_iter()
             .filter(|i| ticked.is_ticked(&i.image))
@@ -98,6 +119,7 @@ pub fn Playground(
         };
         versions.set(chosen.clone());
         results.set(HashMap::new());
+        announcements.set(Vec::new());
         error.set(None);
         running.set(true);
         let started = now_ms();
@@ -117,6 +139,7 @@ pub fn Playground(
                     RunUpdate::Result(result) => {
                         waiting.set(None);
                         elapsed_ms.set(Some(now_ms() - started));
+                        announcements.update(|said| said.push(finished_text(&result)));
                         results.update(|r| {
                             r.insert(result.image.clone(), *result);
                         });
@@ -134,6 +157,14 @@ pub fn Playground(
             in_flight.set_value(None);
             waiting.set(None);
             elapsed_ms.set(Some(now_ms() - started));
+            let total = versions.with_untracked(Vec::len);
+            announcements.update(|said| {
+                said.push(format!(
+                    "Run over: {total} {} in {}",
+                    if total == 1 { "version" } else { "versions" },
+                    super::format_duration(now_ms() - started)
+                ))
+            });
             match outcome {
                 Ok(id) => {
                     if mark_unfinished(versions, results, "the server ended the run first") {
@@ -148,11 +179,14 @@ pub fn Playground(
                             base: base.get_untracked(),
                         };
                         show_in_address_bar(&format!("/s/{id}{}", query.to_search()));
+                        shown_path.set_value(format!("/s/{id}"));
                     }
                     permalink.set(id);
                 }
                 // What arrived stays; the versions still out failed with the run.
                 Err(message) => {
+                    // The engine may be gone (or back with other images): the picker says so.
+                    refresh_images();
                     if results.with_untracked(HashMap::is_empty) {
                         versions.set(Vec::new());
                     } else {
@@ -180,16 +214,11 @@ pub fn Playground(
                 <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
+                        // The first list is awaited (on the server too: the picker is in its
+                        // HTML); from then on the choice follows `offered` without rebuilding.
                         {move || Suspend::new(async move {
-                            match images.await {
-                                Ok(list) if list.is_empty() => view! {
-                                    <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
-                                }.into_any(),
-                                Ok(list) => view! { <VersionPicker images=list ticked/> }.into_any(),
-                                Err(error) => view! {
-                                    <p class="notice error">"Cannot list the PHP versions: " {server_message(error)}</p>
-                                }.into_any(),
-                            }
+                            let _ = images.await;
+                            view! { <ImageChoice offered ticked/> }
                         })}
                     </Transition>
                     <div class="run-row">
@@ -221,16 +250,120 @@ pub fn Playground(
                 </div>
             </section>
             {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
+            <div class="visually-hidden run-announcements" role="status" aria-live="polite">
+                // Keyed by position: each line is added once, so only the new one is read out.
+                <For
+                    each=move || announcements.get().into_iter().enumerate()
+                    key=|(position, _)| *position
+                    children=|(_, text)| view! { <p>{text}</p> }
+                />
+            </div>
             <Show when=move || total.get() != 0>
-                <ResultToolbar view=view_mode base versions=versions.into() hide_identical/>
+                <ResultToolbar view=view_mode shown=shown_view.into() base versions=versions.into() hide_identical/>
             </Show>
-            {move || match view_mode.get() {
-                ResultView::Grid => view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }.into_any(),
-                ResultView::Grouped => view! { <GroupedResults versions=versions.into() results/> }.into_any(),
-                ResultView::Performance => view! { <PerformanceTable versions=versions.into() results/> }.into_any(),
+            {move || match shown_view.get() {
+                ResultView::Grid => EitherOf3::A(view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }),
+                ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
+                ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
             }}
         </main>
     }
+}
+
+/// The image list on screen: the server's first answer, then each refresh's.
+type Offered = Memo<Option<Result<Vec<ImageInfo>, String>>>;
+
+/// The picker, or why there is none. Renders anew only when that changes (not when the list
+/// does: the picker follows the list itself).
+#[component]
+fn ImageChoice(offered: Offered, ticked: VersionSelection) -> impl IntoView {
+    #[derive(Clone, PartialEq)]
+    enum Choice {
+        Waiting,
+        Empty,
+        Some,
+        Failed(String),
+    }
+    let choice = Memo::new(move |_| match offered.get() {
+        None => Choice::Waiting,
+        Some(Ok(list)) if list.is_empty() => Choice::Empty,
+        Some(Ok(_)) => Choice::Some,
+        Some(Err(error)) => Choice::Failed(error),
+    });
+    let list = Memo::new(move |_| offered.get().and_then(Result::ok).unwrap_or_default());
+    move || match choice.get() {
+        Choice::Waiting => EitherOf4::A(view! { <p class="loading">"Looking for PHP images…"</p> }),
+        Choice::Empty => EitherOf4::B(view! {
+            <p class="notice">"No PHP images found. Pull some, e.g. " <code>"docker pull php:8.4-cli"</code></p>
+        }),
+        Choice::Some => EitherOf4::C(view! { <VersionPicker images=list.into() ticked/> }),
+        Choice::Failed(error) => EitherOf4::D(view! {
+            <p class="notice error" role="alert">"Cannot list the PHP versions: " {error}</p>
+        }),
+    }
+}
+
+/// How often the page asks for the image list again: new images (a pull) appear without a
+/// reload. Also when the window gets the focus back, and every few seconds while the engine is
+/// down, so that the page notices at once when it is back.
+const REFRESH_EVERY_SECS: u32 = 60;
+const RETRY_EVERY_SECS: u32 = 5;
+
+/// Asks for the image list on window focus, periodically, and (faster) while the last answer
+/// was an error; each answer goes to `refreshed`. Returns the refresh, for the page to call
+/// when a run failed. Only the browser does any of it.
+fn keep_images_fresh(
+    refreshed: RwSignal<Option<Result<Vec<ImageInfo>, String>>>,
+    offered: Offered,
+) -> impl Fn() + Copy + 'static {
+    let asking = StoredValue::new(false);
+    let refresh = move || {
+        if asking.get_value() {
+            return;
+        }
+        asking.set_value(true);
+        spawn_local(async move {
+            let list = list_images().await.map_err(server_message);
+            asking.set_value(false);
+            refreshed.try_set(Some(list));
+        });
+    };
+    Effect::new(move |_| {
+        let focus = window_event_listener(leptos::ev::focus, move |_| refresh());
+        let seconds = StoredValue::new(0_u32);
+        let timer = set_interval_with_handle(
+            move || {
+                let elapsed = seconds.get_value() + RETRY_EVERY_SECS;
+                let failing = offered.with_untracked(|o| matches!(o, Some(Err(_))));
+                let hidden = document().hidden();
+                if (failing || elapsed >= REFRESH_EVERY_SECS) && !hidden {
+                    seconds.set_value(0);
+                    refresh();
+                } else {
+                    seconds.set_value(elapsed);
+                }
+            },
+            Duration::from_secs(RETRY_EVERY_SECS.into()),
+        )
+        .ok();
+        on_cleanup(move || {
+            focus.remove();
+            if let Some(timer) = timer {
+                timer.clear();
+            }
+        });
+    });
+    refresh
+}
+
+/// "PHP 8.4.27 finished: ok", "PHP 7.4.33 finished: exit 255 (cached)".
+fn finished_text(result: &VersionResult) -> String {
+    let cached = if result.cached { " (cached)" } else { "" };
+    format!(
+        "PHP {} finished: {}{cached}",
+        result.php_version,
+        badge_text(result)
+    )
 }
 
 /// The run in flight's request, to abort; only ever set in the browser.
@@ -298,8 +431,9 @@ fn result_info(result: &VersionResult) -> ImageInfo {
 /// change a history entry of its own (Back undoes it), and puts them back on Back/Forward.
 /// Through the History API, not the router: the router would render the page anew.
 fn keep_in_address(
+    shown_path: StoredValue<String>,
     ticked: VersionSelection,
-    view_mode: RwSignal<ResultView>,
+    view_mode: RwSignal<Option<ResultView>>,
     base: RwSignal<Option<String>>,
 ) {
     Effect::new(move |first: Option<()>| {
@@ -321,6 +455,12 @@ fn keep_in_address(
         }
     });
     let listener = window_event_listener(leptos::ev::popstate, move |_| {
+        // Back to an entry of another page (the playground before its run became a permalink):
+        // that page, as a link to it would show it.
+        if window().location().pathname().ok() != shown_path.try_get_value() {
+            let _ = window().location().reload();
+            return;
+        }
         let query = PageQuery::parse(&window().location().search().unwrap_or_default());
         ticked.picked.set(query.versions);
         view_mode.set(query.view);

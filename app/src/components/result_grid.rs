@@ -1,6 +1,7 @@
 use super::{format_bytes, format_duration, CopyButton, OutputDiff, OutputStream, USAGE_SOURCE};
 use crate::model::{ImageInfo, Status, VersionResult};
 use crate::page_address::version_key;
+use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -24,8 +25,13 @@ pub fn ResultGrid(
         let key = base.get()?;
         results.with(|r| r.values().find(|r| version_key(&r.image) == key).cloned())
     });
+    let compact = move || versions.with(Vec::len) > crate::page_address::MANY_VERSIONS;
     view! {
-        <section class="result-grid" aria-label="Results">
+        <section
+            class="result-grid"
+            class:compact=compact
+            aria-label="Results"
+        >
             <For
                 each=move || versions.get()
                 key=|info| info.image.clone()
@@ -74,18 +80,18 @@ pub fn ResultCell(
             <header>
                 <h3 title=info.image.clone()>"PHP " {info.php_version.clone()}</h3>
                 {move || match (result.get(), waiting.get()) {
-                    (None, Some(_)) => view! {
-                        <span class="badge badge-running"><span class="spinner" aria-hidden="true"></span>"waiting"</span>
-                    }.into_any(),
-                    (None, None) => view! {
-                        <span class="badge badge-running"><span class="spinner" aria-hidden="true"></span>"running"</span>
-                    }.into_any(),
-                    (Some(r), _) => view! {
+                    (None, waiting) => Either::Left(view! {
+                        <span class="badge badge-running">
+                            <span class="spinner" aria-hidden="true"></span>
+                            {if waiting.is_some() { "waiting" } else { "running" }}
+                        </span>
+                    }),
+                    (Some(r), _) => Either::Right(view! {
                         {r.cached.then(|| view! {
                             <span class="badge badge-cached" title="Stored result of an earlier run of this code on this very image (same image id)">"cached"</span>
                         })}
                         <span class=format!("badge badge-{}", r.status.as_str())>{badge_text(&r)}</span>
-                    }.into_any(),
+                    }),
                 }}
             </header>
             {move || (result.with(Option::is_none)).then(|| waiting.get()).flatten().map(|ahead| view! {
@@ -138,12 +144,12 @@ fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoVi
             <p class="identical">"Identical to PHP " {b.php_version.clone()}</p>
         })}
         {match stdout_base {
-            Some(base) => Some(view! { <OutputDiffWithCopy base other=result.stdout.clone() stream="stdout"/> }.into_any()),
-            None => (!result.stdout.is_empty()).then(|| view! { <OutputStream text=result.stdout.clone() stream="stdout"/> }.into_any()),
+            Some(base) => Some(Either::Left(view! { <OutputDiffWithCopy base other=result.stdout.clone() stream="stdout"/> })),
+            None => (!result.stdout.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })),
         }}
         {match stderr_base {
-            Some(base) => Some(view! { <OutputDiffWithCopy base other=result.stderr.clone() stream="stderr"/> }.into_any()),
-            None => (!result.stderr.is_empty()).then(|| view! { <OutputStream text=result.stderr.clone() stream="stderr"/> }.into_any()),
+            Some(base) => Some(Either::Left(view! { <OutputDiffWithCopy base other=result.stderr.clone() stream="stderr"/> })),
+            None => (!result.stderr.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.stderr.clone() stream="stderr"/> })),
         }}
         {(empty && result.status != Status::Error).then(|| view! { <p class="no-output">"no output"</p> })}
         {result.message.clone().map(|m| view! { <p class="message">{m}</p> })}
@@ -167,7 +173,7 @@ fn same_output(a: &VersionResult, b: &VersionResult) -> bool {
     a.image != b.image && a.stdout == b.stdout && a.stderr == b.stderr
 }
 
-fn badge_text(result: &VersionResult) -> String {
+pub(super) fn badge_text(result: &VersionResult) -> String {
     match (result.status, result.exit_code) {
         (Status::Exit, Some(code)) => format!("exit {code}"),
         (Status::Oom, _) => "out of memory".into(),

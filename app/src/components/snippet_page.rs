@@ -1,34 +1,36 @@
 use super::playground::server_message;
 use super::Playground;
 use crate::api::load_snippet;
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 /// `/s/{id}`: the playground started from a saved snippet. Rendered completely on the server
 /// (the route is `SsrMode::Async`), so the code and results read without JavaScript.
 #[component]
 pub fn SnippetPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let loaded = Resource::new(id, load_snippet);
+    let (path, _) = crate::page_location();
+    let id = crate::snippet_id(&path).unwrap_or_default().to_owned();
+    let loaded = Resource::new(move || id.clone(), load_snippet);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the snippet…"</p> }>
             {move || Suspend::new(async move {
                 match loaded.await {
-                    Ok(Some(snippet)) => view! { <Playground snippet/> }.into_any(),
+                    // Either, not into_any(): a type-erased view compiles the asynchronous
+                    // hydration of all it holds, here the whole playground, for nothing.
+                    Ok(Some(snippet)) => EitherOf3::A(view! { <Playground snippet/> }),
                     Ok(None) => {
                         not_found();
-                        view! {
+                        EitherOf3::B(view! {
                             <main class="playground">
                                 <p class="not-found">"There is no saved snippet at this address. " <a href="/">"Start a new one"</a></p>
                             </main>
-                        }.into_any()
+                        })
                     }
-                    Err(error) => view! {
+                    Err(error) => EitherOf3::C(view! {
                         <main class="playground">
                             <p class="run-error" role="alert">"Cannot load the snippet: " {server_message(error)}</p>
                         </main>
-                    }.into_any(),
+                    }),
                 }
             })}
         </Suspense>
