@@ -62,7 +62,8 @@ start_docker() {
     return 1
   fi
   log "no Docker engine answers; starting dockerd"
-  as_root sh -c 'nohup dockerd >/var/log/evalgrid-dockerd.log 2>&1 &'
+  # A session of its own: it outlives the shell (or CI step) that started it.
+  as_root setsid sh -c 'nohup dockerd >/var/log/evalgrid-dockerd.log 2>&1 &'
   for _ in $(seq 1 60); do
     docker_answers && { log "Docker engine is up"; docker info >/dev/null 2>&1 || start_docker; return; }
     sleep 1

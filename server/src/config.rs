@@ -160,6 +160,9 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ImagesCommand {
+    /// Prints the images evalgrid would offer (with this configuration's --repositories and
+    /// --tags): PHP version, variant, tags, image id, number of extensions.
+    List,
     /// Pulls images from their registries through the engine, with progress: `php:8.4`,
     /// `php:8.3-cli-alpine`, `registry.example:5000/php:8.4` (a reference without a tag pulls
     /// `:latest`).

@@ -16,12 +16,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let mut config = Config::parse();
-    if let Some(server::config::Command::Images(server::config::ImagesCommand::Pull { references })) =
-        &config.command
-    {
+    if let Some(server::config::Command::Images(command)) = &config.command {
+        use server::config::ImagesCommand;
         let runner = runner::Runner::new(config.runner_config());
-        let pulled = server::pull::pull_all(&runner, references).await;
-        std::process::exit(if pulled { 0 } else { 1 });
+        let done = match command {
+            ImagesCommand::List => server::images_command::list(&runner).await,
+            ImagesCommand::Pull { references } => server::images_command::pull_all(&runner, references).await,
+        };
+        std::process::exit(if done { 0 } else { 1 });
     }
     let mut leptos_options = leptos_options();
     match config.addr {
@@ -75,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !config.pull.is_empty() {
         let (pulling, references) = (runner.clone(), config.pull.clone());
         tokio::spawn(async move {
-            if !server::pull::pull_all(&pulling, &references).await {
+            if !server::images_command::pull_all(&pulling, &references).await {
                 tracing::warn!("some images of --pull could not be pulled");
             }
         });

@@ -109,3 +109,57 @@ async fn a_pulled_image_is_offered_without_a_restart_and_failed_pulls_say_why() 
     assert_eq!(offered(&server).await, std::slice::from_ref(&reference));
     server.containers.assert_none_left().await;
 }
+
+#[tokio::test]
+async fn images_list_prints_what_would_be_offered_and_fails_without_an_engine() {
+    let instance = common::fresh_instance_id();
+    let listed = pull(
+        [
+            "--repositories",
+            "evalgrid-fixture/php",
+            "--instance-id",
+            &instance,
+            "images",
+            "list",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("VERSION") && lines[0].contains("EXTENSIONS"),
+        "{stdout}"
+    );
+    assert_eq!(lines.len(), 3, "a header and the two fixture images: {stdout}");
+    let alpine = lines.iter().find(|l| l.contains(FIXTURE)).expect(FIXTURE);
+    assert!(
+        alpine.starts_with("8.4.5") && alpine.contains("alpine"),
+        "{alpine}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("evalgrid-fixture/php:8.4") && l.contains("debian")));
+    common::Containers::of(&instance).assert_none_left().await;
+
+    let nowhere = pull(
+        [
+            "--docker-host",
+            "unix:///nonexistent/docker.sock",
+            "images",
+            "list",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    )
+    .await;
+    assert!(!nowhere.status.success());
+    let said = String::from_utf8_lossy(&nowhere.stderr);
+    assert!(said.contains("error"), "{said}");
+}

@@ -1,5 +1,6 @@
-//! `server images pull REF…` and `--pull`: images fetched through the engine, with a progress
-//! bar per layer on a terminal and one line per step elsewhere (logs, tests).
+//! `server images …`: `list` prints what evalgrid would offer; `pull REF…` (and `--pull`) fetches
+//! images through the engine, with a progress bar per layer on a terminal and one line per step
+//! elsewhere (logs, tests).
 // A command's own output for the person who typed it, not a log.
 #![allow(clippy::print_stderr)]
 
@@ -7,6 +8,63 @@ use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
+
+/// Prints the images evalgrid would offer, oldest PHP version first, as a table on stdout;
+/// returns whether the engine answered.
+pub async fn list(runner: &runner::Runner) -> bool {
+    let images = match runner.images().await {
+        Ok(images) => images,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return false;
+        }
+    };
+    println!("{}", images_table(&images));
+    true
+}
+
+/// One line per image: version, variant, name and other tags, short image id, extensions.
+fn images_table(images: &[runner::Image]) -> String {
+    let rows: Vec<[String; 5]> = images
+        .iter()
+        .map(|image| {
+            let tags = std::iter::once(image.name.as_str())
+                .chain(image.aliases.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let id = image.id.trim_start_matches("sha256:");
+            [
+                image.php_version.clone(),
+                image.variant.clone(),
+                tags,
+                id[..id.len().min(12)].to_owned(),
+                image.extensions.len().to_string(),
+            ]
+        })
+        .collect();
+    let header = ["VERSION", "VARIANT", "TAGS", "IMAGE ID", "EXTENSIONS"].map(str::to_owned);
+    let widths: Vec<usize> = (0..5)
+        .map(|column| {
+            std::iter::once(&header)
+                .chain(&rows)
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// Pulls each reference in turn; returns whether all of them came.
 pub async fn pull_all(runner: &runner::Runner, references: &[String]) -> bool {
