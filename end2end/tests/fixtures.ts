@@ -63,6 +63,9 @@ export async function runOn(page: Page, images: string[], code: string) {
   await pickVersions(page, images);
   await runWithKeyboard(page, code);
   await expect(page.locator('.run-summary')).toContainText(`${images.length} of ${images.length} done`);
+  // The run is over when its stream has ended, a moment after the last result: the page saves
+  // every run, and then shows its permalink in the address bar.
+  await expect(page).toHaveURL(/\/s\/[0-9a-z]+/);
 }
 
 /** The result cell of one version. */

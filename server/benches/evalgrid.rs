@@ -4,8 +4,10 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod engine;
 
 use common::server_process::ServerProcess;
+use engine::{seccomp_profile_file, EngineCpu, DOCKER_RUN_SANDBOX};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
@@ -23,53 +25,6 @@ const THROUGHPUT_CLIENTS: usize = 16;
 const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
 /// A workshop room pressing Run at once, one 2-version run each.
 const BURST_CLIENTS: usize = 50;
-
-/// The sandbox flags the runner applies, as `docker run` flags (see runner/src/sandbox.rs).
-const DOCKER_RUN_SANDBOX: &[&str] = &[
-    "run",
-    "--rm",
-    "-i",
-    "--network",
-    "none",
-    "--read-only",
-    "--tmpfs",
-    "/in:rw,noexec,nosuid,nodev,size=1m,mode=1777",
-    "--tmpfs",
-    "/tmp:rw,noexec,nosuid,nodev,size=16m,mode=1777",
-    "--ipc",
-    "none",
-    "--memory",
-    "128m",
-    "--memory-swap",
-    "128m",
-    "--pids-limit",
-    "64",
-    "--cpus",
-    "1",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-    "--tmpfs",
-    "/dev/pts:ro,noexec,nosuid,nodev,size=4k,mode=555",
-    "--ulimit",
-    "nofile=256:256",
-    "--user",
-    "1500000000:1500000000",
-    "--init",
-    "--log-driver",
-    "none",
-];
-
-/// The runner's seccomp profile, in a file for `docker run --security-opt seccomp=…`.
-fn seccomp_profile_file() -> &'static str {
-    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("evalgrid-bench-seccomp-{}.json", std::process::id()));
-        std::fs::write(&path, runner::seccomp_profile()).expect("write the seccomp profile");
-        format!("seccomp={}", path.display())
-    })
-}
 
 #[tokio::main]
 async fn main() {
@@ -389,71 +344,6 @@ async fn throughput(server: &Server) -> (Samples, usize) {
         errors += failed;
     }
     (all, errors)
-}
-
-/// The CPU time of the Docker engine's daemons, counted by a cgroup (v1 `cpuacct`) they are
-/// moved into for the bench; the processes they start (shims, runc) inherit it. Containers
-/// have cgroups of their own under `docker/`, counted apart.
-struct EngineCpu {
-    group: std::path::PathBuf,
-}
-
-/// CPU milliseconds used so far, by component.
-#[derive(Clone, Copy)]
-struct CpuReading {
-    engine_ms: f64,
-    containers_ms: f64,
-    machine_ms: f64,
-}
-
-impl CpuReading {
-    fn since(&self, before: &CpuReading) -> CpuReading {
-        CpuReading {
-            engine_ms: self.engine_ms - before.engine_ms,
-            containers_ms: self.containers_ms - before.containers_ms,
-            machine_ms: self.machine_ms - before.machine_ms,
-        }
-    }
-}
-
-const CPUACCT: &str = "/sys/fs/cgroup/cpuacct";
-
-impl EngineCpu {
-    /// Moves dockerd, containerd and the running shims into a cgroup of their own; `None` when
-    /// that is not possible here.
-    fn watch() -> Option<Self> {
-        let group = std::path::Path::new(CPUACCT).join("evalgrid-bench-engine");
-        std::fs::create_dir_all(&group).ok()?;
-        let daemons = command_output("pgrep", &["-x", "dockerd|containerd|containerd-shim"]);
-        let mut moved = 0;
-        for pid in daemons.split_whitespace() {
-            moved += usize::from(std::fs::write(group.join("cgroup.procs"), pid).is_ok());
-        }
-        (moved >= 2).then_some(Self { group })
-    }
-
-    fn read(&self) -> CpuReading {
-        let usage_ms = |path: &std::path::Path| -> f64 {
-            let text = std::fs::read_to_string(path.join("cpuacct.usage")).unwrap_or_default();
-            text.trim().parse::<f64>().unwrap_or(f64::NAN) / 1e6
-        };
-        CpuReading {
-            engine_ms: usage_ms(&self.group),
-            containers_ms: usage_ms(&std::path::Path::new(CPUACCT).join("docker")),
-            machine_ms: usage_ms(std::path::Path::new(CPUACCT)),
-        }
-    }
-}
-
-impl Drop for EngineCpu {
-    /// Puts the daemons back where they were (the root group) and removes the group.
-    fn drop(&mut self) {
-        let procs = std::fs::read_to_string(self.group.join("cgroup.procs")).unwrap_or_default();
-        for pid in procs.split_whitespace() {
-            let _ = std::fs::write(std::path::Path::new(CPUACCT).join("cgroup.procs"), pid);
-        }
-        let _ = std::fs::remove_dir(&self.group);
-    }
 }
 
 /// The CPU time (user + system, its own and its reaped children's) of process `pid`, in ms.
