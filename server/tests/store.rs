@@ -506,11 +506,7 @@ async fn a_damaged_or_missing_sqlite_file_stops_the_start_with_a_clear_error() {
 #[tokio::test]
 async fn an_unreachable_unknown_or_newer_postgres_database_stops_the_start_with_a_clear_error() {
     let postgres = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
-    let nobody_listens = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let nobody_listens = common::free_port();
     let down = format!("postgres://evalgrid:s3cret@127.0.0.1:{nobody_listens}/evalgrid");
     let said = fails_to_start(&["--database", &down]);
     assert!(said.contains("cannot open database"), "{said}");

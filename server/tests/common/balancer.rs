@@ -27,19 +27,8 @@ impl Balancer {
     /// Starts HAProxy in front of instances `a` and `b` (`127.0.0.1:PORT` each) and waits
     /// until both are up.
     pub fn start(a: &str, b: &str) -> Self {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let directory = std::env::temp_dir().join(format!(
-            "evalgrid-balancer-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&directory);
-        std::fs::create_dir_all(&directory).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let directory = super::fresh_directory("balancer");
+        let port = super::free_port();
         let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/haproxy.cfg");
         let log = std::fs::File::create(directory.join("haproxy.log")).unwrap();
         let process = Command::new("haproxy")

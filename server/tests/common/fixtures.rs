@@ -19,7 +19,7 @@ pub fn syscall_probe_image() -> FixtureImage {
         name: "evalgrid-fixture/syscall-probe:1.0-cli",
     };
     BUILT.get_or_init(|| {
-        let directory = tempdir("syscall-probe");
+        let directory = super::fresh_directory("syscall-probe");
         let binary = directory.join("php");
         let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/syscall_probe.c");
         run("gcc", &["-static", "-O2", "-o", binary.to_str().unwrap(), source]);
@@ -47,12 +47,6 @@ pub fn syscall_probe_image() -> FixtureImage {
         let _ = std::fs::remove_dir_all(directory);
     });
     image
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let directory = std::env::temp_dir().join(format!("evalgrid-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
 }
 
 /// Runs a command, panicking with its stderr when it fails; returns its trimmed stdout.

@@ -93,6 +93,40 @@ impl TestServer {
     }
 }
 
+/// A port on 127.0.0.1 that nothing listens on now (the system's pick), for a server a test
+/// starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An empty directory for `name` (a server's data, sockets and log) in the temporary directory,
+/// unique to this call; whoever asked removes it.
+pub fn fresh_directory(name: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let directory = std::env::temp_dir().join(format!("evalgrid-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+/// Stops `child` with `signal` (the server's own way to shut down cleanly), waiting up to
+/// `grace` before it is killed.
+pub fn stop_child(child: &mut std::process::Child, signal: libc::c_int, grace: std::time::Duration) {
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    let deadline = std::time::Instant::now() + grace;
+    while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// A path for a database that does not exist yet, unique to this call.
 pub fn fresh_database() -> std::path::PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -21,14 +21,7 @@ pub struct Postgres {
 impl Postgres {
     /// Creates a cluster and starts its server; blocks until it accepts connections.
     pub fn start() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let directory = std::env::temp_dir().join(format!(
-            "evalgrid-postgres-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&directory);
-        std::fs::create_dir_all(&directory).unwrap();
+        let directory = super::fresh_directory("postgres");
         let owner = ServerUser::find();
         owner.chown(&directory);
         let data = directory.join("data");
@@ -44,11 +37,7 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&initdb.stderr)
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let log_file = std::fs::File::create(&log).unwrap();
         owner.chown(&log);
         let process = owner
@@ -123,14 +112,7 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         // SIGINT is PostgreSQL's fast shutdown: it disconnects clients instead of waiting.
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(self.process.id() as libc::pid_t, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while self.process.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        super::stop_child(&mut self.process, libc::SIGINT, Duration::from_secs(15));
         let _ = std::fs::remove_dir_all(&self.directory);
     }
 }

@@ -14,14 +14,9 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Self {
-        let directory = std::env::temp_dir().join(format!("evalgrid-registry-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&directory);
+        let directory = super::fresh_directory("registry");
         std::fs::create_dir_all(directory.join("storage")).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let config = directory.join("config.yml");
         std::fs::write(
             &config,

@@ -28,11 +28,7 @@ impl ServerProcess {
     /// Starts the binary with exactly these flags (and its own port, and instance id unless
     /// `--instance-id` is among them).
     pub async fn start_exactly(flags: &[&str]) -> Self {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        Self::start_on(port, flags).await
+        Self::start_on(super::free_port(), flags).await
     }
 
     /// Starts the binary on 127.0.0.1:`port` (a restart behind a balancer keeps its address)

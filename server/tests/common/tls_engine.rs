@@ -15,15 +15,10 @@ pub struct TlsEngine {
 impl TlsEngine {
     /// Starts the engine and loads `images` into it from the machine's engine.
     pub fn start(images: &[&str]) -> Self {
-        let directory = std::env::temp_dir().join(format!("evalgrid-tls-engine-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&directory);
+        let directory = super::fresh_directory("tls-engine");
         std::fs::create_dir_all(directory.join("client")).unwrap();
         make_certificates(&directory);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let log = std::fs::File::create(directory.join("dockerd.log")).unwrap();
         let path = |name: &str| directory.join(name).to_str().unwrap().to_owned();
         let dockerd = Command::new("dockerd")
@@ -120,14 +115,7 @@ impl Drop for TlsEngine {
     fn drop(&mut self) {
         // SIGTERM lets dockerd stop its containers and unmount its layers before the directory
         // goes.
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(self.dockerd.id() as libc::pid_t, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while self.dockerd.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.dockerd.kill();
-        let _ = self.dockerd.wait();
+        super::stop_child(&mut self.dockerd, libc::SIGTERM, Duration::from_secs(15));
         let _ = std::fs::remove_dir_all(&self.directory);
     }
 }
