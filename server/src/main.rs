@@ -23,6 +23,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ImagesCommand::List => server::images_command::list(&runner).await,
             ImagesCommand::Pull { references } => server::images_command::pull_all(&runner, references).await,
         };
+        // Discovery's version probes are removed in the background: wait for that before the
+        // exit, or their containers stay behind.
+        if !runner.shut_down(CLEANUP_GRACE).await {
+            tracing::warn!("some containers could not be removed in time");
+        }
         std::process::exit(if done { 0 } else { 1 });
     }
     let mut leptos_options = leptos_options();
