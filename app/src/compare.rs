@@ -384,6 +384,7 @@ mod tests {
             peak_memory_bytes: Some(1 << 20),
             cached: false,
             message: None,
+            fixed_clock: None,
         }
     }
 

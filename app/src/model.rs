@@ -51,6 +51,169 @@ pub struct RunRequest {
     /// Run every version even when a cached result exists.
     #[serde(default)]
     pub force: bool,
+    /// The text the script reads from `STDIN`, the same on every version.
+    #[serde(default)]
+    pub stdin: String,
+    /// The script's wall clock: `"fixed"` (from the snippet's first save, or from now for a run
+    /// that is not saved), `"real"`, or an RFC 3339 time to start from. Absent: `"fixed"` when
+    /// saved, `"real"` otherwise. See [`Clock`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
+}
+
+/// How a run's wall clock is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The real time.
+    Real,
+    /// Fixed at the snippet's first save (at the time of the request for a run not saved).
+    Saved,
+    /// Fixed at this many seconds since the epoch.
+    At(i64),
+}
+
+impl Clock {
+    /// Latest time a clock may be fixed at (the year 9999 is beyond what `date()` prints in
+    /// four digits, and beyond the library's range).
+    const LATEST: i64 = 253_402_300_799;
+
+    /// The `"clock"` field of a run body, with its default for a run that is (not) saved.
+    pub fn from_request(clock: Option<&str>, save: bool) -> Result<Self, String> {
+        match clock {
+            None if save => Ok(Self::Saved),
+            None | Some("real") => Ok(Self::Real),
+            Some("fixed") => Ok(Self::Saved),
+            Some(at) => {
+                let seconds = parse_rfc3339_seconds(at).ok_or_else(|| {
+                    format!("clock {at:?} is not \"fixed\", \"real\" or an RFC 3339 time like 2024-01-31T12:00:00Z")
+                })?;
+                match (0..=Self::LATEST).contains(&seconds) {
+                    true => Ok(Self::At(seconds)),
+                    false => Err(format!("clock {at:?} is out of range: 1970 to 9999")),
+                }
+            }
+        }
+    }
+
+    /// The form stored with a snippet and sent back by the page: `fixed`, `real` or the time.
+    pub fn as_request(self) -> String {
+        match self {
+            Self::Real => "real".into(),
+            Self::Saved => "fixed".into(),
+            Self::At(seconds) => format_rfc3339_seconds(seconds),
+        }
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2024-01-31T12:00:00Z`, `…+02:00`, fractions
+/// dropped). Hand-written so that the page's WASM needs no date library.
+pub fn parse_rfc3339_seconds(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, minutes) = (rest[1..3].parse::<i64>().ok()?, rest[4..6].parse::<i64>().ok()?);
+            sign * (hours * 3600 + minutes * 60)
+        }
+        _ => return None,
+    };
+    let days_in_month = [
+        31,
+        28 + i64::from(is_leap(year)),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month[(month - 1) as usize]
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (0 to year 9999).
+pub fn format_rfc3339_seconds(seconds: i64) -> String {
+    let (days, time) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        time / 3600,
+        time % 3600 / 60,
+        time % 60
+    )
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+// Howard Hinnant's civil calendar algorithms (public domain).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// What the server accepts; served with the page so the client can check before sending.
@@ -58,6 +221,12 @@ pub struct RunRequest {
 pub struct RequestLimits {
     pub max_code_bytes: usize,
     pub max_images: usize,
+    #[serde(default = "default_max_stdin_bytes")]
+    pub max_stdin_bytes: usize,
+}
+
+fn default_max_stdin_bytes() -> usize {
+    64 * 1024
 }
 
 impl Default for RequestLimits {
@@ -65,6 +234,7 @@ impl Default for RequestLimits {
         Self {
             max_code_bytes: 64 * 1024,
             max_images: 64,
+            max_stdin_bytes: default_max_stdin_bytes(),
         }
     }
 }
@@ -83,6 +253,18 @@ impl RunRequest {
                 limits.max_code_bytes / 1024
             ));
         }
+        if self.stdin.len() > limits.max_stdin_bytes {
+            return Err(format!(
+                "stdin is {} bytes; the limit is {} bytes ({} KiB)",
+                self.stdin.len(),
+                limits.max_stdin_bytes,
+                limits.max_stdin_bytes / 1024
+            ));
+        }
+        if self.stdin.contains('\0') {
+            return Err("stdin holds a NUL byte: only text can be sent to the script".into());
+        }
+        Clock::from_request(self.clock.as_deref(), self.save)?;
         if self.images.is_empty() {
             return Err("images is empty: pick at least one PHP version".into());
         }
@@ -163,6 +345,10 @@ pub struct VersionResult {
     /// Why the version could not run, or what the runner did to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// For a run with a fixed clock: whether this version saw it (`false`: its PHP cannot
+    /// have it, e.g. a static build, and saw the real time). Absent for a run on the real clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_clock: Option<bool>,
 }
 
 /// The body of `POST /api/run`: one result per requested image, in request order.
@@ -204,8 +390,21 @@ pub struct Snippet {
     pub code: String,
     /// RFC 3339 time of the first save.
     pub created_at: String,
+    /// What the script reads from `STDIN`.
+    #[serde(default)]
+    pub stdin: String,
+    /// How it was saved to run: `fixed`, `real` or a time (the run body's `clock`).
+    #[serde(default = "fixed_clock_choice")]
+    pub clock: String,
+    /// The RFC 3339 time the script's clock starts at; absent on the real clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_at: Option<String>,
     /// The latest saved result per image, oldest PHP version first.
     pub results: Vec<VersionResult>,
+}
+
+fn fixed_clock_choice() -> String {
+    Clock::Saved.as_request()
 }
 
 /// The body of every 4xx/5xx answer of the API.
@@ -235,6 +434,7 @@ mod tests {
             peak_memory_bytes: None,
             cached: false,
             message: None,
+            fixed_clock: None,
         };
         let lines = [
             (
@@ -286,6 +486,7 @@ mod tests {
         let limits = RequestLimits {
             max_code_bytes: 10,
             max_images: 2,
+            max_stdin_bytes: 4,
         };
         let error = |r: RunRequest| r.validate(&limits).unwrap_err();
         assert!(error(request("  ", &["a"])).contains("code is empty"));
@@ -294,6 +495,61 @@ mod tests {
         assert!(error(request("1", &[])).contains("pick at least one"));
         assert!(error(request("1", &["a", "b", "c"])).contains("at most 2"));
         assert!(error(request("1", &["a", "a"])).contains("listed twice"));
+        let with = |stdin: &str, clock: Option<&str>| RunRequest {
+            stdin: stdin.into(),
+            clock: clock.map(str::to_owned),
+            ..request("1", &["a"])
+        };
+        assert!(error(with("12345", None)).contains("stdin is 5 bytes; the limit is 4"));
+        assert!(error(with("a\0", None)).contains("NUL"));
+        assert!(with("1234", Some("2024-01-31T12:00:00Z"))
+            .validate(&limits)
+            .is_ok());
+        assert!(error(with("", Some("yesterday"))).contains("RFC 3339"));
+        assert!(error(with("", Some("1969-12-31T23:59:59Z"))).contains("out of range"));
+    }
+
+    #[test]
+    fn the_clock_defaults_to_fixed_for_saved_runs_and_real_otherwise() {
+        assert_eq!(Clock::from_request(None, true), Ok(Clock::Saved));
+        assert_eq!(Clock::from_request(None, false), Ok(Clock::Real));
+        assert_eq!(Clock::from_request(Some("real"), true), Ok(Clock::Real));
+        assert_eq!(Clock::from_request(Some("fixed"), false), Ok(Clock::Saved));
+        assert_eq!(
+            Clock::from_request(Some("2023-11-14T22:13:20Z"), true),
+            Ok(Clock::At(1_700_000_000))
+        );
+        for clock in [Clock::Real, Clock::Saved, Clock::At(1_700_000_000)] {
+            assert_eq!(Clock::from_request(Some(&clock.as_request()), true), Ok(clock));
+        }
+    }
+
+    #[test]
+    fn rfc3339_times_read_and_print_as_seconds_since_the_epoch() {
+        let cases = [
+            ("1970-01-01T00:00:00Z", 0),
+            ("2000-02-29T12:30:15Z", 951_827_415),
+            ("2023-11-14T22:13:20Z", 1_700_000_000),
+            ("9999-12-31T23:59:59Z", 253_402_300_799),
+        ];
+        for (text, seconds) in cases {
+            assert_eq!(parse_rfc3339_seconds(text), Some(seconds), "{text}");
+            assert_eq!(format_rfc3339_seconds(seconds), text);
+        }
+        assert_eq!(
+            parse_rfc3339_seconds("2023-11-15T00:13:20.75+02:00"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(parse_rfc3339_seconds("2023-11-14 22:13:20z"), Some(1_700_000_000));
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2023-11-14T22:13:20",
+            "2023-11-14T24:00:00Z",
+            "2023-1-14T22:13:20Z",
+            "x",
+        ] {
+            assert_eq!(parse_rfc3339_seconds(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -44,6 +44,7 @@ impl From<runner::Execution> for VersionResult {
             peak_memory_bytes: execution.usage.peak_memory_bytes,
             cached: false,
             message: execution.message,
+            fixed_clock: execution.fixed_clock,
         }
     }
 }

@@ -10,7 +10,8 @@ use bollard::container::AttachContainerResults;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    ListImagesOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    ListImagesOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -47,6 +48,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Attaches to a created container's stdin, stdout and stderr.
     fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>>;
     fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>>;
+    /// Extracts the tar `archive` into `path` of a (created) container.
+    fn upload<'a>(
+        &'a self,
+        id: &'a str,
+        path: &'a str,
+        archive: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), RunError>>;
     /// Resolves once the engine sees the container stopped (at once when it cannot tell).
     fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()>;
     fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>>;
@@ -118,6 +126,22 @@ impl Backend for DockerBackend {
         Box::pin(async move {
             let docker = self.engine.docker().await?;
             docker.start_container(id, None).await.map_err(RunError::Start)
+        })
+    }
+
+    fn upload<'a>(
+        &'a self,
+        id: &'a str,
+        path: &'a str,
+        archive: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), RunError>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await?;
+            let options = UploadToContainerOptionsBuilder::new().path(path).build();
+            docker
+                .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+                .await
+                .map_err(RunError::InstallClock)
         })
     }
 

@@ -68,6 +68,7 @@ pub(crate) fn classify(
         finished_at: None,
         usage: Usage::default(),
         message: None,
+        fixed_clock: None,
     };
     let exited = |code: Option<i64>| if code == Some(0) { Status::Ok } else { Status::Exit };
     match end {
@@ -127,6 +128,7 @@ mod tests {
             php_version: "8.4.27".into(),
             variant: String::new(),
             extensions: Vec::new(),
+            fixed_clock: true,
         }
     }
 

@@ -65,6 +65,8 @@ pub struct RunnerConfig {
     /// Most pre-started containers kept per image while it is in demand (a run found its pool
     /// empty); the pool shrinks back to `pool_size` when the image is not used (default 4).
     pub pool_max: usize,
+    /// Offer the fixed clock (a preloaded library in a volume of its own; default on).
+    pub fixed_clock: bool,
 }
 
 /// Every tag but the FPM and Apache variants (`8.4-fpm`, `8.4-apache-bookworm`, …).
@@ -97,6 +99,7 @@ impl Default for RunnerConfig {
             max_waiting: 256,
             pool_size: 0,
             pool_max: 4,
+            fixed_clock: true,
         }
     }
 }

@@ -6,7 +6,7 @@
 use crate::backend::Backend;
 use crate::classify::{classify, End, Observed};
 use crate::slots::Slot;
-use crate::{sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, Usage};
+use crate::{clock, sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, Script, Usage};
 use bollard::container::{AttachContainerResults, LogOutput};
 use futures::{Stream, StreamExt};
 use std::sync::Arc;
@@ -30,7 +30,17 @@ pub(crate) struct ContainerGuard {
 }
 
 impl ContainerGuard {
-    fn id(&self) -> &str {
+    /// Owns a container that holds no slot of its own (the clock's filler, created inside the
+    /// slot of the run container that waits for it).
+    pub(crate) fn without_slot(runner: &Runner, id: String) -> Self {
+        Self {
+            runner: runner.clone(),
+            id: Some(id),
+            slot: None,
+        }
+    }
+
+    pub(crate) fn id(&self) -> &str {
         self.id.as_deref().unwrap_or_default()
     }
 
@@ -111,6 +121,8 @@ pub(crate) struct Prepared {
     attached: AttachContainerResults,
     /// The image id it was started from.
     pub(crate) image_id: String,
+    /// Whether it has the fixed clock's library.
+    clock: bool,
 }
 
 impl Prepared {
@@ -123,13 +135,14 @@ impl Prepared {
 
 /// Creates, attaches to and starts a container for `image` in `slot`: everything but the code.
 pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Result<Prepared, RunError> {
-    let container = create(runner, image, slot).await?;
+    let (container, clock) = create(runner, image, slot).await?;
     let attached = runner.backend.attach(container.id()).await?;
     runner.backend.start(container.id()).await?;
     Ok(Prepared {
         container,
         attached,
         image_id: image.id.clone(),
+        clock,
     })
 }
 
@@ -137,15 +150,20 @@ pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Resul
 /// the engine creates its container (client gone, shutdown) would otherwise never learn the id
 /// of the container the engine then makes. If nobody waits any more, the guard is dropped there,
 /// which removes the container.
-async fn create(runner: &Runner, image: &Image, slot: Slot) -> Result<ContainerGuard, RunError> {
-    let body = sandbox::container_body(runner.config(), &image.id, slot.uid());
-    let runner = runner.clone();
+/// Also says whether the container has the fixed clock (installed first, if need be).
+async fn create(runner: &Runner, image: &Image, slot: Slot) -> Result<(ContainerGuard, bool), RunError> {
+    let (runner, image) = (runner.clone(), image.clone());
     let (created, receiver) = tokio::sync::oneshot::channel();
     runner.cleanups.clone().spawn(async move {
-        let container = runner.backend.create(body).await.map(|id| ContainerGuard {
-            runner: runner.clone(),
-            id: Some(id),
-            slot: Some(slot),
+        let clock = clock::ready(&runner, &image).await;
+        let body = sandbox::container_body(runner.config(), &image.id, slot.uid(), clock);
+        let container = runner.backend.create(body).await.map(|id| {
+            let guard = ContainerGuard {
+                runner: runner.clone(),
+                id: Some(id),
+                slot: Some(slot),
+            };
+            (guard, clock)
         });
         let _ = created.send(container);
     });
@@ -159,11 +177,11 @@ pub(crate) enum Reserved {
     Fresh(Slot),
 }
 
-/// Runs `code` in the reserved container. A pooled container that died while waiting is
+/// Runs `script` in the reserved container. A pooled container that died while waiting is
 /// replaced by a fresh one in its slot.
 pub(crate) async fn run(
     runner: &Runner,
-    code: &[u8],
+    script: &Script,
     image: &Image,
     reserved: Reserved,
 ) -> Result<Execution, RunError> {
@@ -171,12 +189,13 @@ pub(crate) async fn run(
         Reserved::Pooled(prepared) => (*prepared, true),
         Reserved::Fresh(slot) => (prepare(runner, image, slot).await?, false),
     };
+    let wire = script.wire();
     loop {
         // One deadline covers the whole run: sending, running, and finding out how it ended.
         let started = Instant::now();
         let deadline = started + runner.config().timeout;
         let sent_at = OffsetDateTime::now_utc();
-        match tokio::time::timeout_at(deadline, send(&mut prepared.attached, code)).await {
+        match tokio::time::timeout_at(deadline, send(&mut prepared.attached, &wire)).await {
             Ok(Err(error)) if pooled => {
                 tracing::warn!(image = %image.name, %error, "pooled container was gone; starting one");
                 let slot = prepared.remove().await.ok_or(RunError::SendCode(error))?;
@@ -186,17 +205,22 @@ pub(crate) async fn run(
             Ok(Err(error)) => return Err(RunError::SendCode(error)),
             Ok(Ok(())) | Err(_) => {}
         }
+        let fixed_clock = script.clock.map(|_| prepared.clock && image.fixed_clock);
         let observed = observe(runner, prepared, deadline).await?;
         let duration = started.elapsed();
         tracing::debug!(image = %image.name, ?duration, "run finished");
-        return Ok(classify(image, runner.config(), observed, sent_at, duration));
+        let execution = classify(image, runner.config(), observed, sent_at, duration);
+        return Ok(Execution {
+            fixed_clock,
+            ..execution
+        });
     }
 }
 
-/// Writes the code to the container's stdin and closes it: `cat` ends and PHP starts on the
-/// complete file.
-async fn send(attached: &mut AttachContainerResults, code: &[u8]) -> std::io::Result<()> {
-    attached.input.write_all(code).await?;
+/// Writes the script's input (see [`Script::wire`]) to the container's stdin and closes it:
+/// `cat` ends and PHP starts on the complete file.
+async fn send(attached: &mut AttachContainerResults, wire: &[u8]) -> std::io::Result<()> {
+    attached.input.write_all(wire).await?;
     attached.input.shutdown().await
 }
 

@@ -72,6 +72,9 @@ pub enum RunError {
     /// Reading the container's output failed.
     #[error("lost the container's output: {0}")]
     Output(#[source] bollard::errors::Error),
+    /// Copying the fixed clock's library into its volume failed.
+    #[error("cannot install the fixed clock: {0}")]
+    InstallClock(#[source] bollard::errors::Error),
     /// Inspecting the finished container failed.
     #[error("cannot inspect the finished container: {0}")]
     Inspect(#[source] bollard::errors::Error),

@@ -47,6 +47,9 @@ pub struct Execution {
     pub usage: Usage,
     /// What went wrong, for [`Status::Error`], or what the runner did (killed on timeout, …).
     pub message: Option<String>,
+    /// For a run that asked for a fixed clock: whether the script saw it (false: this image's
+    /// PHP cannot have it, e.g. a static binary, and saw the real time). `None`: not asked.
+    pub fixed_clock: Option<bool>,
 }
 
 impl Execution {
@@ -64,6 +67,7 @@ impl Execution {
             finished_at: None,
             usage: Usage::default(),
             message: Some(message),
+            fixed_clock: None,
         }
     }
 }

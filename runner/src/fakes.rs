@@ -171,6 +171,15 @@ impl Backend for FakeEngine {
         })
     }
 
+    fn upload<'a>(
+        &'a self,
+        _id: &'a str,
+        _path: &'a str,
+        _archive: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), RunError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(async move {
             let mut state = self.state.lock().unwrap();

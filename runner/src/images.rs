@@ -25,6 +25,9 @@ pub struct Image {
     pub variant: String,
     /// The PHP extensions it loads, as `get_loaded_extensions()` names them.
     pub extensions: Vec<String>,
+    /// Whether its PHP honours the fixed clock (a dynamically linked PHP does; a static one
+    /// ignores the preloaded library and sees the real time).
+    pub fixed_clock: bool,
 }
 
 impl Image {
@@ -67,6 +70,7 @@ $about = [
     'os' => trim(($os['ID'] ?? strtolower(PHP_OS)) . ' ' . ($os['VERSION_ID'] ?? '')),
     'extensions' => get_loaded_extensions(),
     'zts' => (bool) PHP_ZTS,
+    'clock' => time(),
 ];
 echo function_exists('json_encode') ? json_encode($about) : PHP_VERSION;
 "#;
@@ -81,6 +85,21 @@ struct About {
     extensions: Vec<String>,
     #[serde(default)]
     zts: bool,
+    /// `time()` under a clock fixed at [`PROBE_CLOCK`].
+    #[serde(default)]
+    clock: i64,
+}
+
+/// The time the probe's clock is fixed at (2000-01-01): a PHP that reports a time near it
+/// honours the fixed clock.
+const PROBE_CLOCK: i64 = 946_684_800;
+
+/// The probe, with its clock fixed.
+fn probe_script() -> crate::Script {
+    crate::Script {
+        clock: time::OffsetDateTime::from_unix_timestamp(PROBE_CLOCK).ok(),
+        ..crate::Script::from(VERSION_PROBE)
+    }
 }
 
 /// How long an image that failed its version probe is left out before it is tried again.
@@ -188,7 +207,12 @@ impl Catalog {
                 .collect()
         };
         // Each probe is a run like any other, under the container limit.
-        let probes = join_all(unknown.iter().map(|image| runner.run_fresh(VERSION_PROBE, image))).await;
+        let probes = join_all(
+            unknown
+                .iter()
+                .map(|image| runner.run_fresh(probe_script(), image)),
+        )
+        .await;
         let mut versions = self.versions.lock().unwrap();
         for (image, probe) in unknown.into_iter().zip(probes) {
             match probe.map(|probe| (about(&probe), probe)) {
@@ -217,6 +241,8 @@ impl Catalog {
                             false => about.os.clone(),
                         };
                         image.extensions = about.extensions.clone();
+                        // The probe's own run may have had the clock: an hour's slack.
+                        image.fixed_clock = (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
                     }
                     Probed::Failed(_) => return None,
                 }
@@ -243,6 +269,7 @@ fn about(probe: &crate::Execution) -> Option<About> {
         os: String::new(),
         extensions: Vec::new(),
         zts: false,
+        clock: 0,
     });
     let plausible = !about.version.is_empty()
         && about.version.len() < 40
@@ -286,6 +313,7 @@ fn name_image(id: String, mut tags: Vec<String>) -> Image {
         php_version: String::new(),
         variant: String::new(),
         extensions: Vec::new(),
+        fixed_clock: false,
     }
 }
 
@@ -371,6 +399,7 @@ mod tests {
             finished_at: None,
             usage: Default::default(),
             message: None,
+            fixed_clock: None,
         };
         let json = r#"{"version":"8.4.5","os":"alpine 3.21","extensions":["Core","mbstring"],"zts":false}"#;
         let found = about(&probe(json)).unwrap();
@@ -446,6 +475,7 @@ mod tests {
             php_version: v.into(),
             variant: String::new(),
             extensions: Vec::new(),
+            fixed_clock: true,
         };
         let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);

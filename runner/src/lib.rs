@@ -26,6 +26,7 @@
 
 mod backend;
 mod classify;
+mod clock;
 mod config;
 mod container;
 mod engine;
@@ -35,6 +36,7 @@ mod images;
 mod line;
 mod pool;
 mod sandbox;
+mod script;
 mod seccomp;
 mod slots;
 mod usage;
@@ -65,6 +67,7 @@ pub use error::{AdmitError, ConnectError, DiscoverError, PullError, ResolveError
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, VersionKey};
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
+pub use script::Script;
 pub use seccomp::profile as seccomp_profile;
 pub use usage::Usage;
 
@@ -101,6 +104,8 @@ pub struct Runner {
     cleanups: TaskTracker,
     /// Cancelled by [`Runner::shut_down`]: runs in flight stop, new ones are refused.
     stopping: CancellationToken,
+    /// Set once the fixed clock's volume is filled (see [`clock`]).
+    clock: Arc<tokio::sync::OnceCell<()>>,
 }
 
 /// One step of a pull, as the engine reports it.
@@ -243,6 +248,7 @@ impl Runner {
             catalog: Arc::new(images::Catalog::default()),
             cleanups: TaskTracker::new(),
             stopping: CancellationToken::new(),
+            clock: Arc::default(),
         }
     }
 
@@ -418,16 +424,16 @@ impl Runner {
         self.slots.take(count, deadline).await
     }
 
-    /// Runs `code` on every admitted version at once, each in a task of its own that owns its
+    /// Runs `script` on every admitted version at once, each in a task of its own that owns its
     /// container, deadline and slot: a consumer that stops reading delays nothing. The stream
     /// yields each result as it finishes; dropping the stream stops and removes the containers
     /// still running.
     pub fn run_all(
         &self,
-        code: &str,
+        script: impl Into<Script>,
         admission: Admission,
     ) -> impl Stream<Item = Execution> + Send + 'static {
-        let code: Arc<[u8]> = Arc::from(code.as_bytes());
+        let code: Arc<Script> = Arc::new(script.into());
         let cancelled = self.stopping.child_token();
         let (results, received) = tokio::sync::mpsc::channel(admission.len().max(1));
         for (image, reserved) in admission.versions {
@@ -447,18 +453,18 @@ impl Runner {
         })
     }
 
-    /// Runs `code` on `images` with one admission per version, as many at once as the container
-    /// limit allows and the next as soon as one finishes, each waiting its turn in line like any
-    /// run: for runs with more versions than the limit. Yields each result as it finishes; a
-    /// version that gets no room within the admission wait comes back as an error.
+    /// Runs `script` on `images` with one admission per version, as many at once as the
+    /// container limit allows and the next as soon as one finishes, each waiting its turn in line
+    /// like any run: for runs with more versions than the limit. Yields each result as it
+    /// finishes; a version that gets no room within the admission wait comes back as an error.
     pub fn run_in_waves(
         &self,
-        code: &str,
+        script: impl Into<Script>,
         images: Vec<Image>,
     ) -> impl Stream<Item = Execution> + Send + 'static {
         use futures::StreamExt;
         let runner = self.clone();
-        let code: Arc<str> = Arc::from(code);
+        let code: Arc<Script> = Arc::new(script.into());
         let at_once = self.slots.capacity();
         futures::stream::iter(images)
             .map(move |image| {
@@ -470,7 +476,7 @@ impl Runner {
                     };
                     match runner.admit(vec![image.clone()]).await {
                         Ok(admission) => {
-                            let mut results = std::pin::pin!(runner.run_all(&code, admission));
+                            let mut results = std::pin::pin!(runner.run_all((*code).clone(), admission));
                             results
                                 .next()
                                 .await
@@ -492,7 +498,7 @@ impl Runner {
     /// [`Status::Error`] and a message.
     async fn run_one(
         &self,
-        code: &[u8],
+        code: &Script,
         image: &Image,
         reserved: Reserved,
         cancelled: &CancellationToken,
@@ -514,7 +520,7 @@ impl Runner {
 
     /// Runs `code` on `image` in a fresh container, through admission like every run: the
     /// runner's own questions (version probes).
-    pub(crate) async fn run_fresh(&self, code: &str, image: &Image) -> Result<Execution, AdmitError> {
+    pub(crate) async fn run_fresh(&self, code: Script, image: &Image) -> Result<Execution, AdmitError> {
         use futures::StreamExt;
         let admission = admitted(self.line_up_from(vec![image.clone()], false)?).await?;
         let mut results = std::pin::pin!(self.run_all(code, admission));

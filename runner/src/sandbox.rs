@@ -1,7 +1,7 @@
 //! The container definition every run uses. Everything a hostile script could use to reach out
 //! or stay around is closed here; SECURITY-relevant choices are commented with their reason.
 
-use crate::{seccomp, usage, RunnerConfig, INSTANCE_LABEL, MANAGED_LABEL};
+use crate::{clock, seccomp, usage, RunnerConfig, INSTANCE_LABEL, MANAGED_LABEL};
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use std::collections::HashMap;
 
@@ -26,17 +26,32 @@ pub const PHP_INI: &[(&str, &str)] = &[
     ("ffi.enable", "0"),
 ];
 
+/// Where the script's stdin text is written; PHP's `STDIN` reads this file.
+const STDIN_PATH: &str = "/in/stdin";
+
 /// The tmpfs that receives the script: small, not executable, owned by nobody in particular.
 const INPUT_DIR: &str = "/in";
 
+/// The shell that reads a run's input ([`crate::Script::wire`]) from stdin with builtins and
+/// `cat` only: the header, the stdin text line by line, the code to the end; then sets the
+/// fixed clock when asked for and present, and runs PHP. No user data ever appears in argv or
+/// env: the clock is digits the runner wrote.
 fn command() -> Vec<String> {
     let ini: String = PHP_INI
         .iter()
         .map(|(key, value)| format!(" -d {key}={value}"))
         .collect();
-    // `cat` receives the code on stdin; no user data ever appears in argv or env.
-    let php = format!("php{ini} {SCRIPT_PATH}");
-    let script = format!("cat > {SCRIPT_PATH} || exit; {}", usage::wrap(&php));
+    let php = format!("php{ini} {SCRIPT_PATH} < {STDIN_PATH}");
+    let library = clock::LIBRARY_PATH;
+    let script = format!(
+        "read -r n p t || exit; i=0; \
+         {{ while [ $i -lt $n ]; do IFS= read -r l || exit; printf '%s\\n' \"$l\"; i=$((i+1)); done; \
+           [ \"$p\" = 0 ] || {{ IFS= read -r l; printf '%s' \"$l\"; }}; }} > {STDIN_PATH} || exit; \
+         cat > {SCRIPT_PATH} || exit; \
+         [ \"$t\" = - ] || [ ! -r {library} ] || export LD_PRELOAD={library} EVALGRID_CLOCK=$t; \
+         {}",
+        usage::wrap(&php)
+    );
     vec!["/bin/sh".into(), "-c".into(), script]
 }
 
@@ -64,8 +79,14 @@ fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
 }
 
 /// The full create body for one run of `image_id`, as user and group `uid` (one no other live
-/// container has, and no account on the host or in the image: see [`crate::slots`]).
-pub(crate) fn container_body(config: &RunnerConfig, image_id: &str, uid: u32) -> ContainerCreateBody {
+/// container has, and no account on the host or in the image: see [`crate::slots`]); with the
+/// fixed clock's volume, read-only, when `clock`.
+pub(crate) fn container_body(
+    config: &RunnerConfig,
+    image_id: &str,
+    uid: u32,
+    clock: bool,
+) -> ContainerCreateBody {
     let tmpfs = HashMap::from([
         (
             INPUT_DIR.to_owned(),
@@ -103,6 +124,7 @@ pub(crate) fn container_body(config: &RunnerConfig, image_id: &str, uid: u32) ->
             network_mode: Some("none".into()),
             readonly_rootfs: Some(true),
             tmpfs: Some(tmpfs),
+            mounts: clock.then(|| vec![clock::mount()]),
             // Without a private, empty IPC namespace /dev/shm would stay writable.
             ipc_mode: Some("none".into()),
             memory: Some(config.memory_bytes),

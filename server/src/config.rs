@@ -69,6 +69,13 @@ pub struct Config {
     /// Largest accepted snippet, in KiB.
     #[arg(long, env = "EVALGRID_MAX_CODE_KIB", default_value_t = 64)]
     pub max_code_kib: usize,
+    /// Largest accepted stdin text, in KiB.
+    #[arg(long, env = "EVALGRID_MAX_STDIN_KIB", default_value_t = 64)]
+    pub max_stdin_kib: usize,
+    /// Do not offer the fixed clock: every run sees the real time (`"clock"` in a run body is
+    /// then accepted but has no effect, and results say the clock was not fixed).
+    #[arg(long, env = "EVALGRID_NO_FIXED_CLOCK")]
+    pub no_fixed_clock: bool,
     /// Most versions in one run.
     #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 64)]
     pub max_images: usize,
@@ -263,6 +270,7 @@ impl Config {
             // More per image than the whole limit could never be kept.
             pool_size: self.pool_size.min(max_containers),
             pool_max: self.pool_max.min(max_containers),
+            fixed_clock: !self.no_fixed_clock,
             ..Default::default()
         }
     }
@@ -281,6 +289,7 @@ impl Config {
         app::model::RequestLimits {
             max_code_bytes: self.max_code_kib * 1024,
             max_images: self.max_images,
+            max_stdin_bytes: self.max_stdin_kib * 1024,
         }
     }
 }

@@ -10,6 +10,9 @@ use axum::Json;
 /// normalized form: the form that is run, hashed and stored.
 pub struct CheckedRun {
     pub code: String,
+    pub stdin: String,
+    /// How the clock was asked for; where it starts is settled when the run starts.
+    pub clock: app::model::Clock,
     pub images: Vec<runner::Image>,
     pub save: bool,
     pub force: bool,
@@ -42,6 +45,9 @@ impl FromRequest<AppState> for CheckedRun {
         }
         Ok(Self {
             code: app::model::normalize(&run.code),
+            clock: app::model::Clock::from_request(run.clock.as_deref(), run.save)
+                .map_err(AppError::bad_request)?,
+            stdin: run.stdin,
             images,
             save: run.save,
             force: run.force,

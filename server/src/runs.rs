@@ -7,8 +7,9 @@ use crate::drain::RunInFlight;
 use crate::extract::CheckedRun;
 use crate::middleware::InFlight;
 use crate::{AppError, AppState};
+use app::model::Clock;
 use app::model::VersionResult;
-use app::store::{cache_key, Store};
+use app::store::{cache_key, CacheInput, SnippetInput, Store};
 use futures::{Stream, StreamExt};
 use runner::Turn;
 use std::pin::Pin;
@@ -38,13 +39,19 @@ type Events = Pin<Box<dyn Stream<Item = RunEvent> + Send>>;
 /// answer's status.
 pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<Events>, AppError> {
     let in_flight = (state.drain.enter()?, state.runs_in_flight.enter(run.client)?);
+    let clock_at = clock_start(state, &run).await?;
     let settings = state.runner.sandbox_fingerprint();
+    let input = CacheInput {
+        code: &run.code,
+        stdin: &run.stdin,
+        clock_at,
+    };
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
     // The cache key of each version that runs now, by image name, for recording its result.
     let mut keys = Vec::new();
     for image in std::mem::take(&mut run.images) {
-        let key = cache_key(&run.code, &image.id, &settings);
+        let key = cache_key(input, &image.id, &settings);
         let hit = match run.force {
             true => None,
             false => cached_result(&state.store, &key, &image).await,
@@ -63,6 +70,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     let admitted = Admitted {
         state: state.clone(),
         run,
+        clock_at,
         cached,
         keys,
         wider,
@@ -131,6 +139,8 @@ fn hold(
 struct Admitted {
     state: AppState,
     run: CheckedRun,
+    /// Where the script's clock starts (seconds since the epoch; `None`: the real time).
+    clock_at: Option<i64>,
     cached: Vec<VersionResult>,
     keys: Vec<(String, String)>,
     /// The versions beyond the container limit, run in waves once the first are admitted.
@@ -146,12 +156,19 @@ impl Admitted {
         admission: Option<runner::Admission>,
     ) -> Result<(Option<String>, impl Stream<Item = VersionResult> + Send + 'static), AppError> {
         let id = match self.run.save {
-            true => Some(save(&self.state, &self.run).await?),
+            true => Some(save(&self.state, &self.run, self.clock_at).await?),
             false => None,
         };
         let runner = &self.state.runner;
-        let fresh = admission.map(|admission| runner.run_all(&self.run.code, admission));
-        let waves = runner.run_in_waves(&self.run.code, self.wider);
+        let script = runner::Script {
+            code: self.run.code.clone(),
+            stdin: self.run.stdin.clone(),
+            clock: self
+                .clock_at
+                .and_then(|at| runner::time::OffsetDateTime::from_unix_timestamp(at).ok()),
+        };
+        let fresh = admission.map(|admission| runner.run_all(script.clone(), admission));
+        let waves = runner.run_in_waves(script, self.wider);
         let fresh =
             futures::stream::select(futures::stream::iter(fresh).flatten(), waves).map(VersionResult::from);
         let recorder = Arc::new(Recorder {
@@ -172,16 +189,43 @@ impl Admitted {
     }
 }
 
+fn snippet_input(run: &CheckedRun, clock_at: Option<i64>) -> SnippetInput<'_> {
+    SnippetInput {
+        code: &run.code,
+        stdin: &run.stdin,
+        clock: run.clock,
+        clock_at,
+    }
+}
+
+/// Where the run's clock starts: nowhere (real time), the time asked for, or for the default
+/// fixed clock the first save's time (now, for a new snippet or a run not saved).
+async fn clock_start(state: &AppState, run: &CheckedRun) -> Result<Option<i64>, AppError> {
+    let now = runner::time::OffsetDateTime::now_utc().unix_timestamp();
+    match run.clock {
+        Clock::Real => Ok(None),
+        Clock::At(at) => Ok(Some(at)),
+        Clock::Saved if !run.save => Ok(Some(now)),
+        Clock::Saved => {
+            let saved = state.store.saved(snippet_input(run, None)).await;
+            Ok(saved
+                .map_err(AppError::storage)?
+                .map_or(Some(now), |saved| saved.clock_at))
+        }
+    }
+}
+
 /// Saves the snippet and returns its id; a new snippet counts against the client's quota.
-async fn save(state: &AppState, run: &CheckedRun) -> Result<String, AppError> {
+async fn save(state: &AppState, run: &CheckedRun, clock_at: Option<i64>) -> Result<String, AppError> {
     let store = &state.store;
-    if let Some(id) = store.saved_id(&run.code).await.map_err(AppError::storage)? {
-        return Ok(id);
+    let input = snippet_input(run, clock_at);
+    if let Some(saved) = store.saved(input).await.map_err(AppError::storage)? {
+        return Ok(saved.id);
     }
     if let Some(quota) = &state.snippet_quota {
         quota.check(run.client)?;
     }
-    store.save_snippet(&run.code).await.map_err(AppError::storage)
+    Ok(store.save(input).await.map_err(AppError::storage)?.id)
 }
 
 async fn cached_result(store: &Store, key: &str, image: &runner::Image) -> Option<VersionResult> {

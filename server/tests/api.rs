@@ -253,3 +253,100 @@ async fn the_page_is_rendered_on_the_server_with_the_versions() {
         "the hydration script is linked"
     );
 }
+
+const EVERY_VERSION: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
+
+#[tokio::test]
+async fn stdin_reaches_every_version_and_belongs_to_the_permalink() {
+    let server = TestServer::start().await;
+    let code = "<?php while (($line = fgets(STDIN)) !== false) echo strtoupper($line);";
+    let body = |stdin: &str| json!({ "code": code, "images": EVERY_VERSION, "save": true, "stdin": stdin });
+    let run = server.post_run(body("one\ntwo")).await;
+    for result in &run.results {
+        assert_eq!(
+            (result.status, result.stdout.as_str()),
+            (Status::Ok, "ONE\nTWO"),
+            "{result:?}"
+        );
+    }
+    let id = run.id.expect("saved");
+    let snippet = server.snippet(&id).await.expect("the permalink");
+    assert_eq!(
+        (snippet.code.as_str(), snippet.stdin.as_str()),
+        (code, "one\ntwo")
+    );
+    // Other stdin is another snippet; the same is the same one.
+    let other = server.post_run(body("three")).await;
+    assert_ne!(other.id.as_deref(), Some(id.as_str()));
+    assert_eq!(other.results[0].stdout, "THREE");
+    assert_eq!(server.post_run(body("one\ntwo")).await.id, Some(id));
+    server
+        .assert_refused(
+            json!({ "code": code, "images": ["php:8.4-cli"], "stdin": "x".repeat(65 * 1024) }),
+            StatusCode::BAD_REQUEST,
+            "stdin is 66560 bytes",
+        )
+        .await;
+    server.containers.assert_none_left().await;
+}
+
+#[tokio::test]
+async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_and_every_re_run() {
+    let server = TestServer::start_with(&["--repositories", "php,evalgrid-fixture/php"]).await;
+    let code = "<?php echo date(DATE_ATOM), ' ', time();";
+    let static_php = "evalgrid-fixture/php:8.4.5-cli-alpine";
+    let mut images = EVERY_VERSION.to_vec();
+    images.push(static_php);
+    let body = json!({ "code": code, "images": images, "save": true });
+    let first = server.post_run(body.clone()).await;
+    let id = first.id.clone().expect("saved");
+    let snippet = server.snippet(&id).await.expect("the permalink");
+    assert_eq!(snippet.clock, "fixed");
+    let clock_at = snippet.clock_at.expect("a fixed clock has its time");
+    let seconds = app::model::parse_rfc3339_seconds(&clock_at).unwrap();
+    let expected = format!("{}+00:00 {seconds}", clock_at.trim_end_matches('Z'));
+    let glibc = |run: &RunResponse| -> Vec<(String, Option<bool>)> {
+        run.results
+            .iter()
+            .filter(|r| r.image != static_php)
+            .map(|r| (r.stdout.clone(), r.fixed_clock))
+            .collect()
+    };
+    assert_eq!(
+        glibc(&first),
+        vec![(expected.clone(), Some(true)); 4],
+        "{first:?}"
+    );
+    let on_static = first.results.iter().find(|r| r.image == static_php).unwrap();
+    assert_eq!(on_static.fixed_clock, Some(false), "{on_static:?}");
+    // A re-run of the permalink, a second later and without the cache, prints the same time.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = server
+        .post_run(json!({ "code": code, "images": images, "save": true, "force": true }))
+        .await;
+    assert_eq!(again.id, Some(id));
+    assert_eq!(glibc(&again), glibc(&first));
+    // A time of one's own, and the real clock, are runs of their own.
+    let at = server
+        .post_run(json!({ "code": code, "images": ["php:8.4-cli"], "clock": "2023-11-14T22:13:20Z" }))
+        .await;
+    assert_eq!(at.results[0].stdout, "2023-11-14T22:13:20+00:00 1700000000");
+    let real = server
+        .post_run(json!({ "code": code, "images": ["php:8.4-cli"], "save": true, "clock": "real" }))
+        .await;
+    assert_eq!(real.results[0].fixed_clock, None);
+    assert_ne!(real.id, first.id);
+    let real_snippet = server.snippet(real.id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(
+        (real_snippet.clock.as_str(), real_snippet.clock_at),
+        ("real", None)
+    );
+    server
+        .assert_refused(
+            json!({ "code": code, "images": ["php:8.4-cli"], "clock": "tomorrow" }),
+            StatusCode::BAD_REQUEST,
+            "RFC 3339",
+        )
+        .await;
+    server.containers.assert_none_left().await;
+}

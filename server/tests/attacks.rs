@@ -548,3 +548,31 @@ async fn storage_stays_within_its_bound_under_a_flood_of_large_results() {
 }
 
 const ALL: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
+
+/// The fixed clock's library is shared by every container (a volume): a script that could
+/// replace it would run its own code in every later run that asks for a fixed clock.
+#[tokio::test]
+async fn the_clock_library_shared_by_all_containers_cannot_be_changed() {
+    let server = TestServer::start().await;
+    let results = attack(
+        &server,
+        r#"$dir = '/opt/evalgrid-clock';
+$library = "$dir/clock.so";
+$before = md5_file($library);
+echo $before ? 'present' : 'missing', ' ';
+echo @file_put_contents($library, 'x') === false ? 'unwritable' : 'WRITTEN', ' ';
+echo @file_put_contents("$dir/other.so", 'x') === false ? 'no-new-file' : 'CREATED', ' ';
+echo @unlink($library) ? 'REMOVED' : 'kept', ' ';
+echo @rename($library, "$dir/moved.so") ? 'MOVED' : 'unmoved', ' ';
+@rename($library, '/tmp/moved.so'); // across file systems: a copy, then an unlink that fails
+echo @chmod($library, 0777) ? 'CHMODDED' : 'mode-kept', ' ';
+clearstatcache();
+echo md5_file($library) === $before ? 'unchanged' : 'CHANGED';"#,
+    )
+    .await;
+    assert_each(
+        &results,
+        |r| r.stdout == "present unwritable no-new-file kept unmoved mode-kept unchanged",
+        "the library present and untouchable",
+    );
+}

@@ -242,7 +242,9 @@ async fn cached_results_come_first_in_the_stream(database: TestDatabase) {
     let body = server
         .post_json(
             "/api/run/stream",
-            json!({ "code": code, "images": ["php:7.4-cli", "php:8.5-cli"], "save": true }),
+            // On the real clock, like the first run (a saved run's clock is otherwise fixed, and
+            // a fixed clock is part of the cache key).
+            json!({ "code": code, "images": ["php:7.4-cli", "php:8.5-cli"], "save": true, "clock": "real" }),
         )
         .await;
     let id = body.headers()[server::SNIPPET_ID_HEADER]
@@ -406,6 +408,7 @@ async fn the_cache_keeps_its_bound_and_the_recently_used_results(database: TestD
         peak_memory_bytes: None,
         cached: false,
         message: None,
+        fixed_clock: None,
     };
     for n in 0..40 {
         store.cache_result(&format!("key-{n}"), &result(n)).await.unwrap();

@@ -4,7 +4,7 @@ use super::{
     RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
-use crate::model::{ImageInfo, RunRequest, Snippet, Status, VersionResult};
+use crate::model::{Clock, ImageInfo, RunRequest, Snippet, Status, VersionResult};
 use crate::page_address::{PageQuery, ResultView};
 use leptos::either::{EitherOf3, EitherOf4};
 use leptos::prelude::*;
@@ -37,10 +37,29 @@ pub fn Playground(
             .or_else(|| images.get().map(|list| list.map_err(server_message)))
     });
     let refresh_images = keep_images_fresh(refreshed, offered);
-    let (id, saved_code, saved_at, saved_results) = match snippet {
-        Some(s) => (Some(s.id), s.code, Some(s.created_at), s.results),
-        None => (None, EXAMPLE.to_owned(), None, Vec::new()),
+    let (id, saved_code, saved_at, saved_results, saved_stdin, saved_clock, clock_at) = match snippet {
+        Some(s) => (
+            Some(s.id),
+            s.code,
+            Some(s.created_at),
+            s.results,
+            s.stdin,
+            s.clock,
+            s.clock_at,
+        ),
+        None => (
+            None,
+            EXAMPLE.to_owned(),
+            None,
+            Vec::new(),
+            String::new(),
+            Clock::Saved.as_request(),
+            None,
+        ),
     };
+    let stdin = RwSignal::new(saved_stdin);
+    // The run body's `clock`: "fixed", "real", or the time a snippet was saved with.
+    let clock = RwSignal::new(saved_clock);
     // Read once, the same on the server and in the browser (no hydration mismatch); from then on
     // the page writes the address, and Back/Forward read it back (below).
     let address = PageQuery::parse(&crate::page_location().1);
@@ -116,6 +135,8 @@ pub fn Playground(
             images: chosen.iter().map(|i| i.image.clone()).collect(),
             save: true,
             force,
+            stdin: stdin.get_untracked(),
+            clock: Some(clock.get_untracked()),
         };
         versions.set(chosen.clone());
         results.set(HashMap::new());
@@ -211,7 +232,10 @@ pub fn Playground(
                 <ThemeSwitch/>
             </header>
             <section class="input">
-                <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
+                <div class="editor-column">
+                    <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
+                    <ScriptInputs stdin clock clock_at/>
+                </div>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
                         // The first list is awaited (on the server too: the picker is in its
@@ -267,6 +291,45 @@ pub fn Playground(
                 ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
             }}
         </main>
+    }
+}
+
+/// What the script gets besides its code: the text on its STDIN, and its clock (fixed from the
+/// snippet's first save, or the real time).
+#[component]
+fn ScriptInputs(stdin: RwSignal<String>, clock: RwSignal<String>, clock_at: Option<String>) -> impl IntoView {
+    let has_stdin = stdin.with_untracked(|text| !text.is_empty());
+    let fixed_text = match clock_at {
+        Some(at) => format!("Fixed clock (from {})", at.replace('T', " ").replace('Z', " UTC")),
+        None => "Fixed clock (from the first save)".to_owned(),
+    };
+    view! {
+        <div class="script-inputs">
+            <details class="stdin-box" open=has_stdin>
+                <summary>"stdin" {move || stdin.with(|text| (!text.is_empty()).then(|| format!(" ({} bytes)", text.len())))}</summary>
+                <label class="visually-hidden" for="stdin-text">"Text the script reads from STDIN"</label>
+                <textarea
+                    id="stdin-text"
+                    class="stdin-text"
+                    rows="4"
+                    spellcheck="false"
+                    placeholder="Text the script reads with fgets(STDIN), the same on every version"
+                    prop:value=move || stdin.get()
+                    on:input=move |event| stdin.set(event_target_value(&event))
+                ></textarea>
+            </details>
+            <label class="clock-choice" title="A fixed clock makes date() and time() print the same on every version and on every re-run">
+                <input
+                    type="checkbox"
+                    prop:checked=move || clock.with(|c| c != "real")
+                    on:change=move |event| {
+                        let fixed = event_target_checked(&event);
+                        clock.set(if fixed { Clock::Saved.as_request() } else { "real".into() });
+                    }
+                />
+                {fixed_text}
+            </label>
+        </div>
     }
 }
 
@@ -416,6 +479,7 @@ fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
         peak_memory_bytes: None,
         cached: false,
         message: Some(format!("no result: {why}")),
+        fixed_clock: None,
     }
 }
 

@@ -90,6 +90,9 @@ pub fn ResultCell(
                         {r.cached.then(|| view! {
                             <span class="badge badge-cached" title="Stored result of an earlier run of this code on this very image (same image id)">"cached"</span>
                         })}
+                        {(r.fixed_clock == Some(false)).then(|| view! {
+                            <span class="badge badge-real-clock" title="This image's PHP cannot have the fixed clock (a static build ignores the preloaded library): it saw the real time">"real clock"</span>
+                        })}
                         <span class=format!("badge badge-{}", r.status.as_str())>{badge_text(&r)}</span>
                     }),
                 }}

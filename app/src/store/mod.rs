@@ -7,7 +7,7 @@ mod compact;
 mod postgres;
 mod sqlite;
 
-use crate::model::{Snippet, VersionResult};
+use crate::model::{format_rfc3339_seconds, Clock, Snippet, VersionResult};
 use compact::{Compact, StoredRow};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -199,15 +199,21 @@ impl Store {
         }
     }
 
-    /// The id `code` (already [`normalize`](crate::model::normalize)d) was saved under, if it was.
-    pub async fn saved_id(&self, code: &str) -> Result<Option<String>, StoreError> {
-        let hash = code_hash(code);
-        Ok(
-            on_pool!(self, pool => sqlx::query_scalar("SELECT id FROM snippets WHERE code_hash = $1")
+    /// The id `input` was saved under, if it was, and where its clock starts.
+    pub async fn saved<'a>(&self, input: impl Into<SnippetInput<'a>>) -> Result<Option<Saved>, StoreError> {
+        let hash = input.into().hash();
+        let row: Option<(String, Option<i64>)> = on_pool!(self, pool =>
+            sqlx::query_as("SELECT id, clock_at FROM snippets WHERE code_hash = $1")
             .bind(&hash)
             .fetch_optional(pool)
-            .await?),
-        )
+            .await?);
+        Ok(row.map(|(id, clock_at)| Saved { id, clock_at }))
+    }
+
+    /// The id `code` (already [`normalize`](crate::model::normalize)d) was saved under, if it
+    /// was (with no stdin, on the fixed clock).
+    pub async fn saved_id(&self, code: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.saved(code).await?.map(|saved| saved.id))
     }
 
     /// Saves `code` (already [`normalize`](crate::model::normalize)d) and returns its permalink
@@ -216,19 +222,28 @@ impl Store {
     /// write lock, taken at the start; PostgreSQL's advisory lock), so two saving the same code
     /// at once agree on one id.
     pub async fn save_snippet(&self, code: &str) -> Result<String, StoreError> {
-        let hash = code_hash(code);
-        let full = full_id(code);
+        Ok(self.save(code).await?.id)
+    }
+
+    /// Saves `input` (its code already [`normalize`](crate::model::normalize)d) like
+    /// [`Store::save_snippet`]; the id and the clock are those of the first save.
+    pub async fn save<'a>(&self, input: impl Into<SnippetInput<'a>>) -> Result<Saved, StoreError> {
+        let input = input.into();
+        let hash = input.hash();
+        let full = input.full_id();
+        let code = input.code;
         let min_id_len = self.min_id_len;
         // The body is the same on both backends; only how the transaction is ordered differs.
         macro_rules! save_in {
             ($transaction:ident) => {{
-                if let Some(id) =
-                    sqlx::query_scalar::<_, String>("SELECT id FROM snippets WHERE code_hash = $1")
-                        .bind(&hash)
-                        .fetch_optional(&mut *$transaction)
-                        .await?
+                if let Some((id, clock_at)) = sqlx::query_as::<_, (String, Option<i64>)>(
+                    "SELECT id, clock_at FROM snippets WHERE code_hash = $1",
+                )
+                .bind(&hash)
+                .fetch_optional(&mut *$transaction)
+                .await?
                 {
-                    return Ok(id);
+                    return Ok(Saved { id, clock_at });
                 }
                 let mut length = min_id_len;
                 let id = loop {
@@ -242,15 +257,24 @@ impl Store {
                     }
                     length += 1;
                 };
-                sqlx::query("INSERT INTO snippets (id, code_hash, code, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&id)
-                    .bind(&hash)
-                    .bind(code)
-                    .bind(now())
-                    .execute(&mut *$transaction)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO snippets (id, code_hash, code, created_at, stdin, clock, clock_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&id)
+                .bind(&hash)
+                .bind(code)
+                .bind(now())
+                .bind(input.stdin)
+                .bind(input.clock.as_request())
+                .bind(input.clock_at)
+                .execute(&mut *$transaction)
+                .await?;
                 $transaction.commit().await?;
-                Ok(id)
+                Ok(Saved {
+                    id,
+                    clock_at: input.clock_at,
+                })
             }};
         }
         match &self.pool {
@@ -289,16 +313,21 @@ impl Store {
 
     /// The saved snippet with its latest result per image, oldest PHP version first.
     pub async fn snippet(&self, id: &str) -> Result<Option<Snippet>, StoreError> {
-        let found: Option<(String, String, Vec<StoredRow>)> = on_pool!(self, pool => {
-            match sqlx::query("SELECT code, created_at FROM snippets WHERE id = $1")
+        let found: Option<(SnippetRow, Vec<StoredRow>)> = on_pool!(self, pool => {
+            match sqlx::query("SELECT code, created_at, stdin, clock, clock_at FROM snippets WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
             {
                 None => None,
                 Some(row) => Some((
-                    row.get("code"),
-                    row.get("created_at"),
+                    SnippetRow {
+                        code: row.get("code"),
+                        created_at: row.get("created_at"),
+                        stdin: row.get("stdin"),
+                        clock: row.get("clock"),
+                        clock_at: row.get("clock_at"),
+                    },
                     sqlx::query_as("SELECT result, stdout, stderr FROM snippet_results WHERE snippet_id = $1")
                         .bind(id)
                         .fetch_all(pool)
@@ -306,7 +335,7 @@ impl Store {
                 )),
             }
         });
-        let Some((code, created_at, stored)) = found else {
+        let Some((row, stored)) = found else {
             return Ok(None);
         };
         let mut results = stored
@@ -316,8 +345,11 @@ impl Store {
         results.sort_by_cached_key(|r| runner::version_key(&r.php_version));
         Ok(Some(Snippet {
             id: id.to_owned(),
-            code,
-            created_at,
+            code: row.code,
+            created_at: row.created_at,
+            stdin: row.stdin,
+            clock: row.clock,
+            clock_at: row.clock_at.map(format_rfc3339_seconds),
             results,
         }))
     }
@@ -381,19 +413,97 @@ impl Store {
     }
 }
 
-/// The longest id `code` can get; a saved id is its shortest free prefix.
+/// The longest id `code` (with no stdin, on the fixed clock) can get; a saved id is its
+/// shortest free prefix.
 pub fn full_id(code: &str) -> String {
-    encode_id(&Sha256::digest(code.as_bytes()))
+    SnippetInput::from(code).full_id()
 }
 
-/// The cache key of a run of `code` on the image with id `image_id` under `settings` (the
+/// What a snippet is saved as: its code, its stdin and its clock. Two saves of the same input
+/// get one id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnippetInput<'a> {
+    pub code: &'a str,
+    pub stdin: &'a str,
+    /// How the clock was asked for (part of what the snippet is)...
+    pub clock: Clock,
+    /// ...and where it starts (seconds since the epoch; `None` on the real clock): for
+    /// [`Clock::Saved`], the time of the first save.
+    pub clock_at: Option<i64>,
+}
+
+impl<'a> From<&'a str> for SnippetInput<'a> {
+    /// The code alone: no stdin, the clock fixed at the time of the save.
+    fn from(code: &'a str) -> Self {
+        Self {
+            code,
+            stdin: "",
+            clock: Clock::Saved,
+            clock_at: Some(OffsetDateTime::now_utc().unix_timestamp()),
+        }
+    }
+}
+
+impl SnippetInput<'_> {
+    /// The code's SHA-256 for code alone (every snippet saved before stdin and clocks existed
+    /// is code alone, on the clock of its first save); otherwise that of code, stdin and clock.
+    fn digest(&self) -> Vec<u8> {
+        let code = Sha256::digest(self.code.as_bytes());
+        if self.stdin.is_empty() && self.clock == Clock::Saved {
+            return code.to_vec();
+        }
+        let mut hasher = Sha256::new();
+        for part in [
+            &code[..],
+            self.stdin.as_bytes(),
+            self.clock.as_request().as_bytes(),
+        ] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        hasher.finalize().to_vec()
+    }
+
+    fn hash(&self) -> String {
+        hex(&self.digest())
+    }
+
+    fn full_id(&self) -> String {
+        encode_id(&self.digest())
+    }
+}
+
+/// A saved snippet's id, and where its clock starts (seconds since the epoch; `None`: real).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub id: String,
+    pub clock_at: Option<i64>,
+}
+
+/// What identifies a run's input for the cache: code, stdin, and the clock's start (`None`:
+/// the real clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheInput<'a> {
+    pub code: &'a str,
+    pub stdin: &'a str,
+    pub clock_at: Option<i64>,
+}
+
+/// The cache key of a run of `input` on the image with id `image_id` under `settings` (the
 /// sandbox's fingerprint): a different image build or other limits never share results. Which
 /// results are cached at all is [`cacheable`].
-pub fn cache_key(code: &str, image_id: &str, settings: &str) -> String {
+pub fn cache_key(input: CacheInput<'_>, image_id: &str, settings: &str) -> String {
+    let clock = input.clock_at.map_or("real".to_owned(), |at| at.to_string());
     let mut hasher = Sha256::new();
-    for part in [code_hash(code).as_str(), image_id, settings] {
+    for part in [
+        code_hash(input.code).as_str(),
+        input.stdin,
+        &clock,
+        image_id,
+        settings,
+    ] {
+        hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
-        hasher.update([0]);
     }
     hex(&hasher.finalize())
 }
@@ -403,6 +513,15 @@ pub fn cache_key(code: &str, image_id: &str, settings: &str) -> String {
 pub fn cacheable(result: &VersionResult) -> bool {
     use crate::model::Status;
     matches!(result.status, Status::Ok | Status::Exit | Status::OutputLimit)
+}
+
+/// A `snippets` row.
+struct SnippetRow {
+    code: String,
+    created_at: String,
+    stdin: String,
+    clock: String,
+    clock_at: Option<i64>,
 }
 
 fn code_hash(code: &str) -> String {
@@ -492,6 +611,7 @@ mod tests {
             peak_memory_bytes: Some(2),
             cached: false,
             message: None,
+            fixed_clock: None,
         }
     }
 
@@ -518,14 +638,62 @@ mod tests {
         }
     }
 
+    fn input(code: &str) -> CacheInput<'_> {
+        CacheInput {
+            code,
+            stdin: "",
+            clock_at: None,
+        }
+    }
+
     #[test]
-    fn cache_keys_differ_by_code_image_and_settings() {
-        let key = cache_key("a", "sha256:1", "s");
-        assert_eq!(key, cache_key("a", "sha256:1", "s"));
-        assert_ne!(key, cache_key("b", "sha256:1", "s"));
-        assert_ne!(key, cache_key("a", "sha256:2", "s"));
-        assert_ne!(key, cache_key("a", "sha256:1", "t"));
-        // Separators keep the parts apart.
-        assert_ne!(cache_key("a", "sha256:1", "s"), cache_key("a", "sha256:1s", ""));
+    fn cache_keys_differ_by_code_stdin_clock_image_and_settings() {
+        let key = cache_key(input("a"), "sha256:1", "s");
+        assert_eq!(key, cache_key(input("a"), "sha256:1", "s"));
+        assert_ne!(key, cache_key(input("b"), "sha256:1", "s"));
+        assert_ne!(key, cache_key(input("a"), "sha256:2", "s"));
+        assert_ne!(key, cache_key(input("a"), "sha256:1", "t"));
+        let stdin = CacheInput {
+            stdin: "x",
+            ..input("a")
+        };
+        assert_ne!(key, cache_key(stdin, "sha256:1", "s"));
+        let fixed = |at| CacheInput {
+            clock_at: Some(at),
+            ..input("a")
+        };
+        assert_ne!(key, cache_key(fixed(0), "sha256:1", "s"));
+        assert_ne!(
+            cache_key(fixed(0), "sha256:1", "s"),
+            cache_key(fixed(1), "sha256:1", "s")
+        );
+        // Lengths keep the parts apart.
+        assert_ne!(
+            cache_key(input("a"), "sha256:1", "s"),
+            cache_key(input("a"), "sha256:1s", "")
+        );
+    }
+
+    #[test]
+    fn a_snippet_of_code_alone_keeps_the_id_it_had_before_stdin_and_clocks() {
+        assert_eq!(
+            full_id("<?php echo 1;"),
+            encode_id(&Sha256::digest(b"<?php echo 1;"))
+        );
+        let with = |stdin, clock| SnippetInput {
+            stdin,
+            clock,
+            ..SnippetInput::from("<?php echo 1;")
+        };
+        let ids = [
+            with("", Clock::Saved).full_id(),
+            with("x", Clock::Saved).full_id(),
+            with("", Clock::Real).full_id(),
+            with("", Clock::At(0)).full_id(),
+            with("", Clock::At(1)).full_id(),
+        ];
+        for (n, id) in ids.iter().enumerate() {
+            assert!(!ids[..n].contains(id), "{ids:?}");
+        }
     }
 }

@@ -1,0 +1,58 @@
+import { test, expect } from '@playwright/test';
+import { cell, openPage, runOn, unique } from './fixtures';
+
+// What the script gets besides its code: text on STDIN, and a clock fixed at the first save.
+
+const versions = ['php:7.4-cli', 'php:8.5-cli'];
+
+test('text typed into the stdin box reaches the script on every version and comes back with the permalink', async ({ page }) => {
+  await openPage(page);
+  await page.locator('.stdin-box summary').click();
+  const stdin = page.getByLabel('Text the script reads from STDIN');
+  await stdin.fill(`hello ${unique()}\nsecond line`);
+  const typed = await stdin.inputValue();
+  await runOn(page, versions, '<?php echo strrev(trim(fgets(STDIN))), "|", fgets(STDIN);');
+  const expected = `${typed.split('\n')[0].split('').reverse().join('')}|second line`;
+  for (const image of versions) {
+    await expect(cell(page, image).locator('.stdout')).toHaveText(expected);
+  }
+  await expect(page.locator('.stdin-box summary')).toContainText(`(${typed.length} bytes)`);
+
+  // The permalink opens with the same stdin, shown open.
+  await openPage(page, new URL(page.url()).pathname);
+  await expect(page.locator('.stdin-box')).toHaveAttribute('open', '');
+  await expect(page.getByLabel('Text the script reads from STDIN')).toHaveValue(typed);
+});
+
+test('a saved run shows the same fixed time on every version, on the permalink and after a re-run', async ({ page }) => {
+  await openPage(page);
+  const fixedClock = page.getByLabel(/Fixed clock/);
+  await expect(fixedClock).toBeChecked();
+  await runOn(page, versions, `<?php // ${unique()}\necho date('Y-m-d H:i:s'), ' ', time();`);
+  const printed = await cell(page, versions[0]).locator('.stdout').textContent();
+  expect(printed).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+$/);
+  await expect(cell(page, versions[1]).locator('.stdout')).toHaveText(printed!);
+
+  // The permalink names the time its clock starts at, and a run without the cache prints it again.
+  await openPage(page, new URL(page.url()).pathname);
+  await expect(page.getByLabel(/Fixed clock/)).toBeChecked();
+  await expect(page.locator('.clock-choice')).toContainText(`from ${printed!.split(' ').slice(0, 2).join(' ')} UTC`);
+  await page.waitForTimeout(1100);
+  // Run (the stored results come back from the cache), then run every version again.
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(page.locator('.run-summary')).toContainText('2 of 2 done');
+  await page.getByRole('button', { name: 'Re-run without cache' }).click();
+  await expect(page.locator('.run-summary')).toContainText('2 of 2 done');
+  for (const image of versions) {
+    await expect(cell(page, image).locator('.stdout')).toHaveText(printed!);
+    await expect(cell(page, image).locator('.badge-cached')).toHaveCount(0);
+  }
+  await page.screenshot({ path: 'test-results/script-inputs.png', fullPage: true });
+
+  // Unticked: the real time, and another permalink.
+  const permalink = page.url();
+  await page.getByLabel(/Fixed clock/).uncheck();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(page).not.toHaveURL(permalink);
+  await expect(page).toHaveURL(/\/s\/[0-9a-z]+/);
+});
