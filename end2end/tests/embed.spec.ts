@@ -180,3 +180,28 @@ test('an unknown id is a 404 inside the frame', async ({ page, baseURL }) => {
   const embed = page.frameLocator('iframe#embed');
   await expect(embed.locator('.not-found')).toContainText('no saved snippet');
 });
+
+test('code and output that hold HTML show as text in the embed and run nothing', async ({ page }) => {
+  // Backquotes: the marks sit inside PHP's single-quoted strings and HTML's double-quoted ones.
+  const mark = (name: string) => 'document.documentElement.setAttribute(`data-pwned-' + name + '`,1)';
+  const code =
+    `<?php // ${unique()} </code></pre><img src=x onerror="${mark('code')}"><script>${mark('code2')}</script>\n` +
+    `echo '</pre><svg onload="${mark('stdout')}"></svg>';\n`;
+  const saved = await page.request.post('/api/run', { data: { code, images: ['php:8.4-cli'], save: true } });
+  expect(saved.status()).toBe(200);
+  const { id: embedded } = await saved.json();
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  await page.goto(`/e/${embedded}`);
+  await expect(page.locator('.embed-code')).toHaveText(code);
+  await expect(page.locator('.result-group .stdout')).toHaveText(`</pre><svg onload="${mark('stdout')}"></svg>`);
+  await expect(page.locator('img, svg, main script')).toHaveCount(0);
+  const marks = await page.evaluate(() =>
+    Array.from(document.documentElement.attributes, (a) => a.name).filter((n) => n.startsWith('data-pwned')),
+  );
+  expect(marks).toEqual([]);
+  expect(dialogs).toEqual([]);
+});
