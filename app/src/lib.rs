@@ -15,23 +15,29 @@ pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-use components::{Playground, SnippetPage, ThemeScript};
+use components::{Playground, SnippetPage, Theme, ThemeScript};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server. The embed (`/e/{id}`) is that
+/// HTML alone: no WASM, no editor, nothing to hydrate (see [`components::EmbedPage`]); its
+/// `?theme=light|dark` goes on `<html>` here, where the theme switch puts a chosen theme, and
+/// the remembered one is not applied over it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let (path, query) = page_location();
+    let embed = embed_id(&path).is_some();
+    let forced_theme = embed.then(|| Theme::forced_by(&query)).flatten();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=forced_theme.and_then(Theme::name)>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <ThemeScript/>
+                {forced_theme.is_none().then(|| view! { <ThemeScript/> })}
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                {(!embed).then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -56,6 +62,7 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "ssr")]
 #[component]
 fn Pages() -> impl IntoView {
+    use components::EmbedPage;
     use leptos_router::{
         components::{Route, Router, Routes},
         path, SsrMode, StaticSegment,
@@ -65,6 +72,7 @@ fn Pages() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=StaticSegment("") view=|| view! { <Playground/> }/>
                 <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
+                <Route path=path!("/e/:id") view=EmbedPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -74,7 +82,8 @@ fn Pages() -> impl IntoView {
 /// each page behind a type-erased view whose asynchronous hydration code is compiled for the
 /// whole page, about a sixth of the WASM, never run. Each page renders the same HTML as the
 /// server's route (the router adds no markers of its own). The page never navigates to another
-/// page without loading it, so nothing is lost.
+/// page without loading it, so nothing is lost. The embed (`/e/{id}`) is not here: its HTML
+/// loads no WASM (see [`shell`]), so the browser never picks a page there.
 #[cfg(not(feature = "ssr"))]
 #[component]
 fn Pages() -> impl IntoView {
@@ -94,7 +103,17 @@ fn NotFound() -> impl IntoView {
 
 /// The permalink id in a `/s/{id}` path.
 pub fn snippet_id(path: &str) -> Option<&str> {
-    path.strip_prefix("/s/")
+    id_under("/s/", path)
+}
+
+/// The snippet id in an embed's `/e/{id}` path. The server lets only these paths be framed.
+pub fn embed_id(path: &str) -> Option<&str> {
+    id_under("/e/", path)
+}
+
+/// The one segment after `prefix`.
+fn id_under<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
+    path.strip_prefix(prefix)
         .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
@@ -125,7 +144,7 @@ pub fn page_location() -> (String, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::snippet_id;
+    use super::{embed_id, snippet_id};
 
     #[test]
     fn only_a_permalink_path_has_a_snippet_id() {
@@ -134,5 +153,16 @@ mod tests {
         assert_eq!(snippet_id("/s/a/b"), None);
         assert_eq!(snippet_id("/"), None);
         assert_eq!(snippet_id("/x/abc"), None);
+        assert_eq!(snippet_id("/e/nzbmgw"), None);
+    }
+
+    #[test]
+    fn only_an_embed_path_has_an_embed_id() {
+        assert_eq!(embed_id("/e/nzbmgw"), Some("nzbmgw"));
+        assert_eq!(embed_id("/e/"), None);
+        assert_eq!(embed_id("/e/a/b"), None);
+        assert_eq!(embed_id("/e"), None);
+        assert_eq!(embed_id("/s/nzbmgw"), None);
+        assert_eq!(embed_id("/api/e/x"), None);
     }
 }

@@ -88,15 +88,7 @@ impl PageQuery {
 
     /// Reads a query string as `location.search` gives it (`?a=b&c=d`, or empty).
     pub fn parse(search: &str) -> Self {
-        let pairs: Vec<(String, String)> = search
-            .trim_start_matches('?')
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (decode(name), decode(value))
-            })
-            .collect();
+        let pairs = query_pairs(search);
         Self::from_params(|name| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()))
     }
 
@@ -118,6 +110,27 @@ impl PageQuery {
             false => format!("?{}", params.join("&")),
         }
     }
+}
+
+/// A query string's parameters (`?a=b&c=d`, or empty), percent-decoded, in order.
+fn query_pairs(search: &str) -> Vec<(String, String)> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+/// The first value of the parameter `name` in a query string, percent-decoded.
+pub fn query_param(search: &str, name: &str) -> Option<String> {
+    query_pairs(search)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
 }
 
 /// Percent-encodes all but the characters image names use that need no encoding in a query.

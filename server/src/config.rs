@@ -151,6 +151,12 @@ pub struct Config {
     /// headers are believed.
     #[arg(long, env = "EVALGRID_TRUSTED_PROXIES", value_delimiter = ',', value_parser = network)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Who may show the embed (`/e/{id}`) in a frame: a CSP `frame-ancestors` source list,
+    /// comma- or space-separated: `*` (any site), `'self'`, `'none'` (no site), schemes
+    /// (`https:`) and hosts (`https://docs.example.com`, `*.example.com`). Every other page and
+    /// answer refuses to be framed, whatever this says.
+    #[arg(long, env = "EVALGRID_EMBED_ANCESTORS", default_value = "*")]
+    pub embed_ancestors: crate::FrameAncestors,
     /// Images to pull at start-up, in the background, comma-separated (`php:8.4,php:8.3-alpine`);
     /// each is offered as soon as it is there.
     #[arg(long, env = "EVALGRID_PULL", value_delimiter = ',')]
@@ -313,6 +319,9 @@ mod tests {
         assert!(refusal(&["--max-containers", "0"]).contains("at least 1"));
         assert!(refusal(&["--instance-id", "a b"]).contains("letters, digits"));
         assert!(refusal(&["--instance-id", ""]).contains("letters, digits"));
+        assert!(refusal(&["--embed-ancestors", "*; script-src *"]).contains("not a frame-ancestors source"));
+        assert!(refusal(&["--embed-ancestors", "self"]).contains("needs its single quotes"));
+        assert!(refusal(&["--embed-ancestors", ""]).contains("at least one source"));
     }
 
     #[test]
@@ -328,6 +337,19 @@ mod tests {
         assert_ne!(at("127.0.0.1:3000"), at("127.0.0.1:3001"));
         let named = Config::try_parse_from(["evalgrid", "--instance-id", "web-1"]).unwrap();
         assert_eq!(named.runner_config().instance_id, "web-1");
+    }
+
+    #[test]
+    fn the_embed_may_be_framed_by_any_site_unless_told_otherwise() {
+        let parse = |flags: &[&str]| {
+            let args = std::iter::once("evalgrid").chain(flags.iter().copied());
+            Config::try_parse_from(args).unwrap().embed_ancestors.to_string()
+        };
+        assert_eq!(parse(&[]), "*");
+        assert_eq!(
+            parse(&["--embed-ancestors", "'self',https://docs.example.com"]),
+            "'self' https://docs.example.com"
+        );
     }
 
     #[test]

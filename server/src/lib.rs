@@ -27,6 +27,7 @@ pub use drain::Drain;
 pub use error::AppError;
 pub use handlers::SNIPPET_ID_HEADER;
 pub use middleware::ClientQuota;
+pub use security_headers::FrameAncestors;
 pub use state::AppState;
 
 use app::model::routes;
@@ -78,7 +79,8 @@ pub fn router(state: AppState) -> Router {
             body_deadline::limit_body_time,
         ))
         // Outermost, so every answer carries them, errors and timeouts included.
-        .layer(axum::middleware::from_fn(
+        .layer(axum::middleware::from_fn_with_state(
+            state.embed_ancestors.clone(),
             security_headers::add_content_security_policy,
         ))
         .layer(security_headers::no_sniffing())

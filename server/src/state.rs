@@ -22,6 +22,9 @@ pub struct AppState {
     #[from_ref(skip)]
     pub trusted_proxies: crate::TrustedProxies,
     pub connections: ConnectionLimits,
+    /// Who may frame the embed (`--embed-ancestors`).
+    #[from_ref(skip)]
+    pub embed_ancestors: crate::FrameAncestors,
     /// Stopping behind a balancer: new runs and health checks are refused meanwhile.
     #[from_ref(skip)]
     pub drain: crate::Drain,
@@ -45,6 +48,7 @@ impl AppState {
             runs_in_flight: RunsInFlight::per_client(config.runs_in_flight_per_ip),
             trusted_proxies: crate::TrustedProxies::new(config.trusted_proxies.clone()),
             connections: config.connection_limits(),
+            embed_ancestors: config.embed_ancestors.clone(),
             drain: crate::Drain::default(),
         }
     }

@@ -1,6 +1,7 @@
-//! Security headers (SECURITY.md, "Stored XSS on /s/{id}"): every response says `nosniff` and
-//! its referrer policy, and carries a Content-Security-Policy whose nonce is the one on the
-//! page's own scripts, fresh for every request.
+//! Security headers (SECURITY.md, "Stored XSS on /s/{id}" and "Framing"): every response says
+//! `nosniff` and its referrer policy, and carries a Content-Security-Policy whose nonce is the
+//! one on the page's own scripts, fresh for every request. Only the embed (`/e/{id}`) may be
+//! framed; everything else refuses it by the policy and by `X-Frame-Options`.
 
 mod common;
 
@@ -27,8 +28,58 @@ fn script_tags(html: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Asserts the headers every response carries; returns the policy.
+/// Asserts the headers every response carries, framing refused; returns the policy.
 fn assert_common_headers(response: &reqwest::Response) -> String {
+    let policy = assert_headers_but_framing(response);
+    assert_framing_refused(response);
+    policy
+}
+
+/// `frame-ancestors 'none'` and `X-Frame-Options: DENY`.
+fn assert_framing_refused(response: &reqwest::Response) {
+    let what = response.url().path();
+    let policy = response.headers()["content-security-policy"].to_str().unwrap();
+    assert_eq!(
+        frame_ancestors(policy),
+        Some("'none'"),
+        "{what}: framing not refused in {policy:?}"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("x-frame-options")
+            .map(|v| v.to_str().unwrap()),
+        Some("DENY"),
+        "{what}: no X-Frame-Options: DENY"
+    );
+}
+
+/// `frame-ancestors` as given (`ancestors`) and no `X-Frame-Options`, which would refuse the
+/// frame in browsers that know no `frame-ancestors`.
+fn assert_framing_allowed(response: &reqwest::Response, ancestors: &str) {
+    let what = response.url().path();
+    let policy = response.headers()["content-security-policy"].to_str().unwrap();
+    assert_eq!(frame_ancestors(policy), Some(ancestors), "{what}: {policy:?}");
+    assert!(
+        response.headers().get("x-frame-options").is_none(),
+        "{what}: X-Frame-Options on the embed: {:?}",
+        response.headers().get("x-frame-options")
+    );
+}
+
+/// The source list of a policy's `frame-ancestors` (there must be one, and only one).
+fn frame_ancestors(policy: &str) -> Option<&str> {
+    let mut found = policy
+        .split(';')
+        .map(str::trim)
+        .filter_map(|directive| directive.strip_prefix("frame-ancestors "));
+    let first = found.next();
+    assert!(found.next().is_none(), "two frame-ancestors in {policy:?}");
+    first
+}
+
+/// Asserts the headers every response carries, whatever its framing; returns the policy.
+fn assert_headers_but_framing(response: &reqwest::Response) -> String {
     let headers = response.headers();
     let what = response.url().path();
     assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
@@ -42,7 +93,6 @@ fn assert_common_headers(response: &reqwest::Response) -> String {
     for directive in [
         "object-src 'none'",
         "base-uri 'none'",
-        "frame-ancestors 'none'",
         "connect-src 'self'",
         "'wasm-unsafe-eval'",
     ] {
@@ -57,7 +107,7 @@ fn assert_common_headers(response: &reqwest::Response) -> String {
 }
 
 /// Fetches an HTML page and checks that its scripts carry the nonce of its policy; returns the
-/// nonce.
+/// nonce. The page refuses to be framed, unless it is an embed.
 async fn assert_page_scripts_carry_the_policy_nonce(
     server: &TestServer,
     path: &str,
@@ -65,7 +115,11 @@ async fn assert_page_scripts_carry_the_policy_nonce(
 ) -> String {
     let response = server.get(path).await;
     assert_eq!(response.status(), status, "{path}");
-    let policy = assert_common_headers(&response);
+    let policy = assert_headers_but_framing(&response);
+    match path.starts_with("/e/") {
+        true => assert_framing_allowed(&response, "*"),
+        false => assert_framing_refused(&response),
+    }
     let nonce = policy_nonce(&policy).to_owned();
     assert!(nonce.len() >= 16, "{path}: a nonce of {} characters", nonce.len());
     // The code editor's <style> elements carry the page's nonce (the scripts hand it over).
@@ -132,4 +186,76 @@ async fn api_answers_and_errors_carry_the_headers_too() {
         .await;
     assert_eq!(ran.status(), StatusCode::OK);
     assert_common_headers(&ran);
+}
+
+/// Saves `code` (run on PHP 8.4) and returns its id.
+async fn save(server: &TestServer, code: &str) -> String {
+    let saved = server
+        .post_json(
+            "/api/run",
+            json!({ "code": code, "images": ["php:8.4-cli"], "save": true }),
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    saved.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn only_the_embed_may_be_framed() {
+    let server = TestServer::start().await;
+    let id = save(&server, "<?php echo 'framed ', PHP_MAJOR_VERSION;").await;
+
+    // The embed, found or not (its 404 shows inside the frame): any site may frame it, by
+    // default; the rest of the policy is the pages' (its inline theme script has the nonce).
+    for (path, status) in [
+        (format!("/e/{id}"), StatusCode::OK),
+        (format!("/e/{id}?theme=dark"), StatusCode::OK),
+        ("/e/nosuchsnippet".to_owned(), StatusCode::NOT_FOUND),
+    ] {
+        let response = server.get(&path).await;
+        assert_eq!(response.status(), status, "{path}");
+        assert_headers_but_framing(&response);
+        assert_framing_allowed(&response, "*");
+    }
+    assert_page_scripts_carry_the_policy_nonce(&server, &format!("/e/{id}"), StatusCode::OK).await;
+
+    // Everything else refuses to be framed: pages, the permalink, API answers, static files,
+    // errors, and paths that only look like an embed's.
+    let refused = [
+        "/".to_owned(),
+        format!("/s/{id}"),
+        format!("/api/snippets/{id}"),
+        "/api/images".to_owned(),
+        "/api/health".to_owned(),
+        "/favicon.svg".to_owned(),
+        "/no/such/page".to_owned(),
+        format!("/e/{id}/x"),
+        "/e/".to_owned(),
+        format!("/api/e/{id}"),
+        format!("/s/{id}?theme=dark"),
+    ];
+    for path in &refused {
+        assert_common_headers(&server.get(path).await);
+    }
+    let ran = server
+        .post_json("/api/run", common::run_body("<?php echo 1;", &["php:8.4-cli"]))
+        .await;
+    assert_eq!(ran.status(), StatusCode::OK);
+    assert_common_headers(&ran);
+}
+
+#[tokio::test]
+async fn embed_ancestors_name_who_may_frame_the_embed() {
+    let server = TestServer::start_with(&[
+        "--embed-ancestors",
+        "'self', https://docs.example.com *.blog.example",
+    ])
+    .await;
+    let embed = server.get("/e/nosuchsnippet").await;
+    assert_eq!(embed.status(), StatusCode::NOT_FOUND);
+    assert_framing_allowed(&embed, "'self' https://docs.example.com *.blog.example");
+    assert_common_headers(&server.get("/").await);
 }

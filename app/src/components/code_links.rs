@@ -38,7 +38,8 @@ impl Default for LineRequests {
     }
 }
 
-/// An output with its line references as buttons.
+/// An output with its line references as buttons; as text on a page without an editor to show
+/// them in (no [`LineRequests`]: the embed).
 #[component]
 pub fn OutputText(text: String) -> impl IntoView {
     let requests = use_context::<LineRequests>();
@@ -46,6 +47,7 @@ pub fn OutputText(text: String) -> impl IntoView {
         .into_iter()
         .map(|part| match part {
             OutputPart::Text(text) => Either::Left(text.to_owned()),
+            OutputPart::Line { text, .. } if requests.is_none() => Either::Left(text.to_owned()),
             OutputPart::Line { text, line } => Either::Right(view! {
                 <button
                     type="button"

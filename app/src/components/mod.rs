@@ -3,6 +3,7 @@
 mod code_editor;
 mod code_links;
 mod compare_views;
+mod embed_page;
 mod output_stream;
 mod performance_table;
 mod playground;
@@ -17,14 +18,15 @@ pub use crate::page_address::ResultView;
 pub use code_editor::CodeEditor;
 pub use code_links::{reported_lines, LineRequests, OutputText};
 pub use compare_views::{GroupedResults, OutputDiff, ResultToolbar};
-pub use output_stream::{CopyButton, OutputStream};
+pub use embed_page::EmbedPage;
+pub use output_stream::{CopyButton, OutputStream, WithoutScripts};
 pub use performance_table::PerformanceTable;
 pub use playground::Playground;
 pub use result_grid::{ResultCell, ResultGrid};
 pub use run_summary::RunSummary;
 pub use share_link::ShareLink;
 pub use snippet_page::SnippetPage;
-pub use theme_switch::{ThemeScript, ThemeSwitch};
+pub use theme_switch::{Theme, ThemeScript, ThemeSwitch};
 pub use version_picker::{VersionPicker, VersionSelection};
 
 /// "850 ms" below a second, "1.02 s" above.

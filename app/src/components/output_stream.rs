@@ -5,17 +5,23 @@ use std::time::Duration;
 /// Outputs longer than this many lines show only their start until "show all".
 const COLLAPSED_LINES: usize = 30;
 
+/// In the context of a page that runs no script (the embed): outputs show whole, without the
+/// buttons that would do nothing there.
+#[derive(Debug, Clone, Copy)]
+pub struct WithoutScripts;
+
 /// One stream of a version's output (stdout or stderr) with a button that copies it; a long
 /// one shows its first lines until "show all" (rendering thousands of lines in every cell would
-/// bury the others).
+/// bury the others). Without scripts ([`WithoutScripts`]): the whole text, no buttons.
 #[component]
 pub fn OutputStream(
     text: String,
     /// "stdout" or "stderr": the `<pre>`'s class.
     stream: &'static str,
 ) -> impl IntoView {
+    let scripted = use_context::<WithoutScripts>().is_none();
     let line_count = text.lines().count();
-    let long = line_count > COLLAPSED_LINES;
+    let long = scripted && line_count > COLLAPSED_LINES;
     let expanded = RwSignal::new(false);
     let full = StoredValue::new(text);
     let shown = move || match long && !expanded.get() {
@@ -26,7 +32,7 @@ pub fn OutputStream(
     view! {
         <div class="output">
             <pre class=stream title=title>{move || view! { <OutputText text=shown()/> }}</pre>
-            <CopyButton text=full stream/>
+            {scripted.then(|| view! { <CopyButton text=full stream/> })}
             {long.then(|| view! {
                 <Show when=move || !expanded.get()>
                     <button type="button" class="link show-all" on:click=move |_| expanded.set(true)>

@@ -483,7 +483,8 @@ fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
     }
 }
 
-fn result_info(result: &VersionResult) -> ImageInfo {
+/// The version a saved result ran on, as the results views list versions.
+pub(super) fn result_info(result: &VersionResult) -> ImageInfo {
     ImageInfo {
         image: result.image.clone(),
         php_version: result.php_version.clone(),

@@ -38,7 +38,7 @@ pub fn SnippetPage() -> impl IntoView {
 }
 
 /// Answers 404 when rendering on the server.
-fn not_found() {
+pub(super) fn not_found() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);

@@ -22,7 +22,7 @@ pub enum Theme {
 
 impl Theme {
     /// The value of `data-theme` on `<html>` and in localStorage; none for the system's.
-    fn name(self) -> Option<&'static str> {
+    pub fn name(self) -> Option<&'static str> {
         match self {
             Theme::System => None,
             Theme::Light => Some("light"),
@@ -36,6 +36,13 @@ impl Theme {
             Some("dark") => Theme::Dark,
             _ => Theme::System,
         }
+    }
+
+    /// The theme an embed's address forces, `?theme=light` or `?theme=dark` in `query` (as
+    /// `location.search` gives it); anything else forces none (the remembered or the system's).
+    pub fn forced_by(query: &str) -> Option<Self> {
+        let name = crate::page_address::query_param(query, "theme");
+        Some(Theme::from_name(name.as_deref())).filter(|theme| *theme != Theme::System)
     }
 }
 
@@ -100,5 +107,20 @@ fn apply_theme(theme: Theme) {
             Some(name) => storage.set_item(THEME_SETTING, name),
             None => storage.remove_item(THEME_SETTING),
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Theme;
+
+    #[test]
+    fn only_light_and_dark_are_forced() {
+        assert_eq!(Theme::forced_by("?theme=dark"), Some(Theme::Dark));
+        assert_eq!(Theme::forced_by("?x=1&theme=light"), Some(Theme::Light));
+        assert_eq!(Theme::forced_by("?theme=auto"), None);
+        assert_eq!(Theme::forced_by("?theme=Dark"), None);
+        assert_eq!(Theme::forced_by("?theme=%22%3E"), None);
+        assert_eq!(Theme::forced_by(""), None);
     }
 }

@@ -1,0 +1,71 @@
+//! `/e/{id}`: a saved snippet, compact and read-only, for an `<iframe>` in docs and blog posts.
+//! Server-rendered HTML only — the shell loads no WASM and no editor here — so it costs a page
+//! and a stylesheet; the server lets only this path be framed (`--embed-ancestors`).
+
+use super::playground::{result_info, server_message};
+use super::snippet_page::not_found;
+use super::{GroupedResults, WithoutScripts};
+use crate::api::load_snippet;
+use crate::model::Snippet;
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
+
+#[component]
+pub fn EmbedPage() -> impl IntoView {
+    let (path, _) = crate::page_location();
+    let id = crate::embed_id(&path).unwrap_or_default().to_owned();
+    // Outputs whole and without buttons: nothing runs here to make them work.
+    provide_context(WithoutScripts);
+    // No resource: its data would be written into the page again for a hydration that never
+    // comes. The route is rendered whole (`SsrMode::Async`), this future included.
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the snippet…"</p> }>
+            {Suspend::new(async move {
+                match load_snippet(id).await {
+                    Ok(Some(snippet)) => EitherOf3::A(view! { <EmbeddedSnippet snippet/> }),
+                    Ok(None) => {
+                        not_found();
+                        EitherOf3::B(view! {
+                            <main class="embed">
+                                <p class="not-found">
+                                    "There is no saved snippet at this address. "
+                                    <a href="/" target="_blank" rel="noopener">"evalgrid"</a>
+                                </p>
+                            </main>
+                        })
+                    }
+                    Err(error) => EitherOf3::C(view! {
+                        <main class="embed">
+                            <p class="run-error" role="alert">"Cannot load the snippet: " {server_message(error)}</p>
+                        </main>
+                    }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The code, its results grouped by identical output, and the way to the full page.
+#[component]
+fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
+    let versions: Vec<_> = snippet.results.iter().map(result_info).collect();
+    let ran = !versions.is_empty();
+    let results = snippet
+        .results
+        .into_iter()
+        .map(|r| (r.image.clone(), r))
+        .collect();
+    view! {
+        <main class="embed">
+            <header class="embed-bar">
+                <span class="embed-brand">"evalgrid"</span>
+                <a class="embed-open" href=format!("/s/{}", snippet.id) target="_blank" rel="noopener">
+                    "Open in evalgrid"
+                </a>
+            </header>
+            <pre class="embed-code"><code>{snippet.code}</code></pre>
+            {ran.then(|| view! { <GroupedResults versions=Signal::stored(versions) results=RwSignal::new(results)/> })}
+            {(!ran).then(|| view! { <p class="no-output">"No results saved."</p> })}
+        </main>
+    }
+}
