@@ -59,6 +59,53 @@ pub struct RunRequest {
     /// saved, `"real"` otherwise. See [`Clock`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<String>,
+    /// What each version shows: `"output"` (default), `"opcodes"` (compiled, not run: OPcache's
+    /// dump after the optimizer) or `"opcodes_unoptimized"` (before it). See [`Show`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show: Option<String>,
+}
+
+/// What a run shows of the script on each version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Show {
+    #[default]
+    Output,
+    Opcodes,
+    UnoptimizedOpcodes,
+}
+
+impl Show {
+    pub const ALL: [Show; 3] = [Show::Output, Show::Opcodes, Show::UnoptimizedOpcodes];
+
+    /// The `"show"` field of a run body.
+    pub fn from_request(show: Option<&str>) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|candidate| show.is_none_or(|show| show == candidate.as_request()))
+            .ok_or_else(|| {
+                format!(
+                    "show {:?} is not \"output\", \"opcodes\" or \"opcodes_unoptimized\"",
+                    show.unwrap_or_default()
+                )
+            })
+    }
+
+    pub fn as_request(self) -> &'static str {
+        match self {
+            Show::Output => "output",
+            Show::Opcodes => "opcodes",
+            Show::UnoptimizedOpcodes => "opcodes_unoptimized",
+        }
+    }
+
+    /// How the page names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Show::Output => "Output",
+            Show::Opcodes => "Opcodes",
+            Show::UnoptimizedOpcodes => "Opcodes before the optimizer",
+        }
+    }
 }
 
 /// How a run's wall clock is set.
@@ -265,6 +312,7 @@ impl RunRequest {
             return Err("stdin holds a NUL byte: only text can be sent to the script".into());
         }
         Clock::from_request(self.clock.as_deref(), self.save)?;
+        Show::from_request(self.show.as_deref())?;
         if self.images.is_empty() {
             return Err("images is empty: pick at least one PHP version".into());
         }
@@ -399,8 +447,15 @@ pub struct Snippet {
     /// The RFC 3339 time the script's clock starts at; absent on the real clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_at: Option<String>,
+    /// What it shows: the run body's `show`.
+    #[serde(default = "output_shown")]
+    pub show: String,
     /// The latest saved result per image, oldest PHP version first.
     pub results: Vec<VersionResult>,
+}
+
+fn output_shown() -> String {
+    Show::Output.as_request().to_owned()
 }
 
 fn fixed_clock_choice() -> String {
@@ -507,6 +562,17 @@ mod tests {
             .is_ok());
         assert!(error(with("", Some("yesterday"))).contains("RFC 3339"));
         assert!(error(with("", Some("1969-12-31T23:59:59Z"))).contains("out of range"));
+    }
+
+    #[test]
+    fn show_reads_its_three_values_and_defaults_to_output() {
+        assert_eq!(Show::from_request(None), Ok(Show::Output));
+        for show in Show::ALL {
+            assert_eq!(Show::from_request(Some(show.as_request())), Ok(show));
+        }
+        assert!(Show::from_request(Some("vld"))
+            .unwrap_err()
+            .contains("\"opcodes\""));
     }
 
     #[test]

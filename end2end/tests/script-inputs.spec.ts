@@ -56,3 +56,24 @@ test('a saved run shows the same fixed time on every version, on the permalink a
   await expect(page).not.toHaveURL(permalink);
   await expect(page).toHaveURL(/\/s\/[0-9a-z]+/);
 });
+
+test('opcodes: each version shows its compiled script, and a diff shows what changed between 7.4 and 8.5', async ({ page }) => {
+  await openPage(page);
+  await page.locator('.show-choice select').selectOption('opcodes');
+  await runOn(page, versions, `<?php // ${unique()}\nfunction twice(int $n): int { return $n * 2; }\necho twice(21);\n`);
+  for (const image of versions) {
+    await expect(cell(page, image).locator('.stdout')).toContainText('(after optimizer)');
+    await expect(cell(page, image).locator('.stdout')).toContainText('twice:');
+    // Compiled, not run: no 42.
+    await expect(cell(page, image).locator('.stdout')).not.toContainText('42');
+  }
+  await page.getByLabel('Diff against').selectOption('7.4');
+  const newer = cell(page, 'php:8.5-cli');
+  await expect(newer.locator('.diff-removed').first()).toBeVisible();
+  await expect(newer.locator('.diff-added').first()).toBeVisible();
+  await page.screenshot({ path: 'test-results/opcodes.png', fullPage: true });
+
+  // The permalink shows opcodes again.
+  await openPage(page, new URL(page.url()).pathname);
+  await expect(page.locator('.show-choice select')).toHaveValue('opcodes');
+});

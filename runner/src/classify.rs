@@ -129,6 +129,7 @@ mod tests {
             variant: String::new(),
             extensions: Vec::new(),
             fixed_clock: true,
+            opcache: crate::images::Opcache::Loaded,
         }
     }
 

@@ -189,7 +189,7 @@ pub(crate) async fn run(
         Reserved::Pooled(prepared) => (*prepared, true),
         Reserved::Fresh(slot) => (prepare(runner, image, slot).await?, false),
     };
-    let wire = script.wire();
+    let wire = script.wire(image);
     loop {
         // One deadline covers the whole run: sending, running, and finding out how it ended.
         let started = Instant::now();

@@ -28,9 +28,31 @@ pub struct Image {
     /// Whether its PHP honours the fixed clock (a dynamically linked PHP does; a static one
     /// ignores the preloaded library and sees the real time).
     pub fixed_clock: bool,
+    /// Whether its PHP has OPcache, which shows opcodes.
+    pub opcache: Opcache,
+}
+
+/// OPcache in an image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Opcache {
+    /// Loaded by the image's configuration (Debian's packages; always, from PHP 8.5).
+    Loaded,
+    /// Built as a shared extension that is not loaded (Docker Hub's official images): each run
+    /// that needs it loads it (`-d zend_extension=opcache`).
+    Shared,
+    /// Not there (a static build without it).
+    #[default]
+    Missing,
 }
 
 impl Image {
+    /// An image of that name with nothing known about it yet (for tests).
+    #[cfg(test)]
+    pub(crate) fn named(name: &str) -> Self {
+        name_image(format!("sha256:{name}"), vec![name.to_owned()])
+    }
+
     pub fn answers_to(&self, name: &str) -> bool {
         self.name == name || self.aliases.iter().any(|alias| alias == name)
     }
@@ -71,6 +93,8 @@ $about = [
     'extensions' => get_loaded_extensions(),
     'zts' => (bool) PHP_ZTS,
     'clock' => time(),
+    'opcache' => extension_loaded('Zend OPcache') ? 'loaded'
+        : (is_file(ini_get('extension_dir') . '/opcache.so') ? 'shared' : 'missing'),
 ];
 echo function_exists('json_encode') ? json_encode($about) : PHP_VERSION;
 "#;
@@ -88,6 +112,8 @@ struct About {
     /// `time()` under a clock fixed at [`PROBE_CLOCK`].
     #[serde(default)]
     clock: i64,
+    #[serde(default)]
+    opcache: Opcache,
 }
 
 /// The time the probe's clock is fixed at (2000-01-01): a PHP that reports a time near it
@@ -243,6 +269,7 @@ impl Catalog {
                         image.extensions = about.extensions.clone();
                         // The probe's own run may have had the clock: an hour's slack.
                         image.fixed_clock = (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
+                        image.opcache = about.opcache;
                     }
                     Probed::Failed(_) => return None,
                 }
@@ -270,6 +297,7 @@ fn about(probe: &crate::Execution) -> Option<About> {
         extensions: Vec::new(),
         zts: false,
         clock: 0,
+        opcache: Opcache::Missing,
     });
     let plausible = !about.version.is_empty()
         && about.version.len() < 40
@@ -314,6 +342,7 @@ fn name_image(id: String, mut tags: Vec<String>) -> Image {
         variant: String::new(),
         extensions: Vec::new(),
         fixed_clock: false,
+        opcache: Opcache::Missing,
     }
 }
 
@@ -476,6 +505,7 @@ mod tests {
             variant: String::new(),
             extensions: Vec::new(),
             fixed_clock: true,
+            opcache: Opcache::Loaded,
         };
         let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);

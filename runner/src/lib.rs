@@ -65,9 +65,9 @@ mod lifecycle_tests;
 pub use config::{default_max_containers, default_tags, EngineTls, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, PullError, ResolveError, RunError};
 pub use execution::{Execution, Status};
-pub use images::{version_key, Image, VersionKey};
+pub use images::{version_key, Image, Opcache, VersionKey};
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
-pub use script::Script;
+pub use script::{Mode, Script};
 pub use seccomp::profile as seccomp_profile;
 pub use usage::Usage;
 
@@ -504,6 +504,14 @@ impl Runner {
         cancelled: &CancellationToken,
     ) -> Execution {
         let clock = Instant::now();
+        if code.mode != Mode::Output && image.opcache == Opcache::Missing {
+            // The reserved container goes back unused (dropped: removed, or its slot freed).
+            return Execution::failed(
+                image,
+                "this image's PHP has no OPcache, so it cannot show opcodes".into(),
+                0,
+            );
+        }
         let outcome = tokio::select! {
             outcome = container::run(self, code, image, reserved) => outcome,
             // Dropping the run's future drops its container's guard, which removes it.

@@ -17,6 +17,7 @@ fn images(count: usize) -> Vec<Image> {
             variant: String::new(),
             extensions: Vec::new(),
             fixed_clock: true,
+            opcache: crate::images::Opcache::Loaded,
         })
         .collect()
 }

@@ -766,3 +766,71 @@ async fn a_fixed_clock_gives_every_dynamically_linked_php_the_same_time_and_a_st
     );
     engine.containers.assert_none_left().await;
 }
+
+#[tokio::test]
+async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_php_without_opcache_says_so() {
+    let engine = engine_with(RunnerConfig {
+        repositories: vec!["php".into(), "evalgrid-fixture/php".into()],
+        ..Default::default()
+    })
+    .await;
+    let code =
+        "<?php\nfunction add($a) { return $a + 1; }\necho add(2);\nfile_put_contents('/tmp/ran', 'x');\n";
+    let static_php = "evalgrid-fixture/php:8.4.5-cli-alpine";
+    let mut names = EVERY_VERSION.to_vec();
+    names.push(static_php);
+    for (mode, stage) in [
+        (runner::Mode::Opcodes, "(after optimizer)"),
+        (runner::Mode::UnoptimizedOpcodes, "(before optimizer)"),
+    ] {
+        let results = engine
+            .run_script(
+                &names,
+                runner::Script {
+                    mode,
+                    ..runner::Script::from(code)
+                },
+            )
+            .await;
+        for result in &results {
+            if result.image == static_php {
+                assert_eq!(result.status, Status::Error, "{result:?}");
+                assert!(
+                    result.message.as_deref().unwrap().contains("no OPcache"),
+                    "{result:?}"
+                );
+                continue;
+            }
+            assert_eq!(result.status, Status::Ok, "{result:?}");
+            assert!(
+                result.stdout.contains(stage),
+                "{}: {}",
+                result.image,
+                result.stdout
+            );
+            assert!(result.stdout.contains("$_main:"), "{}", result.stdout);
+            assert!(result.stdout.contains("\nadd:"), "{}", result.stdout);
+            // Compiled, not run: the script's own output never appears.
+            assert!(!result.stdout.contains("\n3"), "{}", result.stdout);
+            assert_eq!(result.stderr, "");
+        }
+        let dump = |image: &str| &result_for(&results, image).stdout;
+        assert_ne!(
+            dump("php:7.4-cli"),
+            dump("php:8.5-cli"),
+            "the versions compile differently"
+        );
+    }
+    // A parse error is reported like a run's.
+    let broken = engine
+        .run_script(
+            &["php:8.4-cli"],
+            runner::Script {
+                mode: runner::Mode::Opcodes,
+                ..runner::Script::from("<?php echo (;")
+            },
+        )
+        .await;
+    assert!(broken[0].stdout.contains("Parse error"), "{:?}", broken[0]);
+    engine.containers.assert_none_left().await;
+}

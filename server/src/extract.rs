@@ -13,6 +13,7 @@ pub struct CheckedRun {
     pub stdin: String,
     /// How the clock was asked for; where it starts is settled when the run starts.
     pub clock: app::model::Clock,
+    pub show: app::model::Show,
     pub images: Vec<runner::Image>,
     pub save: bool,
     pub force: bool,
@@ -47,6 +48,7 @@ impl FromRequest<AppState> for CheckedRun {
             code: app::model::normalize(&run.code),
             clock: app::model::Clock::from_request(run.clock.as_deref(), run.save)
                 .map_err(AppError::bad_request)?,
+            show: app::model::Show::from_request(run.show.as_deref()).map_err(AppError::bad_request)?,
             stdin: run.stdin,
             images,
             save: run.save,

@@ -7,8 +7,8 @@ use crate::drain::RunInFlight;
 use crate::extract::CheckedRun;
 use crate::middleware::InFlight;
 use crate::{AppError, AppState};
-use app::model::Clock;
 use app::model::VersionResult;
+use app::model::{Clock, Show};
 use app::store::{cache_key, CacheInput, SnippetInput, Store};
 use futures::{Stream, StreamExt};
 use runner::Turn;
@@ -45,6 +45,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         code: &run.code,
         stdin: &run.stdin,
         clock_at,
+        show: run.show,
     };
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
@@ -166,6 +167,11 @@ impl Admitted {
             clock: self
                 .clock_at
                 .and_then(|at| runner::time::OffsetDateTime::from_unix_timestamp(at).ok()),
+            mode: match self.run.show {
+                Show::Output => runner::Mode::Output,
+                Show::Opcodes => runner::Mode::Opcodes,
+                Show::UnoptimizedOpcodes => runner::Mode::UnoptimizedOpcodes,
+            },
         };
         let fresh = admission.map(|admission| runner.run_all(script.clone(), admission));
         let waves = runner.run_in_waves(script, self.wider);
@@ -195,6 +201,7 @@ fn snippet_input(run: &CheckedRun, clock_at: Option<i64>) -> SnippetInput<'_> {
         stdin: &run.stdin,
         clock: run.clock,
         clock_at,
+        show: run.show,
     }
 }
 

@@ -350,3 +350,33 @@ async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_an
         .await;
     server.containers.assert_none_left().await;
 }
+
+#[tokio::test]
+async fn opcodes_are_a_way_of_showing_a_snippet_of_its_own() {
+    let server = TestServer::start().await;
+    let code = "<?php\n$x = 1 + 2;\necho $x;\n";
+    let body = |show: &str| json!({ "code": code, "images": ["php:7.4-cli", "php:8.5-cli"], "save": true, "show": show });
+    let opcodes = server.post_run(body("opcodes")).await;
+    for result in &opcodes.results {
+        assert_eq!(result.status, Status::Ok, "{result:?}");
+        assert!(result.stdout.contains("(after optimizer)"), "{}", result.stdout);
+        // Compiled, never run.
+        assert!(!result.stdout.ends_with('3'), "{}", result.stdout);
+    }
+    assert_ne!(opcodes.results[0].stdout, opcodes.results[1].stdout);
+    let unoptimized = server.post_run(body("opcodes_unoptimized")).await;
+    assert!(unoptimized.results[0].stdout.contains("(before optimizer)"));
+    let output = server.post_run(body("output")).await;
+    assert_eq!(output.results[0].stdout, "3");
+    let ids = [&opcodes.id, &unoptimized.id, &output.id];
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
+    let saved = server.snippet(opcodes.id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(saved.show, "opcodes");
+    server
+        .assert_refused(body("vld"), StatusCode::BAD_REQUEST, "\"opcodes\"")
+        .await;
+    server.containers.assert_none_left().await;
+}

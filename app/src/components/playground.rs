@@ -4,7 +4,7 @@ use super::{
     RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
-use crate::model::{Clock, ImageInfo, RunRequest, Snippet, Status, VersionResult};
+use crate::model::{Clock, ImageInfo, RunRequest, Show, Snippet, Status, VersionResult};
 use crate::page_address::{PageQuery, ResultView};
 use leptos::either::{EitherOf3, EitherOf4};
 use leptos::prelude::*;
@@ -37,26 +37,31 @@ pub fn Playground(
             .or_else(|| images.get().map(|list| list.map_err(server_message)))
     });
     let refresh_images = keep_images_fresh(refreshed, offered);
-    let (id, saved_code, saved_at, saved_results, saved_stdin, saved_clock, clock_at) = match snippet {
-        Some(s) => (
-            Some(s.id),
-            s.code,
-            Some(s.created_at),
-            s.results,
-            s.stdin,
-            s.clock,
-            s.clock_at,
-        ),
-        None => (
-            None,
-            EXAMPLE.to_owned(),
-            None,
-            Vec::new(),
-            String::new(),
-            Clock::Saved.as_request(),
-            None,
-        ),
-    };
+    let (id, saved_code, saved_at, saved_results, saved_stdin, saved_clock, clock_at, saved_show) =
+        match snippet {
+            Some(s) => (
+                Some(s.id),
+                s.code,
+                Some(s.created_at),
+                s.results,
+                s.stdin,
+                s.clock,
+                s.clock_at,
+                s.show,
+            ),
+            None => (
+                None,
+                EXAMPLE.to_owned(),
+                None,
+                Vec::new(),
+                String::new(),
+                Clock::Saved.as_request(),
+                None,
+                Show::Output.as_request().to_owned(),
+            ),
+        };
+    // The run body's `show`: what each version shows (its output, or its opcodes).
+    let show = RwSignal::new(saved_show);
     let stdin = RwSignal::new(saved_stdin);
     // The run body's `clock`: "fixed", "real", or the time a snippet was saved with.
     let clock = RwSignal::new(saved_clock);
@@ -103,7 +108,11 @@ pub fn Playground(
     keep_in_address(shown_path, ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
-    let line_marks = Signal::derive(move || versions.with(|v| results.with(|r| reported_lines(v, r))));
+    // Opcode dumps name lines too, but report nothing wrong there.
+    let line_marks = Signal::derive(move || match show.with(|s| s == Show::Output.as_request()) {
+        true => versions.with(|v| results.with(|r| reported_lines(v, r))),
+        false => Default::default(),
+    });
 
     let selected = move || -> Vec<ImageInfo> {
         let available = offered.get().and_then(Result::ok).unwrap_or_default();
@@ -137,6 +146,7 @@ pub fn Playground(
             force,
             stdin: stdin.get_untracked(),
             clock: Some(clock.get_untracked()),
+            show: Some(show.get_untracked()),
         };
         versions.set(chosen.clone());
         results.set(HashMap::new());
@@ -234,7 +244,7 @@ pub fn Playground(
             <section class="input">
                 <div class="editor-column">
                     <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
-                    <ScriptInputs stdin clock clock_at/>
+                    <ScriptInputs stdin clock clock_at show/>
                 </div>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
@@ -295,9 +305,14 @@ pub fn Playground(
 }
 
 /// What the script gets besides its code: the text on its STDIN, and its clock (fixed from the
-/// snippet's first save, or the real time).
+/// snippet's first save, or the real time); and what each version shows of it.
 #[component]
-fn ScriptInputs(stdin: RwSignal<String>, clock: RwSignal<String>, clock_at: Option<String>) -> impl IntoView {
+fn ScriptInputs(
+    stdin: RwSignal<String>,
+    clock: RwSignal<String>,
+    clock_at: Option<String>,
+    show: RwSignal<String>,
+) -> impl IntoView {
     let has_stdin = stdin.with_untracked(|text| !text.is_empty());
     let fixed_text = match clock_at {
         Some(at) => format!("Fixed clock (from {})", at.replace('T', " ").replace('Z', " UTC")),
@@ -328,6 +343,15 @@ fn ScriptInputs(stdin: RwSignal<String>, clock: RwSignal<String>, clock_at: Opti
                     }
                 />
                 {fixed_text}
+            </label>
+            <label class="show-choice" title="Opcodes: the script compiled (not run) by OPcache, as each version's optimizer leaves it">
+                "Show "
+                <select
+                    prop:value=move || show.get()
+                    on:change=move |event| show.set(event_target_value(&event))
+                >
+                    {Show::ALL.map(|choice| view! { <option value=choice.as_request()>{choice.label()}</option> })}
+                </select>
             </label>
         </div>
     }

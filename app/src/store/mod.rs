@@ -7,7 +7,7 @@ mod compact;
 mod postgres;
 mod sqlite;
 
-use crate::model::{format_rfc3339_seconds, Clock, Snippet, VersionResult};
+use crate::model::{format_rfc3339_seconds, Clock, Show, Snippet, VersionResult};
 use compact::{Compact, StoredRow};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -258,8 +258,8 @@ impl Store {
                     length += 1;
                 };
                 sqlx::query(
-                    "INSERT INTO snippets (id, code_hash, code, created_at, stdin, clock, clock_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO snippets (id, code_hash, code, created_at, stdin, clock, clock_at, show) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&id)
                 .bind(&hash)
@@ -268,6 +268,7 @@ impl Store {
                 .bind(input.stdin)
                 .bind(input.clock.as_request())
                 .bind(input.clock_at)
+                .bind(input.show.as_request())
                 .execute(&mut *$transaction)
                 .await?;
                 $transaction.commit().await?;
@@ -314,7 +315,7 @@ impl Store {
     /// The saved snippet with its latest result per image, oldest PHP version first.
     pub async fn snippet(&self, id: &str) -> Result<Option<Snippet>, StoreError> {
         let found: Option<(SnippetRow, Vec<StoredRow>)> = on_pool!(self, pool => {
-            match sqlx::query("SELECT code, created_at, stdin, clock, clock_at FROM snippets WHERE id = $1")
+            match sqlx::query("SELECT code, created_at, stdin, clock, clock_at, show FROM snippets WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -327,6 +328,7 @@ impl Store {
                         stdin: row.get("stdin"),
                         clock: row.get("clock"),
                         clock_at: row.get("clock_at"),
+                        show: row.get("show"),
                     },
                     sqlx::query_as("SELECT result, stdout, stderr FROM snippet_results WHERE snippet_id = $1")
                         .bind(id)
@@ -350,6 +352,7 @@ impl Store {
             stdin: row.stdin,
             clock: row.clock,
             clock_at: row.clock_at.map(format_rfc3339_seconds),
+            show: row.show,
             results,
         }))
     }
@@ -430,6 +433,7 @@ pub struct SnippetInput<'a> {
     /// ...and where it starts (seconds since the epoch; `None` on the real clock): for
     /// [`Clock::Saved`], the time of the first save.
     pub clock_at: Option<i64>,
+    pub show: Show,
 }
 
 impl<'a> From<&'a str> for SnippetInput<'a> {
@@ -440,24 +444,28 @@ impl<'a> From<&'a str> for SnippetInput<'a> {
             stdin: "",
             clock: Clock::Saved,
             clock_at: Some(OffsetDateTime::now_utc().unix_timestamp()),
+            show: Show::Output,
         }
     }
 }
 
 impl SnippetInput<'_> {
-    /// The code's SHA-256 for code alone (every snippet saved before stdin and clocks existed
-    /// is code alone, on the clock of its first save); otherwise that of code, stdin and clock.
+    /// The code's SHA-256 for code alone (every snippet saved before stdin, clocks and opcodes
+    /// existed is code alone, on the clock of its first save, showing output); otherwise that of
+    /// code, stdin, clock and what it shows.
     fn digest(&self) -> Vec<u8> {
         let code = Sha256::digest(self.code.as_bytes());
-        if self.stdin.is_empty() && self.clock == Clock::Saved {
+        if self.stdin.is_empty() && self.clock == Clock::Saved && self.show == Show::Output {
             return code.to_vec();
         }
+        let clock = self.clock.as_request();
+        let mut parts = vec![&code[..], self.stdin.as_bytes(), clock.as_bytes()];
+        // Output alone hashes as it did before opcodes existed.
+        if self.show != Show::Output {
+            parts.push(self.show.as_request().as_bytes());
+        }
         let mut hasher = Sha256::new();
-        for part in [
-            &code[..],
-            self.stdin.as_bytes(),
-            self.clock.as_request().as_bytes(),
-        ] {
+        for part in parts {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
@@ -487,6 +495,7 @@ pub struct CacheInput<'a> {
     pub code: &'a str,
     pub stdin: &'a str,
     pub clock_at: Option<i64>,
+    pub show: Show,
 }
 
 /// The cache key of a run of `input` on the image with id `image_id` under `settings` (the
@@ -499,6 +508,7 @@ pub fn cache_key(input: CacheInput<'_>, image_id: &str, settings: &str) -> Strin
         code_hash(input.code).as_str(),
         input.stdin,
         &clock,
+        input.show.as_request(),
         image_id,
         settings,
     ] {
@@ -522,6 +532,7 @@ struct SnippetRow {
     stdin: String,
     clock: String,
     clock_at: Option<i64>,
+    show: String,
 }
 
 fn code_hash(code: &str) -> String {
@@ -643,6 +654,7 @@ mod tests {
             code,
             stdin: "",
             clock_at: None,
+            show: Show::Output,
         }
     }
 
@@ -667,6 +679,11 @@ mod tests {
             cache_key(fixed(0), "sha256:1", "s"),
             cache_key(fixed(1), "sha256:1", "s")
         );
+        let opcodes = CacheInput {
+            show: Show::Opcodes,
+            ..input("a")
+        };
+        assert_ne!(key, cache_key(opcodes, "sha256:1", "s"));
         // Lengths keep the parts apart.
         assert_ne!(
             cache_key(input("a"), "sha256:1", "s"),
@@ -691,6 +708,11 @@ mod tests {
             with("", Clock::Real).full_id(),
             with("", Clock::At(0)).full_id(),
             with("", Clock::At(1)).full_id(),
+            SnippetInput {
+                show: Show::Opcodes,
+                ..SnippetInput::from("<?php echo 1;")
+            }
+            .full_id(),
         ];
         for (n, id) in ids.iter().enumerate() {
             assert!(!ids[..n].contains(id), "{ids:?}");
