@@ -30,6 +30,9 @@ pub struct Image {
     pub fixed_clock: bool,
     /// Whether its PHP has OPcache, which shows opcodes.
     pub opcache: Opcache,
+    /// The ini settings its PHP knows (`ini_get_all()`; OPcache's too when it is only shared),
+    /// sorted: a run's own settings must be among them.
+    pub ini_keys: Vec<String>,
 }
 
 /// OPcache in an image.
@@ -95,6 +98,7 @@ $about = [
     'clock' => time(),
     'opcache' => extension_loaded('Zend OPcache') ? 'loaded'
         : (is_file(ini_get('extension_dir') . '/opcache.so') ? 'shared' : 'missing'),
+    'ini' => array_keys(ini_get_all(null, false)),
 ];
 echo function_exists('json_encode') ? json_encode($about) : PHP_VERSION;
 "#;
@@ -114,6 +118,8 @@ struct About {
     clock: i64,
     #[serde(default)]
     opcache: Opcache,
+    #[serde(default)]
+    ini: Vec<String>,
 }
 
 /// The time the probe's clock is fixed at (2000-01-01): a PHP that reports a time near it
@@ -270,6 +276,8 @@ impl Catalog {
                         // The probe's own run may have had the clock: an hour's slack.
                         image.fixed_clock = (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
                         image.opcache = about.opcache;
+                        image.ini_keys = about.ini.clone();
+                        image.ini_keys.sort();
                     }
                     Probed::Failed(_) => return None,
                 }
@@ -298,6 +306,7 @@ fn about(probe: &crate::Execution) -> Option<About> {
         zts: false,
         clock: 0,
         opcache: Opcache::Missing,
+        ini: Vec::new(),
     });
     let plausible = !about.version.is_empty()
         && about.version.len() < 40
@@ -343,6 +352,7 @@ fn name_image(id: String, mut tags: Vec<String>) -> Image {
         extensions: Vec::new(),
         fixed_clock: false,
         opcache: Opcache::Missing,
+        ini_keys: Vec::new(),
     }
 }
 
@@ -506,6 +516,7 @@ mod tests {
             extensions: Vec::new(),
             fixed_clock: true,
             opcache: Opcache::Loaded,
+            ini_keys: Vec::new(),
         };
         let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);

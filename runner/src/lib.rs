@@ -67,7 +67,7 @@ pub use error::{AdmitError, ConnectError, DiscoverError, PullError, ResolveError
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, Opcache, VersionKey};
 pub use sandbox::{PHP_INI, SCRIPT_PATH};
-pub use script::{Mode, Script};
+pub use script::{check_ini_setting, Mode, Script, MAX_INI_VALUE};
 pub use seccomp::profile as seccomp_profile;
 pub use usage::Usage;
 
@@ -504,6 +504,9 @@ impl Runner {
         cancelled: &CancellationToken,
     ) -> Execution {
         let clock = Instant::now();
+        if let Err(message) = code.check_ini(image) {
+            return Execution::failed(image, message, 0);
+        }
         if code.mode != Mode::Output && image.opcache == Opcache::Missing {
             // The reserved container goes back unused (dropped: removed, or its slot freed).
             return Execution::failed(

@@ -46,20 +46,21 @@ fn command() -> Vec<String> {
     // to stderr, as stdout.
     let php = format!(
         "case $m in \
-           -) php{ini} {SCRIPT_PATH} < {STDIN_PATH};; \
+           -) php{ini} \"$@\" {SCRIPT_PATH} < {STDIN_PATH};; \
            *) x=; l=0x20000; \
               case $m in [AB]) x='-d zend_extension=opcache';; esac; \
               case $m in [bB]) l=0x10000;; esac; \
-              php{ini} $x -d opcache.enable_cli=1 -d opcache.file_update_protection=0 \
+              php{ini} \"$@\" $x -d opcache.enable_cli=1 -d opcache.file_update_protection=0 \
                 -d opcache.opt_debug_level=$l -r 'opcache_compile_file(\"{SCRIPT_PATH}\");' \
                 < {STDIN_PATH} 2>&1;; \
          esac"
     );
     let library = clock::LIBRARY_PATH;
     let script = format!(
-        "read -r n p t m || exit; i=0; \
+        "read -r n p t m k || exit; i=0; \
          {{ while [ $i -lt $n ]; do IFS= read -r l || exit; printf '%s\\n' \"$l\"; i=$((i+1)); done; \
            [ \"$p\" = 0 ] || {{ IFS= read -r l; printf '%s' \"$l\"; }}; }} > {STDIN_PATH} || exit; \
+         j=0; while [ $j -lt $k ]; do IFS= read -r d || exit; set -- \"$@\" -d \"$d\"; j=$((j+1)); done; \
          cat > {SCRIPT_PATH} || exit; \
          [ \"$t\" = - ] || [ ! -r {library} ] || export LD_PRELOAD={library} EVALGRID_CLOCK=$t; \
          {}",

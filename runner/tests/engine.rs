@@ -834,3 +834,45 @@ async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_ph
     assert!(broken[0].stdout.contains("Parse error"), "{:?}", broken[0]);
     engine.containers.assert_none_left().await;
 }
+
+#[tokio::test]
+async fn a_run_s_own_ini_settings_apply_after_evalgrid_s_and_unknown_ones_are_refused_per_version() {
+    let engine = engine().await;
+    let code = r#"<?php
+echo ini_get('precision'), ' ', ini_get('error_reporting') == (E_ALL & ~E_DEPRECATED) ? 'custom' : 'all', ' ',
+    ini_get('ffi.enable'), ' ', var_export(function_exists('opcache_get_status') && (opcache_get_status()['jit']['on'] ?? false), true);"#;
+    let ini = |settings: &[(&str, &str)]| runner::Script {
+        ini: settings
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        ..runner::Script::from(code)
+    };
+    let plain = engine.run_script(&["php:8.4-cli"], ini(&[])).await;
+    assert_eq!(plain[0].stdout, "14 all 0 false", "{:?}", plain[0]);
+    let settings = [
+        ("precision", "17"),
+        ("error_reporting", "E_ALL & ~E_DEPRECATED"),
+        ("opcache.enable_cli", "1"),
+        ("opcache.jit", "tracing"),
+        ("opcache.jit_buffer_size", "16M"),
+    ];
+    let results = engine.run_script(&EVERY_VERSION, ini(&settings)).await;
+    for result in &results {
+        if result.image == "php:7.4-cli" {
+            // No JIT before PHP 8: the version says so instead of running without it.
+            assert_eq!(result.status, Status::Error, "{result:?}");
+            assert!(
+                result
+                    .message
+                    .as_deref()
+                    .unwrap()
+                    .contains("no ini setting \"opcache.jit\""),
+                "{result:?}"
+            );
+        } else {
+            assert_eq!(result.stdout, "17 custom 0 true", "{result:?}");
+        }
+    }
+    engine.containers.assert_none_left().await;
+}

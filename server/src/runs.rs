@@ -172,6 +172,7 @@ impl Admitted {
                 Show::Opcodes => runner::Mode::Opcodes,
                 Show::UnoptimizedOpcodes => runner::Mode::UnoptimizedOpcodes,
             },
+            ini: Vec::new(),
         };
         let fresh = admission.map(|admission| runner.run_all(script.clone(), admission));
         let waves = runner.run_in_waves(script, self.wider);
