@@ -205,3 +205,23 @@ test('code and output that hold HTML show as text in the embed and run nothing',
   expect(marks).toEqual([]);
   expect(dialogs).toEqual([]);
 });
+
+test('the embed shows a snippet\'s stdin, and says when its results are opcodes', async ({ page }) => {
+  const stdin = `<b>${unique()}</b>\nsecond`;
+  const code = '<?php echo fgets(STDIN);';
+  const withStdin = await page.request.post('/api/run', { data: { code, images: ['php:8.4-cli'], save: true, stdin } });
+  const { id: reads } = await withStdin.json();
+  await page.goto(`/e/${reads}`);
+  await expect(page.locator('.embed-stdin')).toHaveText(stdin);
+  await expect(page.locator('.result-group .stdout')).toHaveText(stdin.split('\n')[0] + '\n');
+  await expect(page.locator('.embed-shown')).toHaveCount(0);
+
+  const opcodes = await page.request.post('/api/run', {
+    data: { code: `<?php // ${unique()}\necho 1;`, images: ['php:8.4-cli'], save: true, show: 'opcodes' },
+  });
+  const { id: compiled } = await opcodes.json();
+  await page.goto(`/e/${compiled}`);
+  await expect(page.locator('.embed-shown')).toHaveText('Showing: Opcodes');
+  await expect(page.locator('.result-group .stdout')).toContainText('(after optimizer)');
+  await expect(page.locator('.embed-stdin')).toHaveCount(0);
+});

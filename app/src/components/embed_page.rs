@@ -6,7 +6,7 @@ use super::playground::{result_info, server_message};
 use super::snippet_page::not_found;
 use super::{GroupedResults, WithoutScripts};
 use crate::api::load_snippet;
-use crate::model::Snippet;
+use crate::model::{Show, Snippet};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
@@ -45,10 +45,21 @@ pub fn EmbedPage() -> impl IntoView {
     }
 }
 
-/// The code, its results grouped by identical output, and the way to the full page.
+/// The code (and its stdin, when it has one), what its results show when that is not its
+/// output, its results grouped by identical output, and the way to the full page.
 #[component]
 fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
     let versions: Vec<_> = snippet.results.iter().map(result_info).collect();
+    let shown = Show::from_request(Some(&snippet.show))
+        .ok()
+        .filter(|show| *show != Show::Output)
+        .map(|show| view! { <p class="embed-shown">"Showing: " {show.label()}</p> });
+    let stdin = (!snippet.stdin.is_empty()).then(|| {
+        view! {
+            <p class="embed-label">"stdin"</p>
+            <pre class="embed-code embed-stdin"><code>{snippet.stdin.clone()}</code></pre>
+        }
+    });
     let ran = !versions.is_empty();
     let results = snippet
         .results
@@ -64,6 +75,8 @@ fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
                 </a>
             </header>
             <pre class="embed-code"><code>{snippet.code}</code></pre>
+            {stdin}
+            {shown}
             {ran.then(|| view! { <GroupedResults versions=Signal::stored(versions) results=RwSignal::new(results)/> })}
             {(!ran).then(|| view! { <p class="no-output">"No results saved."</p> })}
         </main>
