@@ -385,6 +385,8 @@ mod tests {
             cached: false,
             message: None,
             fixed_clock: None,
+            added_later: false,
+            unstable: false,
         }
     }
 

@@ -45,6 +45,8 @@ impl From<runner::Execution> for VersionResult {
             cached: false,
             message: execution.message,
             fixed_clock: execution.fixed_clock,
+            added_later: false,
+            unstable: false,
         }
     }
 }
