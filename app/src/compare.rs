@@ -444,7 +444,10 @@ mod tests {
                 ..result("8.4.27", "same\n")
             },
         ]);
-        assert_eq!(labels(&group_results(&versions, &two_unstable)), ["8.4.27", "8.2.32"]);
+        assert_eq!(
+            labels(&group_results(&versions, &two_unstable)),
+            ["8.4.27", "8.2.32"]
+        );
     }
 
     #[test]

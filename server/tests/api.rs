@@ -355,10 +355,9 @@ async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_an
 async fn a_saved_snippet_whose_output_differs_between_two_runs_on_one_image_is_unstable() {
     let server = TestServer::start().await;
     let images = ["php:8.4-cli", "php:8.5-cli"];
-    let run = |code: &str, force: bool| {
-        json!({ "code": code, "images": images, "save": true, "force": force, "clock": "real" })
-    };
-    let unstable = |response: &RunResponse| -> Vec<bool> { response.results.iter().map(|r| r.unstable).collect() };
+    let run = |code: &str, force: bool| json!({ "code": code, "images": images, "save": true, "force": force, "clock": "real" });
+    let unstable =
+        |response: &RunResponse| -> Vec<bool> { response.results.iter().map(|r| r.unstable).collect() };
 
     let random = "<?php echo random_int(1, PHP_INT_MAX);";
     let first = server.post_run(run(random, false)).await;

@@ -69,19 +69,12 @@ async fn offers(server: &TestServer, names: &[&str]) {
 async fn a_snippet_saved_before_a_version_appeared_gets_its_result_without_a_run() {
     let tags = Tags::of("evalgrid-backfill-test/php");
     let php84 = tags.add("8.4-cli");
-    let server = TestServer::start_with(&[
-        "--repositories",
-        tags.repository,
-        "--backfill-per-minute",
-        "60",
-    ])
-    .await;
+    let server =
+        TestServer::start_with(&["--repositories", tags.repository, "--backfill-per-minute", "60"]).await;
     offers(&server, &[&php84]).await;
     // A moment for the first list to be recorded as the baseline.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (id, saved) = server
-        .save("<?php echo 'PHP ', PHP_VERSION;", &[&php84])
-        .await;
+    let (id, saved) = server.save("<?php echo 'PHP ', PHP_VERSION;", &[&php84]).await;
     assert!(!saved[0].added_later);
 
     let php85 = tags.add("8.5-cli");
@@ -114,13 +107,8 @@ async fn the_versions_of_the_first_list_a_server_sees_are_not_run_on_older_snipp
     let database = database.to_str().unwrap();
     let id = {
         // A server from before re-runs existed: it never records which images it offers.
-        let before = TestServer::start_with(&[
-            "--repositories",
-            tags.repository,
-            "--database",
-            database,
-        ])
-        .await;
+        let before =
+            TestServer::start_with(&["--repositories", tags.repository, "--database", database]).await;
         before.save("<?php echo PHP_VERSION;", &[&php84]).await.0
     };
     let server = TestServer::start_with(&[

@@ -438,7 +438,10 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
     let older = store.save_snippet("<?php echo 'older';").await.unwrap();
     let old = store.save_snippet("<?php echo 'old';").await.unwrap();
     let offered = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-    let first = store.record_images_seen(&offered(&["php:8.4-cli"])).await.unwrap();
+    let first = store
+        .record_images_seen(&offered(&["php:8.4-cli"]))
+        .await
+        .unwrap();
     assert!(first.is_empty(), "the first list is the baseline: {first:?}");
     assert!(store.awaiting_image("php:8.4-cli", 10).await.unwrap().is_empty());
 
@@ -454,7 +457,10 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
         [older.clone(), old.clone()],
         "oldest first"
     );
-    let again = store.record_images_seen(&offered(&["php:8.5-cli"])).await.unwrap();
+    let again = store
+        .record_images_seen(&offered(&["php:8.5-cli"]))
+        .await
+        .unwrap();
     assert!(again.is_empty(), "seen once is seen: {again:?}");
 
     let result = VersionResult {
@@ -482,12 +488,19 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
         .unwrap();
     assert_eq!(store.awaiting_image("php:8.5-cli", 10).await.unwrap(), [old]);
     let saved = store.saved_result(&older, "php:8.5-cli").await.unwrap().unwrap();
-    assert_eq!((saved.result, saved.image_id.as_deref()), (result, Some("sha256:85")));
+    assert_eq!(
+        (saved.result, saved.image_id.as_deref()),
+        (result, Some("sha256:85"))
+    );
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let newer = store.save_snippet("<?php echo 'newer';").await.unwrap();
     assert!(
-        !store.awaiting_image("php:8.5-cli", 10).await.unwrap().contains(&newer),
+        !store
+            .awaiting_image("php:8.5-cli", 10)
+            .await
+            .unwrap()
+            .contains(&newer),
         "saved after the image appeared"
     );
 }
