@@ -325,7 +325,9 @@ impl Store {
     /// The snippet's saved result for `image` (a name), with the id of the image it ran on when
     /// known.
     pub async fn saved_result(&self, id: &str, image: &str) -> Result<Option<SavedResult>, StoreError> {
-        let row: Option<(String, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>)> = on_pool!(self, pool =>
+        // A stored result's row, then the image id.
+        type Row = (String, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+        let row: Option<Row> = on_pool!(self, pool =>
             sqlx::query_as(
                 "SELECT result, stdout, stderr, image_id FROM snippet_results WHERE snippet_id = $1 AND image = $2",
             )
