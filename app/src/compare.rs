@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 /// Versions whose results are identical (stdout, stderr and exit code), counting each version's
 /// own version string in its output as the same text (as 3v4l does): `echo PHP_VERSION;` on
-/// 8.4.5 and 8.4.27 is one group.
+/// 8.4.5 and 8.4.27 is one group. An unstable result (its output changes between runs on the
+/// same image) says nothing about its version, so it is a group of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultGroup {
     /// The images in the group, oldest first.
@@ -26,6 +27,7 @@ pub fn changes_at(run: &[ImageInfo], results: &HashMap<String, VersionResult>) -
     let arrived: Vec<(&ImageInfo, &VersionResult)> = run
         .iter()
         .filter_map(|info| Some((info, results.get(&info.image)?)))
+        .filter(|(_, result)| !result.unstable)
         .collect();
     arrived
         .windows(2)
@@ -43,7 +45,10 @@ pub fn group_results(run: &[ImageInfo], results: &HashMap<String, VersionResult>
         let Some(result) = results.get(&info.image) else {
             continue;
         };
-        match groups.iter_mut().find(|group| same_output(group[0].1, result)) {
+        let joins = |group: &&mut Vec<(usize, &VersionResult)>| {
+            !result.unstable && !group[0].1.unstable && same_output(group[0].1, result)
+        };
+        match groups.iter_mut().find(joins) {
             Some(group) => group.push((position, result)),
             None => groups.push(vec![(position, result)]),
         }
@@ -385,6 +390,8 @@ mod tests {
             cached: false,
             message: None,
             fixed_clock: None,
+            added_later: false,
+            unstable: false,
         }
     }
 
@@ -411,6 +418,35 @@ mod tests {
         assert_eq!(
             groups[0].images,
             ["php:8.2.32-cli", "php:8.4.27-cli", "php:8.5.7-cli"]
+        );
+    }
+
+    #[test]
+    fn an_unstable_result_is_never_grouped_nor_a_change_of_output() {
+        let versions = run(&["8.2.32", "8.4.27", "8.5.7"]);
+        let unstable = VersionResult {
+            unstable: true,
+            ..result("8.4.27", "same\n")
+        };
+        let results = arrived(&[result("8.2.32", "same\n"), unstable, result("8.5.7", "same\n")]);
+        let groups = group_results(&versions, &results);
+        // The stable two agree; the unstable one between them is neither theirs nor a gap's end.
+        assert_eq!(labels(&groups), ["8.2.32, 8.5.7", "8.4.27"]);
+        assert!(groups[1].result.unstable);
+        assert!(changes_at(&versions, &results).is_empty(), "8.2 and 8.5 agree");
+        let two_unstable = arrived(&[
+            VersionResult {
+                unstable: true,
+                ..result("8.2.32", "same\n")
+            },
+            VersionResult {
+                unstable: true,
+                ..result("8.4.27", "same\n")
+            },
+        ]);
+        assert_eq!(
+            labels(&group_results(&versions, &two_unstable)),
+            ["8.4.27", "8.2.32"]
         );
     }
 

@@ -397,6 +397,19 @@ pub struct VersionResult {
     /// have it, e.g. a static build, and saw the real time). Absent for a run on the real clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_clock: Option<bool>,
+    /// Run in the background after the snippet was saved, when this version appeared on the
+    /// server (nobody pressed Run for it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub added_later: bool,
+    /// Two runs of this code on this very image (same image id) gave different output: it
+    /// depends on more than the code (randomness, the real clock, …), so it is never grouped
+    /// with other versions.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unstable: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// The body of `POST /api/run`: one result per requested image, in request order.
@@ -490,6 +503,8 @@ mod tests {
             cached: false,
             message: None,
             fixed_clock: None,
+            added_later: false,
+            unstable: false,
         };
         let lines = [
             (

@@ -26,6 +26,17 @@ impl From<runner::Status> for Status {
     }
 }
 
+impl From<crate::model::Show> for runner::Mode {
+    fn from(show: crate::model::Show) -> Self {
+        use crate::model::Show;
+        match show {
+            Show::Output => runner::Mode::Output,
+            Show::Opcodes => runner::Mode::Opcodes,
+            Show::UnoptimizedOpcodes => runner::Mode::UnoptimizedOpcodes,
+        }
+    }
+}
+
 impl From<runner::Execution> for VersionResult {
     fn from(execution: runner::Execution) -> Self {
         let rfc3339 = |at: Option<OffsetDateTime>| at.and_then(|t| t.format(&Rfc3339).ok());
@@ -45,6 +56,8 @@ impl From<runner::Execution> for VersionResult {
             cached: false,
             message: execution.message,
             fixed_clock: execution.fixed_clock,
+            added_later: false,
+            unstable: false,
         }
     }
 }

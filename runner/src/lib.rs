@@ -322,6 +322,28 @@ impl Runner {
         admitted(self.line_up(images)?).await
     }
 
+    /// Room for `images` now, for work nobody waits for (re-running saved snippets on new
+    /// versions): fresh slots that are free this moment, or nothing at once — when any run waits
+    /// in line, when there is too little free room, or when the runner stops. It never joins
+    /// the line, never waits and never evicts pooled containers, so it cannot delay a user's run
+    /// by more than the one run it admits.
+    pub fn admit_if_idle(&self, images: Vec<Image>) -> Option<Admission> {
+        if self.stopping.is_cancelled() || self.line.len() > 0 {
+            return None;
+        }
+        // All or none: the slots taken before a refusal are dropped, which frees them.
+        let slots: Vec<slots::Slot> = images
+            .iter()
+            .map(|_| self.slots.try_take())
+            .collect::<Option<_>>()?;
+        let versions = images
+            .into_iter()
+            .zip(slots)
+            .map(|(image, slot)| (image, Reserved::Fresh(slot)))
+            .collect();
+        Some(Admission { versions })
+    }
+
     /// Joins the line of runs waiting for room for `images`, first come first served. The
     /// stream tells where the run stands whenever that changes ([`Turn::Waiting`], only while
     /// it must wait) and ends with its [`Turn::Admitted`], or with [`AdmitError::Busy`] once the

@@ -468,3 +468,38 @@ async fn a_pool_grows_while_runs_find_it_empty_and_shrinks_back_when_its_image_i
     );
     shut_down(&runner, &engine).await;
 }
+
+#[tokio::test]
+async fn idle_room_is_never_taken_while_a_run_waits_in_line_nor_beyond_the_free_slots() {
+    let all = images(2);
+    let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
+        true => Script::Hangs,
+        false => Script::Prints {
+            stdout: "ran",
+            after: Duration::ZERO,
+        },
+    });
+    let runner = Runner::with_backend(config(2, 0), engine.clone());
+    let holder = runner.admit(all[..1].to_vec()).await.unwrap();
+    let holding = runner.run_all("<?php hang();", holder);
+    // A run that needs both slots waits for the held one: the free one is its, not idle.
+    let waiting = tokio::spawn(wait_in_line(runner.line_up(all.clone()).unwrap()));
+    eventually("a run waits in line", || runner.line.len() == 1).await;
+    assert!(
+        runner.admit_if_idle(all[1..].to_vec()).is_none(),
+        "a free slot while a run waits"
+    );
+    assert!(runner.admit_if_idle(all.clone()).is_none(), "more than is free");
+    drop(holding);
+    let (_, admission) = waiting.await.unwrap();
+    let results: Vec<Execution> = runner.run_all("<?php", admission.unwrap()).collect().await;
+    assert_eq!(results.len(), 2);
+    eventually("every slot is free", || runner.containers() == 0).await;
+    let idle = runner
+        .admit_if_idle(all[1..].to_vec())
+        .expect("room once nobody waits");
+    assert_eq!(runner.containers(), 1, "the admitted slot is held");
+    let results: Vec<Execution> = runner.run_all("<?php", idle).collect().await;
+    assert_eq!(results[0].status, Status::Ok);
+    shut_down(&runner, &engine).await;
+}

@@ -161,6 +161,10 @@ pub struct Config {
     /// each is offered as soon as it is there.
     #[arg(long, env = "EVALGRID_PULL", value_delimiter = ',')]
     pub pull: Vec<String>,
+    /// Saved snippets re-run per minute, at most, on PHP versions that appeared after they were
+    /// saved: one at a time, in free room only, never while a run waits; 0 turns it off.
+    #[arg(long, env = "EVALGRID_BACKFILL_PER_MINUTE", default_value_t = 10)]
+    pub backfill_per_minute: u32,
 }
 
 /// What to do instead of serving.

@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 mod asset_cache;
+pub mod backfill;
 mod body_deadline;
 mod client_addr;
 pub mod config;

@@ -7,8 +7,8 @@ use crate::drain::RunInFlight;
 use crate::extract::CheckedRun;
 use crate::middleware::InFlight;
 use crate::{AppError, AppState};
+use app::model::Clock;
 use app::model::VersionResult;
-use app::model::{Clock, Show};
 use app::store::{cache_key, CacheInput, SnippetInput, Store};
 use futures::{Stream, StreamExt};
 use runner::Turn;
@@ -49,7 +49,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     };
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
-    // The cache key of each version that runs now, by image name, for recording its result.
+    // Each version's image id and cache key, by image name, for recording its result.
     let mut keys = Vec::new();
     for image in std::mem::take(&mut run.images) {
         let key = cache_key(input, &image.id, &settings);
@@ -57,12 +57,14 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
             true => None,
             false => cached_result(&state.store, &key, &image).await,
         };
+        keys.push(RunKey {
+            image: image.name.clone(),
+            image_id: image.id.clone(),
+            cache_key: key,
+        });
         match hit {
             Some(result) => cached.push(result),
-            None => {
-                keys.push((image.name.clone(), key));
-                to_run.push(image);
-            }
+            None => to_run.push(image),
         }
     }
     // More versions than the server ever runs at once: the first of them are admitted as one
@@ -143,7 +145,7 @@ struct Admitted {
     /// Where the script's clock starts (seconds since the epoch; `None`: the real time).
     clock_at: Option<i64>,
     cached: Vec<VersionResult>,
-    keys: Vec<(String, String)>,
+    keys: Vec<RunKey>,
     /// The versions beyond the container limit, run in waves once the first are admitted.
     wider: Vec<runner::Image>,
 }
@@ -167,11 +169,7 @@ impl Admitted {
             clock: self
                 .clock_at
                 .and_then(|at| runner::time::OffsetDateTime::from_unix_timestamp(at).ok()),
-            mode: match self.run.show {
-                Show::Output => runner::Mode::Output,
-                Show::Opcodes => runner::Mode::Opcodes,
-                Show::UnoptimizedOpcodes => runner::Mode::UnoptimizedOpcodes,
-            },
+            mode: self.run.show.into(),
             ini: Vec::new(),
         };
         let fresh = admission.map(|admission| runner.run_all(script.clone(), admission));
@@ -187,10 +185,7 @@ impl Admitted {
             .chain(fresh)
             .then(move |result| {
                 let recorder = recorder.clone();
-                async move {
-                    recorder.record(&result).await;
-                    result
-                }
+                async move { recorder.record(result).await }
             });
         Ok((id, results))
     }
@@ -243,6 +238,8 @@ async fn cached_result(store: &Store, key: &str, image: &runner::Image) -> Optio
             image: image.name.clone(),
             php_version: image.php_version.clone(),
             cached: true,
+            // Whatever run put it in the cache, this one asked for it.
+            added_later: false,
             ..result
         }),
         Err(error) => {
@@ -252,27 +249,62 @@ async fn cached_result(store: &Store, key: &str, image: &runner::Image) -> Optio
     }
 }
 
+/// What a version's result is recorded under.
+pub(crate) struct RunKey {
+    /// The name the result carries.
+    pub image: String,
+    pub image_id: String,
+    pub cache_key: String,
+}
+
 /// Where each result of a run is written as it arrives.
-struct Recorder {
-    store: Store,
+pub(crate) struct Recorder {
+    pub store: Store,
     /// The permalink the results belong to, when the run is saved.
-    id: Option<String>,
-    /// The cache key of each version that runs now, by image name.
-    keys: Vec<(String, String)>,
+    pub id: Option<String>,
+    /// Each version's image id and cache key.
+    pub keys: Vec<RunKey>,
 }
 
 impl Recorder {
-    async fn record(&self, result: &VersionResult) {
-        let key = self.keys.iter().find(|(image, _)| *image == result.image);
-        if let Some((_, key)) = key.filter(|_| app::store::cacheable(result)) {
-            if let Err(error) = self.store.cache_result(key, result).await {
+    /// Caches a fresh result and saves it with the snippet, marked unstable when the snippet's
+    /// saved result from the same image says otherwise; returns it as recorded.
+    pub async fn record(&self, mut result: VersionResult) -> VersionResult {
+        let key = self.keys.iter().find(|key| key.image == result.image);
+        if let (Some(id), Some(key), false) = (&self.id, key, result.cached) {
+            result.unstable = self.unstable(id, &key.image_id, &result).await;
+        }
+        if let Some(key) = key.filter(|_| !result.cached && app::store::cacheable(&result)) {
+            if let Err(error) = self.store.cache_result(&key.cache_key, &result).await {
                 tracing::error!(%error, "cannot cache a result");
             }
         }
         if let Some(id) = &self.id {
-            if let Err(error) = self.store.save_result(id, result).await {
+            let image_id = key.map(|key| key.image_id.as_str());
+            if let Err(error) = self.store.save_result_of_image(id, &result, image_id).await {
                 tracing::error!(%error, snippet = %id, "cannot save a result");
             }
         }
+        result
+    }
+
+    /// Whether `fresh` and the snippet's saved result, run on the same image (`image_id`),
+    /// tell that its output depends on more than the code: they differ, or the saved one was
+    /// found unstable already. Two runs that differ prove it; no third run is made to confirm.
+    /// Results that depend on the moment (timeouts, kills, errors) prove nothing.
+    async fn unstable(&self, id: &str, image_id: &str, fresh: &VersionResult) -> bool {
+        let saved = match self.store.saved_result(id, &fresh.image).await {
+            Ok(Some(saved)) if saved.image_id.as_deref() == Some(image_id) => saved.result,
+            Ok(_) => return false,
+            Err(error) => {
+                tracing::error!(%error, snippet = %id, "cannot read a saved result");
+                return false;
+            }
+        };
+        if !app::store::cacheable(&saved) || !app::store::cacheable(fresh) {
+            return false;
+        }
+        let output = |r: &VersionResult| (r.status, r.exit_code, r.stdout.clone(), r.stderr.clone());
+        saved.unstable || output(&saved) != output(fresh)
     }
 }

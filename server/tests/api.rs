@@ -380,3 +380,27 @@ async fn opcodes_are_a_way_of_showing_a_snippet_of_its_own() {
         .await;
     server.containers.assert_none_left().await;
 }
+
+#[tokio::test]
+async fn a_saved_snippet_whose_output_differs_between_two_runs_on_one_image_is_unstable() {
+    let server = TestServer::start().await;
+    let images = ["php:8.4-cli", "php:8.5-cli"];
+    let run = |code: &str, force: bool| json!({ "code": code, "images": images, "save": true, "force": force, "clock": "real" });
+    let unstable =
+        |response: &RunResponse| -> Vec<bool> { response.results.iter().map(|r| r.unstable).collect() };
+
+    let random = "<?php echo random_int(1, PHP_INT_MAX);";
+    let first = server.post_run(run(random, false)).await;
+    assert_eq!(unstable(&first), [false, false], "one run proves nothing");
+    let again = server.post_run(run(random, true)).await;
+    assert_eq!(unstable(&again), [true, true], "{:?}", again.results);
+    let saved = server.snippet(first.id.as_deref().unwrap()).await.unwrap();
+    assert!(saved.results.iter().all(|r| r.unstable), "{:?}", saved.results);
+
+    let constant = "<?php echo 'the same every time';";
+    let first = server.post_run(run(constant, false)).await;
+    let again = server.post_run(run(constant, true)).await;
+    assert_eq!(first.results[0].stdout, again.results[0].stdout);
+    assert_eq!(unstable(&again), [false, false]);
+    server.containers.assert_none_left().await;
+}

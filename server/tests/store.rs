@@ -106,6 +106,7 @@ on_both_backends!(
     other_sandbox_limits_do_not_share_cached_results,
     the_cache_keeps_its_bound_and_the_recently_used_results,
     every_save_that_was_answered_survives_a_sigkill_mid_write,
+    snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_first_list,
 );
 
 async fn a_saved_run_reads_the_same_after_restarts(database: TestDatabase) {
@@ -409,6 +410,8 @@ async fn the_cache_keeps_its_bound_and_the_recently_used_results(database: TestD
         cached: false,
         message: None,
         fixed_clock: None,
+        added_later: false,
+        unstable: false,
     };
     for n in 0..40 {
         store.cache_result(&format!("key-{n}"), &result(n)).await.unwrap();
@@ -425,6 +428,80 @@ async fn the_cache_keeps_its_bound_and_the_recently_used_results(database: TestD
     assert!(
         store.cached_result("key-1").await.unwrap().is_none(),
         "the oldest went"
+    );
+}
+
+async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_first_list(
+    database: TestDatabase,
+) {
+    let store = database.store().await;
+    let older = store.save_snippet("<?php echo 'older';").await.unwrap();
+    let old = store.save_snippet("<?php echo 'old';").await.unwrap();
+    let offered = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let first = store
+        .record_images_seen(&offered(&["php:8.4-cli"]))
+        .await
+        .unwrap();
+    assert!(first.is_empty(), "the first list is the baseline: {first:?}");
+    assert!(store.awaiting_image("php:8.4-cli", 10).await.unwrap().is_empty());
+
+    // Times are compared to the second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let new = store
+        .record_images_seen(&offered(&["php:8.4-cli", "php:8.5-cli"]))
+        .await
+        .unwrap();
+    assert_eq!(new, ["php:8.5-cli"]);
+    assert_eq!(
+        store.awaiting_image("php:8.5-cli", 10).await.unwrap(),
+        [older.clone(), old.clone()],
+        "oldest first"
+    );
+    let again = store
+        .record_images_seen(&offered(&["php:8.5-cli"]))
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "seen once is seen: {again:?}");
+
+    let result = VersionResult {
+        image: "php:8.5-cli".into(),
+        php_version: "8.5.0".into(),
+        status: Status::Ok,
+        exit_code: Some(0),
+        stdout: "older".into(),
+        stderr: String::new(),
+        truncated: false,
+        duration_ms: 1,
+        started_at: None,
+        finished_at: None,
+        cpu_time_us: None,
+        peak_memory_bytes: None,
+        cached: false,
+        message: None,
+        fixed_clock: None,
+        added_later: true,
+        unstable: false,
+    };
+    store
+        .save_result_of_image(&older, &result, Some("sha256:85"))
+        .await
+        .unwrap();
+    assert_eq!(store.awaiting_image("php:8.5-cli", 10).await.unwrap(), [old]);
+    let saved = store.saved_result(&older, "php:8.5-cli").await.unwrap().unwrap();
+    assert_eq!(
+        (saved.result, saved.image_id.as_deref()),
+        (result, Some("sha256:85"))
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let newer = store.save_snippet("<?php echo 'newer';").await.unwrap();
+    assert!(
+        !store
+            .awaiting_image("php:8.5-cli", 10)
+            .await
+            .unwrap()
+            .contains(&newer),
+        "saved after the image appeared"
     );
 }
 

@@ -1,3 +1,4 @@
+use super::result_grid::ResultMarks;
 use super::{OutputStream, ResultView};
 use crate::compare::{changes_at, diff_lines, group_results, LineChange};
 use crate::model::{ImageInfo, VersionResult};
@@ -103,6 +104,9 @@ pub fn GroupedResults(
                 each=move || groups.get()
                 key=|group| (group.label.clone(), group.result.stdout.clone(), group.result.stderr.clone())
                 children=move |group| {
+                    let added_later = results.with_untracked(|arrived| {
+                        group.images.iter().any(|image| arrived.get(image).is_some_and(|r| r.added_later))
+                    });
                     let result = group.result;
                     let by_version = group.differs_by_version.then(|| view! {
                         <p class="version-note">"Each version prints its own version number; shown: PHP " {result.php_version.clone()}"."</p>
@@ -112,6 +116,7 @@ pub fn GroupedResults(
                             <header>
                                 <h3>"Output for " {group.label}</h3>
                                 <span class=format!("badge badge-{}", result.status.as_str())>{result.status.as_str()}</span>
+                                <ResultMarks added_later unstable=result.unstable/>
                             </header>
                             {by_version}
                             {(!result.stdout.is_empty()).then(|| view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })}

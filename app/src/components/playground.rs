@@ -504,6 +504,8 @@ fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
         cached: false,
         message: Some(format!("no result: {why}")),
         fixed_clock: None,
+        added_later: false,
+        unstable: false,
     }
 }
 

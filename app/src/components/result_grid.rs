@@ -93,6 +93,7 @@ pub fn ResultCell(
                         {(r.fixed_clock == Some(false)).then(|| view! {
                             <span class="badge badge-real-clock" title="This image's PHP cannot have the fixed clock (a static build ignores the preloaded library): it saw the real time">"real clock"</span>
                         })}
+                        <ResultMarks added_later=r.added_later unstable=r.unstable/>
                         <span class=format!("badge badge-{}", r.status.as_str())>{badge_text(&r)}</span>
                     }),
                 }}
@@ -106,6 +107,20 @@ pub fn ResultCell(
                 <p class="hint">"This image has no " <code>{extension}</code> " extension."</p>
             })}
         </article>
+    }
+}
+
+/// What sets a saved result apart from one of a plain run: it was run after the snippet was
+/// saved (when its version appeared), or its output changes from run to run.
+#[component]
+pub(super) fn ResultMarks(added_later: bool, unstable: bool) -> impl IntoView {
+    view! {
+        {added_later.then(|| view! {
+            <span class="badge badge-added-later" title="Run in the background after this snippet was saved, when this PHP version appeared on the server">"added later"</span>
+        })}
+        {unstable.then(|| view! {
+            <span class="badge badge-unstable" title="Two runs of this code on this very image gave different output (randomness, the real clock, …): its output is not grouped with other versions">"unstable"</span>
+        })}
     }
 }
 

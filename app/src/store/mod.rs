@@ -293,12 +293,22 @@ impl Store {
 
     /// Stores `result` as the snippet's latest result for its image.
     pub async fn save_result(&self, id: &str, result: &VersionResult) -> Result<(), StoreError> {
+        self.save_result_of_image(id, result, None).await
+    }
+
+    /// [`Store::save_result`], remembering the id of the image it ran on (`None`: unknown).
+    pub async fn save_result_of_image(
+        &self,
+        id: &str,
+        result: &VersionResult,
+        image_id: Option<&str>,
+    ) -> Result<(), StoreError> {
         let compact = Compact::of(result)?;
         on_pool!(self, pool => {
             sqlx::query(
-            "INSERT INTO snippet_results (snippet_id, image, result, stdout, stderr, saved_at) VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO snippet_results (snippet_id, image, result, stdout, stderr, saved_at, image_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (snippet_id, image) DO UPDATE SET result = excluded.result, stdout = excluded.stdout,
-             stderr = excluded.stderr, saved_at = excluded.saved_at",
+             stderr = excluded.stderr, saved_at = excluded.saved_at, image_id = excluded.image_id",
         )
         .bind(id)
         .bind(&result.image)
@@ -306,10 +316,79 @@ impl Store {
         .bind(&compact.stdout)
         .bind(&compact.stderr)
         .bind(now())
+        .bind(image_id)
         .execute(pool)
         .await?;
         });
         Ok(())
+    }
+
+    /// The snippet's saved result for `image` (a name), with the id of the image it ran on when
+    /// known.
+    pub async fn saved_result(&self, id: &str, image: &str) -> Result<Option<SavedResult>, StoreError> {
+        // A stored result's row, then the image id.
+        type Row = (String, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+        let row: Option<Row> = on_pool!(self, pool =>
+            sqlx::query_as(
+                "SELECT result, stdout, stderr, image_id FROM snippet_results WHERE snippet_id = $1 AND image = $2",
+            )
+            .bind(id)
+            .bind(image)
+            .fetch_optional(pool)
+            .await?);
+        row.map(|(meta, stdout, stderr, image_id)| {
+            Ok(SavedResult {
+                result: Compact::read(&meta, stdout.as_deref(), stderr.as_deref())?,
+                image_id,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records that `images` (names) are offered now: each name not seen before is new from
+    /// now on. The first list ever recorded is the baseline, seen at the epoch, so that turning
+    /// this on re-runs nothing. Returns the names that are new now.
+    pub async fn record_images_seen(&self, images: &[String]) -> Result<Vec<String>, StoreError> {
+        let known: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT count(*) FROM images_seen")
+            .fetch_one(pool)
+            .await?);
+        let seen_at = match known {
+            0 => format_rfc3339_seconds(0),
+            _ => now(),
+        };
+        let mut new = Vec::new();
+        for image in images {
+            let added = on_pool!(self, pool => sqlx::query(
+                "INSERT INTO images_seen (image, first_seen) VALUES ($1, $2) ON CONFLICT (image) DO NOTHING",
+            )
+            .bind(image)
+            .bind(&seen_at)
+            .execute(pool)
+            .await?
+            .rows_affected());
+            if added > 0 && known > 0 {
+                new.push(image.clone());
+            }
+        }
+        Ok(new)
+    }
+
+    /// Up to `limit` snippets saved before `image` (a name) was first seen that have no result
+    /// for it, oldest first: what re-running saved snippets on new versions has left to do.
+    /// Compared to the second (both times are RFC 3339 UTC): one saved in the very second the
+    /// image appeared counts as before it.
+    pub async fn awaiting_image(&self, image: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let ids: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT s.id FROM snippets s JOIN images_seen i ON i.image = $1
+             WHERE substr(s.created_at, 1, 19) <= substr(i.first_seen, 1, 19)
+               AND NOT EXISTS (SELECT 1 FROM snippet_results r WHERE r.snippet_id = s.id AND r.image = $1)
+             ORDER BY s.created_at, s.id LIMIT $2",
+        )
+        .bind(image)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?);
+        Ok(ids)
     }
 
     /// The saved snippet with its latest result per image, oldest PHP version first.
@@ -481,6 +560,14 @@ impl SnippetInput<'_> {
     }
 }
 
+/// A snippet's saved result for one image, and the id of the image it ran on (`None` for
+/// results saved before image ids were kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedResult {
+    pub result: VersionResult,
+    pub image_id: Option<String>,
+}
+
 /// A saved snippet's id, and where its clock starts (seconds since the epoch; `None`: real).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
@@ -623,6 +710,8 @@ mod tests {
             cached: false,
             message: None,
             fixed_clock: None,
+            added_later: false,
+            unstable: false,
         }
     }
 

@@ -51,7 +51,8 @@ pub(super) async fn open(url: &str, shown: &str) -> Result<PgPool, OpenError> {
 pub(super) async fn database_bytes(pool: &PgPool) -> Result<u64, StoreError> {
     let bytes: i64 = sqlx::query_scalar(
         "SELECT (pg_total_relation_size('snippets') + pg_total_relation_size('snippet_results')
-                 + pg_total_relation_size('cached_results') + pg_total_relation_size('cache_size'))::BIGINT",
+                 + pg_total_relation_size('cached_results') + pg_total_relation_size('cache_size')
+                 + pg_total_relation_size('images_seen'))::BIGINT",
     )
     .fetch_one(pool)
     .await?;

@@ -60,6 +60,13 @@ impl TestServer {
         } else {
             &["--pool-size", "0"]
         };
+        // No re-runs on new versions unless a test asks: images other tests tag would start
+        // runs of this test's snippets.
+        let backfill_off: &[&str] = if flags.contains(&"--backfill-per-minute") {
+            &[]
+        } else {
+            &["--backfill-per-minute", "0"]
+        };
         // A database of its own, so that no test sees another's cached results.
         let database = fresh_database();
         let database_flag = ["--database", database.to_str().unwrap()];
@@ -72,6 +79,7 @@ impl TestServer {
         let args = ["evalgrid", "--instance-id", &instance]
             .into_iter()
             .chain(pool_off.iter().copied())
+            .chain(backfill_off.iter().copied())
             .chain(database_flag.iter().copied())
             .chain(flags.iter().copied());
         let config = Config::parse_from(args);
@@ -82,6 +90,11 @@ impl TestServer {
             leptos_options.site_root = root.to_str().unwrap().into();
         }
         let state = AppState::new(&config, leptos_options, runner, store);
+        server::backfill::spawn(
+            state.clone(),
+            config.backfill_per_minute,
+            tokio_util::sync::CancellationToken::new(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { serve(listener, state, std::future::pending()).await.unwrap() });

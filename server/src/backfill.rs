@@ -1,0 +1,154 @@
+//! Saved snippets meet new versions: when an image appears that was not offered before (pulled,
+//! built), the snippets saved before it are run on it in the background, so that a permalink
+//! shows the newest version too. Its results are marked `added_later`.
+//!
+//! Low priority by construction: one version of one snippet at a time, at most
+//! `--backfill-per-minute` a minute, and only in room that is free this moment with nobody
+//! waiting in line ([`runner::Runner::admit_if_idle`]); otherwise it tries again a moment later.
+//! Which images are new is the store's to say (the first list ever seen is the baseline, so
+//! turning this on re-runs nothing old).
+
+use crate::runs::{Recorder, RunKey};
+use crate::AppState;
+use app::model::{parse_rfc3339_seconds, Show, VersionResult};
+use app::store::{cache_key, CacheInput};
+use futures::StreamExt;
+use std::collections::HashSet;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How soon to try again when a run waits in line or no room is free.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
+
+/// Snippets asked for per image at a time (those that failed here are skipped).
+const BATCH: u32 = 16;
+
+/// Starts re-running saved snippets on new versions, `per_minute` at most (0: never), until
+/// `stop` is cancelled. The runner's shutdown stops a run in flight and removes its container.
+pub fn spawn(state: AppState, per_minute: u32, stop: CancellationToken) {
+    if per_minute == 0 {
+        return;
+    }
+    let every = Duration::from_secs(60) / per_minute;
+    tokio::spawn(async move {
+        let mut failed = HashSet::new();
+        let mut pause = Duration::ZERO;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            let step = tokio::select! {
+                () = stop.cancelled() => return,
+                step = next(&state, &mut failed) => step,
+            };
+            pause = match step {
+                Step::Busy => BUSY_RETRY.min(every),
+                Step::Ran | Step::Done => every,
+            };
+        }
+    });
+}
+
+enum Step {
+    /// One snippet ran on one new version.
+    Ran,
+    /// Something waits to run, but a user's run waits or no room is free.
+    Busy,
+    /// Nothing to do (or the engine or the database cannot say).
+    Done,
+}
+
+/// Records which images are offered, then runs the oldest snippet that waits for a new one.
+/// `failed` holds the (snippet, image) pairs that could not run, tried again after a restart.
+async fn next(state: &AppState, failed: &mut HashSet<(String, String)>) -> Step {
+    let Ok(images) = state.runner.images().await else {
+        return Step::Done;
+    };
+    let names: Vec<String> = images.iter().map(|image| image.name.clone()).collect();
+    match state.store.record_images_seen(&names).await {
+        Ok(new) if !new.is_empty() => {
+            tracing::info!(images = ?new, "new versions: saved snippets will be run on them")
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(%error, "cannot record the offered images");
+            return Step::Done;
+        }
+    }
+    for image in images {
+        let waiting = match state.store.awaiting_image(&image.name, BATCH).await {
+            Ok(waiting) => waiting,
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for snippets to run on new versions");
+                return Step::Done;
+            }
+        };
+        let Some(id) = waiting
+            .into_iter()
+            .find(|id| !failed.contains(&(id.clone(), image.name.clone())))
+        else {
+            continue;
+        };
+        let Some(admission) = state.runner.admit_if_idle(vec![image.clone()]) else {
+            return Step::Busy;
+        };
+        if !run_on(state, &id, image.clone(), admission).await {
+            failed.insert((id, image.name));
+        }
+        return Step::Ran;
+    }
+    Step::Done
+}
+
+/// Runs snippet `id` on `image` with its own input and records the result as added later;
+/// false when it could not run (nothing is saved then).
+async fn run_on(state: &AppState, id: &str, image: runner::Image, admission: runner::Admission) -> bool {
+    let snippet = match state.store.snippet(id).await {
+        Ok(Some(snippet)) => snippet,
+        Ok(None) => return false,
+        Err(error) => {
+            tracing::warn!(%error, snippet = %id, "cannot read a snippet to run on a new version");
+            return false;
+        }
+    };
+    let clock_at = snippet.clock_at.as_deref().and_then(parse_rfc3339_seconds);
+    let show = Show::from_request(Some(&snippet.show)).unwrap_or_default();
+    let script = runner::Script {
+        code: snippet.code.clone(),
+        stdin: snippet.stdin.clone(),
+        clock: clock_at.and_then(|at| runner::time::OffsetDateTime::from_unix_timestamp(at).ok()),
+        mode: show.into(),
+        ini: Vec::new(),
+    };
+    let mut results = std::pin::pin!(state.runner.run_all(script, admission));
+    let Some(execution) = results.next().await else {
+        return false;
+    };
+    let result = VersionResult {
+        added_later: true,
+        ..VersionResult::from(execution)
+    };
+    if result.status == app::model::Status::Error {
+        tracing::warn!(snippet = %id, image = %image.name, message = ?result.message, "cannot run a snippet on a new version");
+        return false;
+    }
+    let input = CacheInput {
+        code: &snippet.code,
+        stdin: &snippet.stdin,
+        clock_at,
+        show,
+    };
+    let recorder = Recorder {
+        store: state.store.clone(),
+        id: Some(id.to_owned()),
+        keys: vec![RunKey {
+            image: image.name.clone(),
+            cache_key: cache_key(input, &image.id, &state.runner.sandbox_fingerprint()),
+            image_id: image.id,
+        }],
+    };
+    recorder.record(result).await;
+    tracing::info!(snippet = %id, image = %recorder.keys[0].image, "ran a saved snippet on a new version");
+    true
+}

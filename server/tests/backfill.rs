@@ -1,0 +1,130 @@
+//! Saved snippets meet new versions, on the real engine with real images: a version tagged
+//! after a snippet was saved gets a result for it without anyone pressing Run; the versions of
+//! the first list a server ever sees are not re-run. Each test offers a repository of its own,
+//! tagged from the local PHP images and untagged at the end, also when it fails.
+
+mod common;
+
+use common::{fresh_database, TestServer};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Tags under a test's own repository, removed when dropped.
+struct Tags {
+    repository: &'static str,
+}
+
+impl Tags {
+    fn of(repository: &'static str) -> Self {
+        let tags = Self { repository };
+        tags.remove_all();
+        tags
+    }
+
+    /// `php:{tag}` as `{repository}:{tag}`.
+    fn add(&self, tag: &str) -> String {
+        let name = format!("{}:{tag}", self.repository);
+        docker(&["tag", &format!("php:{tag}"), &name]);
+        name
+    }
+
+    fn remove_all(&self) {
+        let listed = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}", self.repository]);
+        for tag in listed.lines().filter(|line| !line.is_empty()) {
+            docker(&["rmi", tag]);
+        }
+    }
+}
+
+impl Drop for Tags {
+    fn drop(&mut self) {
+        self.remove_all();
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Waits until the server offers exactly `names`.
+async fn offers(server: &TestServer, names: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let images: Vec<app::model::ImageInfo> = server.get("/api/images").await.json().await.unwrap();
+        if images.iter().map(|i| i.image.as_str()).eq(names.iter().copied()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never offered {names:?}: {images:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_snippet_saved_before_a_version_appeared_gets_its_result_without_a_run() {
+    let tags = Tags::of("evalgrid-backfill-test/php");
+    let php84 = tags.add("8.4-cli");
+    let server =
+        TestServer::start_with(&["--repositories", tags.repository, "--backfill-per-minute", "60"]).await;
+    offers(&server, &[&php84]).await;
+    // A moment for the first list to be recorded as the baseline.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (id, saved) = server.save("<?php echo 'PHP ', PHP_VERSION;", &[&php84]).await;
+    assert!(!saved[0].added_later);
+
+    let php85 = tags.add("8.5-cli");
+    offers(&server, &[&php84, &php85]).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let snippet = loop {
+        let snippet = server.snippet(&id).await.unwrap();
+        if snippet.results.len() == 2 {
+            break snippet;
+        }
+        assert!(Instant::now() < deadline, "never re-run on {php85}: {snippet:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let (on84, on85) = (&snippet.results[0], &snippet.results[1]);
+    assert_eq!((on84.image.as_str(), on84.added_later), (php84.as_str(), false));
+    assert_eq!(on85.image, php85);
+    assert!(on85.added_later, "{on85:?}");
+    assert!(on85.stdout.starts_with("PHP 8.5."), "{on85:?}");
+    let page = server.page(&id).await.1;
+    assert!(page.contains("added later"), "the permalink marks it");
+    server.containers.wait_until_settled().await;
+    server.containers.assert_none_left().await;
+}
+
+#[tokio::test]
+async fn the_versions_of_the_first_list_a_server_sees_are_not_run_on_older_snippets() {
+    let tags = Tags::of("evalgrid-backfill-baseline/php");
+    let (php84, php85) = (tags.add("8.4-cli"), tags.add("8.5-cli"));
+    let database = fresh_database();
+    let database = database.to_str().unwrap();
+    let id = {
+        // A server from before re-runs existed: it never records which images it offers.
+        let before =
+            TestServer::start_with(&["--repositories", tags.repository, "--database", database]).await;
+        before.save("<?php echo PHP_VERSION;", &[&php84]).await.0
+    };
+    let server = TestServer::start_with(&[
+        "--repositories",
+        tags.repository,
+        "--database",
+        database,
+        "--backfill-per-minute",
+        "600",
+    ])
+    .await;
+    offers(&server, &[&php84, &php85]).await;
+    // Many of its rounds.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let snippet = server.snippet(&id).await.unwrap();
+    let images: Vec<&str> = snippet.results.iter().map(|r| r.image.as_str()).collect();
+    assert_eq!(images, [php84.as_str()], "{php85} was there from the start");
+    server.containers.assert_none_left().await;
+}
