@@ -130,6 +130,9 @@ fn with_tag(reference: &str) -> String {
     }
 }
 
+/// Output kept for the runner's own questions (version probes), whatever the runs' limit.
+const RUNNER_OUTPUT_LIMIT: usize = 256 * 1024;
+
 /// How long a version probe may wait in line, at least.
 const PROBE_WAIT: Duration = Duration::from_secs(60);
 
@@ -553,10 +556,20 @@ impl Runner {
 
     /// Runs `code` on `image` in a fresh container, through admission like every run: the
     /// runner's own questions (version probes).
+    /// Its output may be longer than the runs' limit (a probe lists every ini setting), up to
+    /// [`RUNNER_OUTPUT_LIMIT`].
     pub(crate) async fn run_fresh(&self, code: Script, image: &Image) -> Result<Execution, AdmitError> {
         use futures::StreamExt;
         let admission = admitted(self.line_up_from(vec![image.clone()], false)?).await?;
-        let mut results = std::pin::pin!(self.run_all(code, admission));
+        // The same runner (slots, pool, engine), with room for the answer.
+        let asking = Runner {
+            config: Arc::new(RunnerConfig {
+                output_limit: self.config.output_limit.max(RUNNER_OUTPUT_LIMIT),
+                ..(*self.config).clone()
+            }),
+            ..self.clone()
+        };
+        let mut results = std::pin::pin!(asking.run_all(code, admission));
         Ok(results.next().await.expect("one result for one version"))
     }
 
