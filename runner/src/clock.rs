@@ -7,9 +7,8 @@
 //! container that is created for that and never started: nothing runs as root in an image.
 
 use crate::container::ContainerGuard;
-use crate::{Image, RunError, Runner, INSTANCE_LABEL, MANAGED_LABEL};
+use crate::{sandbox, Image, RunError, Runner};
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
-use std::collections::HashMap;
 
 /// The library, as built for this machine (empty where it could not be built).
 pub(crate) const LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/evalgrid-clock.so"));
@@ -68,10 +67,7 @@ async fn fill(runner: &Runner, image: &Image) -> Result<(), RunError> {
         // Never started; `php` is on the PATH of every image offered.
         cmd: Some(vec!["php".into()]),
         network_disabled: Some(true),
-        labels: Some(HashMap::from([
-            (MANAGED_LABEL.to_owned(), "true".to_owned()),
-            (INSTANCE_LABEL.to_owned(), runner.config().instance_id.clone()),
-        ])),
+        labels: Some(sandbox::labels(runner.config())),
         host_config: Some(HostConfig {
             network_mode: Some("none".into()),
             mounts: Some(vec![Mount {

@@ -5,6 +5,7 @@ use crate::{DiscoverError, Runner, Status};
 use futures::future::join_all;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -31,8 +32,9 @@ pub struct Image {
     /// Whether its PHP has OPcache, which shows opcodes.
     pub opcache: Opcache,
     /// The ini settings its PHP knows (`ini_get_all()`; OPcache's too when it is only shared),
-    /// sorted: a run's own settings must be among them.
-    pub ini_keys: Vec<String>,
+    /// sorted: a run's own settings must be among them. Shared: images are cloned into every
+    /// run.
+    pub ini_keys: Arc<[String]>,
 }
 
 /// OPcache in an image.
@@ -120,6 +122,9 @@ struct About {
     opcache: Opcache,
     #[serde(default)]
     ini: Vec<String>,
+    /// `ini`, sorted once when probed, shared by the images discovery makes of it.
+    #[serde(skip)]
+    ini_keys: Arc<[String]>,
 }
 
 /// The time the probe's clock is fixed at (2000-01-01): a PHP that reports a time near it
@@ -248,7 +253,10 @@ impl Catalog {
         let mut versions = self.versions.lock().unwrap();
         for (image, probe) in unknown.into_iter().zip(probes) {
             match probe.map(|probe| (about(&probe), probe)) {
-                Ok((Some(about), _)) => {
+                Ok((Some(mut about), _)) => {
+                    let mut ini = std::mem::take(&mut about.ini);
+                    ini.sort();
+                    about.ini_keys = ini.into();
                     versions.insert(image.id.clone(), Probed::Version(about));
                 }
                 // No room for the probe: nothing is known of the image; it is asked again.
@@ -276,8 +284,7 @@ impl Catalog {
                         // The probe's own run may have had the clock: an hour's slack.
                         image.fixed_clock = (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
                         image.opcache = about.opcache;
-                        image.ini_keys = about.ini.clone();
-                        image.ini_keys.sort();
+                        image.ini_keys = about.ini_keys.clone();
                     }
                     Probed::Failed(_) => return None,
                 }
@@ -307,6 +314,7 @@ fn about(probe: &crate::Execution) -> Option<About> {
         clock: 0,
         opcache: Opcache::Missing,
         ini: Vec::new(),
+        ini_keys: Arc::default(),
     });
     let plausible = !about.version.is_empty()
         && about.version.len() < 40
@@ -352,7 +360,7 @@ fn name_image(id: String, mut tags: Vec<String>) -> Image {
         extensions: Vec::new(),
         fixed_clock: false,
         opcache: Opcache::Missing,
-        ini_keys: Vec::new(),
+        ini_keys: Arc::default(),
     }
 }
 
@@ -516,7 +524,7 @@ mod tests {
             extensions: Vec::new(),
             fixed_clock: true,
             opcache: Opcache::Loaded,
-            ini_keys: Vec::new(),
+            ini_keys: Arc::default(),
         };
         let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);

@@ -458,14 +458,14 @@ impl Runner {
         script: impl Into<Script>,
         admission: Admission,
     ) -> impl Stream<Item = Execution> + Send + 'static {
-        let code: Arc<Script> = Arc::new(script.into());
+        let script: Arc<Script> = Arc::new(script.into());
         let cancelled = self.stopping.child_token();
         let (results, received) = tokio::sync::mpsc::channel(admission.len().max(1));
         for (image, reserved) in admission.versions {
-            let (runner, code, results, cancelled) =
-                (self.clone(), code.clone(), results.clone(), cancelled.clone());
+            let (runner, script, results, cancelled) =
+                (self.clone(), script.clone(), results.clone(), cancelled.clone());
             self.cleanups.spawn(async move {
-                let execution = runner.run_one(&code, &image, reserved, &cancelled).await;
+                let execution = runner.run_one(&script, &image, reserved, &cancelled).await;
                 // The consumer may be gone: the result has nowhere to go.
                 let _ = results.send(execution).await;
             });
@@ -489,11 +489,11 @@ impl Runner {
     ) -> impl Stream<Item = Execution> + Send + 'static {
         use futures::StreamExt;
         let runner = self.clone();
-        let code: Arc<Script> = Arc::new(script.into());
+        let script: Arc<Script> = Arc::new(script.into());
         let at_once = self.slots.capacity();
         futures::stream::iter(images)
             .map(move |image| {
-                let (runner, code) = (runner.clone(), code.clone());
+                let (runner, script) = (runner.clone(), script.clone());
                 async move {
                     let clock = Instant::now();
                     let failed = |message: String| {
@@ -501,7 +501,7 @@ impl Runner {
                     };
                     match runner.admit(vec![image.clone()]).await {
                         Ok(admission) => {
-                            let mut results = std::pin::pin!(runner.run_all((*code).clone(), admission));
+                            let mut results = std::pin::pin!(runner.run_all((*script).clone(), admission));
                             results
                                 .next()
                                 .await
@@ -523,16 +523,16 @@ impl Runner {
     /// [`Status::Error`] and a message.
     async fn run_one(
         &self,
-        code: &Script,
+        script: &Script,
         image: &Image,
         reserved: Reserved,
         cancelled: &CancellationToken,
     ) -> Execution {
         let clock = Instant::now();
-        if let Err(message) = code.check_ini(image) {
+        if let Err(message) = script.check_ini(image) {
             return Execution::failed(image, message, 0);
         }
-        if code.mode != Mode::Output && image.opcache == Opcache::Missing {
+        if script.mode != Mode::Output && image.opcache == Opcache::Missing {
             // The reserved container goes back unused (dropped: removed, or its slot freed).
             return Execution::failed(
                 image,
@@ -541,7 +541,7 @@ impl Runner {
             );
         }
         let outcome = tokio::select! {
-            outcome = container::run(self, code, image, reserved) => outcome,
+            outcome = container::run(self, script, image, reserved) => outcome,
             // Dropping the run's future drops its container's guard, which removes it.
             () = cancelled.cancelled() => Err(match self.stopping.is_cancelled() {
                 true => RunError::ShuttingDown,
@@ -554,11 +554,11 @@ impl Runner {
         })
     }
 
-    /// Runs `code` on `image` in a fresh container, through admission like every run: the
+    /// Runs `script` on `image` in a fresh container, through admission like every run: the
     /// runner's own questions (version probes).
     /// Its output may be longer than the runs' limit (a probe lists every ini setting), up to
     /// [`RUNNER_OUTPUT_LIMIT`].
-    pub(crate) async fn run_fresh(&self, code: Script, image: &Image) -> Result<Execution, AdmitError> {
+    pub(crate) async fn run_fresh(&self, script: Script, image: &Image) -> Result<Execution, AdmitError> {
         use futures::StreamExt;
         let admission = admitted(self.line_up_from(vec![image.clone()], false)?).await?;
         // The same runner (slots, pool, engine), with room for the answer.
@@ -569,7 +569,7 @@ impl Runner {
             }),
             ..self.clone()
         };
-        let mut results = std::pin::pin!(asking.run_all(code, admission));
+        let mut results = std::pin::pin!(asking.run_all(script, admission));
         Ok(results.next().await.expect("one result for one version"))
     }
 

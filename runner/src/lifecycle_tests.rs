@@ -18,7 +18,7 @@ fn images(count: usize) -> Vec<Image> {
             extensions: Vec::new(),
             fixed_clock: true,
             opcache: crate::images::Opcache::Loaded,
-            ini_keys: Vec::new(),
+            ini_keys: Default::default(),
         })
         .collect()
 }

@@ -84,6 +84,15 @@ pub(crate) fn fingerprint(config: &RunnerConfig) -> String {
     )
 }
 
+/// The labels every container of this instance carries: how its own are found again (the
+/// start-up sweep, the tests' census) and other instances' left alone.
+pub(crate) fn labels(config: &RunnerConfig) -> HashMap<String, String> {
+    HashMap::from([
+        (MANAGED_LABEL.to_owned(), "true".to_owned()),
+        (INSTANCE_LABEL.to_owned(), config.instance_id.clone()),
+    ])
+}
+
 fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
     ResourcesUlimits {
         name: Some(name.into()),
@@ -122,10 +131,7 @@ pub(crate) fn container_body(
         cmd: Some(command()),
         user: Some(format!("{uid}:{uid}")),
         // No working_dir: Docker would create it over the tmpfs and lose its 1777 mode.
-        labels: Some(HashMap::from([
-            (MANAGED_LABEL.to_owned(), "true".to_owned()),
-            (INSTANCE_LABEL.to_owned(), config.instance_id.clone()),
-        ])),
+        labels: Some(labels(config)),
         // stdin stays open until the code is written and closed, then PHP starts.
         attach_stdin: Some(true),
         attach_stdout: Some(true),

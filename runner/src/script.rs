@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn ini_settings_must_be_known_to_the_image_harmless_and_one_line() {
         let image = Image {
-            ini_keys: vec!["opcache.jit".into(), "precision".into()],
+            ini_keys: ["opcache.jit".to_owned(), "precision".to_owned()].into(),
             php_version: "8.4.1".into(),
             ..Image::named("php:8.4-cli")
         };
