@@ -26,6 +26,21 @@ impl From<runner::Status> for Status {
     }
 }
 
+impl From<crate::store::SnippetInput<'_>> for runner::Script {
+    /// What a run of `input` sends into each container.
+    fn from(input: crate::store::SnippetInput<'_>) -> Self {
+        runner::Script {
+            code: input.code.to_owned(),
+            stdin: input.stdin.to_owned(),
+            clock: input
+                .clock_at
+                .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok()),
+            mode: input.show.into(),
+            ini: Vec::new(),
+        }
+    }
+}
+
 impl From<crate::model::Show> for runner::Mode {
     fn from(show: crate::model::Show) -> Self {
         use crate::model::Show;

@@ -10,8 +10,8 @@
 
 use crate::runs::{Recorder, RunKey};
 use crate::AppState;
-use app::model::{parse_rfc3339_seconds, Show, VersionResult};
-use app::store::{cache_key, CacheInput};
+use app::model::VersionResult;
+use app::store::{cache_key, SnippetInput};
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -112,15 +112,8 @@ async fn run_on(state: &AppState, id: &str, image: runner::Image, admission: run
             return false;
         }
     };
-    let clock_at = snippet.clock_at.as_deref().and_then(parse_rfc3339_seconds);
-    let show = Show::from_request(Some(&snippet.show)).unwrap_or_default();
-    let script = runner::Script {
-        code: snippet.code.clone(),
-        stdin: snippet.stdin.clone(),
-        clock: clock_at.and_then(|at| runner::time::OffsetDateTime::from_unix_timestamp(at).ok()),
-        mode: show.into(),
-        ini: Vec::new(),
-    };
+    let input = SnippetInput::from(&snippet);
+    let script = runner::Script::from(input);
     let mut results = std::pin::pin!(state.runner.run_all(script, admission));
     let Some(execution) = results.next().await else {
         return false;
@@ -133,12 +126,6 @@ async fn run_on(state: &AppState, id: &str, image: runner::Image, admission: run
         tracing::warn!(snippet = %id, image = %image.name, message = ?result.message, "cannot run a snippet on a new version");
         return false;
     }
-    let input = CacheInput {
-        code: &snippet.code,
-        stdin: &snippet.stdin,
-        clock_at,
-        show,
-    };
     let recorder = Recorder {
         store: state.store.clone(),
         id: Some(id.to_owned()),

@@ -9,7 +9,7 @@ use crate::middleware::InFlight;
 use crate::{AppError, AppState};
 use app::model::Clock;
 use app::model::VersionResult;
-use app::store::{cache_key, CacheInput, SnippetInput, Store};
+use app::store::{cache_key, SnippetInput, Store};
 use futures::{Stream, StreamExt};
 use runner::Turn;
 use std::pin::Pin;
@@ -39,19 +39,15 @@ type Events = Pin<Box<dyn Stream<Item = RunEvent> + Send>>;
 /// answer's status.
 pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<Events>, AppError> {
     let in_flight = (state.drain.enter()?, state.runs_in_flight.enter(run.client)?);
-    let clock_at = clock_start(state, &run).await?;
+    let (clock_at, saved_id) = clock_start(state, &run).await?;
     let settings = state.runner.sandbox_fingerprint();
-    let input = CacheInput {
-        code: &run.code,
-        stdin: &run.stdin,
-        clock_at,
-        show: run.show,
-    };
+    let images = std::mem::take(&mut run.images);
+    let input = snippet_input(&run, clock_at);
     let mut cached = Vec::new();
     let mut to_run = Vec::new();
     // Each version's image id and cache key, by image name, for recording its result.
     let mut keys = Vec::new();
-    for image in std::mem::take(&mut run.images) {
+    for image in images {
         let key = cache_key(input, &image.id, &settings);
         let hit = match run.force {
             true => None,
@@ -74,6 +70,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         state: state.clone(),
         run,
         clock_at,
+        saved_id,
         cached,
         keys,
         wider,
@@ -144,6 +141,8 @@ struct Admitted {
     run: CheckedRun,
     /// Where the script's clock starts (seconds since the epoch; `None`: the real time).
     clock_at: Option<i64>,
+    /// The permalink id, when the clock's start was found on the saved snippet.
+    saved_id: Option<String>,
     cached: Vec<VersionResult>,
     keys: Vec<RunKey>,
     /// The versions beyond the container limit, run in waves once the first are admitted.
@@ -158,20 +157,13 @@ impl Admitted {
         self,
         admission: Option<runner::Admission>,
     ) -> Result<(Option<String>, impl Stream<Item = VersionResult> + Send + 'static), AppError> {
-        let id = match self.run.save {
-            true => Some(save(&self.state, &self.run, self.clock_at).await?),
-            false => None,
+        let id = match (self.run.save, self.saved_id) {
+            (true, Some(id)) => Some(id),
+            (true, None) => Some(save(&self.state, &self.run, self.clock_at).await?),
+            (false, _) => None,
         };
         let runner = &self.state.runner;
-        let script = runner::Script {
-            code: self.run.code.clone(),
-            stdin: self.run.stdin.clone(),
-            clock: self
-                .clock_at
-                .and_then(|at| runner::time::OffsetDateTime::from_unix_timestamp(at).ok()),
-            mode: self.run.show.into(),
-            ini: Vec::new(),
-        };
+        let script = runner::Script::from(snippet_input(&self.run, self.clock_at));
         let fresh = admission.map(|admission| runner.run_all(script.clone(), admission));
         let waves = runner.run_in_waves(script, self.wider);
         let fresh =
@@ -202,19 +194,19 @@ fn snippet_input(run: &CheckedRun, clock_at: Option<i64>) -> SnippetInput<'_> {
 }
 
 /// Where the run's clock starts: nowhere (real time), the time asked for, or for the default
-/// fixed clock the first save's time (now, for a new snippet or a run not saved).
-async fn clock_start(state: &AppState, run: &CheckedRun) -> Result<Option<i64>, AppError> {
+/// fixed clock the first save's time (now, for a new snippet or a run not saved). Also the
+/// permalink id when that took looking the snippet up.
+async fn clock_start(state: &AppState, run: &CheckedRun) -> Result<(Option<i64>, Option<String>), AppError> {
     let now = runner::time::OffsetDateTime::now_utc().unix_timestamp();
     match run.clock {
-        Clock::Real => Ok(None),
-        Clock::At(at) => Ok(Some(at)),
-        Clock::Saved if !run.save => Ok(Some(now)),
-        Clock::Saved => {
-            let saved = state.store.saved(snippet_input(run, None)).await;
-            Ok(saved
-                .map_err(AppError::storage)?
-                .map_or(Some(now), |saved| saved.clock_at))
-        }
+        Clock::Real => Ok((None, None)),
+        Clock::At(at) => Ok((Some(at), None)),
+        Clock::Saved if !run.save => Ok((Some(now), None)),
+        Clock::Saved => match state.store.saved(snippet_input(run, None)).await {
+            Ok(Some(saved)) => Ok((saved.clock_at, Some(saved.id))),
+            Ok(None) => Ok((Some(now), None)),
+            Err(error) => Err(AppError::storage(error)),
+        },
     }
 }
 

@@ -7,7 +7,7 @@ mod compact;
 mod postgres;
 mod sqlite;
 
-use crate::model::{format_rfc3339_seconds, Clock, Show, Snippet, VersionResult};
+use crate::model::{format_rfc3339_seconds, parse_rfc3339_seconds, Clock, Show, Snippet, VersionResult};
 use compact::{Compact, StoredRow};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -528,6 +528,19 @@ impl<'a> From<&'a str> for SnippetInput<'a> {
     }
 }
 
+impl<'a> From<&'a Snippet> for SnippetInput<'a> {
+    /// What a saved snippet was saved as (its stored forms read back).
+    fn from(snippet: &'a Snippet) -> Self {
+        Self {
+            code: &snippet.code,
+            stdin: &snippet.stdin,
+            clock: Clock::from_request(Some(&snippet.clock), true).unwrap_or(Clock::Saved),
+            clock_at: snippet.clock_at.as_deref().and_then(parse_rfc3339_seconds),
+            show: Show::from_request(Some(&snippet.show)).unwrap_or_default(),
+        }
+    }
+}
+
 impl SnippetInput<'_> {
     /// The code's SHA-256 for code alone (every snippet saved before stdin, clocks and opcodes
     /// existed is code alone, on the clock of its first save, showing output); otherwise that of
@@ -575,20 +588,11 @@ pub struct Saved {
     pub clock_at: Option<i64>,
 }
 
-/// What identifies a run's input for the cache: code, stdin, and the clock's start (`None`:
-/// the real clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CacheInput<'a> {
-    pub code: &'a str,
-    pub stdin: &'a str,
-    pub clock_at: Option<i64>,
-    pub show: Show,
-}
-
 /// The cache key of a run of `input` on the image with id `image_id` under `settings` (the
-/// sandbox's fingerprint): a different image build or other limits never share results. Which
-/// results are cached at all is [`cacheable`].
-pub fn cache_key(input: CacheInput<'_>, image_id: &str, settings: &str) -> String {
+/// sandbox's fingerprint): a different image build or other limits never share results. The
+/// clock counts by where it starts, not by how it was asked for. Which results are cached at
+/// all is [`cacheable`].
+pub fn cache_key(input: SnippetInput<'_>, image_id: &str, settings: &str) -> String {
     let clock = input.clock_at.map_or("real".to_owned(), |at| at.to_string());
     let mut hasher = Sha256::new();
     for part in [
@@ -738,10 +742,11 @@ mod tests {
         }
     }
 
-    fn input(code: &str) -> CacheInput<'_> {
-        CacheInput {
+    fn input(code: &str) -> SnippetInput<'_> {
+        SnippetInput {
             code,
             stdin: "",
+            clock: Clock::Real,
             clock_at: None,
             show: Show::Output,
         }
@@ -754,12 +759,12 @@ mod tests {
         assert_ne!(key, cache_key(input("b"), "sha256:1", "s"));
         assert_ne!(key, cache_key(input("a"), "sha256:2", "s"));
         assert_ne!(key, cache_key(input("a"), "sha256:1", "t"));
-        let stdin = CacheInput {
+        let stdin = SnippetInput {
             stdin: "x",
             ..input("a")
         };
         assert_ne!(key, cache_key(stdin, "sha256:1", "s"));
-        let fixed = |at| CacheInput {
+        let fixed = |at| SnippetInput {
             clock_at: Some(at),
             ..input("a")
         };
@@ -768,7 +773,7 @@ mod tests {
             cache_key(fixed(0), "sha256:1", "s"),
             cache_key(fixed(1), "sha256:1", "s")
         );
-        let opcodes = CacheInput {
+        let opcodes = SnippetInput {
             show: Show::Opcodes,
             ..input("a")
         };
