@@ -392,6 +392,7 @@ mod tests {
             fixed_clock: None,
             added_later: false,
             unstable: false,
+            ini: Default::default(),
         }
     }
 

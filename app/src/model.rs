@@ -1,6 +1,7 @@
 //! The types that cross the wire, shared by the server and the WASM page.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The API's paths and headers: the server routes them, the page calls them.
 pub mod routes {
@@ -63,6 +64,88 @@ pub struct RunRequest {
     /// dump after the optimizer) or `"opcodes_unoptimized"` (before it). See [`Show`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show: Option<String>,
+    /// ini variants: every version runs once under each set of settings (`{}`: the image's own
+    /// defaults), each variant × version a result of its own. Empty: once, with the defaults.
+    /// Values may be strings, numbers or booleans (`true` is `"1"`, `false` is `"0"`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "ini_variants"
+    )]
+    pub ini: Vec<IniSettings>,
+}
+
+/// One ini variant: setting names and their values, sorted by name (one form per variant, for
+/// identity and cache keys).
+pub type IniSettings = BTreeMap<String, String>;
+
+/// Most ini variants in one run.
+pub const MAX_INI_VARIANTS: usize = 4;
+
+/// Most settings in one ini variant.
+pub const MAX_INI_SETTINGS: usize = 8;
+
+/// A variant as text: `name=value`, one line each, sorted by name; empty for the defaults. The
+/// form the page edits and the store keys results by (a value never holds a line break).
+pub fn ini_text(settings: &IniSettings) -> String {
+    settings
+        .iter()
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect()
+}
+
+/// A variant from its text form ([`ini_text`]): one `name=value` a line, blank lines and
+/// `;` comments skipped, spaces around names and values dropped.
+pub fn parse_ini_text(text: &str) -> Result<IniSettings, String> {
+    let mut settings = IniSettings::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(';') {
+            continue;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(format!("line {}: {line:?} is not name=value", number + 1));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(format!("line {}: a setting needs a name before =", number + 1));
+        }
+        if settings
+            .insert(name.to_owned(), value.trim().to_owned())
+            .is_some()
+        {
+            return Err(format!("line {}: {name} is set twice", number + 1));
+        }
+    }
+    Ok(settings)
+}
+
+/// A run body's `ini`: objects whose values are strings, numbers or booleans.
+fn ini_variants<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IniSettings>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IniValue {
+        Text(String),
+        Flag(bool),
+        Number(serde_json::Number),
+    }
+    let variants = Vec::<BTreeMap<String, IniValue>>::deserialize(deserializer)?;
+    Ok(variants
+        .into_iter()
+        .map(|variant| {
+            variant
+                .into_iter()
+                .map(|(name, value)| {
+                    let value = match value {
+                        IniValue::Text(text) => text,
+                        IniValue::Flag(flag) => u8::from(flag).to_string(),
+                        IniValue::Number(number) => number.to_string(),
+                    };
+                    (name, value)
+                })
+                .collect()
+        })
+        .collect())
 }
 
 /// What a run shows of the script on each version.
@@ -329,6 +412,40 @@ impl RunRequest {
                 return Err(format!("image {image:?} is listed twice"));
             }
         }
+        self.validate_ini(limits)
+    }
+
+    /// At most [`MAX_INI_VARIANTS`] distinct variants of at most [`MAX_INI_SETTINGS`] each,
+    /// and no more results than versions allowed in a run. Which names and values a version
+    /// accepts is the server's to check.
+    fn validate_ini(&self, limits: &RequestLimits) -> Result<(), String> {
+        if self.ini.len() > MAX_INI_VARIANTS {
+            return Err(format!(
+                "{} ini variants; at most {MAX_INI_VARIANTS} per run",
+                self.ini.len()
+            ));
+        }
+        for (index, variant) in self.ini.iter().enumerate() {
+            if variant.len() > MAX_INI_SETTINGS {
+                return Err(format!(
+                    "ini variant {} has {} settings; at most {MAX_INI_SETTINGS}",
+                    index + 1,
+                    variant.len()
+                ));
+            }
+            if self.ini[..index].contains(variant) {
+                return Err(format!("ini variant {} is listed twice", index + 1));
+            }
+        }
+        let cells = self.images.len() * self.ini.len().max(1);
+        if cells > limits.max_images {
+            return Err(format!(
+                "{} versions × {} ini variants are {cells} runs; at most {} per run",
+                self.images.len(),
+                self.ini.len(),
+                limits.max_images
+            ));
+        }
         Ok(())
     }
 }
@@ -407,13 +524,16 @@ pub struct VersionResult {
     /// with other versions.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unstable: bool,
+    /// The ini variant it ran under (absent: the image's defaults).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ini: IniSettings,
 }
 
 fn is_false(value: &bool) -> bool {
     !value
 }
 
-/// The body of `POST /api/run`: one result per requested image, in request order.
+/// The body of `POST /api/run`: one result per requested image (and ini variant), in request order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunResponse {
     pub results: Vec<VersionResult>,
@@ -464,7 +584,10 @@ pub struct Snippet {
     /// What it shows: the run body's `show`.
     #[serde(default = "output_shown")]
     pub show: String,
-    /// The latest saved result per image, oldest PHP version first.
+    /// Its ini variants (the run body's `ini`); empty: the defaults only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ini: Vec<IniSettings>,
+    /// The latest saved result per image and ini variant, oldest PHP version first.
     pub results: Vec<VersionResult>,
 }
 
@@ -506,6 +629,7 @@ mod tests {
             fixed_clock: None,
             added_later: false,
             unstable: false,
+            ini: IniSettings::new(),
         };
         let lines = [
             (
@@ -632,6 +756,80 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339_seconds(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn ini_variants_read_strings_numbers_and_booleans() {
+        let asked: RunRequest = serde_json::from_str(
+            r#"{"code":"1","images":["a"],"ini":[{"opcache.jit":"tracing","precision":17,"zend.assertions":-1,"opcache.enable_cli":true,"short_open_tag":false},{}]}"#,
+        )
+        .unwrap();
+        let first: IniSettings = [
+            ("opcache.enable_cli", "1"),
+            ("opcache.jit", "tracing"),
+            ("precision", "17"),
+            ("short_open_tag", "0"),
+            ("zend.assertions", "-1"),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+        assert_eq!(asked.ini, [first, IniSettings::new()]);
+        assert!(serde_json::from_str::<RunRequest>(r#"{"ini":[{"precision":[17]}]}"#).is_err());
+        // A run without variants writes none.
+        assert!(!serde_json::to_string(&request("1", &["a"]))
+            .unwrap()
+            .contains("ini"));
+    }
+
+    #[test]
+    fn an_ini_variant_reads_back_from_its_text() {
+        let settings = parse_ini_text("; JIT on\n opcache.jit = tracing \n\nopcache.enable_cli=1\nerror_reporting=E_ALL & ~E_DEPRECATED").unwrap();
+        assert_eq!(
+            ini_text(&settings),
+            "error_reporting=E_ALL & ~E_DEPRECATED\nopcache.enable_cli=1\nopcache.jit=tracing\n"
+        );
+        assert_eq!(parse_ini_text(&ini_text(&settings)), Ok(settings));
+        assert_eq!(parse_ini_text(""), Ok(IniSettings::new()));
+        assert!(parse_ini_text("a=1\nprecision").unwrap_err().contains("line 2"));
+        assert!(parse_ini_text("=1").unwrap_err().contains("needs a name"));
+        assert!(parse_ini_text("a=1\na=2").unwrap_err().contains("set twice"));
+    }
+
+    #[test]
+    fn ini_variants_are_few_small_distinct_and_count_as_runs() {
+        let limits = RequestLimits {
+            max_images: 6,
+            ..RequestLimits::default()
+        };
+        let variant = |settings: &[(&str, &str)]| -> IniSettings {
+            settings
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect()
+        };
+        let with = |images: &[&str], ini: Vec<IniSettings>| RunRequest {
+            ini,
+            ..request("1", images)
+        };
+        let jit = variant(&[("opcache.jit", "tracing")]);
+        assert_eq!(
+            with(&["a", "b", "c"], vec![jit.clone(), IniSettings::new()]).validate(&limits),
+            Ok(())
+        );
+        let error = |r: RunRequest| r.validate(&limits).unwrap_err();
+        assert!(
+            error(with(&["a", "b", "c", "d"], vec![jit.clone(), IniSettings::new()]))
+                .contains("8 runs; at most 6")
+        );
+        assert!(error(with(&["a"], vec![jit.clone(), jit.clone()])).contains("variant 2 is listed twice"));
+        let many: Vec<IniSettings> = (0..5)
+            .map(|n| variant(&[("precision", &n.to_string())]))
+            .collect();
+        assert!(error(with(&["a"], many)).contains("at most 4"));
+        let names: Vec<String> = (0..9).map(|n| format!("s{n}")).collect();
+        let big = variant(&names.iter().map(|n| (n.as_str(), "1")).collect::<Vec<_>>());
+        assert!(error(with(&["a"], vec![big])).contains("9 settings; at most 8"));
     }
 
     #[test]

@@ -27,7 +27,8 @@ impl From<runner::Status> for Status {
 }
 
 impl From<crate::store::SnippetInput<'_>> for runner::Script {
-    /// What a run of `input` sends into each container.
+    /// What a run of `input` sends into each container, under the image's own ini settings
+    /// (each of its ini variants is [`with_ini`] of it).
     fn from(input: crate::store::SnippetInput<'_>) -> Self {
         runner::Script {
             code: input.code.to_owned(),
@@ -38,6 +39,17 @@ impl From<crate::store::SnippetInput<'_>> for runner::Script {
             mode: input.show.into(),
             ini: Vec::new(),
         }
+    }
+}
+
+/// `script` under the ini variant `settings` (none: the image's defaults).
+pub fn with_ini(script: &runner::Script, settings: &crate::model::IniSettings) -> runner::Script {
+    runner::Script {
+        ini: settings
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        ..script.clone()
     }
 }
 
@@ -73,6 +85,7 @@ impl From<runner::Execution> for VersionResult {
             fixed_clock: execution.fixed_clock,
             added_later: false,
             unstable: false,
+            ini: Default::default(),
         }
     }
 }

@@ -225,6 +225,14 @@ impl Admission {
     pub fn is_empty(&self) -> bool {
         self.versions.is_empty()
     }
+
+    /// The versions from `at` on, as an admission of their own (in the order they were asked
+    /// for), so that each part can run its own script; this one keeps the first `at`.
+    pub fn split_off(&mut self, at: usize) -> Admission {
+        Admission {
+            versions: self.versions.split_off(at.min(self.versions.len())),
+        }
+    }
 }
 
 impl Runner {

@@ -428,6 +428,35 @@ async fn a_run_wider_than_the_limit_runs_in_waves_within_the_limit() {
     shut_down(&runner, &engine).await;
 }
 
+#[tokio::test]
+async fn the_parts_of_a_split_admission_run_their_own_scripts_in_one_admission() {
+    let all = images(2);
+    let engine = FakeEngine::new(all.clone(), |code| Script::Prints {
+        stdout: if code.contains("first") { "first" } else { "second" },
+        after: Duration::ZERO,
+    });
+    let runner = Runner::with_backend(config(4, 0), engine.clone());
+    // The same two images twice: one admission of four containers, split in two.
+    let mut first = runner.admit([all.clone(), all.clone()].concat()).await.unwrap();
+    let second = first.split_off(2);
+    assert_eq!((first.len(), second.len()), (2, 2));
+    let mut results: Vec<(String, String)> = futures::stream::select(
+        runner.run_all("<?php echo 'first';", first),
+        runner.run_all("<?php echo 'second';", second),
+    )
+    .map(|execution| (execution.stdout, execution.image))
+    .collect()
+    .await;
+    results.sort();
+    let wanted: Vec<(String, String)> = ["first", "second"]
+        .iter()
+        .flat_map(|script| all.iter().map(|image| (script.to_string(), image.name.clone())))
+        .collect();
+    assert_eq!(results, wanted);
+    assert_eq!(engine.created(), 4);
+    shut_down(&runner, &engine).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_pool_grows_while_runs_find_it_empty_and_shrinks_back_when_its_image_is_idle() {
     let all = images(2);

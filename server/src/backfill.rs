@@ -8,9 +8,9 @@
 //! Which images are new is the store's to say (the first list ever seen is the baseline, so
 //! turning this on re-runs nothing old).
 
-use crate::runs::{Recorder, RunKey};
+use crate::runs::{run_admitted, Recorder, RunKey};
 use crate::AppState;
-use app::model::VersionResult;
+use app::model::{IniSettings, Snippet, VersionResult};
 use app::store::{cache_key, SnippetInput};
 use futures::StreamExt;
 use std::collections::HashSet;
@@ -90,10 +90,20 @@ async fn next(state: &AppState, failed: &mut HashSet<(String, String)>) -> Step 
         else {
             continue;
         };
-        let Some(admission) = state.runner.admit_if_idle(vec![image.clone()]) else {
+        let snippet = match state.store.snippet(&id).await {
+            Ok(Some(snippet)) => snippet,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(%error, snippet = %id, "cannot read a snippet to run on a new version");
+                return Step::Done;
+            }
+        };
+        // The new version under each of the snippet's ini variants, all at once or not yet.
+        let variants = snippet.ini.len().max(1);
+        let Some(admission) = state.runner.admit_if_idle(vec![image.clone(); variants]) else {
             return Step::Busy;
         };
-        if !run_on(state, &id, image.clone(), admission).await {
+        if !run_on(state, &snippet, image.clone(), admission).await {
             failed.insert((id, image.name));
         }
         return Step::Ran;
@@ -101,41 +111,60 @@ async fn next(state: &AppState, failed: &mut HashSet<(String, String)>) -> Step 
     Step::Done
 }
 
-/// Runs snippet `id` on `image` with its own input and records the result as added later;
-/// false when it could not run (nothing is saved then).
-async fn run_on(state: &AppState, id: &str, image: runner::Image, admission: runner::Admission) -> bool {
-    let snippet = match state.store.snippet(id).await {
-        Ok(Some(snippet)) => snippet,
-        Ok(None) => return false,
-        Err(error) => {
-            tracing::warn!(%error, snippet = %id, "cannot read a snippet to run on a new version");
-            return false;
-        }
+/// Runs `snippet` on `image` with its own input, under each of its ini variants, and records
+/// the results as added later; false when a variant could not run (its result is not saved:
+/// the next try runs the snippet again).
+async fn run_on(
+    state: &AppState,
+    snippet: &Snippet,
+    image: runner::Image,
+    admission: runner::Admission,
+) -> bool {
+    let id = &snippet.id;
+    let input = SnippetInput::from(snippet);
+    let variants = match input.ini.is_empty() {
+        true => vec![IniSettings::new()],
+        false => input.ini.to_vec(),
     };
-    let input = SnippetInput::from(&snippet);
-    let script = runner::Script::from(input);
-    let mut results = std::pin::pin!(state.runner.run_all(script, admission));
-    let Some(execution) = results.next().await else {
-        return false;
-    };
-    let result = VersionResult {
-        added_later: true,
-        ..VersionResult::from(execution)
-    };
-    if result.status == app::model::Status::Error {
-        tracing::warn!(snippet = %id, image = %image.name, message = ?result.message, "cannot run a snippet on a new version");
-        return false;
-    }
+    let sandbox = state.runner.sandbox_fingerprint();
     let recorder = Recorder {
         store: state.store.clone(),
         id: Some(id.to_owned()),
-        keys: vec![RunKey {
-            image: image.name.clone(),
-            cache_key: cache_key(input, &image.id, &state.runner.sandbox_fingerprint()),
-            image_id: image.id,
-        }],
+        keys: variants
+            .iter()
+            .map(|settings| RunKey {
+                image: image.name.clone(),
+                ini: settings.clone(),
+                cache_key: cache_key(
+                    SnippetInput {
+                        ini: std::slice::from_ref(settings),
+                        ..input
+                    },
+                    &image.id,
+                    &sandbox,
+                ),
+                image_id: image.id.clone(),
+            })
+            .collect(),
     };
-    recorder.record(result).await;
-    tracing::info!(snippet = %id, image = %recorder.keys[0].image, "ran a saved snippet on a new version");
-    true
+    let script = runner::Script::from(input);
+    let mut results = std::pin::pin!(run_admitted(&state.runner, &script, variants, admission));
+    let mut all_ran = true;
+    while let Some(result) = results.next().await {
+        if result.status == app::model::Status::Error {
+            tracing::warn!(snippet = %id, image = %image.name, message = ?result.message, "cannot run a snippet on a new version");
+            all_ran = false;
+            continue;
+        }
+        recorder
+            .record(VersionResult {
+                added_later: true,
+                ..result
+            })
+            .await;
+    }
+    if all_ran {
+        tracing::info!(snippet = %id, image = %image.name, "ran a saved snippet on a new version");
+    }
+    all_ran
 }

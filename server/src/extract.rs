@@ -1,7 +1,7 @@
 //! Extractors that turn a request into checked, typed input, or a clear 4xx.
 
 use crate::{AppError, AppState};
-use app::model::RunRequest;
+use app::model::{IniSettings, RunRequest};
 use axum::extract::{FromRequest, Request};
 use axum::Json;
 
@@ -14,11 +14,25 @@ pub struct CheckedRun {
     /// How the clock was asked for; where it starts is settled when the run starts.
     pub clock: app::model::Clock,
     pub show: app::model::Show,
+    /// The ini variants, each name and value checked; empty: the images' own settings only
+    /// (also what `[{}]` asks for). Whether a version knows a setting is checked per version.
+    pub ini: Vec<IniSettings>,
     pub images: Vec<runner::Image>,
     pub save: bool,
     pub force: bool,
     /// Who asks, for per-client quotas.
     pub client: std::net::IpAddr,
+}
+
+impl CheckedRun {
+    /// The variants every version runs under, in order: the images' own settings alone when
+    /// the run asks for none.
+    pub fn variants(&self) -> Vec<IniSettings> {
+        match self.ini.is_empty() {
+            true => vec![IniSettings::new()],
+            false => self.ini.clone(),
+        }
+    }
 }
 
 impl FromRequest<AppState> for CheckedRun {
@@ -44,8 +58,19 @@ impl FromRequest<AppState> for CheckedRun {
                 )));
             }
         }
+        for (index, variant) in run.ini.iter().enumerate() {
+            for (name, value) in variant {
+                runner::check_ini_setting(name, value)
+                    .map_err(|why| AppError::bad_request(format!("ini variant {}: {why}", index + 1)))?;
+            }
+        }
+        let ini = match run.ini.as_slice() {
+            [only] if only.is_empty() => Vec::new(),
+            _ => run.ini,
+        };
         Ok(Self {
             code: app::model::normalize(&run.code),
+            ini,
             clock: app::model::Clock::from_request(run.clock.as_deref(), run.save)
                 .map_err(AppError::bad_request)?,
             show: app::model::Show::from_request(run.show.as_deref()).map_err(AppError::bad_request)?,

@@ -14,10 +14,12 @@ use std::convert::Infallible;
 
 pub use app::model::routes::SNIPPET_ID_HEADER;
 
-/// `POST /api/run`: every version's result, in the order the images were asked for.
+/// `POST /api/run`: every version's result, in the order the images were asked for (ini variant
+/// by variant, in their order).
 /// A run that must wait for a free slot waits here, and gets `503` if none comes free in time.
 pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Result<Json<RunResponse>, AppError> {
     let order: Vec<String> = run.images.iter().map(|i| i.name.clone()).collect();
+    let variants = run.variants();
     let started = runs::start(&state, run).await?;
     let mut id = started.id;
     let mut results: Vec<VersionResult> = Vec::new();
@@ -26,11 +28,14 @@ pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Result<Json<
         match event {
             RunEvent::Waiting { .. } => {}
             RunEvent::Saved(saved) => id = Some(saved),
-            RunEvent::Result(result) => results.push(result),
+            RunEvent::Result(result) => results.push(*result),
             RunEvent::Refused(error) => return Err(error),
         }
     }
-    results.sort_by_key(|r| order.iter().position(|name| *name == r.image));
+    results.sort_by_key(|r| {
+        let variant = variants.iter().position(|settings| *settings == r.ini);
+        (variant, order.iter().position(|name| *name == r.image))
+    });
     Ok(Json(RunResponse { results, id }))
 }
 
@@ -47,7 +52,7 @@ pub async fn run_stream(State(state): State<AppState>, run: CheckedRun) -> Resul
                 waiting: Waiting { ahead },
             },
             RunEvent::Saved(snippet_id) => RunLine::Saved { snippet_id },
-            RunEvent::Result(result) => RunLine::Result(Box::new(result)),
+            RunEvent::Result(result) => RunLine::Result(result),
             RunEvent::Refused(error) => RunLine::Refused { error: error.message },
         };
         let mut line = serde_json::to_vec(&line).expect("a stream line always serializes");

@@ -1,14 +1,14 @@
 //! A run from request to results: cached results come back at once, the other versions wait
 //! in line for room (the stream says where they stand), the permalink is saved (its id depends
-//! only on the code; only once the run is admitted, so a run that never starts stores
-//! nothing), the versions run, and every result is stored before it is sent.
+//! only on the input; only once the run is admitted, so a run that never starts stores
+//! nothing), the versions run, and every result is stored before it is sent. A run with ini
+//! variants runs every version under each: each variant × version is a result of its own.
 
 use crate::drain::RunInFlight;
 use crate::extract::CheckedRun;
 use crate::middleware::InFlight;
 use crate::{AppError, AppState};
-use app::model::Clock;
-use app::model::VersionResult;
+use app::model::{Clock, IniSettings, VersionResult};
 use app::store::{cache_key, SnippetInput, Store};
 use futures::{Stream, StreamExt};
 use runner::Turn;
@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub enum RunEvent {
     Waiting { ahead: usize },
     Saved(String),
-    Result(VersionResult),
+    Result(Box<VersionResult>),
     Refused(AppError),
 }
 
@@ -40,27 +40,38 @@ type Events = Pin<Box<dyn Stream<Item = RunEvent> + Send>>;
 pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<Events>, AppError> {
     let in_flight = (state.drain.enter()?, state.runs_in_flight.enter(run.client)?);
     let (clock_at, saved_id) = clock_start(state, &run).await?;
-    let settings = state.runner.sandbox_fingerprint();
+    let sandbox = state.runner.sandbox_fingerprint();
     let images = std::mem::take(&mut run.images);
     let input = snippet_input(&run, clock_at);
     let mut cached = Vec::new();
+    // Variant by variant: each variant's versions are next to each other in the admission.
     let mut to_run = Vec::new();
-    // Each version's image id and cache key, by image name, for recording its result.
+    // Each result's image id and cache key, by image name and variant, for recording it.
     let mut keys = Vec::new();
-    for image in images {
-        let key = cache_key(input, &image.id, &settings);
-        let hit = match run.force {
-            true => None,
-            false => cached_result(&state.store, &key, &image).await,
+    for settings in run.variants() {
+        let input = SnippetInput {
+            ini: std::slice::from_ref(&settings),
+            ..input
         };
-        keys.push(RunKey {
-            image: image.name.clone(),
-            image_id: image.id.clone(),
-            cache_key: key,
-        });
-        match hit {
-            Some(result) => cached.push(result),
-            None => to_run.push(image),
+        for image in &images {
+            let key = cache_key(input, &image.id, &sandbox);
+            let hit = match run.force {
+                true => None,
+                false => cached_result(&state.store, &key, image, &settings).await,
+            };
+            keys.push(RunKey {
+                image: image.name.clone(),
+                ini: settings.clone(),
+                image_id: image.id.clone(),
+                cache_key: key,
+            });
+            match hit {
+                Some(result) => cached.push(result),
+                None => to_run.push(Cell {
+                    image: image.clone(),
+                    ini: settings.clone(),
+                }),
+            }
         }
     }
     // More versions than the server ever runs at once: the first of them are admitted as one
@@ -73,22 +84,31 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         saved_id,
         cached,
         keys,
+        cells: to_run.iter().map(|cell| cell.ini.clone()).collect(),
         wider,
     };
     if to_run.is_empty() {
         let (id, results) = admitted.start(None).await?;
         return Ok(StartedRun {
             id,
-            events: hold(results.map(RunEvent::Result), in_flight),
+            events: hold(
+                results.map(|result| RunEvent::Result(Box::new(result))),
+                in_flight,
+            ),
         });
     }
-    let mut in_line = state.runner.line_up(to_run)?;
+    let mut in_line = state
+        .runner
+        .line_up(to_run.iter().map(|cell| cell.image.clone()).collect())?;
     let ahead = match in_line.next().await {
         Some(Ok(Turn::Admitted(admission))) => {
             let (id, results) = admitted.start(Some(admission)).await?;
             return Ok(StartedRun {
                 id,
-                events: hold(results.map(RunEvent::Result), in_flight),
+                events: hold(
+                    results.map(|result| RunEvent::Result(Box::new(result))),
+                    in_flight,
+                ),
             });
         }
         Some(Ok(Turn::Waiting { ahead })) => ahead,
@@ -108,7 +128,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
                         match started {
                             Ok((id, results)) => Box::pin(
                                 futures::stream::iter(id.map(RunEvent::Saved))
-                                    .chain(results.map(RunEvent::Result)),
+                                    .chain(results.map(|result| RunEvent::Result(Box::new(result)))),
                             ),
                             Err(error) => Box::pin(futures::stream::iter([RunEvent::Refused(error)])),
                         }
@@ -145,8 +165,16 @@ struct Admitted {
     saved_id: Option<String>,
     cached: Vec<VersionResult>,
     keys: Vec<RunKey>,
+    /// The variant of each version the admission is for, in its order.
+    cells: Vec<IniSettings>,
     /// The versions beyond the container limit, run in waves once the first are admitted.
-    wider: Vec<runner::Image>,
+    wider: Vec<Cell>,
+}
+
+/// One result a run asks for: a version under an ini variant.
+pub(crate) struct Cell {
+    pub image: runner::Image,
+    pub ini: IniSettings,
 }
 
 impl Admitted {
@@ -164,10 +192,9 @@ impl Admitted {
         };
         let runner = &self.state.runner;
         let script = runner::Script::from(snippet_input(&self.run, self.clock_at));
-        let fresh = admission.map(|admission| runner.run_all(script.clone(), admission));
-        let waves = runner.run_in_waves(script, self.wider);
-        let fresh =
-            futures::stream::select(futures::stream::iter(fresh).flatten(), waves).map(VersionResult::from);
+        let fresh = admission.map(|admission| run_admitted(runner, &script, self.cells, admission));
+        let waves = run_in_waves(runner, &script, self.wider);
+        let fresh = futures::stream::select(futures::stream::iter(fresh).flatten(), waves);
         let recorder = Arc::new(Recorder {
             store: self.state.store.clone(),
             id: id.clone(),
@@ -183,6 +210,60 @@ impl Admitted {
     }
 }
 
+/// Runs `script` on each admitted version under its variant (`cells`, in the admission's
+/// order, each variant's versions next to each other); yields each result as it finishes,
+/// marked with its variant.
+pub(crate) fn run_admitted(
+    runner: &runner::Runner,
+    script: &runner::Script,
+    cells: Vec<IniSettings>,
+    mut admission: runner::Admission,
+) -> impl Stream<Item = VersionResult> + Send + 'static {
+    let mut parts = Vec::new();
+    let mut rest = cells.as_slice();
+    while let Some(settings) = rest.first() {
+        let count = rest.iter().take_while(|other| *other == settings).count();
+        let after = admission.split_off(count);
+        let part = std::mem::replace(&mut admission, after);
+        let results = runner.run_all(app::ssr::with_ini(script, settings), part);
+        parts.push(marked(results, settings.clone()));
+        rest = &rest[count..];
+    }
+    futures::stream::select_all(parts)
+}
+
+/// Runs `script` on versions beyond the container limit, each under its variant, in waves
+/// (see [`runner::Runner::run_in_waves`]); yields each result as it finishes.
+fn run_in_waves(
+    runner: &runner::Runner,
+    script: &runner::Script,
+    cells: Vec<Cell>,
+) -> impl Stream<Item = VersionResult> + Send + 'static {
+    let mut variants: Vec<(IniSettings, Vec<runner::Image>)> = Vec::new();
+    for cell in cells {
+        match variants.iter_mut().find(|(settings, _)| *settings == cell.ini) {
+            Some((_, images)) => images.push(cell.image),
+            None => variants.push((cell.ini, vec![cell.image])),
+        }
+    }
+    let parts = variants.into_iter().map(|(settings, images)| {
+        let results = runner.run_in_waves(app::ssr::with_ini(script, &settings), images);
+        marked(results, settings)
+    });
+    futures::stream::select_all(parts)
+}
+
+/// The results of a run under `settings`, each marked with them.
+fn marked(
+    results: impl Stream<Item = runner::Execution> + Send + 'static,
+    settings: IniSettings,
+) -> Pin<Box<dyn Stream<Item = VersionResult> + Send>> {
+    Box::pin(results.map(move |execution| VersionResult {
+        ini: settings.clone(),
+        ..VersionResult::from(execution)
+    }))
+}
+
 fn snippet_input(run: &CheckedRun, clock_at: Option<i64>) -> SnippetInput<'_> {
     SnippetInput {
         code: &run.code,
@@ -190,6 +271,7 @@ fn snippet_input(run: &CheckedRun, clock_at: Option<i64>) -> SnippetInput<'_> {
         clock: run.clock,
         clock_at,
         show: run.show,
+        ini: &run.ini,
     }
 }
 
@@ -223,12 +305,18 @@ async fn save(state: &AppState, run: &CheckedRun, clock_at: Option<i64>) -> Resu
     Ok(store.save(input).await.map_err(AppError::storage)?.id)
 }
 
-async fn cached_result(store: &Store, key: &str, image: &runner::Image) -> Option<VersionResult> {
+async fn cached_result(
+    store: &Store,
+    key: &str,
+    image: &runner::Image,
+    ini: &IniSettings,
+) -> Option<VersionResult> {
     match store.cached_result(key).await {
         Ok(result) => result.map(|result| VersionResult {
             // The image may answer to another name now; the result is the same.
             image: image.name.clone(),
             php_version: image.php_version.clone(),
+            ini: ini.clone(),
             cached: true,
             // Whatever run put it in the cache, this one asked for it.
             added_later: false,
@@ -243,8 +331,10 @@ async fn cached_result(store: &Store, key: &str, image: &runner::Image) -> Optio
 
 /// What a version's result is recorded under.
 pub(crate) struct RunKey {
-    /// The name the result carries.
+    /// The name the result carries...
     pub image: String,
+    /// ...and the ini variant it ran under.
+    pub ini: IniSettings,
     pub image_id: String,
     pub cache_key: String,
 }
@@ -254,7 +344,7 @@ pub(crate) struct Recorder {
     pub store: Store,
     /// The permalink the results belong to, when the run is saved.
     pub id: Option<String>,
-    /// Each version's image id and cache key.
+    /// Each result's image id and cache key.
     pub keys: Vec<RunKey>,
 }
 
@@ -262,7 +352,10 @@ impl Recorder {
     /// Caches a fresh result and saves it with the snippet, marked unstable when the snippet's
     /// saved result from the same image says otherwise; returns it as recorded.
     pub async fn record(&self, mut result: VersionResult) -> VersionResult {
-        let key = self.keys.iter().find(|key| key.image == result.image);
+        let key = self
+            .keys
+            .iter()
+            .find(|key| key.image == result.image && key.ini == result.ini);
         if let (Some(id), Some(key), false) = (&self.id, key, result.cached) {
             result.unstable = self.unstable(id, &key.image_id, &result).await;
         }
@@ -280,12 +373,13 @@ impl Recorder {
         result
     }
 
-    /// Whether `fresh` and the snippet's saved result, run on the same image (`image_id`),
+    /// Whether `fresh` and the snippet's saved result, run on the same image (`image_id`) under
+    /// the same ini variant,
     /// tell that its output depends on more than the code: they differ, or the saved one was
     /// found unstable already. Two runs that differ prove it; no third run is made to confirm.
     /// Results that depend on the moment (timeouts, kills, errors) prove nothing.
     async fn unstable(&self, id: &str, image_id: &str, fresh: &VersionResult) -> bool {
-        let saved = match self.store.saved_result(id, &fresh.image).await {
+        let saved = match self.store.saved_result(id, &fresh.image, &fresh.ini).await {
             Ok(Some(saved)) if saved.image_id.as_deref() == Some(image_id) => saved.result,
             Ok(_) => return false,
             Err(error) => {

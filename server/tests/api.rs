@@ -382,6 +382,117 @@ async fn opcodes_are_a_way_of_showing_a_snippet_of_its_own() {
 }
 
 #[tokio::test]
+async fn an_ini_matrix_runs_every_version_under_every_variant() {
+    let server = TestServer::start().await;
+    let code = "<?php echo ini_get('precision'), ' jit:', var_export(function_exists('opcache_get_status') && (opcache_get_status()['jit']['on'] ?? false), true);";
+    let jit = json!({ "opcache.enable_cli": true, "opcache.jit": "tracing", "opcache.jit_buffer_size": "16M", "precision": 17 });
+    let images = ["php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
+    let body = |ini: Value| json!({ "code": code, "images": images, "save": true, "ini": ini });
+    let matrix = server.post_run(body(json!([jit, {}]))).await;
+    let cells: Vec<(String, String, bool)> = matrix
+        .results
+        .iter()
+        .map(|r| (r.image.clone(), r.stdout.clone(), r.ini.is_empty()))
+        .collect();
+    let wanted: Vec<(String, String, bool)> = [("17 jit:true", false), ("14 jit:false", true)]
+        .iter()
+        .flat_map(|(stdout, defaults)| {
+            images
+                .iter()
+                .map(|image| (image.to_string(), stdout.to_string(), *defaults))
+        })
+        .collect();
+    assert_eq!(cells, wanted, "2 variants × 3 versions, variant by variant");
+    assert_eq!(matrix.results[0].ini["opcache.enable_cli"], "1");
+    assert_eq!(matrix.results[0].ini["precision"], "17");
+
+    // The permalink keeps the variants, and each result's.
+    let id = matrix.id.clone().unwrap();
+    let saved = server.snippet(&id).await.unwrap();
+    assert_eq!(saved.ini.len(), 2);
+    assert_eq!(saved.ini[0], matrix.results[0].ini);
+    assert_eq!(saved.results.len(), 6);
+    assert_ne!(
+        Some(&id),
+        server.post_run(body(json!([{}, jit]))).await.id.as_ref(),
+        "another order, another snippet"
+    );
+    let plain = server
+        .post_run(json!({ "code": code, "images": images, "save": true }))
+        .await;
+    assert_ne!(Some(&id), plain.id.as_ref());
+    assert!(plain
+        .results
+        .iter()
+        .all(|r| r.ini.is_empty() && r.stdout == "14 jit:false"));
+
+    // Each variant's results are cached on their own: the JIT variant alone finds them.
+    let again = server.post_run(body(json!([jit]))).await;
+    assert!(
+        again
+            .results
+            .iter()
+            .all(|r| r.cached && r.stdout == "17 jit:true"),
+        "{:?}",
+        again.results
+    );
+
+    // A version that lacks a setting says so in its cell; the other variant runs.
+    let old = server
+        .post_run(json!({ "code": code, "images": ["php:7.4-cli"], "ini": [jit, {}] }))
+        .await;
+    assert_eq!(old.results[0].status, Status::Error);
+    assert!(
+        old.results[0]
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no ini setting \"opcache.jit\""),
+        "{:?}",
+        old.results[0]
+    );
+    assert_eq!(old.results[1].status, Status::Ok);
+
+    let refused = |ini: Value| json!({ "code": code, "images": ["php:8.4-cli"], "ini": ini });
+    server
+        .assert_refused(
+            refused(json!([{ "ffi.enable": "1" }])),
+            StatusCode::BAD_REQUEST,
+            "ini variant 1: ini setting \"ffi.enable\" cannot be changed",
+        )
+        .await;
+    server
+        .assert_refused(
+            refused(json!([{}, { "extension": "ffi" }])),
+            StatusCode::BAD_REQUEST,
+            "ini variant 2",
+        )
+        .await;
+    server
+        .assert_refused(
+            refused(json!([{ "precision": "1\nextension=ffi" }])),
+            StatusCode::BAD_REQUEST,
+            "one line",
+        )
+        .await;
+    server
+        .assert_refused(
+            refused(json!([{ "a": 1 }, { "a": 2 }, { "a": 3 }, { "a": 4 }, { "a": 5 }])),
+            StatusCode::BAD_REQUEST,
+            "at most 4",
+        )
+        .await;
+    server
+        .assert_refused(
+            refused(json!([{ "precision": [17] }])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+        )
+        .await;
+    server.containers.assert_none_left().await;
+}
+
+#[tokio::test]
 async fn a_saved_snippet_whose_output_differs_between_two_runs_on_one_image_is_unstable() {
     let server = TestServer::start().await;
     let images = ["php:8.4-cli", "php:8.5-cli"];

@@ -6,7 +6,7 @@
 
 mod common;
 
-use app::model::{RunResponse, Status, VersionResult};
+use app::model::{IniSettings, RunResponse, Status, VersionResult};
 use app::store::Store;
 use common::postgres::Postgres;
 use common::server_process::{fails_to_start, ServerProcess};
@@ -107,6 +107,7 @@ on_both_backends!(
     the_cache_keeps_its_bound_and_the_recently_used_results,
     every_save_that_was_answered_survives_a_sigkill_mid_write,
     snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_first_list,
+    a_snippet_keeps_a_result_per_version_and_ini_variant,
 );
 
 async fn a_saved_run_reads_the_same_after_restarts(database: TestDatabase) {
@@ -412,6 +413,7 @@ async fn the_cache_keeps_its_bound_and_the_recently_used_results(database: TestD
         fixed_clock: None,
         added_later: false,
         unstable: false,
+        ini: Default::default(),
     };
     for n in 0..40 {
         store.cache_result(&format!("key-{n}"), &result(n)).await.unwrap();
@@ -481,13 +483,18 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
         fixed_clock: None,
         added_later: true,
         unstable: false,
+        ini: Default::default(),
     };
     store
         .save_result_of_image(&older, &result, Some("sha256:85"))
         .await
         .unwrap();
     assert_eq!(store.awaiting_image("php:8.5-cli", 10).await.unwrap(), [old]);
-    let saved = store.saved_result(&older, "php:8.5-cli").await.unwrap().unwrap();
+    let saved = store
+        .saved_result(&older, "php:8.5-cli", &IniSettings::new())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (saved.result, saved.image_id.as_deref()),
         (result, Some("sha256:85"))
@@ -503,6 +510,75 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
             .contains(&newer),
         "saved after the image appeared"
     );
+}
+
+async fn a_snippet_keeps_a_result_per_version_and_ini_variant(database: TestDatabase) {
+    let store = database.store().await;
+    let jit: IniSettings = [("opcache.jit".to_owned(), "tracing".to_owned())].into();
+    let variants = [jit.clone(), IniSettings::new()];
+    let code = "<?php echo ini_get('opcache.jit');";
+    let input = app::store::SnippetInput {
+        ini: &variants,
+        ..code.into()
+    };
+    let id = store.save(input).await.unwrap().id;
+    assert_ne!(
+        id,
+        store.save_snippet(code).await.unwrap(),
+        "the variants are part of the snippet"
+    );
+    assert_eq!(store.save(input).await.unwrap().id, id);
+    let result = |version: &str, ini: &IniSettings| VersionResult {
+        image: format!("php:{version}-cli"),
+        php_version: format!("{version}.0"),
+        status: Status::Ok,
+        exit_code: Some(0),
+        stdout: ini.get("opcache.jit").cloned().unwrap_or_default(),
+        stderr: String::new(),
+        truncated: false,
+        duration_ms: 1,
+        started_at: None,
+        finished_at: None,
+        cpu_time_us: None,
+        peak_memory_bytes: None,
+        cached: false,
+        message: None,
+        fixed_clock: None,
+        added_later: false,
+        unstable: false,
+        ini: ini.clone(),
+    };
+    for version in ["8.5", "8.4"] {
+        for ini in [&IniSettings::new(), &jit] {
+            store.save_result(&id, &result(version, ini)).await.unwrap();
+        }
+    }
+    // Saved again: it replaces its own variant's result, not the other's.
+    store.save_result(&id, &result("8.4", &jit)).await.unwrap();
+    let snippet = store.snippet(&id).await.unwrap().unwrap();
+    assert_eq!(snippet.ini, variants);
+    assert_eq!(
+        snippet.results,
+        [
+            result("8.4", &jit),
+            result("8.4", &IniSettings::new()),
+            result("8.5", &jit),
+            result("8.5", &IniSettings::new()),
+        ],
+        "version by version, each in the order of the variants"
+    );
+    let saved = store
+        .saved_result(&id, "php:8.5-cli", &jit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.result.stdout, "tracing");
+    let defaults = store
+        .saved_result(&id, "php:8.5-cli", &IniSettings::new())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(defaults.result.stdout, "");
 }
 
 /// Flags for a server on the SQLite file at `path`.

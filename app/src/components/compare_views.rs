@@ -87,7 +87,7 @@ pub fn ResultToolbar(
 #[component]
 pub fn GroupedResults(
     versions: Signal<Vec<ImageInfo>>,
-    results: RwSignal<HashMap<String, VersionResult>>,
+    results: Signal<HashMap<String, VersionResult>>,
 ) -> impl IntoView {
     let groups = Memo::new(move |_| versions.with(|run| results.with(|arrived| group_results(run, arrived))));
     let pending = move || versions.with(Vec::len) - results.with(HashMap::len);

@@ -2,12 +2,13 @@
 //! Server-rendered HTML only — the shell loads no WASM and no editor here — so it costs a page
 //! and a stylesheet; the server lets only this path be framed (`--embed-ancestors`).
 
+use super::ini_variants::{variant_label, VariantHeading};
 use super::playground::{result_info, server_message};
 use super::snippet_page::not_found;
 use super::{GroupedResults, WithoutScripts};
 use crate::api::load_snippet;
-use crate::model::{Show, Snippet};
-use leptos::either::EitherOf3;
+use crate::model::{IniSettings, Show, Snippet};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 #[component]
@@ -46,10 +47,10 @@ pub fn EmbedPage() -> impl IntoView {
 }
 
 /// The code (and its stdin, when it has one), what its results show when that is not its
-/// output, its results grouped by identical output, and the way to the full page.
+/// output, its results grouped by identical output (per ini variant, when it has several), and
+/// the way to the full page.
 #[component]
 fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
-    let versions: Vec<_> = snippet.results.iter().map(result_info).collect();
     let shown = Show::from_request(Some(&snippet.show))
         .ok()
         .filter(|show| *show != Show::Output)
@@ -60,12 +61,37 @@ fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
             <pre class="embed-code embed-stdin"><code>{snippet.stdin.clone()}</code></pre>
         }
     });
-    let ran = !versions.is_empty();
-    let results = snippet
-        .results
+    let ran = !snippet.results.is_empty();
+    let matrix = !snippet.ini.is_empty();
+    let variants = match matrix {
+        true => snippet.ini.clone(),
+        false => vec![IniSettings::new()],
+    };
+    let sections = variants
         .into_iter()
-        .map(|r| (r.image.clone(), r))
-        .collect();
+        .map(|settings| {
+            let results: Vec<_> = snippet
+                .results
+                .iter()
+                .filter(|r| r.ini == settings)
+                .cloned()
+                .collect();
+            let versions: Vec<_> = results.iter().map(result_info).collect();
+            let results = results.into_iter().map(|r| (r.image.clone(), r)).collect();
+            let grouped =
+                view! { <GroupedResults versions=Signal::stored(versions) results=Signal::stored(results)/> };
+            let label = variant_label(&settings);
+            match matrix {
+                true => Either::Left(view! {
+                    <section class="ini-variant" aria-label=label>
+                        <VariantHeading settings/>
+                        {grouped}
+                    </section>
+                }),
+                false => Either::Right(grouped),
+            }
+        })
+        .collect_view();
     view! {
         <main class="embed">
             <header class="embed-bar">
@@ -77,7 +103,7 @@ fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
             <pre class="embed-code"><code>{snippet.code}</code></pre>
             {stdin}
             {shown}
-            {ran.then(|| view! { <GroupedResults versions=Signal::stored(versions) results=RwSignal::new(results)/> })}
+            {ran.then_some(sections)}
             {(!ran).then(|| view! { <p class="no-output">"No results saved."</p> })}
         </main>
     }

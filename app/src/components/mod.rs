@@ -4,6 +4,7 @@ mod code_editor;
 mod code_links;
 mod compare_views;
 mod embed_page;
+mod ini_variants;
 mod output_stream;
 mod performance_table;
 mod playground;

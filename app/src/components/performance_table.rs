@@ -9,7 +9,7 @@ use std::collections::HashMap;
 #[component]
 pub fn PerformanceTable(
     versions: Signal<Vec<ImageInfo>>,
-    results: RwSignal<HashMap<String, VersionResult>>,
+    results: Signal<HashMap<String, VersionResult>>,
 ) -> impl IntoView {
     let largest = move |measure: fn(&VersionResult) -> Option<f64>| {
         results.with(|r| r.values().filter_map(measure).fold(0.0, f64::max))

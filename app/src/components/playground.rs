@@ -1,12 +1,15 @@
+use super::ini_variants::{variant_label, IniVariantsEditor, VariantHeading};
 use super::result_grid::badge_text;
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
     RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
-use crate::model::{Clock, ImageInfo, RunRequest, Show, Snippet, Status, VersionResult};
+use crate::model::{
+    ini_text, parse_ini_text, Clock, ImageInfo, IniSettings, RunRequest, Show, Snippet, Status, VersionResult,
+};
 use crate::page_address::{PageQuery, ResultView};
-use leptos::either::{EitherOf3, EitherOf4};
+use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -37,29 +40,35 @@ pub fn Playground(
             .or_else(|| images.get().map(|list| list.map_err(server_message)))
     });
     let refresh_images = keep_images_fresh(refreshed, offered);
-    let (id, saved_code, saved_at, saved_results, saved_stdin, saved_clock, clock_at, saved_show) =
-        match snippet {
-            Some(s) => (
-                Some(s.id),
-                s.code,
-                Some(s.created_at),
-                s.results,
-                s.stdin,
-                s.clock,
-                s.clock_at,
-                s.show,
-            ),
-            None => (
-                None,
-                EXAMPLE.to_owned(),
-                None,
-                Vec::new(),
-                String::new(),
-                Clock::Saved.as_request(),
-                None,
-                Show::Output.as_request().to_owned(),
-            ),
-        };
+    let snippet = snippet.unwrap_or_else(|| Snippet {
+        id: String::new(),
+        code: EXAMPLE.to_owned(),
+        created_at: String::new(),
+        stdin: String::new(),
+        clock: Clock::Saved.as_request(),
+        clock_at: None,
+        show: Show::Output.as_request().to_owned(),
+        ini: Vec::new(),
+        results: Vec::new(),
+    });
+    let saved = !snippet.id.is_empty();
+    let (id, saved_at) = match saved {
+        true => (Some(snippet.id), Some(snippet.created_at)),
+        false => (None, None),
+    };
+    let (saved_code, saved_results, saved_stdin, saved_clock, clock_at, saved_show) = (
+        snippet.code,
+        snippet.results,
+        snippet.stdin,
+        snippet.clock,
+        snippet.clock_at,
+        snippet.show,
+    );
+    // The ini variants as the editor holds them; one empty variant: the images' own settings.
+    let ini_texts = RwSignal::new(match snippet.ini.is_empty() {
+        true => vec![String::new()],
+        false => snippet.ini.iter().map(ini_text).collect(),
+    });
     // The run body's `show`: what each version shows (its output, or its opcodes).
     let show = RwSignal::new(saved_show);
     let stdin = RwSignal::new(saved_stdin);
@@ -69,19 +78,28 @@ pub fn Playground(
     // the page writes the address, and Back/Forward read it back (below).
     let address = PageQuery::parse(&crate::page_location().1);
     let code = RwSignal::new(saved_code);
+    // The run on screen: its versions (in version order), its ini variants (one, empty, for a
+    // run with the images' own settings) and the results so far, one map per variant.
+    let mut saved_versions: Vec<ImageInfo> = Vec::new();
+    for result in &saved_results {
+        if !saved_versions.iter().any(|info| info.image == result.image) {
+            saved_versions.push(result_info(result));
+        }
+    }
     let ticked = VersionSelection::new(
-        saved_results.iter().map(|r| r.image.clone()).collect(),
+        saved_versions.iter().map(|info| info.image.clone()).collect(),
         address.versions,
     );
-
-    // The run on screen: its versions (in version order) and the results so far.
-    let versions = RwSignal::new(saved_results.iter().map(result_info).collect::<Vec<_>>());
-    let results = RwSignal::new(
-        saved_results
-            .into_iter()
-            .map(|r| (r.image.clone(), r))
-            .collect::<HashMap<_, _>>(),
-    );
+    let versions = RwSignal::new(saved_versions);
+    let saved_variants = run_variants(snippet.ini);
+    let mut saved_by_variant = vec![HashMap::new(); saved_variants.len()];
+    for result in saved_results {
+        if let Some(index) = saved_variants.iter().position(|settings| *settings == result.ini) {
+            saved_by_variant[index].insert(result.image.clone(), result);
+        }
+    }
+    let variants = RwSignal::new(saved_variants);
+    let results = RwSignal::new(saved_by_variant);
     let permalink = RwSignal::new(id);
     let running = RwSignal::new(false);
     // While the run waits for a free slot: how many runs are ahead of it.
@@ -110,7 +128,7 @@ pub fn Playground(
     provide_context(LineRequests::new());
     // Opcode dumps name lines too, but report nothing wrong there.
     let line_marks = Signal::derive(move || match show.with(|s| s == Show::Output.as_request()) {
-        true => versions.with(|v| results.with(|r| reported_lines(v, r))),
+        true => versions.with(|v| results.with(|all| all_reported_lines(v, all))),
         false => Default::default(),
     });
 
@@ -131,6 +149,14 @@ pub fn Playground(
     // `force`: run every version even when the server has its result cached. A run started
     // while another streams replaces it.
     let run = Callback::new(move |force: bool| {
+        // A variant that does not read stops the run before it starts; the one on screen stays.
+        let ini = match ini_texts.with_untracked(|texts| request_ini(texts)) {
+            Ok(ini) => ini,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
         abort_run(in_flight);
         let number = latest_run.get_value() + 1;
         latest_run.set_value(number);
@@ -147,9 +173,12 @@ pub fn Playground(
             stdin: stdin.get_untracked(),
             clock: Some(clock.get_untracked()),
             show: Some(show.get_untracked()),
+            ini: ini.clone(),
         };
         versions.set(chosen.clone());
-        results.set(HashMap::new());
+        let run_variants = run_variants(ini);
+        results.set(vec![HashMap::new(); run_variants.len()]);
+        variants.set(run_variants);
         announcements.set(Vec::new());
         error.set(None);
         running.set(true);
@@ -171,8 +200,12 @@ pub fn Playground(
                         waiting.set(None);
                         elapsed_ms.set(Some(now_ms() - started));
                         announcements.update(|said| said.push(finished_text(&result)));
-                        results.update(|r| {
-                            r.insert(result.image.clone(), *result);
+                        let variant =
+                            variants.with_untracked(|all| all.iter().position(|v| *v == result.ini));
+                        results.update(|all| {
+                            if let Some(arrived) = variant.and_then(|index| all.get_mut(index)) {
+                                arrived.insert(result.image.clone(), *result);
+                            }
                         });
                     }
                 }
@@ -198,7 +231,7 @@ pub fn Playground(
             });
             match outcome {
                 Ok(id) => {
-                    if mark_unfinished(versions, results, "the server ended the run first") {
+                    if mark_unfinished(versions, variants, results, "the server ended the run first") {
                         error.set(Some("The run ended before every version finished.".into()));
                     }
                     if let Some(id) = &id {
@@ -218,10 +251,10 @@ pub fn Playground(
                 Err(message) => {
                     // The engine may be gone (or back with other images): the picker says so.
                     refresh_images();
-                    if results.with_untracked(HashMap::is_empty) {
+                    if results.with_untracked(|all| all.iter().all(HashMap::is_empty)) {
                         versions.set(Vec::new());
                     } else {
-                        mark_unfinished(versions, results, &message);
+                        mark_unfinished(versions, variants, results, &message);
                     }
                     error.set(Some(message));
                 }
@@ -230,9 +263,11 @@ pub fn Playground(
         });
     });
 
-    let done = Signal::derive(move || results.with(HashMap::len));
-    let total = Signal::derive(move || versions.with(Vec::len));
-    let any_cached = move || results.with(|r| r.values().any(|r| r.cached));
+    let done = Signal::derive(move || results.with(|all| all.iter().map(HashMap::len).sum()));
+    let total = Signal::derive(move || versions.with(Vec::len) * variants.with(Vec::len));
+    let any_cached = move || results.with(|all| all.iter().flat_map(HashMap::values).any(|r| r.cached));
+    // The sections below render anew only when the variants really change.
+    let shown_variants = Memo::new(move |_| variants.get());
 
     view! {
         <main class="playground" data-hydrated=move || hydrated.get().then_some("true")>
@@ -245,6 +280,7 @@ pub fn Playground(
                 <div class="editor-column">
                     <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
                     <ScriptInputs stdin clock clock_at show/>
+                    <IniVariantsEditor texts=ini_texts/>
                 </div>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
@@ -295,10 +331,34 @@ pub fn Playground(
             <Show when=move || total.get() != 0>
                 <ResultToolbar view=view_mode shown=shown_view.into() base versions=versions.into() hide_identical/>
             </Show>
-            {move || match shown_view.get() {
-                ResultView::Grid => EitherOf3::A(view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }),
-                ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
-                ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
+            {move || {
+                let all = shown_variants.get();
+                // A run with the images' own settings only shows its results as they are.
+                let matrix = all.len() > 1 || all.iter().any(|settings| !settings.is_empty());
+                all.into_iter()
+                    .enumerate()
+                    .map(|(index, settings)| {
+                        let results: Signal<HashMap<String, VersionResult>> = Memo::new(move |_| {
+                            results.with(|all| all.get(index).cloned().unwrap_or_default())
+                        })
+                        .into();
+                        let shown = move || match shown_view.get() {
+                            ResultView::Grid => EitherOf3::A(view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }),
+                            ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
+                            ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
+                        };
+                        let label = variant_label(&settings);
+                        match matrix {
+                            true => Either::Left(view! {
+                                <section class="ini-variant" aria-label=label>
+                                    <VariantHeading settings/>
+                                    {shown}
+                                </section>
+                            }),
+                            false => Either::Right(shown),
+                        }
+                    })
+                    .collect_view()
             }}
         </main>
     }
@@ -443,14 +503,55 @@ fn keep_images_fresh(
     refresh
 }
 
-/// "PHP 8.4.27 finished: ok", "PHP 7.4.33 finished: exit 255 (cached)".
+/// "PHP 8.4.27 finished: ok", "PHP 7.4.33 finished: exit 255 (cached)", "PHP 8.4.27 with
+/// opcache.jit=tracing finished: ok".
 fn finished_text(result: &VersionResult) -> String {
     let cached = if result.cached { " (cached)" } else { "" };
+    let under = match result.ini.is_empty() {
+        true => String::new(),
+        false => format!(" with {}", variant_label(&result.ini)),
+    };
     format!(
-        "PHP {} finished: {}{cached}",
+        "PHP {}{under} finished: {}{cached}",
         result.php_version,
         badge_text(result)
     )
+}
+
+/// The run body's `ini` from the editor's texts: none for one empty variant (the images' own
+/// settings), else each variant's settings; or which variant does not read, and why.
+fn request_ini(texts: &[String]) -> Result<Vec<IniSettings>, String> {
+    let variants = texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| parse_ini_text(text).map_err(|why| format!("ini variant {}, {why}", index + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match variants.as_slice() {
+        [only] if only.is_empty() => Vec::new(),
+        _ => variants,
+    })
+}
+
+/// The variants a run's results are shown by: its `ini`, or the images' own settings alone.
+fn run_variants(ini: Vec<IniSettings>) -> Vec<IniSettings> {
+    match ini.is_empty() {
+        true => vec![IniSettings::new()],
+        false => ini,
+    }
+}
+
+/// The lines any variant's output names, each with the first variant's tooltip.
+fn all_reported_lines(
+    versions: &[ImageInfo],
+    results: &[HashMap<String, VersionResult>],
+) -> Vec<(u32, String)> {
+    let mut lines = std::collections::BTreeMap::new();
+    for arrived in results {
+        for (line, title) in reported_lines(versions, arrived) {
+            lines.entry(line).or_insert(title);
+        }
+    }
+    lines.into_iter().collect()
 }
 
 /// The run in flight's request, to abort; only ever set in the browser.
@@ -462,29 +563,34 @@ fn abort_run(in_flight: InFlight) {
     }
 }
 
-/// Gives each version of the run still without a result a failed one that says why; true if
-/// there was any.
+/// Gives each version and variant of the run still without a result a failed one that says
+/// why; true if there was any.
 fn mark_unfinished(
     versions: RwSignal<Vec<ImageInfo>>,
-    results: RwSignal<HashMap<String, VersionResult>>,
+    variants: RwSignal<Vec<IniSettings>>,
+    results: RwSignal<Vec<HashMap<String, VersionResult>>>,
     why: &str,
 ) -> bool {
-    let missing: Vec<ImageInfo> = versions.with_untracked(|run| {
-        results.with_untracked(|arrived| {
-            run.iter()
-                .filter(|i| !arrived.contains_key(&i.image))
-                .cloned()
-                .collect()
-        })
-    });
-    if !missing.is_empty() {
-        results.update(|r| {
-            for info in &missing {
-                r.insert(info.image.clone(), unfinished(info, why));
+    let run = versions.get_untracked();
+    let variants = variants.get_untracked();
+    let mut any = false;
+    results.update(|all| {
+        for (arrived, settings) in all.iter_mut().zip(&variants) {
+            let missing: Vec<&ImageInfo> = run
+                .iter()
+                .filter(|info| !arrived.contains_key(&info.image))
+                .collect();
+            for info in missing {
+                any = true;
+                let result = VersionResult {
+                    ini: settings.clone(),
+                    ..unfinished(info, why)
+                };
+                arrived.insert(info.image.clone(), result);
             }
-        });
-    }
-    !missing.is_empty()
+        }
+    });
+    any
 }
 
 fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
@@ -506,6 +612,7 @@ fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
         fixed_clock: None,
         added_later: false,
         unstable: false,
+        ini: IniSettings::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 #[component]
 pub fn ResultGrid(
     versions: Signal<Vec<ImageInfo>>,
-    results: RwSignal<HashMap<String, VersionResult>>,
+    results: Signal<HashMap<String, VersionResult>>,
     /// The version key of the image every other cell is diffed against, if any.
     base: Signal<Option<String>>,
     /// While the run waits for a free slot: how many runs are ahead of it.

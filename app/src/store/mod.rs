@@ -7,7 +7,9 @@ mod compact;
 mod postgres;
 mod sqlite;
 
-use crate::model::{format_rfc3339_seconds, parse_rfc3339_seconds, Clock, Show, Snippet, VersionResult};
+use crate::model::{
+    format_rfc3339_seconds, ini_text, parse_rfc3339_seconds, Clock, IniSettings, Show, Snippet, VersionResult,
+};
 use compact::{Compact, StoredRow};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -232,6 +234,7 @@ impl Store {
         let hash = input.hash();
         let full = input.full_id();
         let code = input.code;
+        let variants = serde_json::to_string(input.ini)?;
         let min_id_len = self.min_id_len;
         // The body is the same on both backends; only how the transaction is ordered differs.
         macro_rules! save_in {
@@ -258,8 +261,8 @@ impl Store {
                     length += 1;
                 };
                 sqlx::query(
-                    "INSERT INTO snippets (id, code_hash, code, created_at, stdin, clock, clock_at, show) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO snippets (id, code_hash, code, created_at, stdin, clock, clock_at, show, ini) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&id)
                 .bind(&hash)
@@ -269,6 +272,7 @@ impl Store {
                 .bind(input.clock.as_request())
                 .bind(input.clock_at)
                 .bind(input.show.as_request())
+                .bind(&variants)
                 .execute(&mut *$transaction)
                 .await?;
                 $transaction.commit().await?;
@@ -291,7 +295,7 @@ impl Store {
         }
     }
 
-    /// Stores `result` as the snippet's latest result for its image.
+    /// Stores `result` as the snippet's latest result for its image (and its ini variant).
     pub async fn save_result(&self, id: &str, result: &VersionResult) -> Result<(), StoreError> {
         self.save_result_of_image(id, result, None).await
     }
@@ -306,12 +310,14 @@ impl Store {
         let compact = Compact::of(result)?;
         on_pool!(self, pool => {
             sqlx::query(
-            "INSERT INTO snippet_results (snippet_id, image, result, stdout, stderr, saved_at, image_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (snippet_id, image) DO UPDATE SET result = excluded.result, stdout = excluded.stdout,
+            "INSERT INTO snippet_results (snippet_id, image, ini, result, stdout, stderr, saved_at, image_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (snippet_id, image, ini) DO UPDATE SET result = excluded.result, stdout = excluded.stdout,
              stderr = excluded.stderr, saved_at = excluded.saved_at, image_id = excluded.image_id",
         )
         .bind(id)
         .bind(&result.image)
+        .bind(ini_text(&result.ini))
         .bind(&compact.meta)
         .bind(&compact.stdout)
         .bind(&compact.stderr)
@@ -323,17 +329,24 @@ impl Store {
         Ok(())
     }
 
-    /// The snippet's saved result for `image` (a name), with the id of the image it ran on when
-    /// known.
-    pub async fn saved_result(&self, id: &str, image: &str) -> Result<Option<SavedResult>, StoreError> {
+    /// The snippet's saved result for `image` (a name) under the ini variant `ini`, with the id
+    /// of the image it ran on when known.
+    pub async fn saved_result(
+        &self,
+        id: &str,
+        image: &str,
+        ini: &IniSettings,
+    ) -> Result<Option<SavedResult>, StoreError> {
         // A stored result's row, then the image id.
         type Row = (String, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
         let row: Option<Row> = on_pool!(self, pool =>
             sqlx::query_as(
-                "SELECT result, stdout, stderr, image_id FROM snippet_results WHERE snippet_id = $1 AND image = $2",
+                "SELECT result, stdout, stderr, image_id FROM snippet_results
+                 WHERE snippet_id = $1 AND image = $2 AND ini = $3",
             )
             .bind(id)
             .bind(image)
+            .bind(ini_text(ini))
             .fetch_optional(pool)
             .await?);
         row.map(|(meta, stdout, stderr, image_id)| {
@@ -394,7 +407,7 @@ impl Store {
     /// The saved snippet with its latest result per image, oldest PHP version first.
     pub async fn snippet(&self, id: &str) -> Result<Option<Snippet>, StoreError> {
         let found: Option<(SnippetRow, Vec<StoredRow>)> = on_pool!(self, pool => {
-            match sqlx::query("SELECT code, created_at, stdin, clock, clock_at, show FROM snippets WHERE id = $1")
+            match sqlx::query("SELECT code, created_at, stdin, clock, clock_at, show, ini FROM snippets WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -408,6 +421,7 @@ impl Store {
                         clock: row.get("clock"),
                         clock_at: row.get("clock_at"),
                         show: row.get("show"),
+                        ini: row.get("ini"),
                     },
                     sqlx::query_as("SELECT result, stdout, stderr FROM snippet_results WHERE snippet_id = $1")
                         .bind(id)
@@ -423,7 +437,12 @@ impl Store {
             .into_iter()
             .map(|(meta, stdout, stderr)| Compact::read(&meta, stdout.as_deref(), stderr.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
-        results.sort_by_cached_key(|r| runner::version_key(&r.php_version));
+        let ini: Vec<IniSettings> = serde_json::from_str(&row.ini)?;
+        // Version by version, each in the order of its variants.
+        results.sort_by_cached_key(|r| {
+            let variant = ini.iter().position(|settings| *settings == r.ini);
+            (runner::version_key(&r.php_version), variant)
+        });
         Ok(Some(Snippet {
             id: id.to_owned(),
             code: row.code,
@@ -432,6 +451,7 @@ impl Store {
             clock: row.clock,
             clock_at: row.clock_at.map(format_rfc3339_seconds),
             show: row.show,
+            ini,
             results,
         }))
     }
@@ -501,8 +521,8 @@ pub fn full_id(code: &str) -> String {
     SnippetInput::from(code).full_id()
 }
 
-/// What a snippet is saved as: its code, its stdin and its clock. Two saves of the same input
-/// get one id.
+/// What a snippet is saved as: its code, its stdin, its clock, what it shows and its ini
+/// variants. Two saves of the same input get one id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnippetInput<'a> {
     pub code: &'a str,
@@ -513,6 +533,9 @@ pub struct SnippetInput<'a> {
     /// [`Clock::Saved`], the time of the first save.
     pub clock_at: Option<i64>,
     pub show: Show,
+    /// The ini variants each version runs under; empty: once, with the image's defaults. For
+    /// a cache key: the one variant the result ran under.
+    pub ini: &'a [IniSettings],
 }
 
 impl<'a> From<&'a str> for SnippetInput<'a> {
@@ -524,6 +547,7 @@ impl<'a> From<&'a str> for SnippetInput<'a> {
             clock: Clock::Saved,
             clock_at: Some(OffsetDateTime::now_utc().unix_timestamp()),
             show: Show::Output,
+            ini: &[],
         }
     }
 }
@@ -537,17 +561,19 @@ impl<'a> From<&'a Snippet> for SnippetInput<'a> {
             clock: Clock::from_request(Some(&snippet.clock), true).unwrap_or(Clock::Saved),
             clock_at: snippet.clock_at.as_deref().and_then(parse_rfc3339_seconds),
             show: Show::from_request(Some(&snippet.show)).unwrap_or_default(),
+            ini: &snippet.ini,
         }
     }
 }
 
 impl SnippetInput<'_> {
-    /// The code's SHA-256 for code alone (every snippet saved before stdin, clocks and opcodes
-    /// existed is code alone, on the clock of its first save, showing output); otherwise that of
-    /// code, stdin, clock and what it shows.
+    /// The code's SHA-256 for code alone (every snippet saved before stdin, clocks, opcodes and
+    /// ini variants existed is code alone, on the clock of its first save, showing output);
+    /// otherwise that of code, stdin, clock, what it shows and its ini variants.
     fn digest(&self) -> Vec<u8> {
         let code = Sha256::digest(self.code.as_bytes());
-        if self.stdin.is_empty() && self.clock == Clock::Saved && self.show == Show::Output {
+        if self.stdin.is_empty() && self.clock == Clock::Saved && self.show == Show::Output && !self.has_ini()
+        {
             return code.to_vec();
         }
         let clock = self.clock.as_request();
@@ -555,6 +581,12 @@ impl SnippetInput<'_> {
         // Output alone hashes as it did before opcodes existed.
         if self.show != Show::Output {
             parts.push(self.show.as_request().as_bytes());
+        }
+        // So do snippets without ini variants; with them, each variant is a part of its own.
+        let variants: Vec<String> = self.ini.iter().map(ini_text).collect();
+        if self.has_ini() {
+            parts.push(b"ini");
+            parts.extend(variants.iter().map(String::as_bytes));
         }
         let mut hasher = Sha256::new();
         for part in parts {
@@ -566,6 +598,11 @@ impl SnippetInput<'_> {
 
     fn hash(&self) -> String {
         hex(&self.digest())
+    }
+
+    /// Whether any variant sets anything: `[{}]` is the defaults, as no variants are.
+    fn has_ini(&self) -> bool {
+        self.ini.iter().any(|settings| !settings.is_empty())
     }
 
     fn full_id(&self) -> String {
@@ -590,19 +627,26 @@ pub struct Saved {
 
 /// The cache key of a run of `input` on the image with id `image_id` under `settings` (the
 /// sandbox's fingerprint): a different image build or other limits never share results. The
-/// clock counts by where it starts, not by how it was asked for. Which results are cached at
-/// all is [`cacheable`].
+/// clock counts by where it starts, not by how it was asked for; `input.ini` is the variant the
+/// result runs under (none: the defaults). Which results are cached at all is [`cacheable`].
 pub fn cache_key(input: SnippetInput<'_>, image_id: &str, settings: &str) -> String {
     let clock = input.clock_at.map_or("real".to_owned(), |at| at.to_string());
+    // Results under the defaults keep the keys they had before ini variants.
+    let ini = input.has_ini().then(|| {
+        let variants: Vec<String> = input.ini.iter().map(ini_text).collect();
+        variants.join("\0")
+    });
     let mut hasher = Sha256::new();
-    for part in [
-        code_hash(input.code).as_str(),
+    let code = code_hash(input.code);
+    let parts = [
+        code.as_str(),
         input.stdin,
         &clock,
         input.show.as_request(),
         image_id,
         settings,
-    ] {
+    ];
+    for part in parts.into_iter().chain(ini.as_deref()) {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }
@@ -624,6 +668,8 @@ struct SnippetRow {
     clock: String,
     clock_at: Option<i64>,
     show: String,
+    /// The ini variants as JSON.
+    ini: String,
 }
 
 fn code_hash(code: &str) -> String {
@@ -716,6 +762,7 @@ mod tests {
             fixed_clock: None,
             added_later: false,
             unstable: false,
+            ini: Default::default(),
         }
     }
 
@@ -749,6 +796,7 @@ mod tests {
             clock: Clock::Real,
             clock_at: None,
             show: Show::Output,
+            ini: &[],
         }
     }
 
@@ -778,6 +826,11 @@ mod tests {
             ..input("a")
         };
         assert_ne!(key, cache_key(opcodes, "sha256:1", "s"));
+        let jit: [IniSettings; 1] = [[("opcache.jit".to_owned(), "tracing".to_owned())].into()];
+        let under = |ini| SnippetInput { ini, ..input("a") };
+        assert_ne!(key, cache_key(under(&jit), "sha256:1", "s"));
+        // The defaults as a variant are no variant at all.
+        assert_eq!(key, cache_key(under(&[IniSettings::new()]), "sha256:1", "s"));
         // Lengths keep the parts apart.
         assert_ne!(
             cache_key(input("a"), "sha256:1", "s"),
@@ -787,6 +840,12 @@ mod tests {
 
     #[test]
     fn a_snippet_of_code_alone_keeps_the_id_it_had_before_stdin_and_clocks() {
+        let jit: IniSettings = [("opcache.jit".to_owned(), "tracing".to_owned())].into();
+        let (jit_and_defaults, defaults_and_jit) = (
+            [jit.clone(), IniSettings::new()],
+            [IniSettings::new(), jit.clone()],
+        );
+        let jit = [jit];
         assert_eq!(
             full_id("<?php echo 1;"),
             encode_id(&Sha256::digest(b"<?php echo 1;"))
@@ -807,7 +866,31 @@ mod tests {
                 ..SnippetInput::from("<?php echo 1;")
             }
             .full_id(),
+            SnippetInput {
+                ini: &jit,
+                ..SnippetInput::from("<?php echo 1;")
+            }
+            .full_id(),
+            SnippetInput {
+                ini: &jit_and_defaults,
+                ..SnippetInput::from("<?php echo 1;")
+            }
+            .full_id(),
+            SnippetInput {
+                ini: &defaults_and_jit,
+                ..SnippetInput::from("<?php echo 1;")
+            }
+            .full_id(),
         ];
+        // The defaults as the only variant are the code alone.
+        assert_eq!(
+            SnippetInput {
+                ini: &[IniSettings::new()],
+                ..SnippetInput::from("<?php echo 1;")
+            }
+            .full_id(),
+            ids[0]
+        );
         for (n, id) in ids.iter().enumerate() {
             assert!(!ids[..n].contains(id), "{ids:?}");
         }
