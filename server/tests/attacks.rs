@@ -576,3 +576,69 @@ echo md5_file($library) === $before ? 'unchanged' : 'CHANGED';"#,
         "the library present and untouchable",
     );
 }
+
+/// ini variants put user text into PHP's command line: a value that tries to end itself (a
+/// quote, a comment, a shell substitution) stays one value of one setting, and FFI stays off;
+/// settings that would load code or undo the sandbox are refused before anything runs.
+#[tokio::test]
+async fn ini_values_cannot_set_other_settings_or_reach_the_shell() {
+    let server = TestServer::start().await;
+    let values = [
+        r#"x" ffi.enable="1"#,
+        "1 ; ffi.enable=1 -d ffi.enable=1",
+        "$(touch /in/pwned) `touch /in/pwned` '; touch /in/pwned; '",
+    ];
+    let code = r#"<?php
+        try {
+            FFI::cdef('int getpid(void);');
+            echo 'FFI CALLED';
+        } catch (Throwable $refused) {
+            echo 'FFI refused';
+        }
+        echo '|ffi=', var_export(ini_get('ffi.enable'), true), '|', ini_get('error_prepend_string'), '|',
+            file_exists('/in/pwned') ? 'PWNED' : 'clean';"#;
+    let variants: Vec<serde_json::Value> = values
+        .iter()
+        .map(|value| serde_json::json!({ "error_prepend_string": value }))
+        .collect();
+    let response = server
+        .post_run(serde_json::json!({ "code": code, "images": ALL, "ini": variants }))
+        .await;
+    assert_eq!(response.results.len(), ALL.len() * values.len());
+    for result in &response.results {
+        // PHP reads a `-d` value as php.ini would (`"x" "y"` is one string, `;` starts a
+        // comment): never as a second setting, and never through a shell.
+        let (ffi, rest) = result
+            .stdout
+            .strip_prefix("FFI refused|ffi=")
+            .and_then(|rest| rest.split_once('|'))
+            .unwrap_or_else(|| panic!("{}: {result:#?}", result.image));
+        assert!(
+            ffi == "'0'" || ffi == "false",
+            "{}: ffi.enable is {ffi}",
+            result.image
+        );
+        assert!(rest.ends_with("|clean"), "{}: {result:#?}", result.image);
+    }
+    let shell = &response.results[2 * ALL.len()];
+    assert!(
+        shell.stdout.ends_with(&format!("|{}|clean", values[2])),
+        "{shell:#?}"
+    );
+    for denied in [
+        serde_json::json!({ "ffi.enable": "1" }),
+        serde_json::json!({ "FFI.enable": "1" }),
+        serde_json::json!({ "extension": "ffi.so" }),
+        serde_json::json!({ "zend_extension": "/in/main.php" }),
+        serde_json::json!({ "disable_functions": "" }),
+        serde_json::json!({ "open_basedir": "/" }),
+        serde_json::json!({ "opcache.preload": "/in/main.php" }),
+        serde_json::json!({ "precision": "14\nffi.enable=1" }),
+    ] {
+        let body = serde_json::json!({ "code": code, "images": ALL, "ini": [{}, denied] });
+        server
+            .assert_refused(body, reqwest::StatusCode::BAD_REQUEST, "ini variant 2")
+            .await;
+    }
+    server.containers.assert_none_left().await;
+}
