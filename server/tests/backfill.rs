@@ -76,6 +76,14 @@ async fn a_snippet_saved_before_a_version_appeared_gets_its_result_without_a_run
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (id, saved) = server.save("<?php echo 'PHP ', PHP_VERSION;", &[&php84]).await;
     assert!(!saved[0].added_later);
+    // A snippet with ini variants gets the new version under each of them.
+    let variants = server
+        .post_run(serde_json::json!({
+            "code": "<?php echo 0.1 + 0.2;", "images": [&php84], "save": true,
+            "ini": [{ "precision": 17 }, {}],
+        }))
+        .await;
+    let with_variants = variants.id.unwrap();
 
     let php85 = tags.add("8.5-cli");
     offers(&server, &[&php84, &php85]).await;
@@ -95,6 +103,27 @@ async fn a_snippet_saved_before_a_version_appeared_gets_its_result_without_a_run
     assert!(on85.stdout.starts_with("PHP 8.5."), "{on85:?}");
     let page = server.page(&id).await.1;
     assert!(page.contains("added later"), "the permalink marks it");
+
+    let snippet = loop {
+        let snippet = server.snippet(&with_variants).await.unwrap();
+        if snippet.results.len() == 4 {
+            break snippet;
+        }
+        assert!(Instant::now() < deadline, "never re-run on {php85}: {snippet:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let added: Vec<(&str, &str, bool)> = snippet.results[2..]
+        .iter()
+        .map(|r| (r.image.as_str(), r.stdout.as_str(), r.added_later))
+        .collect();
+    assert_eq!(
+        added,
+        [
+            (php85.as_str(), "0.30000000000000004", true),
+            (php85.as_str(), "0.3", true)
+        ],
+        "each variant, in its order"
+    );
     server.containers.wait_until_settled().await;
     server.containers.assert_none_left().await;
 }
