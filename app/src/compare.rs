@@ -375,24 +375,12 @@ mod tests {
 
     fn result(version: &str, stdout: &str) -> VersionResult {
         VersionResult {
-            image: format!("php:{version}-cli"),
-            php_version: version.into(),
-            status: Status::Ok,
             exit_code: Some(0),
             stdout: stdout.into(),
-            stderr: String::new(),
-            truncated: false,
             duration_ms: 10,
-            started_at: None,
-            finished_at: None,
             cpu_time_us: Some(1000),
             peak_memory_bytes: Some(1 << 20),
-            cached: false,
-            message: None,
-            fixed_clock: None,
-            added_later: false,
-            unstable: false,
-            ini: Default::default(),
+            ..VersionResult::new(format!("php:{version}-cli"), version, Status::Ok)
         }
     }
 

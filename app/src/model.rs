@@ -529,6 +529,33 @@ pub struct VersionResult {
     pub ini: IniSettings,
 }
 
+impl VersionResult {
+    /// A result of `image` (PHP `php_version`) that ended with `status`, and nothing more to
+    /// say yet: no exit code, no output, no time, no measurements, no marks.
+    pub fn new(image: impl Into<String>, php_version: impl Into<String>, status: Status) -> Self {
+        Self {
+            image: image.into(),
+            php_version: php_version.into(),
+            status,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            truncated: false,
+            duration_ms: 0,
+            started_at: None,
+            finished_at: None,
+            cpu_time_us: None,
+            peak_memory_bytes: None,
+            cached: false,
+            message: None,
+            fixed_clock: None,
+            added_later: false,
+            unstable: false,
+            ini: IniSettings::new(),
+        }
+    }
+}
+
 fn is_false(value: &bool) -> bool {
     !value
 }
@@ -612,24 +639,10 @@ mod tests {
     #[test]
     fn each_stream_line_has_its_documented_shape_and_reads_back_as_itself() {
         let result = VersionResult {
-            image: "php:8.4-cli".into(),
-            php_version: "8.4.1".into(),
-            status: Status::Ok,
             exit_code: Some(0),
             stdout: "waiting".into(),
-            stderr: String::new(),
-            truncated: false,
             duration_ms: 1,
-            started_at: None,
-            finished_at: None,
-            cpu_time_us: None,
-            peak_memory_bytes: None,
-            cached: false,
-            message: None,
-            fixed_clock: None,
-            added_later: false,
-            unstable: false,
-            ini: IniSettings::new(),
+            ..VersionResult::new("php:8.4-cli", "8.4.1", Status::Ok)
         };
         let lines = [
             (

@@ -396,24 +396,10 @@ async fn the_cache_keeps_its_bound_and_the_recently_used_results(database: TestD
             .collect()
     };
     let result = |n: usize| VersionResult {
-        image: "php:8.4-cli".into(),
-        php_version: "8.4.0".into(),
-        status: Status::Ok,
         exit_code: Some(0),
         stdout: noise(n),
-        stderr: String::new(),
-        truncated: false,
         duration_ms: 1,
-        started_at: None,
-        finished_at: None,
-        cpu_time_us: None,
-        peak_memory_bytes: None,
-        cached: false,
-        message: None,
-        fixed_clock: None,
-        added_later: false,
-        unstable: false,
-        ini: Default::default(),
+        ..VersionResult::new("php:8.4-cli", "8.4.0", Status::Ok)
     };
     for n in 0..40 {
         store.cache_result(&format!("key-{n}"), &result(n)).await.unwrap();
@@ -466,24 +452,11 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
     assert!(again.is_empty(), "seen once is seen: {again:?}");
 
     let result = VersionResult {
-        image: "php:8.5-cli".into(),
-        php_version: "8.5.0".into(),
-        status: Status::Ok,
         exit_code: Some(0),
         stdout: "older".into(),
-        stderr: String::new(),
-        truncated: false,
         duration_ms: 1,
-        started_at: None,
-        finished_at: None,
-        cpu_time_us: None,
-        peak_memory_bytes: None,
-        cached: false,
-        message: None,
-        fixed_clock: None,
         added_later: true,
-        unstable: false,
-        ini: Default::default(),
+        ..VersionResult::new("php:8.5-cli", "8.5.0", Status::Ok)
     };
     store
         .save_result_of_image(&older, &result, Some("sha256:85"))
@@ -529,24 +502,11 @@ async fn a_snippet_keeps_a_result_per_version_and_ini_variant(database: TestData
     );
     assert_eq!(store.save(input).await.unwrap().id, id);
     let result = |version: &str, ini: &IniSettings| VersionResult {
-        image: format!("php:{version}-cli"),
-        php_version: format!("{version}.0"),
-        status: Status::Ok,
         exit_code: Some(0),
         stdout: ini.get("opcache.jit").cloned().unwrap_or_default(),
-        stderr: String::new(),
-        truncated: false,
         duration_ms: 1,
-        started_at: None,
-        finished_at: None,
-        cpu_time_us: None,
-        peak_memory_bytes: None,
-        cached: false,
-        message: None,
-        fixed_clock: None,
-        added_later: false,
-        unstable: false,
         ini: ini.clone(),
+        ..VersionResult::new(format!("php:{version}-cli"), format!("{version}.0"), Status::Ok)
     };
     for version in ["8.5", "8.4"] {
         for ini in [&IniSettings::new(), &jit] {

@@ -2,7 +2,7 @@
 //! Server-rendered HTML only — the shell loads no WASM and no editor here — so it costs a page
 //! and a stylesheet; the server lets only this path be framed (`--embed-ancestors`).
 
-use super::ini_variants::{variant_label, VariantHeading};
+use super::ini_variants::VariantSection;
 use super::playground::{result_info, server_message};
 use super::snippet_page::not_found;
 use super::{GroupedResults, WithoutScripts};
@@ -80,14 +80,8 @@ fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
             let results = results.into_iter().map(|r| (r.image.clone(), r)).collect();
             let grouped =
                 view! { <GroupedResults versions=Signal::stored(versions) results=Signal::stored(results)/> };
-            let label = variant_label(&settings);
             match matrix {
-                true => Either::Left(view! {
-                    <section class="ini-variant" aria-label=label>
-                        <VariantHeading settings/>
-                        {grouped}
-                    </section>
-                }),
+                true => Either::Left(view! { <VariantSection settings results=grouped/> }),
                 false => Either::Right(grouped),
             }
         })

@@ -78,9 +78,21 @@ pub fn IniVariantsEditor(texts: RwSignal<Vec<String>>) -> impl IntoView {
     }
 }
 
+/// The results of one ini variant under a heading that names it.
+#[component]
+pub fn VariantSection<R: IntoView + 'static>(settings: IniSettings, results: R) -> impl IntoView {
+    let label = variant_label(&settings);
+    view! {
+        <section class="ini-variant" aria-label=label>
+            <VariantHeading settings/>
+            {results}
+        </section>
+    }
+}
+
 /// What a variant's results ran under: its settings, or the images' own.
 #[component]
-pub fn VariantHeading(settings: IniSettings) -> impl IntoView {
+fn VariantHeading(settings: IniSettings) -> impl IntoView {
     view! {
         <h2 class="variant-heading">
             {match settings.is_empty() {

@@ -1,4 +1,4 @@
-use super::ini_variants::{variant_label, IniVariantsEditor, VariantHeading};
+use super::ini_variants::{variant_label, IniVariantsEditor, VariantSection};
 use super::result_grid::badge_text;
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
@@ -347,14 +347,8 @@ pub fn Playground(
                             ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
                             ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
                         };
-                        let label = variant_label(&settings);
                         match matrix {
-                            true => Either::Left(view! {
-                                <section class="ini-variant" aria-label=label>
-                                    <VariantHeading settings/>
-                                    {shown}
-                                </section>
-                            }),
+                            true => Either::Left(view! { <VariantSection settings results=shown/> }),
                             false => Either::Right(shown),
                         }
                     })
@@ -595,24 +589,8 @@ fn mark_unfinished(
 
 fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
     VersionResult {
-        image: info.image.clone(),
-        php_version: info.php_version.clone(),
-        status: Status::Error,
-        exit_code: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        truncated: false,
-        duration_ms: 0,
-        started_at: None,
-        finished_at: None,
-        cpu_time_us: None,
-        peak_memory_bytes: None,
-        cached: false,
         message: Some(format!("no result: {why}")),
-        fixed_clock: None,
-        added_later: false,
-        unstable: false,
-        ini: IniSettings::new(),
+        ..VersionResult::new(info.image.clone(), info.php_version.clone(), Status::Error)
     }
 }
 

@@ -745,24 +745,13 @@ mod tests {
 
     pub(super) fn result_with(stdout: &str, stderr: &str) -> VersionResult {
         VersionResult {
-            image: "php:8.4-cli".into(),
-            php_version: "8.4.27".into(),
-            status: crate::model::Status::Ok,
             exit_code: Some(0),
             stdout: stdout.into(),
             stderr: stderr.into(),
-            truncated: false,
             duration_ms: 3,
-            started_at: None,
-            finished_at: None,
             cpu_time_us: Some(1),
             peak_memory_bytes: Some(2),
-            cached: false,
-            message: None,
-            fixed_clock: None,
-            added_later: false,
-            unstable: false,
-            ini: Default::default(),
+            ..VersionResult::new("php:8.4-cli", "8.4.27", crate::model::Status::Ok)
         }
     }
 
