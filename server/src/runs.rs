@@ -374,9 +374,8 @@ impl Recorder {
     }
 
     /// Whether `fresh` and the snippet's saved result, run on the same image (`image_id`) under
-    /// the same ini variant,
-    /// tell that its output depends on more than the code: they differ, or the saved one was
-    /// found unstable already. Two runs that differ prove it; no third run is made to confirm.
+    /// the same ini variant, tell that its output depends on more than the code: they differ, or
+    /// the saved one was found unstable already. Two runs that differ prove it; no third run is made to confirm.
     /// Results that depend on the moment (timeouts, kills, errors) prove nothing.
     async fn unstable(&self, id: &str, image_id: &str, fresh: &VersionResult) -> bool {
         let saved = match self.store.saved_result(id, &fresh.image, &fresh.ini).await {
