@@ -1,16 +1,8 @@
-import { test, expect, Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { openPage, runOn, unique } from './fixtures';
+import { test, expect } from '@playwright/test';
+import { openPage, runOn, seriousViolations, unique } from './fixtures';
 
 // axe-core on the playground and a permalink (each result tab), in both themes: no serious or
 // critical violation.
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 for (const theme of ['light', 'dark'] as const) {
   test(`axe finds nothing serious on the playground and a permalink, ${theme} theme`, async ({ browser }) => {

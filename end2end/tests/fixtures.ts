@@ -1,4 +1,5 @@
 import { expect, Page, APIRequestContext } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 
 // The helpers every spec shares, so that each test reads like what a user does.
 
@@ -77,4 +78,12 @@ export const unique = () => `${Date.now()}-${Math.random().toString(36).slice(2)
 /** The images the server offers. */
 export async function listImages(request: APIRequestContext): Promise<Image[]> {
   return (await request.get('/api/images')).json();
+}
+
+/** What axe-core finds serious or critical on the page as it is now. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { openPage, pickVersions, runWithKeyboard, unique } from './fixtures';
+import { openPage, pickVersions, runWithKeyboard, seriousViolations, unique } from './fixtures';
 
 // The ini matrix: the same code under a few sets of ini settings at once, each variant ×
 // version a cell of its own, grouped and diffed within its variant.
@@ -63,6 +63,7 @@ test('two ini variants × three versions give six cells, the JIT on in one varia
   await expect(page.getByLabel('Variant 2', { exact: true })).toHaveValue('');
   await expect(page.locator('.result-cell')).toHaveCount(6);
   await expect(cellIn(variant(page, named(jit)), 'php:8.5-cli').locator('.stdout')).toContainText('JIT on');
+  expect(await seriousViolations(page)).toEqual([]);
 
   // So does its embed, grouped per variant.
   await page.goto(`/e/${permalink.split('/').pop()}`);

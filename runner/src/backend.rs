@@ -9,9 +9,9 @@ use crate::{ConnectError, DiscoverError, PullError, PullProgress, RunError, INST
 use bollard::container::AttachContainerResults;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    ListImagesOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -55,6 +55,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
         path: &'a str,
         archive: Vec<u8>,
     ) -> BoxFuture<'a, Result<(), RunError>>;
+    /// The file or directory at `path` of a (created) container as a tar archive; `None`
+    /// when there is nothing there.
+    fn download<'a>(&'a self, id: &'a str, path: &'a str)
+        -> BoxFuture<'a, Result<Option<Vec<u8>>, RunError>>;
     /// Resolves once the engine sees the container stopped (at once when it cannot tell).
     fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()>;
     fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>>;
@@ -142,6 +146,29 @@ impl Backend for DockerBackend {
                 .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
                 .await
                 .map_err(RunError::InstallClock)
+        })
+    }
+
+    fn download<'a>(
+        &'a self,
+        id: &'a str,
+        path: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, RunError>> {
+        Box::pin(async move {
+            let docker = self.engine.docker().await?;
+            let options = DownloadFromContainerOptionsBuilder::new().path(path).build();
+            let mut archive = Vec::new();
+            let mut chunks = docker.download_from_container(id, Some(options));
+            while let Some(chunk) = chunks.next().await {
+                match chunk {
+                    Ok(bytes) => archive.extend_from_slice(&bytes),
+                    Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                        return Ok(None)
+                    }
+                    Err(error) => return Err(RunError::InstallClock(error)),
+                }
+            }
+            Ok(Some(archive))
         })
     }
 

@@ -80,9 +80,29 @@ async fn fill(runner: &Runner, image: &Image) -> Result<(), RunError> {
     };
     let id = runner.backend.create(body).await?;
     let container = ContainerGuard::without_slot(runner, id);
-    let uploaded = runner.backend.upload(container.id(), DIRECTORY, archive()).await;
+    // Another instance (or this one's last process) may have filled the volume already, and
+    // its containers may be loading the library right now: the engine replaces a file by
+    // removing it first, so uploading it again would make their PHP start without it.
+    let uploaded = match runner.backend.download(container.id(), LIBRARY_PATH).await {
+        Ok(Some(present)) if holds_library(&present) => Ok(()),
+        _ => runner.backend.upload(container.id(), DIRECTORY, archive()).await,
+    };
     container.remove().await;
     uploaded
+}
+
+/// Whether a tar archive of the library's path holds this very library.
+fn holds_library(archive: &[u8]) -> bool {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(archive);
+    let Ok(mut entries) = archive.entries() else {
+        return false;
+    };
+    let Some(Ok(mut file)) = entries.next() else {
+        return false;
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).is_ok() && bytes == LIBRARY
 }
 
 /// A tar archive holding the library, readable and executable by every user id.
@@ -111,6 +131,22 @@ mod tests {
         for libc in [&b"libc.so"[..], b"ld-linux", b"libc.musl"] {
             assert!(!library.windows(libc.len()).any(|window| window == libc));
         }
+    }
+
+    #[test]
+    fn an_archive_of_the_library_is_told_from_another_file() {
+        use super::{archive, holds_library};
+        assert!(holds_library(&archive()));
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(4);
+        header.set_mode(0o755);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "clock.so", &b"\x7fELF"[..])
+            .unwrap();
+        assert!(!holds_library(&builder.into_inner().unwrap()));
+        assert!(!holds_library(b"not a tar archive"));
     }
 
     #[test]

@@ -180,6 +180,14 @@ impl Backend for FakeEngine {
         Box::pin(async { Ok(()) })
     }
 
+    fn download<'a>(
+        &'a self,
+        _id: &'a str,
+        _path: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, RunError>> {
+        Box::pin(async { Ok(None) })
+    }
+
     fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(async move {
             let mut state = self.state.lock().unwrap();

@@ -767,6 +767,29 @@ async fn a_fixed_clock_gives_every_dynamically_linked_php_the_same_time_and_a_st
     engine.containers.assert_none_left().await;
 }
 
+/// Every runner installs the fixed clock's library once for itself; one that starts while
+/// others run (another instance, a restart) must not replace it under them, since the engine
+/// replaces a file by removing it first and a PHP starting then would get the real time.
+#[tokio::test]
+async fn a_runner_that_starts_later_leaves_the_clock_library_in_place() {
+    let stat = runner::Script {
+        clock: time::OffsetDateTime::from_unix_timestamp(1_700_000_000).ok(),
+        ..runner::Script::from(
+            "<?php $f = '/opt/evalgrid-clock/clock.so'; echo filectime($f), ' ', fileinode($f), ' ', time();",
+        )
+    };
+    let first = engine().await;
+    let before = first.run_script(&["php:8.4-cli"], stat.clone()).await.remove(0);
+    assert!(before.stdout.ends_with(" 1700000000"), "{before:?}");
+    // A change would show in the file's change time (whole seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let later = engine().await;
+    let after = later.run_script(&["php:8.4-cli"], stat).await.remove(0);
+    assert_eq!(after.stdout, before.stdout, "{after:?}");
+    first.containers.assert_none_left().await;
+    later.containers.assert_none_left().await;
+}
+
 #[tokio::test]
 async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_php_without_opcache_says_so() {
     let engine = engine_with(RunnerConfig {
