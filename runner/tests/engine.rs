@@ -782,7 +782,7 @@ async fn a_runner_that_starts_later_leaves_the_clock_library_in_place() {
     let before = first.run_script(&["php:8.4-cli"], stat.clone()).await.remove(0);
     assert!(before.stdout.ends_with(" 1700000000"), "{before:?}");
     // A change would show in the file's change time (whole seconds).
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let later = engine().await;
     let after = later.run_script(&["php:8.4-cli"], stat).await.remove(0);
     assert_eq!(after.stdout, before.stdout, "{after:?}");
