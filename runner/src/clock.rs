@@ -40,10 +40,15 @@ pub(crate) fn mount() -> Mount {
     }
 }
 
+/// Whether runs are to have the fixed clock: it is on, and the library was built.
+pub(crate) fn wanted(config: &crate::RunnerConfig) -> bool {
+    config.fixed_clock && !LIBRARY.is_empty()
+}
+
 /// Whether run containers can have the clock: fills the volume the first time (from `image`,
 /// whose files are never used). Errors are not remembered: the next container tries again.
 pub(crate) async fn ready(runner: &Runner, image: &Image) -> bool {
-    if !runner.config().fixed_clock || LIBRARY.is_empty() {
+    if !wanted(runner.config()) {
         return false;
     }
     let filled = runner

@@ -44,6 +44,8 @@ struct State {
     refused_removals: usize,
     /// So many of the next creates fail.
     failing_creates: usize,
+    /// So many of the next uploads fail.
+    failing_uploads: usize,
 }
 
 #[derive(Default)]
@@ -101,6 +103,10 @@ impl FakeEngine {
 
     pub(crate) fn fail_creates(&self, count: usize) {
         self.state.lock().unwrap().failing_creates = count;
+    }
+
+    pub(crate) fn fail_uploads(&self, count: usize) {
+        self.state.lock().unwrap().failing_uploads = count;
     }
 
     /// Every started container that waits for its code dies (its stdin goes away).
@@ -177,7 +183,14 @@ impl Backend for FakeEngine {
         _path: &'a str,
         _archive: Vec<u8>,
     ) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async { Ok(()) })
+        Box::pin(async move {
+            let mut state = self.state.lock().unwrap();
+            if state.failing_uploads > 0 {
+                state.failing_uploads -= 1;
+                return Err(RunError::InstallClock(Self::refused("upload refused")));
+            }
+            Ok(())
+        })
     }
 
     fn download<'a>(

@@ -6,8 +6,10 @@ use futures::future::join_all;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's, so that the lifecycle tests can let time pass.
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 /// A discovered PHP image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +154,10 @@ const STALE_FOR: Duration = Duration::from_secs(30);
 /// What is known of an image id.
 enum Probed {
     Version(About),
+    /// Probed in a container that did not get the fixed clock's library (it could not be
+    /// installed at that moment), so whether the image honours the clock is not known: offered
+    /// on the real clock, and asked again after [`PROBE_RETRY`].
+    WithoutClock(About, Instant),
     /// The probe failed at this time (not PHP, or the engine hiccuped).
     Failed(Instant),
 }
@@ -239,25 +245,35 @@ impl Catalog {
                 .filter(|image| match versions.get(&image.id) {
                     None => true,
                     Some(Probed::Version(_)) => false,
-                    Some(Probed::Failed(at)) => at.elapsed() > PROBE_RETRY,
+                    Some(Probed::Failed(at) | Probed::WithoutClock(_, at)) => at.elapsed() > PROBE_RETRY,
                 })
                 .collect()
         };
         // Each probe is a run like any other, under the container limit.
-        let probes = join_all(
-            unknown
-                .iter()
-                .map(|image| runner.run_fresh(probe_script(), image)),
-        )
+        let probes = join_all(unknown.iter().map(|image| {
+            // Marked as honouring the clock, so that the probe's result says whether
+            // its container got the library.
+            let image = Image {
+                fixed_clock: true,
+                ..(*image).clone()
+            };
+            async move { runner.run_fresh(probe_script(), &image).await }
+        }))
         .await;
         let mut versions = self.versions.lock().unwrap();
         for (image, probe) in unknown.into_iter().zip(probes) {
             match probe.map(|probe| (about(&probe), probe)) {
-                Ok((Some(mut about), _)) => {
+                Ok((Some(mut about), probe)) => {
                     let mut ini = std::mem::take(&mut about.ini);
                     ini.sort();
                     about.ini_keys = ini.into();
-                    versions.insert(image.id.clone(), Probed::Version(about));
+                    let without_clock =
+                        crate::clock::wanted(runner.config()) && probe.fixed_clock == Some(false);
+                    let probed = match without_clock {
+                        true => Probed::WithoutClock(about, Instant::now()),
+                        false => Probed::Version(about),
+                    };
+                    versions.insert(image.id.clone(), probed);
                 }
                 // No room for the probe: nothing is known of the image; it is asked again.
                 Err(refused) => {
@@ -273,16 +289,19 @@ impl Catalog {
         let mut images: Vec<Image> = candidates
             .into_iter()
             .filter_map(|mut image| {
-                match versions.get(&image.id)? {
-                    Probed::Version(about) => {
+                let probed = versions.get(&image.id)?;
+                match probed {
+                    Probed::Version(about) | Probed::WithoutClock(about, _) => {
                         image.php_version = about.version.clone();
                         image.variant = match about.zts {
                             true => format!("{} zts", about.os),
                             false => about.os.clone(),
                         };
                         image.extensions = about.extensions.clone();
-                        // The probe's own run may have had the clock: an hour's slack.
-                        image.fixed_clock = (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
+                        // The probe's own run may have had the clock: an hour's slack. A probe
+                        // without the library proves nothing: the real clock until asked again.
+                        image.fixed_clock = matches!(probed, Probed::Version(_))
+                            && (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
                         image.opcache = about.opcache;
                         image.ini_keys = about.ini_keys.clone();
                     }

@@ -457,6 +457,39 @@ async fn the_parts_of_a_split_admission_run_their_own_scripts_in_one_admission()
     shut_down(&runner, &engine).await;
 }
 
+/// An image probed while the fixed clock's library could not be installed is offered on the
+/// real clock, and asked again later, when it gets the library and says it honours it.
+#[tokio::test(start_paused = true)]
+async fn an_image_probed_without_the_clock_library_is_asked_again() {
+    let all = images(1);
+    let engine = FakeEngine::new(all.clone(), |code| Script::Prints {
+        // The version probe's answer, from a PHP that honours the clock when it has it.
+        stdout: match code.contains("'clock' => time()") {
+            true => r#"{"version":"8.0.1","clock":946684800}"#,
+            false => "ran",
+        },
+        after: Duration::ZERO,
+    });
+    let runner = Runner::with_backend(
+        RunnerConfig {
+            fixed_clock: true,
+            ..config(2, 0)
+        },
+        engine.clone(),
+    );
+    engine.fail_uploads(1);
+    let first = runner.images().await.unwrap();
+    assert_eq!(
+        (first[0].php_version.as_str(), first[0].fixed_clock),
+        ("8.0.1", false)
+    );
+    // Past the retry: discovery asks again, now with the library.
+    tokio::time::advance(Duration::from_secs(40)).await;
+    let again = runner.images().await.unwrap();
+    assert!(again[0].fixed_clock, "{again:?}");
+    shut_down(&runner, &engine).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_pool_grows_while_runs_find_it_empty_and_shrinks_back_when_its_image_is_idle() {
     let all = images(2);
