@@ -94,6 +94,23 @@ pub fn ini_text(settings: &IniSettings) -> String {
         .collect()
 }
 
+/// A run's `ini` in one form: `[{}]` (the images' own settings, once) is no variants at all.
+pub fn normalize_ini(variants: Vec<IniSettings>) -> Vec<IniSettings> {
+    match variants.as_slice() {
+        [only] if only.is_empty() => Vec::new(),
+        _ => variants,
+    }
+}
+
+/// The variants every version of a run runs under, in order: its `ini`, or the images' own
+/// settings alone when it has none.
+pub fn run_variants(ini: &[IniSettings]) -> Vec<IniSettings> {
+    match ini.is_empty() {
+        true => vec![IniSettings::new()],
+        false => ini.to_vec(),
+    }
+}
+
 /// A variant from its text form ([`ini_text`]): one `name=value` a line, blank lines and
 /// `;` comments skipped, spaces around names and values dropped.
 pub fn parse_ini_text(text: &str) -> Result<IniSettings, String> {

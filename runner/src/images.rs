@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-// Tokio's, so that the lifecycle tests can let time pass.
 use tokio::sync::Mutex;
-use tokio::time::Instant;
+use tokio::time::Instant; // Tokio's, so that the lifecycle tests can let time pass.
 
 /// A discovered PHP image.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,8 +10,8 @@
 
 use crate::runs::{run_admitted, Recorder, RunKey};
 use crate::AppState;
-use app::model::{IniSettings, Snippet, VersionResult};
-use app::store::{cache_key, SnippetInput};
+use app::model::{Snippet, VersionResult};
+use app::store::SnippetInput;
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -122,29 +122,14 @@ async fn run_on(
 ) -> bool {
     let id = &snippet.id;
     let input = SnippetInput::from(snippet);
-    let variants = match input.ini.is_empty() {
-        true => vec![IniSettings::new()],
-        false => input.ini.to_vec(),
-    };
+    let variants = app::model::run_variants(input.ini);
     let sandbox = state.runner.sandbox_fingerprint();
     let recorder = Recorder {
         store: state.store.clone(),
         id: Some(id.to_owned()),
         keys: variants
             .iter()
-            .map(|settings| RunKey {
-                image: image.name.clone(),
-                ini: settings.clone(),
-                cache_key: cache_key(
-                    SnippetInput {
-                        ini: std::slice::from_ref(settings),
-                        ..input
-                    },
-                    &image.id,
-                    &sandbox,
-                ),
-                image_id: image.id.clone(),
-            })
+            .map(|settings| RunKey::new(input, settings, &image, &sandbox))
             .collect(),
     };
     let script = runner::Script::from(input);

@@ -28,10 +28,7 @@ impl CheckedRun {
     /// The variants every version runs under, in order: the images' own settings alone when
     /// the run asks for none.
     pub fn variants(&self) -> Vec<IniSettings> {
-        match self.ini.is_empty() {
-            true => vec![IniSettings::new()],
-            false => self.ini.clone(),
-        }
+        app::model::run_variants(&self.ini)
     }
 }
 
@@ -64,13 +61,9 @@ impl FromRequest<AppState> for CheckedRun {
                     .map_err(|why| AppError::bad_request(format!("ini variant {}: {why}", index + 1)))?;
             }
         }
-        let ini = match run.ini.as_slice() {
-            [only] if only.is_empty() => Vec::new(),
-            _ => run.ini,
-        };
         Ok(Self {
             code: app::model::normalize(&run.code),
-            ini,
+            ini: app::model::normalize_ini(run.ini),
             clock: app::model::Clock::from_request(run.clock.as_deref(), run.save)
                 .map_err(AppError::bad_request)?,
             show: app::model::Show::from_request(run.show.as_deref()).map_err(AppError::bad_request)?,

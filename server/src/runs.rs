@@ -49,22 +49,13 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     // Each result's image id and cache key, by image name and variant, for recording it.
     let mut keys = Vec::new();
     for settings in run.variants() {
-        let input = SnippetInput {
-            ini: std::slice::from_ref(&settings),
-            ..input
-        };
         for image in &images {
-            let key = cache_key(input, &image.id, &sandbox);
+            let key = RunKey::new(input, &settings, image, &sandbox);
             let hit = match run.force {
                 true => None,
-                false => cached_result(&state.store, &key, image, &settings).await,
+                false => cached_result(&state.store, &key.cache_key, image, &settings).await,
             };
-            keys.push(RunKey {
-                image: image.name.clone(),
-                ini: settings.clone(),
-                image_id: image.id.clone(),
-                cache_key: key,
-            });
+            keys.push(key);
             match hit {
                 Some(result) => cached.push(result),
                 None => to_run.push(Cell {
@@ -339,6 +330,28 @@ pub(crate) struct RunKey {
     pub cache_key: String,
 }
 
+impl RunKey {
+    /// The key of a run of `input` on `image` under the variant `settings`, in the sandbox with
+    /// the fingerprint `sandbox`: its cache key counts that one variant, not all of the run's.
+    pub fn new(
+        input: SnippetInput<'_>,
+        settings: &IniSettings,
+        image: &runner::Image,
+        sandbox: &str,
+    ) -> Self {
+        let input = SnippetInput {
+            ini: std::slice::from_ref(settings),
+            ..input
+        };
+        Self {
+            image: image.name.clone(),
+            ini: settings.clone(),
+            image_id: image.id.clone(),
+            cache_key: cache_key(input, &image.id, sandbox),
+        }
+    }
+}
+
 /// Where each result of a run is written as it arrives.
 pub(crate) struct Recorder {
     pub store: Store,
@@ -375,8 +388,9 @@ impl Recorder {
 
     /// Whether `fresh` and the snippet's saved result, run on the same image (`image_id`) under
     /// the same ini variant, tell that its output depends on more than the code: they differ, or
-    /// the saved one was found unstable already. Two runs that differ prove it; no third run is made to confirm.
-    /// Results that depend on the moment (timeouts, kills, errors) prove nothing.
+    /// the saved one was found unstable already. Two runs that differ prove it; no third run is
+    /// made to confirm. Results that depend on the moment (timeouts, kills, errors) prove
+    /// nothing.
     async fn unstable(&self, id: &str, image_id: &str, fresh: &VersionResult) -> bool {
         let saved = match self.store.saved_result(id, &fresh.image, &fresh.ini).await {
             Ok(Some(saved)) if saved.image_id.as_deref() == Some(image_id) => saved.result,

@@ -7,7 +7,7 @@ use super::playground::{result_info, server_message};
 use super::snippet_page::not_found;
 use super::{GroupedResults, WithoutScripts};
 use crate::api::load_snippet;
-use crate::model::{IniSettings, Show, Snippet};
+use crate::model::{run_variants, Show, Snippet};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
@@ -63,11 +63,7 @@ fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
     });
     let ran = !snippet.results.is_empty();
     let matrix = !snippet.ini.is_empty();
-    let variants = match matrix {
-        true => snippet.ini.clone(),
-        false => vec![IniSettings::new()],
-    };
-    let sections = variants
+    let sections = run_variants(&snippet.ini)
         .into_iter()
         .map(|settings| {
             let results: Vec<_> = snippet

@@ -6,7 +6,8 @@ use super::{
 };
 use crate::api::{list_images, run_streaming, RunUpdate};
 use crate::model::{
-    ini_text, parse_ini_text, Clock, ImageInfo, IniSettings, RunRequest, Show, Snippet, Status, VersionResult,
+    ini_text, normalize_ini, parse_ini_text, run_variants, Clock, ImageInfo, IniSettings, RunRequest, Show,
+    Snippet, Status, VersionResult,
 };
 use crate::page_address::{PageQuery, ResultView};
 use leptos::either::{Either, EitherOf3, EitherOf4};
@@ -51,33 +52,23 @@ pub fn Playground(
         ini: Vec::new(),
         results: Vec::new(),
     });
-    let saved = !snippet.id.is_empty();
-    let (id, saved_at) = match saved {
-        true => (Some(snippet.id), Some(snippet.created_at)),
-        false => (None, None),
+    let (id, saved_at) = match snippet.id.is_empty() {
+        false => (Some(snippet.id), Some(snippet.created_at)),
+        true => (None, None),
     };
-    let (saved_code, saved_results, saved_stdin, saved_clock, clock_at, saved_show) = (
-        snippet.code,
-        snippet.results,
-        snippet.stdin,
-        snippet.clock,
-        snippet.clock_at,
-        snippet.show,
-    );
+    let (clock_at, saved_results) = (snippet.clock_at, snippet.results);
+    let saved_variants = run_variants(&snippet.ini);
     // The ini variants as the editor holds them; one empty variant: the images' own settings.
-    let ini_texts = RwSignal::new(match snippet.ini.is_empty() {
-        true => vec![String::new()],
-        false => snippet.ini.iter().map(ini_text).collect(),
-    });
+    let ini_texts = RwSignal::new(saved_variants.iter().map(ini_text).collect::<Vec<_>>());
     // The run body's `show`: what each version shows (its output, or its opcodes).
-    let show = RwSignal::new(saved_show);
-    let stdin = RwSignal::new(saved_stdin);
+    let show = RwSignal::new(snippet.show);
+    let stdin = RwSignal::new(snippet.stdin);
     // The run body's `clock`: "fixed", "real", or the time a snippet was saved with.
-    let clock = RwSignal::new(saved_clock);
+    let clock = RwSignal::new(snippet.clock);
     // Read once, the same on the server and in the browser (no hydration mismatch); from then on
     // the page writes the address, and Back/Forward read it back (below).
     let address = PageQuery::parse(&crate::page_location().1);
-    let code = RwSignal::new(saved_code);
+    let code = RwSignal::new(snippet.code);
     // The run on screen: its versions (in version order), its ini variants (one, empty, for a
     // run with the images' own settings) and the results so far, one map per variant.
     let mut saved_versions: Vec<ImageInfo> = Vec::new();
@@ -91,7 +82,6 @@ pub fn Playground(
         address.versions,
     );
     let versions = RwSignal::new(saved_versions);
-    let saved_variants = run_variants(snippet.ini);
     let mut saved_by_variant = vec![HashMap::new(); saved_variants.len()];
     for result in saved_results {
         if let Some(index) = saved_variants.iter().position(|settings| *settings == result.ini) {
@@ -173,12 +163,12 @@ pub fn Playground(
             stdin: stdin.get_untracked(),
             clock: Some(clock.get_untracked()),
             show: Some(show.get_untracked()),
-            ini: ini.clone(),
+            ini,
         };
         versions.set(chosen.clone());
-        let run_variants = run_variants(ini);
-        results.set(vec![HashMap::new(); run_variants.len()]);
-        variants.set(run_variants);
+        let ran_under = run_variants(&request.ini);
+        results.set(vec![HashMap::new(); ran_under.len()]);
+        variants.set(ran_under);
         announcements.set(Vec::new());
         error.set(None);
         running.set(true);
@@ -520,18 +510,7 @@ fn request_ini(texts: &[String]) -> Result<Vec<IniSettings>, String> {
         .enumerate()
         .map(|(index, text)| parse_ini_text(text).map_err(|why| format!("ini variant {}, {why}", index + 1)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(match variants.as_slice() {
-        [only] if only.is_empty() => Vec::new(),
-        _ => variants,
-    })
-}
-
-/// The variants a run's results are shown by: its `ini`, or the images' own settings alone.
-fn run_variants(ini: Vec<IniSettings>) -> Vec<IniSettings> {
-    match ini.is_empty() {
-        true => vec![IniSettings::new()],
-        false => ini,
-    }
+    Ok(normalize_ini(variants))
 }
 
 /// The lines any variant's output names, each with the first variant's tooltip.

@@ -583,8 +583,8 @@ impl SnippetInput<'_> {
             parts.push(self.show.as_request().as_bytes());
         }
         // So do snippets without ini variants; with them, each variant is a part of its own.
-        let variants: Vec<String> = self.ini.iter().map(ini_text).collect();
-        if self.has_ini() {
+        let variants = self.ini_texts();
+        if let Some(variants) = &variants {
             parts.push(b"ini");
             parts.extend(variants.iter().map(String::as_bytes));
         }
@@ -603,6 +603,11 @@ impl SnippetInput<'_> {
     /// Whether any variant sets anything: `[{}]` is the defaults, as no variants are.
     fn has_ini(&self) -> bool {
         self.ini.iter().any(|settings| !settings.is_empty())
+    }
+
+    /// Each variant in its text form, when any sets anything (see [`SnippetInput::has_ini`]).
+    fn ini_texts(&self) -> Option<Vec<String>> {
+        self.has_ini().then(|| self.ini.iter().map(ini_text).collect())
     }
 
     fn full_id(&self) -> String {
@@ -632,10 +637,7 @@ pub struct Saved {
 pub fn cache_key(input: SnippetInput<'_>, image_id: &str, settings: &str) -> String {
     let clock = input.clock_at.map_or("real".to_owned(), |at| at.to_string());
     // Results under the defaults keep the keys they had before ini variants.
-    let ini = input.has_ini().then(|| {
-        let variants: Vec<String> = input.ini.iter().map(ini_text).collect();
-        variants.join("\0")
-    });
+    let ini = input.ini_texts().map(|variants| variants.join("\0"));
     let mut hasher = Sha256::new();
     let code = code_hash(input.code);
     let parts = [
