@@ -62,7 +62,6 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "ssr")]
 #[component]
 fn Pages() -> impl IntoView {
-    use components::EmbedPage;
     use leptos_router::{
         components::{Route, Router, Routes},
         path, SsrMode, StaticSegment,
@@ -72,10 +71,38 @@ fn Pages() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=StaticSegment("") view=|| view! { <Playground/> }/>
                 <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
-                <Route path=path!("/e/:id") view=EmbedPage ssr=SsrMode::Async/>
+                <Route path=path!("/e/:id") view=EmbedRoute ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
+}
+
+/// A response header the embed's route puts on its answer: the server lets only answers that
+/// carry it be framed, and takes it off. The route says so itself, as it is the router that
+/// decides what a path shows (`/e/%2e%2e` is `/` to it); the raw path cannot tell.
+pub const EMBED_MARK: &str = "x-evalgrid-embed";
+
+/// The embed's route: its page, and the mark on its answer.
+#[cfg(feature = "ssr")]
+#[component]
+fn EmbedRoute() -> impl IntoView {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::HeaderName::from_static(EMBED_MARK),
+            http::HeaderValue::from_static("1"),
+        );
+    }
+    view! { <components::EmbedPage/> }
+}
+
+/// The path the server's router reads in a request's `path`: the router takes the request as a
+/// URL, so dot segments are resolved (`%2e` is a dot) and `\` is a `/`. `None` when it reads
+/// none. The server sends odd paths to this one before anything renders them.
+#[cfg(feature = "ssr")]
+pub fn routed_path(path: &str) -> Option<String> {
+    // As leptos_axum hands the request to the router.
+    let url = leptos_router::location::RequestUrl::new(&format!("http://leptos.dev{path}"));
+    url.parse().ok().map(|url| url.path().to_owned())
 }
 
 /// The browser picks the page from the address itself, without the router: the router puts

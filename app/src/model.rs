@@ -82,8 +82,25 @@ pub type IniSettings = BTreeMap<String, String>;
 /// Most ini variants in one run.
 pub const MAX_INI_VARIANTS: usize = 4;
 
-/// Most settings in one ini variant.
-pub const MAX_INI_SETTINGS: usize = 8;
+/// Most settings in one ini variant (php-src's run-tests.php sets 29).
+pub const MAX_INI_SETTINGS: usize = 32;
+
+/// The settings of PHP's `php.ini-production` that change what a script does and exist on
+/// every version from 7.4 on: the "production" preset of the page's ini variants. evalgrid's
+/// baseline is PHP's built-in defaults (what a PHP without a `php.ini` has, as the official
+/// images), so this is how to see a script under production settings.
+pub const PRODUCTION_INI: &[(&str, &str)] = &[
+    ("display_errors", "0"),
+    ("display_startup_errors", "0"),
+    ("error_reporting", "E_ALL & ~E_DEPRECATED"),
+    ("log_errors", "1"),
+    ("output_buffering", "4096"),
+    ("request_order", "GP"),
+    ("short_open_tag", "0"),
+    ("variables_order", "GPCS"),
+    ("zend.assertions", "-1"),
+    ("zend.exception_ignore_args", "1"),
+];
 
 /// A variant as text: `name=value`, one line each, sorted by name; empty for the defaults. The
 /// form the page edits and the store keys results by (a value never holds a line break).

@@ -92,3 +92,27 @@ test('a variant that does not read stops the run before it starts and says where
   await expect(page.locator('.run-summary')).toContainText('1 of 1 done');
   await expect(variant(page, 'precision=17').locator('.result-cell .stdout')).toHaveText('0.30000000000000004');
 });
+
+test('the production preset runs every version under php.ini-production beside evalgrid\'s baseline', async ({ page }) => {
+  const problems = await openPage(page);
+  await page.locator('.ini-box summary').click();
+  await page.getByRole('button', { name: 'Add production settings' }).click();
+  await expect(page.locator('.ini-box summary')).toContainText('(2 variants)');
+  await expect(page.getByLabel('Variant 2', { exact: true })).toHaveValue(/zend\.assertions=-1\n/);
+  const images = ['php:7.4-cli', 'php:8.5-cli'];
+  await pickVersions(page, images);
+  await runWithKeyboard(
+    page,
+    `<?php // ${unique()}\necho ini_get('short_open_tag') ? 'short tags' : 'no short tags', ', assertions ', ini_get('zend.assertions');\n`,
+  );
+  await expect(page.locator('.run-summary')).toContainText('4 of 4 done');
+  const production = page.locator('section.ini-variant').nth(1);
+  await expect(production.locator('.variant-heading')).toContainText('zend.assertions=-1');
+  for (const image of images) {
+    // The same on every image, whatever its own php.ini (Debian's is the production one).
+    await expect(cellIn(variant(page, 'default ini settings'), image).locator('.stdout')).toHaveText('short tags, assertions 1');
+    await expect(production.locator(`.result-cell[data-image="${image}"] .stdout`)).toHaveText('no short tags, assertions -1');
+  }
+  await page.screenshot({ path: 'test-results/ini-production.png', fullPage: true });
+  expect(problems).toEqual([]);
+});

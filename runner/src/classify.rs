@@ -130,7 +130,7 @@ mod tests {
             extensions: Vec::new(),
             fixed_clock: true,
             opcache: crate::images::Opcache::Loaded,
-            ini_keys: Default::default(),
+            ini: Default::default(),
         }
     }
 

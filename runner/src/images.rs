@@ -32,10 +32,11 @@ pub struct Image {
     pub fixed_clock: bool,
     /// Whether its PHP has OPcache, which shows opcodes.
     pub opcache: Opcache,
-    /// The ini settings its PHP knows (`ini_get_all()`; OPcache's too when it is only shared),
-    /// sorted: a run's own settings must be among them. Shared: images are cloned into every
-    /// run.
-    pub ini_keys: Arc<[String]>,
+    /// The ini settings its PHP knows, with their values under evalgrid's baseline
+    /// (`ini_get_all()` in the version probe; a value that is not set is empty): a run's own
+    /// settings must be among them (OPcache's too, where it is only shared). Shared: images
+    /// are cloned into every run.
+    pub ini: Arc<BTreeMap<String, String>>,
 }
 
 /// OPcache in an image.
@@ -101,9 +102,11 @@ $about = [
     'clock' => time(),
     'opcache' => extension_loaded('Zend OPcache') ? 'loaded'
         : (is_file(ini_get('extension_dir') . '/opcache.so') ? 'shared' : 'missing'),
-    'ini' => array_keys(ini_get_all(null, false)),
+    'ini' => ini_get_all(null, false),
 ];
-echo function_exists('json_encode') ? json_encode($about) : PHP_VERSION;
+echo function_exists('json_encode')
+    ? json_encode($about, defined('JSON_INVALID_UTF8_SUBSTITUTE') ? JSON_INVALID_UTF8_SUBSTITUTE : 0)
+    : PHP_VERSION;
 "#;
 
 /// What a probe found out about an image.
@@ -121,11 +124,23 @@ struct About {
     clock: i64,
     #[serde(default)]
     opcache: Opcache,
-    #[serde(default)]
-    ini: Vec<String>,
-    /// `ini`, sorted once when probed, shared by the images discovery makes of it.
-    #[serde(skip)]
-    ini_keys: Arc<[String]>,
+    /// Each setting's value (`null` when not set), shared by the images discovery makes of it.
+    #[serde(default, deserialize_with = "ini_values")]
+    ini: Arc<BTreeMap<String, String>>,
+}
+
+/// The probe's `ini`: values are strings, or null for a setting without one.
+fn ini_values<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Arc<BTreeMap<String, String>>, D::Error> {
+    use serde::Deserialize;
+    let values = BTreeMap::<String, Option<String>>::deserialize(deserializer)?;
+    Ok(Arc::new(
+        values
+            .into_iter()
+            .map(|(name, value)| (name, value.unwrap_or_default()))
+            .collect(),
+    ))
 }
 
 /// The time the probe's clock is fixed at (2000-01-01): a PHP that reports a time near it
@@ -262,10 +277,7 @@ impl Catalog {
         let mut versions = self.versions.lock().unwrap();
         for (image, probe) in unknown.into_iter().zip(probes) {
             match probe.map(|probe| (about(&probe), probe)) {
-                Ok((Some(mut about), probe)) => {
-                    let mut ini = std::mem::take(&mut about.ini);
-                    ini.sort();
-                    about.ini_keys = ini.into();
+                Ok((Some(about), probe)) => {
                     let without_clock =
                         crate::clock::wanted(runner.config()) && probe.fixed_clock == Some(false);
                     let probed = match without_clock {
@@ -302,7 +314,7 @@ impl Catalog {
                         image.fixed_clock = matches!(probed, Probed::Version(_))
                             && (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
                         image.opcache = about.opcache;
-                        image.ini_keys = about.ini_keys.clone();
+                        image.ini = about.ini.clone();
                     }
                     Probed::Failed(_) => return None,
                 }
@@ -331,8 +343,7 @@ fn about(probe: &crate::Execution) -> Option<About> {
         zts: false,
         clock: 0,
         opcache: Opcache::Missing,
-        ini: Vec::new(),
-        ini_keys: Arc::default(),
+        ini: Arc::default(),
     });
     let plausible = !about.version.is_empty()
         && about.version.len() < 40
@@ -378,7 +389,7 @@ fn name_image(id: String, mut tags: Vec<String>) -> Image {
         extensions: Vec::new(),
         fixed_clock: false,
         opcache: Opcache::Missing,
-        ini_keys: Arc::default(),
+        ini: Arc::default(),
     }
 }
 
@@ -542,7 +553,7 @@ mod tests {
             extensions: Vec::new(),
             fixed_clock: true,
             opcache: Opcache::Loaded,
-            ini_keys: Arc::default(),
+            ini: Arc::default(),
         };
         let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);

@@ -66,7 +66,8 @@ pub use config::{default_max_containers, default_tags, EngineTls, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, PullError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, Opcache, VersionKey};
-pub use sandbox::{PHP_INI, SCRIPT_PATH};
+pub use line::ClientKey;
+pub use sandbox::{BEHAVIOUR_INI, PHP_INI, SCRIPT_PATH};
 pub use script::{check_ini_setting, Mode, Script, MAX_INI_VALUE};
 pub use seccomp::profile as seccomp_profile;
 pub use usage::Usage;
@@ -97,8 +98,9 @@ pub struct Runner {
     catalog: Arc<images::Catalog>,
     slots: Arc<slots::Slots>,
     pool: Arc<pool::Pool>,
-    /// Runs waiting for room, first come first served: only the one at the head reserves room,
-    /// so two runs can never each hold part of what both need, and none is overtaken.
+    /// Runs waiting for room, fair between clients and first come first served within a round:
+    /// only the one at the head reserves room, so two runs can never each hold part of what
+    /// both need, and none is overtaken.
     line: Arc<line::Line>,
     /// Runs, background removals and the pool's keeper: [`Runner::shut_down`] waits for them.
     cleanups: TaskTracker,
@@ -329,8 +331,10 @@ impl Runner {
     /// pooled one when there is one, else room for a fresh one, evicting idle pooled containers
     /// when that makes room. Waits in line (see [`Runner::line_up`]) at most the configured
     /// admission wait, then says "busy".
+    /// All runs admitted this way are one client's (the runner's own, tests, benchmarks); the
+    /// server lines up each client's runs as theirs ([`Runner::line_up`]).
     pub async fn admit(&self, images: Vec<Image>) -> Result<Admission, AdmitError> {
-        admitted(self.line_up(images)?).await
+        admitted(self.line_up(images, &ClientKey::default())?).await
     }
 
     /// Room for `images` now, for work nobody waits for (re-running saved snippets on new
@@ -355,19 +359,25 @@ impl Runner {
         Some(Admission { versions })
     }
 
-    /// Joins the line of runs waiting for room for `images`, first come first served. The
+    /// Joins the line of runs waiting for room for `images`, fair between clients (see
+    /// [`line`]: `client`'s runs take turns with other clients', not with each other). The
     /// stream tells where the run stands whenever that changes ([`Turn::Waiting`], only while
     /// it must wait) and ends with its [`Turn::Admitted`], or with [`AdmitError::Busy`] once the
     /// admission wait has passed. Dropping it leaves the line at once, and the runs behind move
     /// up. Fails at once when the run can never fit, the line is full, or the runner stops.
-    pub fn line_up(&self, images: Vec<Image>) -> Result<InLine, AdmitError> {
-        self.line_up_from(images, true)
+    pub fn line_up(&self, images: Vec<Image>, client: &ClientKey) -> Result<InLine, AdmitError> {
+        self.line_up_from(images, client, true)
     }
 
     /// [`Runner::line_up`], with `pooled: false` for the runner's own questions (version
     /// probes): always fresh containers, which do not churn the pool, and a longer wait, since
     /// a user's run waits for their answer in turn.
-    fn line_up_from(&self, images: Vec<Image>, pooled: bool) -> Result<InLine, AdmitError> {
+    fn line_up_from(
+        &self,
+        images: Vec<Image>,
+        client: &ClientKey,
+        pooled: bool,
+    ) -> Result<InLine, AdmitError> {
         let capacity = self.slots.capacity();
         if self.stopping.is_cancelled() {
             return Err(AdmitError::ShuttingDown);
@@ -378,9 +388,12 @@ impl Runner {
                 capacity,
             });
         }
-        let place = self.line.join().map_err(|line::Full| AdmitError::LineFull {
-            waiting: self.line.len(),
-        })?;
+        let place = self
+            .line
+            .join(client.clone())
+            .map_err(|line::Full| AdmitError::LineFull {
+                waiting: self.line.len(),
+            })?;
         let wait = match pooled {
             true => self.config.admission_wait,
             false => self.config.admission_wait.max(PROBE_WAIT),
@@ -488,26 +501,30 @@ impl Runner {
 
     /// Runs `script` on `images` with one admission per version, as many at once as the
     /// container limit allows and the next as soon as one finishes, each waiting its turn in line
-    /// like any run: for runs with more versions than the limit. Yields each result as it
-    /// finishes; a version that gets no room within the admission wait comes back as an error.
+    /// like any run of `client`'s: for runs with more versions than the limit. Yields each
+    /// result as it finishes; a version that gets no room within the admission wait comes back
+    /// as an error.
     pub fn run_in_waves(
         &self,
         script: impl Into<Script>,
         images: Vec<Image>,
+        client: &ClientKey,
     ) -> impl Stream<Item = Execution> + Send + 'static {
-        use futures::StreamExt;
+        use futures::{StreamExt, TryFutureExt};
         let runner = self.clone();
         let script: Arc<Script> = Arc::new(script.into());
         let at_once = self.slots.capacity();
+        let client = client.clone();
         futures::stream::iter(images)
             .map(move |image| {
-                let (runner, script) = (runner.clone(), script.clone());
+                let (runner, script, client) = (runner.clone(), script.clone(), client.clone());
                 async move {
                     let clock = Instant::now();
                     let failed = |message: String| {
                         Execution::failed(&image, message, clock.elapsed().as_millis() as u64)
                     };
-                    match runner.admit(vec![image.clone()]).await {
+                    let in_line = runner.line_up(vec![image.clone()], &client);
+                    match futures::future::ready(in_line).and_then(admitted).await {
                         Ok(admission) => {
                             let mut results = std::pin::pin!(runner.run_all((*script).clone(), admission));
                             results
@@ -568,7 +585,8 @@ impl Runner {
     /// [`RUNNER_OUTPUT_LIMIT`].
     pub(crate) async fn run_fresh(&self, script: Script, image: &Image) -> Result<Execution, AdmitError> {
         use futures::StreamExt;
-        let admission = admitted(self.line_up_from(vec![image.clone()], false)?).await?;
+        let admission =
+            admitted(self.line_up_from(vec![image.clone()], &ClientKey::default(), false)?).await?;
         // The same runner (slots, pool, engine), with room for the answer.
         let asking = Runner {
             config: Arc::new(RunnerConfig {

@@ -18,7 +18,7 @@ fn images(count: usize) -> Vec<Image> {
             extensions: Vec::new(),
             fixed_clock: true,
             opcache: crate::images::Opcache::Loaded,
-            ini_keys: Default::default(),
+            ini: Default::default(),
         })
         .collect()
 }
@@ -319,7 +319,7 @@ async fn runs_that_must_wait_are_admitted_first_come_first_served_and_told_their
     let holding = runner.run_all("<?php hang();", holder);
     let mut lined_up = Vec::new();
     for _ in 0..3 {
-        let in_line = runner.line_up(all.clone()).unwrap();
+        let in_line = runner.line_up(all.clone(), &crate::ClientKey::default()).unwrap();
         lined_up.push(tokio::spawn(wait_in_line(in_line)));
         tokio::task::yield_now().await;
     }
@@ -357,8 +357,8 @@ async fn a_run_that_leaves_the_line_lets_the_next_move_up_and_a_full_line_turns_
     let runner = Runner::with_backend(config, engine.clone());
     let holder = runner.admit(all.clone()).await.unwrap();
     let _holding = runner.run_all("<?php hang();", holder);
-    let mut first = runner.line_up(all.clone()).unwrap();
-    let mut second = runner.line_up(all.clone()).unwrap();
+    let mut first = runner.line_up(all.clone(), &crate::ClientKey::default()).unwrap();
+    let mut second = runner.line_up(all.clone(), &crate::ClientKey::default()).unwrap();
     assert!(matches!(
         first.next().await,
         Some(Ok(crate::Turn::Waiting { ahead: 0 }))
@@ -368,7 +368,7 @@ async fn a_run_that_leaves_the_line_lets_the_next_move_up_and_a_full_line_turns_
         Some(Ok(crate::Turn::Waiting { ahead: 1 }))
     ));
     assert!(matches!(
-        runner.line_up(all.clone()),
+        runner.line_up(all.clone(), &crate::ClientKey::default()),
         Err(crate::AdmitError::LineFull { waiting: 2 })
     ));
     drop(first);
@@ -376,7 +376,10 @@ async fn a_run_that_leaves_the_line_lets_the_next_move_up_and_a_full_line_turns_
         second.next().await,
         Some(Ok(crate::Turn::Waiting { ahead: 0 }))
     ));
-    assert!(runner.line_up(all.clone()).is_ok(), "room in line again");
+    assert!(
+        runner.line_up(all.clone(), &crate::ClientKey::default()).is_ok(),
+        "room in line again"
+    );
     shut_down(&runner, &engine).await;
 }
 
@@ -387,8 +390,12 @@ async fn a_run_still_waiting_when_the_admission_wait_ends_is_turned_away() {
     let runner = Runner::with_backend(config(1, 0), engine.clone());
     let holder = runner.admit(all.clone()).await.unwrap();
     let _holding = runner.run_all("<?php hang();", holder);
-    let head = tokio::spawn(wait_in_line(runner.line_up(all.clone()).unwrap()));
-    let behind = tokio::spawn(wait_in_line(runner.line_up(all.clone()).unwrap()));
+    let head = tokio::spawn(wait_in_line(
+        runner.line_up(all.clone(), &crate::ClientKey::default()).unwrap(),
+    ));
+    let behind = tokio::spawn(wait_in_line(
+        runner.line_up(all.clone(), &crate::ClientKey::default()).unwrap(),
+    ));
     for waiting in [head, behind] {
         let (_, outcome) = waiting.await.unwrap();
         assert!(
@@ -409,7 +416,7 @@ async fn a_run_wider_than_the_limit_runs_in_waves_within_the_limit() {
     });
     let runner = Runner::with_backend(config(2, 0), engine.clone());
     let results: Vec<Execution> = runner
-        .run_in_waves("<?php echo 'ran';", all.clone())
+        .run_in_waves("<?php echo 'ran';", all.clone(), &crate::ClientKey::default())
         .collect()
         .await;
     assert_eq!(results.len(), 6);
@@ -545,7 +552,9 @@ async fn idle_room_is_never_taken_while_a_run_waits_in_line_nor_beyond_the_free_
     let holder = runner.admit(all[..1].to_vec()).await.unwrap();
     let holding = runner.run_all("<?php hang();", holder);
     // A run that needs both slots waits for the held one: the free one is its, not idle.
-    let waiting = tokio::spawn(wait_in_line(runner.line_up(all.clone()).unwrap()));
+    let waiting = tokio::spawn(wait_in_line(
+        runner.line_up(all.clone(), &crate::ClientKey::default()).unwrap(),
+    ));
     eventually("a run waits in line", || runner.line.len() == 1).await;
     assert!(
         runner.admit_if_idle(all[1..].to_vec()).is_none(),

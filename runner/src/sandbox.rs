@@ -10,8 +10,14 @@ use std::collections::HashMap;
 /// messages read the same on every version and every run.
 pub const SCRIPT_PATH: &str = "/in/main.php";
 
-/// ini settings passed to every version with `-d`, so Debian-built and official images behave
-/// alike: errors shown inline on stdout (as the official images do), none logged to stderr.
+/// evalgrid's baseline, the same on every image whatever its own `php.ini`: PHP's built-in
+/// defaults (what a PHP without a `php.ini` has, as every official Docker Hub image), plus
+/// these display settings, so Debian-built and official images behave alike: errors shown
+/// inline on stdout (as the official images do), none logged to stderr. PHP reads no `php.ini`
+/// (`-c` names a directory without one) but still its image's scan directory (`conf.d`), where
+/// Debian and the official images load their extensions; then these ([`BASELINE_INI`]), then a
+/// run's own settings ([`RUN_INI`]), which may change them: each a file of evalgrid's scan
+/// directory, [`INI_DIR`].
 pub const PHP_INI: &[(&str, &str)] = &[
     ("display_errors", "1"),
     ("display_startup_errors", "1"),
@@ -21,10 +27,60 @@ pub const PHP_INI: &[(&str, &str)] = &[
     ("date.timezone", "UTC"),
     // Below the container's limit so most scripts get PHP's own readable error, not a kill.
     ("memory_limit", "96M"),
+];
+
+/// Settings no run may change, passed with `-d`, which PHP reads after every ini file: what
+/// the run's own settings write into [`RUN_INI`] (a value PHP cannot parse included) cannot
+/// undo them.
+const LOCKED_INI: &[(&str, &str)] = &[
     // FFI reaches every libc function and so any system call; Debian's default (`preload`)
     // enables it on the command line. A script cannot turn it back on (it is PHP_INI_SYSTEM).
     ("ffi.enable", "0"),
+    // Loading extensions at run time (off in Debian's php.ini, on without one).
+    ("enable_dl", "0"),
 ];
+
+/// The settings whose values change what a script does, which the baseline makes the same on
+/// every image of a version (the engine tests check it; the version probe records them with the
+/// rest). A few differ between versions, as PHP's own defaults do: `assert.exception` is 0
+/// before 8.0, 7.4 has no `zend.exception_string_param_max_len`, `E_ALL` lost `E_STRICT` in 8.4
+/// and 8.5 turned `register_argc_argv` off.
+pub const BEHAVIOUR_INI: &[&str] = &[
+    "zend.assertions",
+    "assert.exception",
+    "zend.exception_ignore_args",
+    "zend.exception_string_param_max_len",
+    "short_open_tag",
+    "precision",
+    "serialize_precision",
+    "error_reporting",
+    "display_errors",
+    "display_startup_errors",
+    "log_errors",
+    "html_errors",
+    "default_charset",
+    "output_buffering",
+    "implicit_flush",
+    "max_execution_time",
+    "register_argc_argv",
+    "variables_order",
+    "request_order",
+    "date.timezone",
+    "memory_limit",
+    "enable_dl",
+];
+
+/// Where PHP looks for a `php.ini` (`php -c`): none is there, so the image's is not read. It
+/// is also the last directory PHP scans for more ini files (`PHP_INI_SCAN_DIR`, after the
+/// image's own), where evalgrid writes the baseline and the run's settings, in that order.
+/// Each file is parsed on its own: a value PHP cannot parse spoils only the rest of its file.
+const INI_DIR: &str = "/in";
+
+/// The baseline's settings ([`PHP_INI`]), read after the image's `conf.d` ...
+const BASELINE_INI: &str = "/in/0-evalgrid.ini";
+
+/// ... and then the run's own (its ini variant).
+const RUN_INI: &str = "/in/1-run.ini";
 
 /// Where the script's stdin text is written; PHP's `STDIN` reads this file.
 const STDIN_PATH: &str = "/in/stdin";
@@ -37,20 +93,28 @@ const INPUT_DIR: &str = "/in";
 /// fixed clock when asked for and present, and runs PHP. No user data ever appears in argv or
 /// env: the clock is digits the runner wrote.
 fn command() -> Vec<String> {
-    let ini: String = PHP_INI
+    let baseline: String = PHP_INI
+        .iter()
+        .map(|(key, value)| format!(" '{key}={value}'"))
+        .collect();
+    let locked: String = LOCKED_INI
         .iter()
         .map(|(key, value)| format!(" -d {key}={value}"))
         .collect();
+    // A leading ':' keeps the image's compiled-in scan directory; one the image's environment
+    // names is kept too.
+    let ini = format!(" -c {INI_DIR}{locked}");
+    let php_env = format!("PHP_INI_SCAN_DIR=\"${{PHP_INI_SCAN_DIR}}:{INI_DIR}\"");
     // The opcodes modes compile the script without running it (command-line code is never
     // cached, so only the script's own opcodes are dumped) and show the dump, which PHP writes
     // to stderr, as stdout.
     let php = format!(
         "case $m in \
-           -) php{ini} \"$@\" {SCRIPT_PATH} < {STDIN_PATH};; \
+           -) {php_env} php{ini} {SCRIPT_PATH} < {STDIN_PATH};; \
            *) x=; l=0x20000; \
               case $m in [AB]) x='-d zend_extension=opcache';; esac; \
               case $m in [bB]) l=0x10000;; esac; \
-              php{ini} \"$@\" $x -d opcache.enable_cli=1 -d opcache.file_update_protection=0 \
+              {php_env} php{ini} $x -d opcache.enable_cli=1 -d opcache.file_update_protection=0 \
                 -d opcache.opt_debug_level=$l -r 'opcache_compile_file(\"{SCRIPT_PATH}\");' \
                 < {STDIN_PATH} 2>&1;; \
          esac"
@@ -60,7 +124,8 @@ fn command() -> Vec<String> {
         "read -r n p t m k || exit; i=0; \
          {{ while [ $i -lt $n ]; do IFS= read -r l || exit; printf '%s\\n' \"$l\"; i=$((i+1)); done; \
            [ \"$p\" = 0 ] || {{ IFS= read -r l; printf '%s' \"$l\"; }}; }} > {STDIN_PATH} || exit; \
-         j=0; while [ $j -lt $k ]; do IFS= read -r d || exit; set -- \"$@\" -d \"$d\"; j=$((j+1)); done; \
+         printf '%s\\n'{baseline} > {BASELINE_INI} || exit; \
+         j=0; while [ $j -lt $k ]; do IFS= read -r d || exit; printf '%s\\n' \"$d\"; j=$((j+1)); done > {RUN_INI} || exit; \
          cat > {SCRIPT_PATH} || exit; \
          [ \"$t\" = - ] || [ ! -r {library} ] || export LD_PRELOAD={library} EVALGRID_CLOCK=$t; \
          {}",

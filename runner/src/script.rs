@@ -30,6 +30,18 @@ pub fn check_ini_setting(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `name=value` as a php.ini line that means what `-d name=value` means on PHP's command line,
+/// which puts a value that starts with anything but a letter, a digit or a quote in double
+/// quotes (so `-d x=!a` is the text `!a`, not an expression).
+fn ini_line(name: &str, value: &str) -> String {
+    match value.bytes().next() {
+        Some(first) if !first.is_ascii_alphanumeric() && first != b'"' && first != b'\'' => {
+            format!("{name}=\"{value}\"")
+        }
+        _ => format!("{name}={value}"),
+    }
+}
+
 /// One run's input: the same on every version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Script {
@@ -50,6 +62,7 @@ pub struct Script {
 const DENIED_INI: &[&str] = &[
     "disable_classes",
     "disable_functions",
+    "enable_dl",
     "error_log",
     "extension",
     "extension_dir",
@@ -103,7 +116,7 @@ impl Script {
     pub fn check_ini(&self, image: &Image) -> Result<(), String> {
         for (name, value) in &self.ini {
             check_ini_setting(name, value)?;
-            let known = image.ini_keys.binary_search(name).is_ok()
+            let known = image.ini.contains_key(name)
                 || (name.starts_with("opcache.") && image.opcache == Opcache::Shared);
             if !known {
                 return Err(format!("PHP {} has no ini setting {name:?}", image.php_version));
@@ -135,7 +148,7 @@ impl Script {
         let mut ini: Vec<String> = self
             .ini
             .iter()
-            .map(|(name, value)| format!("{name}={value}"))
+            .map(|(name, value)| ini_line(name, value))
             .collect();
         // OPcache's settings on an image where it is built but not loaded: load it first (the
         // opcodes modes load it anyway).
@@ -250,9 +263,23 @@ mod tests {
     }
 
     #[test]
+    fn a_value_reads_in_the_ini_file_as_it_would_on_the_command_line() {
+        let script = with_ini(&[("error_prepend_string", "!x ${A}"), ("precision", "\"17\"")]);
+        assert_eq!(
+            wire(&script),
+            "0 0 - - 2\nerror_prepend_string=\"!x ${A}\"\nprecision=\"17\"\n<?php"
+        );
+        assert_eq!(ini_line("precision", ""), "precision=");
+    }
+
+    #[test]
     fn ini_settings_must_be_known_to_the_image_harmless_and_one_line() {
         let image = Image {
-            ini_keys: ["opcache.jit".to_owned(), "precision".to_owned()].into(),
+            ini: std::sync::Arc::new(
+                [("opcache.jit", "tracing"), ("precision", "14")]
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .into(),
+            ),
             php_version: "8.4.1".into(),
             ..Image::named("php:8.4-cli")
         };
@@ -268,6 +295,7 @@ mod tests {
             "disable_functions",
             "open_basedir",
             "opcache.preload",
+            "enable_dl",
         ] {
             assert!(
                 error(&[(denied, "1")]).contains("weakens the sandbox"),

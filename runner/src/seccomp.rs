@@ -9,13 +9,22 @@
 //! changes and clock adjustments. The container has no capabilities either, so the calls the
 //! engines allow only with a capability (mount, unshare, setns, bpf, perf, ptrace, modules, …)
 //! are denied here outright.
+//!
+//! It also keeps a run from executing or mapping as code a file it wrote (issue 23): the
+//! writable mounts are `noexec`, which leaves memory files (`memfd_create`: a memfd is
+//! executable, `/proc/self/fd/N`, `execveat` or `ld.so` run it), `execveat` of a bare file
+//! descriptor and SysV shared memory attached with `SHM_EXEC`. A script reaches every system
+//! call through the image's own `perl`, so these are refused by the profile, not left to
+//! what PHP offers.
 
 use serde_json::{json, Value};
 
 /// `EPERM`: what a denied call returns, as under the engines' default profiles.
 const EPERM: u32 = 1;
 /// `ENOSYS` for `clone3`: its flags live in memory that seccomp cannot inspect, so it is made
-/// to look absent and libc falls back to `clone`, whose flags are checked.
+/// to look absent and libc falls back to `clone`, whose flags are checked. Also for the calls
+/// below whose callers fall back when the kernel lacks them (`memfd_create`, `execveat` on a
+/// file descriptor).
 const ENOSYS: u32 = 38;
 /// The namespace flags of `clone` (CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET):
 /// new namespaces need no capability for an unprivileged user namespace, so they are refused.
@@ -25,13 +34,19 @@ const CLONE_NAMESPACES: u64 = 0x7E02_0000;
 const SOCKET_FAMILIES: [u64; 4] = [1, 2, 10, 16];
 /// `personality(0)` and `personality(0xffffffff)` only read the current persona.
 const PERSONALITY_QUERIES: [u64; 2] = [0, 0xffff_ffff];
+/// `execveat`'s flag to run the file descriptor itself (its fifth argument): how a memory file
+/// or any other file without a path would be run. glibc's `fexecve` falls back to
+/// `/proc/self/fd/N` on `ENOSYS`, which runs only what a path may (nothing on a `noexec` mount).
+const AT_EMPTY_PATH: u64 = 0x1000;
+/// `shmat`'s flag (its third argument) for an executable mapping of SysV shared memory, which a
+/// run can write: PHP (sysvshm, OPcache's `shm` model) never asks for it.
+const SHM_EXEC: u64 = 0o100000;
 
 /// The system calls allowed without conditions.
 const ALLOWED: &[&[&str]] = &[
     // Processes, threads and signals.
     &[
         "execve",
-        "execveat",
         "fork",
         "vfork",
         "exit",
@@ -106,15 +121,7 @@ const ALLOWED: &[&[&str]] = &[
     ],
     // Memory.
     &[
-        "brk",
-        "mmap",
-        "munmap",
-        "mremap",
-        "mprotect",
-        "madvise",
-        "msync",
-        "mincore",
-        "memfd_create",
+        "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync", "mincore",
     ],
     // Files and directories (the root is read-only; /tmp and /in are small tmpfs).
     &[
@@ -281,7 +288,6 @@ const ALLOWED: &[&[&str]] = &[
     // System V IPC, private to the container (its IPC namespace is its own).
     &[
         "shmget",
-        "shmat",
         "shmdt",
         "shmctl",
         "semget",
@@ -313,6 +319,19 @@ fn build() -> String {
         "args": [{ "index": 0, "value": CLONE_NAMESPACES, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ" }],
     }));
     rules.push(json!({ "names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS }));
+    // Memory files are executable unless made with MFD_NOEXEC_SEAL, and even sealed ones can be
+    // mapped as code (`ld.so`, `mmap`). Nothing a run needs makes one: PHP 8.4 and 8.5 with
+    // OPcache make its lock a memfd and, refused, fall back to an O_TMPFILE in /tmp, as 7.4
+    // and 8.2 always do.
+    rules.push(json!({ "names": ["memfd_create"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS }));
+    rules.push(allowed_unless_flag("execveat", 4, AT_EMPTY_PATH));
+    rules.push(json!({
+        "names": ["execveat"],
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": ENOSYS,
+        "args": [{ "index": 4, "value": AT_EMPTY_PATH, "valueTwo": AT_EMPTY_PATH, "op": "SCMP_CMP_MASKED_EQ" }],
+    }));
+    rules.push(allowed_unless_flag("shmat", 2, SHM_EXEC));
     for family in SOCKET_FAMILIES {
         rules.push(allowed_when_first_argument_is("socket", family));
     }
@@ -326,6 +345,16 @@ fn build() -> String {
         "syscalls": rules,
     })
     .to_string()
+}
+
+/// `name` allowed when its argument `index` lacks `flag`; with it, the default (`EPERM`) unless
+/// another rule says otherwise.
+fn allowed_unless_flag(name: &str, index: u32, flag: u64) -> Value {
+    json!({
+        "names": [name],
+        "action": "SCMP_ACT_ALLOW",
+        "args": [{ "index": index, "value": flag, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ" }],
+    })
 }
 
 fn allowed_when_first_argument_is(name: &str, value: u64) -> Value {
@@ -417,10 +446,98 @@ mod tests {
             "fanotify_init",
             "setxattr",
             "memfd_secret",
+            "memfd_create",
+            "execveat",
+            "shmat",
             "mq_open",
         ] {
             assert!(!allowed.contains(&denied), "{denied} is allowed unconditionally");
         }
+    }
+
+    /// What the profile does with a call (as libseccomp decides: of the rules naming it whose
+    /// conditions all hold, an error wins over allowing; none, the default): `Ok` when allowed,
+    /// else the errno.
+    fn decide(name: &str, args: &[u64]) -> Result<(), u64> {
+        let profile: Value = serde_json::from_str(profile()).unwrap();
+        let holds = |condition: &Value| {
+            let arg = args[condition["index"].as_u64().unwrap() as usize];
+            let value = condition["value"].as_u64().unwrap();
+            match condition["op"].as_str().unwrap() {
+                "SCMP_CMP_EQ" => arg == value,
+                "SCMP_CMP_MASKED_EQ" => arg & value == condition["valueTwo"].as_u64().unwrap(),
+                other => panic!("no evaluation for {other}"),
+            }
+        };
+        let matching: Vec<&Value> = profile["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|rule| rule["names"].as_array().unwrap().iter().any(|n| n == name))
+            .filter(|rule| rule["args"].as_array().is_none_or(|args| args.iter().all(holds)))
+            .collect();
+        let denied = matching.iter().find(|rule| rule["action"] == "SCMP_ACT_ERRNO");
+        match (denied, matching.is_empty()) {
+            (Some(rule), _) => Err(rule["errnoRet"].as_u64().unwrap_or(u64::from(EPERM))),
+            (None, false) => Ok(()),
+            (None, true) => Err(u64::from(EPERM)),
+        }
+    }
+
+    const MFD_CLOEXEC: u64 = 1;
+    const MFD_NOEXEC_SEAL: u64 = 8;
+    const MFD_EXEC: u64 = 16;
+
+    #[test]
+    fn memory_files_cannot_be_made_sealed_or_not() {
+        // ENOSYS, as on a kernel without them: PHP 8.4+ takes OPcache's lock from a memfd and
+        // then falls back to a file in /tmp.
+        for flags in [
+            0,
+            MFD_CLOEXEC,
+            MFD_EXEC,
+            MFD_NOEXEC_SEAL,
+            MFD_CLOEXEC | MFD_NOEXEC_SEAL,
+        ] {
+            assert_eq!(decide("memfd_create", &[0, flags]), Err(38), "flags {flags:#x}");
+        }
+        assert_eq!(decide("memfd_secret", &[0]), Err(1));
+    }
+
+    #[test]
+    fn execveat_runs_paths_but_never_a_bare_file_descriptor() {
+        const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+        let call = |flags| decide("execveat", &[3, 0, 0, 0, flags]);
+        assert_eq!(call(0), Ok(()));
+        assert_eq!(call(AT_SYMLINK_NOFOLLOW), Ok(()));
+        // ENOSYS: glibc's fexecve then runs /proc/self/fd/N, which only runs what a path may.
+        assert_eq!(call(AT_EMPTY_PATH), Err(38));
+        assert_eq!(call(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), Err(38));
+        assert_eq!(decide("execve", &[0, 0, 0]), Ok(()));
+    }
+
+    #[test]
+    fn shared_memory_is_never_attached_executable() {
+        const SHM_RDONLY: u64 = 0o10000;
+        assert_eq!(decide("shmat", &[1, 0, 0]), Ok(()));
+        assert_eq!(decide("shmat", &[1, 0, SHM_RDONLY]), Ok(()));
+        assert_eq!(decide("shmat", &[1, 0, SHM_EXEC]), Err(1));
+        assert_eq!(decide("shmat", &[1, 0, SHM_EXEC | SHM_RDONLY]), Err(1));
+    }
+
+    #[test]
+    fn conditional_rules_decide_as_intended() {
+        const CLONE_NEWUSER: u64 = 0x1000_0000;
+        const SIGCHLD: u64 = 17;
+        assert_eq!(decide("clone", &[SIGCHLD]), Ok(()));
+        assert_eq!(decide("clone", &[SIGCHLD | CLONE_NEWUSER]), Err(1));
+        assert_eq!(decide("clone3", &[0, 0]), Err(38));
+        assert_eq!(decide("socket", &[2, 1, 0]), Ok(()));
+        // AF_ALG.
+        assert_eq!(decide("socket", &[38, 5, 0]), Err(1));
+        assert_eq!(decide("personality", &[0]), Ok(()));
+        assert_eq!(decide("personality", &[0x0040_0000]), Err(1));
+        assert_eq!(decide("io_uring_setup", &[8, 0]), Err(1));
     }
 
     #[test]

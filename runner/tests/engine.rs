@@ -899,3 +899,122 @@ echo ini_get('precision'), ' ', ini_get('error_reporting') == (E_ALL & ~E_DEPREC
     }
     engine.containers.assert_none_left().await;
 }
+
+/// Issue 29: one baseline on every image shape, whatever its own `php.ini` — Debian's
+/// (production settings), the official layout's (the same binary, moved), none (the static
+/// Alpine-like build): every behaviour setting reads the same, and so does a script that
+/// depends on them, but for what PHP's own defaults change between versions (8.0 made
+/// `assert.exception` 1 and added `zend.exception_string_param_max_len`).
+#[tokio::test]
+async fn every_image_shape_runs_under_one_ini_baseline() {
+    let engine = engine_with(RunnerConfig {
+        repositories: vec!["php".into(), "evalgrid-fixture/php".into()],
+        ..Default::default()
+    })
+    .await;
+    let mut names = EVERY_VERSION.to_vec();
+    names.extend([
+        "evalgrid-fixture/php:8.4",
+        "evalgrid-fixture/php:8.4.5-cli-alpine",
+    ]);
+    let images = engine.images(&names).await;
+    // As the version probe recorded them. Three shapes of 8.4 (Debian's php.ini, the official
+    // layout, no php.ini at all) agree on every setting.
+    let behaviour = |image: &Image| -> Vec<(&str, Option<String>)> {
+        runner::BEHAVIOUR_INI
+            .iter()
+            .map(|&setting| (setting, image.ini.get(setting).cloned()))
+            .collect()
+    };
+    let of_84: Vec<&Image> = images
+        .iter()
+        .filter(|image| image.php_version.starts_with("8.4."))
+        .collect();
+    assert_eq!(of_84.len(), 3);
+    for image in &of_84[1..] {
+        assert_eq!(
+            behaviour(image),
+            behaviour(of_84[0]),
+            "{} and {}",
+            image.name,
+            of_84[0].name
+        );
+    }
+    // Across versions, only what PHP's own defaults change.
+    let reference = images.iter().find(|image| image.name == "php:8.4-cli").unwrap();
+    for image in &images {
+        let version = runner::version_key(&image.php_version);
+        let before = |release: &str| version < runner::version_key(release);
+        for &setting in runner::BEHAVIOUR_INI {
+            let (value, wanted) = (image.ini.get(setting), reference.ini.get(setting));
+            let value = value.map(String::as_str);
+            match setting {
+                // New in 8.0.
+                "zend.exception_string_param_max_len" if before("8.0.0") => assert_eq!(value, None),
+                // A failed assert() throws from 8.0 on.
+                "assert.exception" if before("8.0.0") => assert_eq!(value, Some("0")),
+                // E_ALL everywhere: 32767 with E_STRICT (before 8.4), 30719 without it.
+                "error_reporting" if before("8.4.0") => assert_eq!(value, Some("32767")),
+                // Off by default from 8.5 ($argv is still set on the command line).
+                "register_argc_argv" if !before("8.5.0") => assert_eq!(value, Some("0")),
+                _ => assert_eq!(
+                    value,
+                    wanted.map(String::as_str),
+                    "{setting} on {} and {}",
+                    image.name,
+                    reference.name
+                ),
+            }
+        }
+    }
+    // FFI stays off wherever it is built (not in the static build).
+    for image in &images {
+        let ffi = image.ini.get("ffi.enable").map(String::as_str);
+        assert_eq!(
+            ffi.is_some(),
+            image.extensions.iter().any(|e| e == "FFI"),
+            "{}",
+            image.name
+        );
+        assert!(
+            matches!(ffi, None | Some("0")),
+            "{}: ffi.enable={ffi:?}",
+            image.name
+        );
+    }
+    let setting = |name: &str| reference.ini.get(name).map(String::as_str);
+    assert_eq!(
+        [
+            "zend.assertions",
+            "zend.exception_ignore_args",
+            "short_open_tag",
+            "ffi.enable"
+        ]
+        .map(setting),
+        [Some("1"), Some("0"), Some("1"), Some("0")]
+    );
+    let code = r#"<?php echo ini_get("zend.assertions"), " ", ini_get("zend.exception_ignore_args"), " ",
+  ini_get("short_open_tag"), "\n";
+function f($x) { throw new Exception("e"); }
+try { @assert(false); echo "assert off\n"; } catch (AssertionError $e) { echo "assert on\n"; }
+try { f("secret"); } catch (Exception $e) { echo $e->getTraceAsString(), "\n"; }
+"#;
+    let results = engine.run_all(&names, code).await;
+    for result in &results {
+        let assert = match result.php_version.starts_with("7.") {
+            true => "off",
+            false => "on",
+        };
+        assert_eq!(
+            (result.status, result.stdout.as_str(), result.stderr.as_str()),
+            (
+                Status::Ok,
+                format!("1 0 1\nassert {assert}\n#0 /in/main.php(5): f('secret')\n#1 {{main}}\n").as_str(),
+                ""
+            ),
+            "{}",
+            result.image
+        );
+    }
+    engine.containers.assert_none_left().await;
+}

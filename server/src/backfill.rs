@@ -13,15 +13,11 @@ use crate::AppState;
 use app::model::{Snippet, VersionResult};
 use app::store::SnippetInput;
 use futures::StreamExt;
-use std::collections::HashSet;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How soon to try again when a run waits in line or no room is free.
 const BUSY_RETRY: Duration = Duration::from_secs(1);
-
-/// Snippets asked for per image at a time (those that failed here are skipped).
-const BATCH: u32 = 16;
 
 /// Starts re-running saved snippets on new versions, `per_minute` at most (0: never), until
 /// `stop` is cancelled. The runner's shutdown stops a run in flight and removes its container.
@@ -31,7 +27,6 @@ pub fn spawn(state: AppState, per_minute: u32, stop: CancellationToken) {
     }
     let every = Duration::from_secs(60) / per_minute;
     tokio::spawn(async move {
-        let mut failed = HashSet::new();
         let mut pause = Duration::ZERO;
         loop {
             tokio::select! {
@@ -40,7 +35,7 @@ pub fn spawn(state: AppState, per_minute: u32, stop: CancellationToken) {
             }
             let step = tokio::select! {
                 () = stop.cancelled() => return,
-                step = next(&state, &mut failed) => step,
+                step = next(&state) => step,
             };
             pause = match step {
                 Step::Busy => BUSY_RETRY.min(every),
@@ -60,8 +55,9 @@ enum Step {
 }
 
 /// Records which images are offered, then runs the oldest snippet that waits for a new one.
-/// `failed` holds the (snippet, image) pairs that could not run, tried again after a restart.
-async fn next(state: &AppState, failed: &mut HashSet<(String, String)>) -> Step {
+/// One that cannot run there is recorded as such, so the next look-up moves past it (the store
+/// tries it again later, a few times).
+async fn next(state: &AppState) -> Step {
     let Ok(images) = state.runner.images().await else {
         return Step::Done;
     };
@@ -77,17 +73,14 @@ async fn next(state: &AppState, failed: &mut HashSet<(String, String)>) -> Step 
         }
     }
     for image in images {
-        let waiting = match state.store.awaiting_image(&image.name, BATCH).await {
+        let waiting = match state.store.awaiting_image(&image.name, &image.id, 1).await {
             Ok(waiting) => waiting,
             Err(error) => {
                 tracing::warn!(%error, "cannot look for snippets to run on new versions");
                 return Step::Done;
             }
         };
-        let Some(id) = waiting
-            .into_iter()
-            .find(|id| !failed.contains(&(id.clone(), image.name.clone())))
-        else {
+        let Some(id) = waiting.into_iter().next() else {
             continue;
         };
         let snippet = match state.store.snippet(&id).await {
@@ -104,7 +97,13 @@ async fn next(state: &AppState, failed: &mut HashSet<(String, String)>) -> Step 
             return Step::Busy;
         };
         if !run_on(state, &snippet, image.clone(), admission).await {
-            failed.insert((id, image.name));
+            if let Err(error) = state
+                .store
+                .record_backfill_failure(&id, &image.name, &image.id)
+                .await
+            {
+                tracing::warn!(%error, snippet = %id, "cannot record a failure to run on a new version");
+            }
         }
         return Step::Ran;
     }

@@ -94,8 +94,10 @@ pub struct Config {
     /// Most runs waiting in line for a free slot at once; more get `503` at once.
     #[arg(long, env = "EVALGRID_MAX_WAITING_RUNS", default_value_t = 256, value_parser = at_least_one)]
     pub max_waiting_runs: usize,
-    /// Runs one client address may have waiting or running at once (IPv6: per /64); more get
-    /// `429`; 0 turns the cap off.
+    /// Versions one client address may have waiting or running at once, over all its runs
+    /// (IPv6: per /64; each version under each ini variant counts, so that one wide run counts
+    /// as what it holds); a run that would go over gets `429`, except a client's only one,
+    /// however wide; 0 turns the cap off.
     #[arg(long, env = "EVALGRID_RUNS_IN_FLIGHT_PER_IP", default_value_t = 64)]
     pub runs_in_flight_per_ip: usize,
     /// Pre-started single-use containers kept waiting per image, within --max-containers (an
@@ -123,6 +125,11 @@ pub struct Config {
     /// does not count); 0 turns the limit off.
     #[arg(long, env = "EVALGRID_SNIPPETS_PER_HOUR", default_value_t = 100)]
     pub snippets_per_hour: u32,
+    /// Page views (`/`, `/s/{id}`, `/e/{id}`) per minute from one client IP address; more get
+    /// `429` with `Retry-After`. Static files, the API and health checks do not count; 0 turns
+    /// the limit off.
+    #[arg(long, env = "EVALGRID_PAGE_VIEWS_PER_MINUTE", default_value_t = 120)]
+    pub page_views_per_minute: u32,
     /// Bound of the result cache, in MiB: past it, the least recently used results are evicted.
     #[arg(long, env = "EVALGRID_CACHE_MAX_MIB", default_value_t = 1024)]
     pub cache_max_mib: u64,
@@ -147,10 +154,16 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// Reverse proxies in front of this server, comma-separated addresses or networks
     /// (`127.0.0.1`, `10.0.0.0/8`): for requests from them, the per-client quotas count the
-    /// client they name in `X-Forwarded-For` (or `Forwarded`), never the proxy. Nobody else's
-    /// headers are believed.
+    /// client they name in `--forwarded-header`, never the proxy. Nobody else's headers are
+    /// believed.
     #[arg(long, env = "EVALGRID_TRUSTED_PROXIES", value_delimiter = ',', value_parser = network)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header the trusted proxies write the client's address into, and the only one read:
+    /// `x-forwarded-for` (HAProxy's `option forwardfor`, nginx) or `forwarded` (RFC 7239). A
+    /// proxy passes the other one on as the client wrote it. The client is the right-most hop
+    /// in it that is not a trusted proxy.
+    #[arg(long, env = "EVALGRID_FORWARDED_HEADER", value_enum, default_value_t = crate::ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: crate::ForwardedHeader,
     /// Who may show the embed (`/e/{id}`) in a frame: a CSP `frame-ancestors` source list,
     /// comma- or space-separated: `*` (any site), `'self'`, `'none'` (no site), schemes
     /// (`https:`) and hosts (`https://docs.example.com`, `*.example.com`). Every other page and

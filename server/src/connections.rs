@@ -136,6 +136,7 @@ struct Counts {
 pub(crate) struct Place {
     counter: ClientCounter,
     client: IpAddr,
+    weight: usize,
 }
 
 impl ClientCounter {
@@ -149,20 +150,30 @@ impl ClientCounter {
 
     /// A place for one more from `ip`, or `None` when a cap is reached.
     pub(crate) fn admit(&self, ip: IpAddr) -> Option<Place> {
+        self.admit_many(ip, 1)
+    }
+
+    /// A place counted as `weight` things of `ip`'s (say a run's versions), or `None` when it
+    /// would go over a cap; a weight above the per-client cap counts as the cap, so that one
+    /// large thing still fits alone.
+    pub(crate) fn admit_many(&self, ip: IpAddr, weight: usize) -> Option<Place> {
+        let weight = weight.max(1).min(self.max_per_client.unwrap_or(usize::MAX));
         let client = client_key(ip);
         let mut counts = self
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let of_client = counts.per_client.get(&client).copied().unwrap_or(0);
-        if counts.total >= self.max_total || self.max_per_client.is_some_and(|max| of_client >= max) {
+        let over = |count: usize, max: usize| count.saturating_add(weight) > max;
+        if over(counts.total, self.max_total) || self.max_per_client.is_some_and(|max| over(of_client, max)) {
             return None;
         }
-        counts.total += 1;
-        counts.per_client.insert(client, of_client + 1);
+        counts.total += weight;
+        counts.per_client.insert(client, of_client + weight);
         Some(Place {
             counter: self.clone(),
             client,
+            weight,
         })
     }
 }
@@ -174,9 +185,9 @@ impl Drop for Place {
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        counts.total -= 1;
+        counts.total -= self.weight;
         if let Some(count) = counts.per_client.get_mut(&self.client) {
-            *count -= 1;
+            *count -= self.weight;
             if *count == 0 {
                 counts.per_client.remove(&self.client);
             }
@@ -214,6 +225,21 @@ mod tests {
             "a fourth over all"
         );
         drop(first);
+        assert!(counter.admit(a).is_some());
+    }
+
+    #[test]
+    fn weighty_places_count_as_their_weight_and_one_over_the_cap_fits_alone() {
+        let counter = ClientCounter::new(usize::MAX, Some(8));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let five = counter.admit_many(a, 5).unwrap();
+        assert!(counter.admit_many(a, 4).is_none(), "9 of 8");
+        let three = counter.admit_many(a, 3).unwrap();
+        assert!(counter.admit(a).is_none());
+        drop((five, three));
+        let huge = counter.admit_many(a, 100).expect("counts as the whole share");
+        assert!(counter.admit(a).is_none());
+        drop(huge);
         assert!(counter.admit(a).is_some());
     }
 

@@ -8,6 +8,7 @@
 mod asset_cache;
 pub mod backfill;
 mod body_deadline;
+mod canonical_path;
 mod client_addr;
 pub mod config;
 pub mod connections;
@@ -21,7 +22,7 @@ mod runs;
 mod security_headers;
 mod state;
 
-pub use client_addr::TrustedProxies;
+pub use client_addr::{ForwardedHeader, TrustedProxies};
 pub use config::Config;
 pub use connections::ConnectionLimits;
 pub use drain::Drain;
@@ -47,6 +48,12 @@ pub fn router(state: AppState) -> Router {
     let runner = state.runner.clone();
     let store = state.store.clone();
     let options = state.leptos_options.clone();
+    // The context every page renders in, on its route and in the fallback alike.
+    let page_context = move || {
+        security_headers::provide_request_nonce();
+        provide_context(runner.clone());
+        provide_context(store.clone());
+    };
     let runs = Router::new()
         .route(routes::RUN, post(handlers::run))
         .route(routes::RUN_STREAM, post(handlers::run_stream))
@@ -58,20 +65,24 @@ pub fn router(state: AppState) -> Router {
         .merge(runs)
         .route(routes::HEALTH, get(handlers::health))
         .route(routes::SNIPPET, get(handlers::snippet))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                security_headers::provide_request_nonce();
-                provide_context(runner.clone());
-                provide_context(store.clone());
-            },
-            move || shell(options.clone()),
-        )
+        .leptos_routes_with_context(&state, routes, page_context.clone(), move || {
+            shell(options.clone())
+        })
+        // What no route takes: a static file, or the page's own "not found" (rendered by the
+        // same app, so with the same context: a page the app's router matches needs the store
+        // here as much as on its route).
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            security_headers::provide_request_nonce,
+            page_context,
             shell,
         ))
+        // Pages only (it tells them by their path): counted per client, rendered off the workers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::limit_page_views,
+        ))
+        // Before anything reads or renders an odd path (`/s/{id}/`, `/e/%2e%2e`): a redirect to
+        // the path it means.
+        .layer(axum::middleware::from_fn(canonical_path::redirect_odd_paths))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(compression())
         .layer(axum::middleware::from_fn(asset_cache::add_asset_cache_policy))

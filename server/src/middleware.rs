@@ -1,5 +1,5 @@
 //! Per-client quotas, by address (IPv6: by /64, as connections are counted): runs per minute,
-//! new saved snippets per hour, runs in flight.
+//! new saved snippets per hour, runs in flight, page views per minute.
 
 use crate::connections::{client_key, ClientCounter};
 use crate::{AppError, AppState};
@@ -42,6 +42,17 @@ impl ClientQuota {
         ))
     }
 
+    /// Page views per minute; `None` when `per_minute` is 0 (no limit).
+    pub fn page_views_per_minute(per_minute: u32) -> Option<Self> {
+        let allowed = NonZeroU32::new(per_minute)?;
+        Some(Self::new(
+            allowed,
+            "page views",
+            "minute",
+            Quota::per_minute(allowed),
+        ))
+    }
+
     fn new(allowed: NonZeroU32, what: &'static str, period: &'static str, quota: Quota) -> Self {
         Self {
             allowed,
@@ -74,8 +85,9 @@ impl ClientQuota {
     }
 }
 
-/// The runs each client has in flight, waiting or running: a client may hold only so many, so
-/// that one client cannot take the whole line.
+/// The versions each client has in flight, waiting or running (a run counts its versions, each
+/// under each ini variant, not 1): a client may hold only so many, so that one client cannot
+/// take the whole line.
 #[derive(Clone)]
 pub struct RunsInFlight {
     counter: Option<ClientCounter>,
@@ -94,14 +106,16 @@ impl RunsInFlight {
         }
     }
 
-    /// A place for one more run of `client`, or `429` when it has its share in flight.
-    pub(crate) fn enter(&self, client: IpAddr) -> Result<Option<InFlight>, AppError> {
+    /// A place for a run of `versions` versions (each version under each ini variant counts)
+    /// of `client`, or `429` when it would take more than its share in flight; a run larger
+    /// than the share still runs when it is the client's only one.
+    pub(crate) fn enter(&self, client: IpAddr, versions: usize) -> Result<Option<InFlight>, AppError> {
         let Some(counter) = &self.counter else {
             return Ok(None);
         };
-        let place = counter.admit(client).ok_or_else(|| {
+        let place = counter.admit_many(client, versions).ok_or_else(|| {
             let message = format!(
-                "you already have {} runs waiting or running; try again when one has finished",
+                "you already have runs of up to {} versions waiting or running; try again when one has finished",
                 self.per_client
             );
             AppError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(1)
@@ -124,4 +138,75 @@ pub async fn limit_runs(
         }
     }
     next.run(request).await
+}
+
+/// Page views (`/`, `/s/{id}`, `/e/{id}`): so many per client per minute, and rendered on the
+/// blocking pool, a few at a time, never on the async workers, so that however heavy a page is
+/// to render, health checks, runs and static files are answered meanwhile (issue 23).
+#[derive(Clone)]
+pub struct PageViews {
+    quota: Option<ClientQuota>,
+    /// Pages rendering at once: one per CPU; more wait their turn (without holding a thread).
+    renders: Arc<tokio::sync::Semaphore>,
+}
+
+impl PageViews {
+    /// `per_minute` page views per client (0: no limit).
+    pub fn per_minute(per_minute: u32) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            quota: ClientQuota::page_views_per_minute(per_minute),
+            renders: Arc::new(tokio::sync::Semaphore::new(cpus)),
+        }
+    }
+}
+
+/// A page's GET: what [`limit_page_views`] counts. Static files (`/pkg/…`, `/favicon.svg`), the
+/// API and unknown paths are not.
+fn is_page_view(request: &Request) -> bool {
+    let path = request.uri().path();
+    let reading = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    reading && (path == "/" || app::snippet_id(path).is_some() || app::embed_id(path).is_some())
+}
+
+/// Counts a client's page views (429 with `Retry-After` past its quota) and renders the page
+/// on a thread of the blocking pool: the page's views, diffs included, are built as the
+/// handler's future is polled, which Leptos does for the whole page before its first byte
+/// (`SsrMode::Async`).
+pub async fn limit_page_views(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !is_page_view(&request) {
+        return next.run(request).await;
+    }
+    let views = &state.page_views;
+    if let Some(quota) = &views.quota {
+        let client = state.trusted_proxies.client(peer.ip(), request.headers());
+        if let Err(refused) = quota.check(client) {
+            return refused.into_response();
+        }
+    }
+    let Ok(_turn) = views.renders.clone().acquire_owned().await else {
+        return AppError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping").into_response();
+    };
+    let runtime = tokio::runtime::Handle::current();
+    // The render's own tasks (loading the snippet) still run on the workers; only its polling,
+    // where the views are built, is here.
+    match tokio::task::spawn_blocking(move || runtime.block_on(next.run(request))).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(%error, "a page could not be rendered");
+            AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+            .into_response()
+        }
+    }
 }

@@ -38,7 +38,12 @@ type Events = Pin<Box<dyn Stream<Item = RunEvent> + Send>>;
 /// Errors that come before any waiting (bad size, full line, the client's cap) are the
 /// answer's status.
 pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<Events>, AppError> {
-    let in_flight = (state.drain.enter()?, state.runs_in_flight.enter(run.client)?);
+    let cells = run.images.len() * run.variants().len();
+    let in_flight = (
+        state.drain.enter()?,
+        state.runs_in_flight.enter(run.client, cells)?,
+    );
+    let client = client_of(&run);
     let (clock_at, saved_id) = clock_start(state, &run).await?;
     let sandbox = state.runner.sandbox_fingerprint();
     let images = std::mem::take(&mut run.images);
@@ -77,6 +82,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         keys,
         cells: to_run.iter().map(|cell| cell.ini.clone()).collect(),
         wider,
+        client: client.clone(),
     };
     if to_run.is_empty() {
         let (id, results) = admitted.start(None).await?;
@@ -90,7 +96,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     }
     let mut in_line = state
         .runner
-        .line_up(to_run.iter().map(|cell| cell.image.clone()).collect())?;
+        .line_up(to_run.iter().map(|cell| cell.image.clone()).collect(), &client)?;
     let ahead = match in_line.next().await {
         Some(Ok(Turn::Admitted(admission))) => {
             let (id, results) = admitted.start(Some(admission)).await?;
@@ -160,6 +166,8 @@ struct Admitted {
     cells: Vec<IniSettings>,
     /// The versions beyond the container limit, run in waves once the first are admitted.
     wider: Vec<Cell>,
+    /// Whose run it is, for the line's turns.
+    client: runner::ClientKey,
 }
 
 /// One result a run asks for: a version under an ini variant.
@@ -184,7 +192,7 @@ impl Admitted {
         let runner = &self.state.runner;
         let script = runner::Script::from(snippet_input(&self.run, self.clock_at));
         let fresh = admission.map(|admission| run_admitted(runner, &script, self.cells, admission));
-        let waves = run_in_waves(runner, &script, self.wider);
+        let waves = run_in_waves(runner, &script, self.wider, &self.client);
         let fresh = futures::stream::select(futures::stream::iter(fresh).flatten(), waves);
         let recorder = Arc::new(Recorder {
             store: self.state.store.clone(),
@@ -229,6 +237,7 @@ fn run_in_waves(
     runner: &runner::Runner,
     script: &runner::Script,
     cells: Vec<Cell>,
+    client: &runner::ClientKey,
 ) -> impl Stream<Item = VersionResult> + Send + 'static {
     let mut variants: Vec<(IniSettings, Vec<runner::Image>)> = Vec::new();
     for cell in cells {
@@ -238,7 +247,7 @@ fn run_in_waves(
         }
     }
     let parts = variants.into_iter().map(|(settings, images)| {
-        let results = runner.run_in_waves(app::ssr::with_ini(script, &settings), images);
+        let results = runner.run_in_waves(app::ssr::with_ini(script, &settings), images, client);
         marked(results, settings)
     });
     futures::stream::select_all(parts)
@@ -253,6 +262,11 @@ fn marked(
         ini: settings.clone(),
         ..VersionResult::from(execution)
     }))
+}
+
+/// The line's key for the run's client: its address as quotas count it (IPv6 by /64).
+fn client_of(run: &CheckedRun) -> runner::ClientKey {
+    runner::ClientKey::new(crate::connections::client_key(run.client).to_string())
 }
 
 fn snippet_input(run: &CheckedRun, clock_at: Option<i64>) -> SnippetInput<'_> {

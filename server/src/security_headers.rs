@@ -3,7 +3,9 @@
 //! policy. Defence in depth: the page escapes what users wrote; if an escape were ever missed,
 //! an injected script still would not run. Only the embed (`/e/{id}`) may be framed, by the
 //! sites `--embed-ancestors` names; every other answer refuses framing twice over (CSP
-//! `frame-ancestors 'none'` and, for browsers without it, `X-Frame-Options: DENY`).
+//! `frame-ancestors 'none'` and, for browsers without it, `X-Frame-Options: DENY`). Which answer
+//! is the embed's, the embed route says itself (it marks its response, [`app::EMBED_MARK`]):
+//! never the raw path, which the router reads otherwise (`/e/%2e%2e` is `/` to it; issue 23).
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
@@ -31,8 +33,9 @@ pub fn content_security_policy(nonce: &str, frame_ancestors: &str) -> String {
 
 /// Gives each request a fresh nonce (in its extensions, for [`provide_request_nonce`]) and puts
 /// the policy with that nonce on its response: framing allowed to `embed_ancestors` on the
-/// embed's path, refused everywhere else, there also by `X-Frame-Options` for browsers that
-/// know no `frame-ancestors` (the embed must not carry it: it knows no "these sites may").
+/// answers the embed route marked as its own (the mark is taken off), refused everywhere else,
+/// there also by `X-Frame-Options` for browsers that know no `frame-ancestors` (the embed must
+/// not carry it: it knows no "these sites may").
 pub async fn add_content_security_policy(
     State(embed_ancestors): State<FrameAncestors>,
     mut request: Request,
@@ -40,8 +43,8 @@ pub async fn add_content_security_policy(
 ) -> Response {
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
-    let embed = app::embed_id(request.uri().path()).is_some();
     let mut response = next.run(request).await;
+    let embed = response.headers_mut().remove(app::EMBED_MARK).is_some();
     let frame_ancestors = match embed {
         true => embed_ancestors.as_str(),
         false => "'none'",

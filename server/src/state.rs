@@ -18,6 +18,9 @@ pub struct AppState {
     pub snippet_quota: Option<ClientQuota>,
     #[from_ref(skip)]
     pub runs_in_flight: RunsInFlight,
+    /// Page views per client, and pages rendering at once (`--page-views-per-minute`).
+    #[from_ref(skip)]
+    pub page_views: crate::middleware::PageViews,
     /// Whose forwarding headers name the client.
     #[from_ref(skip)]
     pub trusted_proxies: crate::TrustedProxies,
@@ -46,7 +49,11 @@ impl AppState {
             run_quota: ClientQuota::runs_per_minute(config.runs_per_minute),
             snippet_quota: ClientQuota::snippets_per_hour(config.snippets_per_hour),
             runs_in_flight: RunsInFlight::per_client(config.runs_in_flight_per_ip),
-            trusted_proxies: crate::TrustedProxies::new(config.trusted_proxies.clone()),
+            page_views: crate::middleware::PageViews::per_minute(config.page_views_per_minute),
+            trusted_proxies: crate::TrustedProxies::new(
+                config.trusted_proxies.clone(),
+                config.forwarded_header,
+            ),
             connections: config.connection_limits(),
             embed_ancestors: config.embed_ancestors.clone(),
             drain: crate::Drain::default(),

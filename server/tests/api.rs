@@ -517,3 +517,245 @@ async fn a_saved_snippet_whose_output_differs_between_two_runs_on_one_image_is_u
     assert_eq!(unstable(&again), [false, false]);
     server.containers.assert_none_left().await;
 }
+
+/// Every image shape the tests have: Debian-built (7.4 to 8.5), the official Debian layout and
+/// a static build without any `php.ini`.
+const EVERY_SHAPE: [&str; 6] = [
+    "php:7.4-cli",
+    "php:8.2-cli",
+    "php:8.4-cli",
+    "php:8.5-cli",
+    "evalgrid-fixture/php:8.4",
+    "evalgrid-fixture/php:8.4.5-cli-alpine",
+];
+
+async fn server_with_every_shape() -> TestServer {
+    TestServer::start_with(&["--repositories", "php,evalgrid-fixture/php"]).await
+}
+
+/// Issue 29: a script that depends on assertions, trace arguments and short tags reads the
+/// same on every image of a version, whatever its php.ini, so the grouped view shows only real
+/// changes between versions: here one, PHP 8.0's new default `assert.exception=1` (7.4 warns
+/// and goes on), and none once a variant sets it for 7.4 too.
+#[tokio::test]
+async fn a_script_that_depends_on_the_images_ini_is_grouped_by_version_not_by_image() {
+    let server = server_with_every_shape().await;
+    let code = r#"<?php echo ini_get("zend.assertions"), " ", ini_get("zend.exception_ignore_args"), " ",
+  ini_get("short_open_tag"), "\n";
+function f($x) { throw new Exception("e"); }
+try { @assert(false); echo "assert off\n"; } catch (AssertionError $e) { echo "assert on\n"; }
+try { f("secret"); } catch (Exception $e) { echo $e->getTraceAsString(), "\n"; }
+"#;
+    let images: Vec<ImageInfo> = server.get("/api/images").await.json().await.unwrap();
+    let run: Vec<ImageInfo> = images
+        .into_iter()
+        .filter(|info| EVERY_SHAPE.contains(&info.image.as_str()))
+        .collect();
+    assert_eq!(run.len(), EVERY_SHAPE.len());
+    let groups_of = |results: &[VersionResult]| {
+        let arrived = results.iter().map(|r| (r.image.clone(), r.clone())).collect();
+        app::compare::group_results(&run, &arrived)
+    };
+    let trace = "#0 /in/main.php(5): f('secret')\n#1 {main}\n";
+    let groups = groups_of(&server.run(code, &EVERY_SHAPE).await);
+    let shape: Vec<(&str, &str)> = groups
+        .iter()
+        .map(|g| (g.label.as_str(), g.result.stdout.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("8.2.32 – 8.5.7", format!("1 0 1\nassert on\n{trace}").as_str()),
+            ("7.4.33", format!("1 0 1\nassert off\n{trace}").as_str()),
+        ],
+        "{groups:#?}"
+    );
+    let response = server
+        .post_run(json!({ "code": code, "images": EVERY_SHAPE, "ini": [{ "assert.exception": 1 }] }))
+        .await;
+    let groups = groups_of(&response.results);
+    assert_eq!(groups.len(), 1, "{groups:#?}");
+    assert_eq!(groups[0].result.stdout, format!("1 0 1\nassert on\n{trace}"));
+    server.containers.assert_none_left().await;
+}
+
+/// One `.phpt`-style case of `tests/fixtures/phpt`: its file, optional ini settings (run as an
+/// ini variant) and expected output, compared as php-src's run-tests.php does (trimmed).
+struct PhptCase {
+    name: String,
+    /// Code that prints `skip…` on the versions the case is not for.
+    skip_if: Option<String>,
+    ini: serde_json::Map<String, Value>,
+    file: String,
+    expect: String,
+}
+
+fn phpt_cases() -> Vec<PhptCase> {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/phpt");
+    let mut paths: Vec<_> = std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut sections = std::collections::HashMap::new();
+            let mut current = None;
+            for line in text.split_inclusive('\n') {
+                let trimmed = line.trim_end();
+                if trimmed.starts_with("--") && trimmed.ends_with("--") && trimmed.len() > 4 {
+                    current = Some(trimmed.trim_matches('-').to_owned());
+                    continue;
+                }
+                let section: &mut String = sections.entry(current.clone().expect("a section")).or_default();
+                section.push_str(line);
+            }
+            let ini = sections
+                .get("INI")
+                .map(|text| {
+                    text.lines()
+                        .filter_map(|line| line.split_once('='))
+                        .map(|(name, value)| (name.trim().to_owned(), Value::from(value.trim())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            PhptCase {
+                name: path.file_name().unwrap().to_string_lossy().into_owned(),
+                skip_if: sections.get("SKIPIF").cloned(),
+                ini,
+                file: sections["FILE"].clone(),
+                expect: sections["EXPECT"].trim().to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_project_s_phpt_cases_pass_on_every_version_with_and_without_an_ini_variant() {
+    let server = server_with_every_shape().await;
+    let cases = phpt_cases();
+    assert!(cases.len() >= 6 && cases.iter().any(|case| !case.ini.is_empty()));
+    let mut failed = Vec::new();
+    let mut passed = 0;
+    for case in &cases {
+        let mut images: Vec<&str> = EVERY_SHAPE.to_vec();
+        if let Some(skip_if) = &case.skip_if {
+            let answers = server.run(skip_if, &EVERY_SHAPE).await;
+            images.retain(|image| {
+                let answer = answers.iter().find(|r| r.image == *image).unwrap();
+                !answer.stdout.starts_with("skip")
+            });
+        }
+        let mut body = json!({ "code": case.file, "images": images });
+        if !case.ini.is_empty() {
+            body["ini"] = json!([case.ini]);
+        }
+        for result in server.post_run(body).await.results {
+            match result.stdout.trim() == case.expect {
+                true => passed += 1,
+                false => failed.push(format!("{} on {}: {:?}", case.name, result.image, result.stdout)),
+            }
+        }
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(passed >= cases.len() * 2, "{passed} passed");
+    server.containers.assert_none_left().await;
+}
+
+#[tokio::test]
+async fn an_ini_variant_carries_up_to_32_settings() {
+    let server = TestServer::start().await;
+    // php-src's run-tests.php sets 29 settings; 32 real settings of every version.
+    let names = [
+        "precision",
+        "serialize_precision",
+        "short_open_tag",
+        "zend.assertions",
+        "error_prepend_string",
+        "error_append_string",
+        "output_buffering",
+        "implicit_flush",
+        "max_execution_time",
+        "default_charset",
+        "variables_order",
+        "request_order",
+        "arg_separator.output",
+        "highlight.comment",
+        "default_socket_timeout",
+        "docref_root",
+        "docref_ext",
+        "error_reporting",
+        "html_errors",
+        "ignore_repeated_errors",
+        "ignore_repeated_source",
+        "report_memleaks",
+        "xmlrpc_errors",
+        "zend.enable_gc",
+        "unserialize_callback_func",
+        "user_agent",
+        "from",
+        "auto_globals_jit",
+        "mbstring.language",
+        "date.timezone",
+        "pcre.backtrack_limit",
+        "pcre.recursion_limit",
+    ];
+    assert_eq!(names.len(), 32);
+    let variant: serde_json::Map<String, Value> = names
+        .iter()
+        .map(|name| (name.to_string(), Value::from(ini_value_for(name))))
+        .collect();
+    let response = server
+        .post_run(json!({
+            "code": "<?php echo ini_get('precision'), ini_get('pcre.recursion_limit');",
+            "images": ["php:7.4-cli", "php:8.5-cli"], "ini": [variant],
+        }))
+        .await;
+    for result in &response.results {
+        assert_eq!(
+            (result.status, result.stdout.as_str()),
+            (Status::Ok, "1290000"),
+            "{result:#?}"
+        );
+    }
+    let mut too_many = variant.clone();
+    too_many.insert("display_errors".into(), Value::from("1"));
+    server
+        .assert_refused(
+            json!({ "code": "<?php", "images": ["php:8.5-cli"], "ini": [too_many] }),
+            StatusCode::BAD_REQUEST,
+            "at most 32",
+        )
+        .await;
+    server.containers.assert_none_left().await;
+}
+
+/// A harmless value for each setting of [`an_ini_variant_carries_up_to_32_settings`].
+fn ini_value_for(name: &str) -> &'static str {
+    match name {
+        "precision" => "12",
+        "pcre.recursion_limit" => "90000",
+        "pcre.backtrack_limit" => "1000000",
+        "serialize_precision" => "-1",
+        "short_open_tag" | "implicit_flush" | "zend.enable_gc" | "auto_globals_jit" | "report_memleaks" => {
+            "1"
+        }
+        "zend.assertions" => "1",
+        "output_buffering" | "max_execution_time" | "ignore_repeated_errors" | "ignore_repeated_source" => {
+            "0"
+        }
+        "xmlrpc_errors" | "html_errors" => "0",
+        "highlight.comment" => "#FF8000",
+        "default_charset" => "UTF-8",
+        "variables_order" => "EGPCS",
+        "request_order" => "GP",
+        "arg_separator.output" => "&amp;",
+        "default_socket_timeout" => "60",
+        "error_reporting" => "E_ALL",
+        "date.timezone" => "UTC",
+        "mbstring.language" => "neutral",
+        _ => "",
+    }
+}

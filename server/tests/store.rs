@@ -431,7 +431,11 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
         .await
         .unwrap();
     assert!(first.is_empty(), "the first list is the baseline: {first:?}");
-    assert!(store.awaiting_image("php:8.4-cli", 10).await.unwrap().is_empty());
+    assert!(store
+        .awaiting_image("php:8.4-cli", "sha256:84", 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Times are compared to the second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -441,7 +445,10 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
         .unwrap();
     assert_eq!(new, ["php:8.5-cli"]);
     assert_eq!(
-        store.awaiting_image("php:8.5-cli", 10).await.unwrap(),
+        store
+            .awaiting_image("php:8.5-cli", "sha256:85", 10)
+            .await
+            .unwrap(),
         [older.clone(), old.clone()],
         "oldest first"
     );
@@ -462,7 +469,13 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
         .save_result_of_image(&older, &result, Some("sha256:85"))
         .await
         .unwrap();
-    assert_eq!(store.awaiting_image("php:8.5-cli", 10).await.unwrap(), [old]);
+    assert_eq!(
+        store
+            .awaiting_image("php:8.5-cli", "sha256:85", 10)
+            .await
+            .unwrap(),
+        std::slice::from_ref(&old)
+    );
     let saved = store
         .saved_result(&older, "php:8.5-cli", &IniSettings::new())
         .await
@@ -472,12 +485,38 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
         (saved.result, saved.image_id.as_deref()),
         (result, Some("sha256:85"))
     );
+    // One that could not run there is passed over, on that image; a new build tries it again.
+    store
+        .record_backfill_failure(&old, "php:8.5-cli", "sha256:85")
+        .await
+        .unwrap();
+    assert!(store
+        .awaiting_image("php:8.5-cli", "sha256:85", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .awaiting_image("php:8.5-cli", "sha256:86", 10)
+            .await
+            .unwrap(),
+        std::slice::from_ref(&old)
+    );
+    store
+        .record_backfill_failure(&old, "php:8.5-cli", "sha256:86")
+        .await
+        .unwrap();
+    assert!(store
+        .awaiting_image("php:8.5-cli", "sha256:86", 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let newer = store.save_snippet("<?php echo 'newer';").await.unwrap();
     assert!(
         !store
-            .awaiting_image("php:8.5-cli", 10)
+            .awaiting_image("php:8.5-cli", "sha256:85", 10)
             .await
             .unwrap()
             .contains(&newer),

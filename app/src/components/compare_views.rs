@@ -1,6 +1,6 @@
 use super::result_grid::ResultMarks;
-use super::{OutputStream, ResultView};
-use crate::compare::{changes_at, diff_lines, group_results, LineChange};
+use super::{CopyButton, OutputStream, ResultView};
+use crate::compare::{changes_at, diff_lines, group_results, DiffBudget, LineChange};
 use crate::model::{ImageInfo, VersionResult};
 use crate::page_address::version_key;
 use leptos::either::Either;
@@ -133,10 +133,41 @@ pub fn GroupedResults(
     }
 }
 
-/// `other` against `base`, line by line, changed words marked.
+/// The diff budget of the page's rendering, shared by every cell and stream it diffs (see
+/// [`DiffBudget`]): a fresh one each time `renders_again` says something the cells show
+/// changed (the base, the results, the tab, the variants). On the server that is one rendering
+/// per request; in the browser, hydration spends what the server did, in the same order, and so
+/// shows the same cells.
+pub fn provide_diff_budget(renders_again: impl Fn() + Send + Sync + 'static) {
+    provide_context(PageDiffBudget(Memo::new(move |_| {
+        renders_again();
+        DiffBudget::for_page()
+    })));
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PageDiffBudget(Memo<DiffBudget>);
+
+/// The page's diff budget as it is now (not followed: a cell renders again for its own reasons
+/// only), or a page's worth of its own where none was provided.
+fn diff_budget() -> DiffBudget {
+    use_context::<PageDiffBudget>()
+        .map(|budget| budget.0.get_untracked())
+        .unwrap_or_default()
+}
+
+/// `other` against `base`, line by line, changed words marked, with a button that copies
+/// `other`'s own text. Past the page's diff budget, a note that the diff is too large, and
+/// `other` as it is.
 #[component]
 pub fn OutputDiff(base: String, other: String, stream: &'static str) -> impl IntoView {
-    let lines = diff_lines(&base, &other)
+    let Some(lines) = diff_lines(&base, &other, &diff_budget()) else {
+        return Either::Right(view! {
+            <p class="message diff-too-large">"Diff too large to show: the output as it is."</p>
+            <OutputStream text=other stream/>
+        });
+    };
+    let lines = lines
         .into_iter()
         .map(|line| {
             let (class, sign) = match line.change {
@@ -158,7 +189,13 @@ pub fn OutputDiff(base: String, other: String, stream: &'static str) -> impl Int
             view! { <span class=class><span class="diff-sign">{sign}</span>{parts}"\n"</span> }
         })
         .collect_view();
-    view! { <pre class=format!("diff diff-{stream}")>{lines}</pre> }
+    let text = StoredValue::new(other);
+    Either::Left(view! {
+        <div class="output">
+            <pre class=format!("diff diff-{stream}")>{lines}</pre>
+            <CopyButton text stream/>
+        </div>
+    })
 }
 
 /// "8.0.0", "8.0.0 and 8.4.0", "7.4.0, 8.0.0 and 8.4.0".

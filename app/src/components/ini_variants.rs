@@ -1,7 +1,7 @@
 //! ini variants: the editor of the sets of ini settings a run compares, and the heading that
 //! names each one above its results.
 
-use crate::model::{ini_text, IniSettings, MAX_INI_VARIANTS};
+use crate::model::{ini_text, IniSettings, MAX_INI_VARIANTS, PRODUCTION_INI};
 use leptos::prelude::*;
 
 /// One text box per variant, `name=value` a line; every version runs once under each. A single
@@ -20,7 +20,8 @@ pub fn IniVariantsEditor(texts: RwSignal<Vec<String>>) -> impl IntoView {
             <summary>"ini settings" {count}</summary>
             <p class="ini-help">
                 "One " <code>"name=value"</code> " a line. Every version runs once under each variant; "
-                "an empty variant is the image's own settings."
+                "an empty variant is evalgrid's baseline, the same on every image: PHP's own defaults "
+                "(as without a php.ini), errors shown on stdout."
             </p>
             <div class="ini-variant-inputs">
                 <For
@@ -38,7 +39,7 @@ pub fn IniVariantsEditor(texts: RwSignal<Vec<String>>) -> impl IntoView {
                                     spellcheck="false"
                                     placeholder=match index {
                                         0 => "opcache.enable_cli=1\nopcache.jit=tracing\nopcache.jit_buffer_size=16M",
-                                        _ => "Empty: the image's own settings",
+                                        _ => "Empty: PHP's own defaults",
                                     }
                                     prop:value=move || texts.with(|texts| texts.get(index).cloned().unwrap_or_default())
                                     on:input=move |event| texts.update(|texts| {
@@ -73,6 +74,26 @@ pub fn IniVariantsEditor(texts: RwSignal<Vec<String>>) -> impl IntoView {
                 on:click=move |_| texts.update(|texts| texts.push(String::new()))
             >
                 "Add a variant"
+            </button>
+            <button
+                type="button"
+                class="link ini-add"
+                title="The settings of PHP's php.ini-production that change what a script does"
+                disabled=full
+                on:click=move |_| texts.update(|texts| {
+                    let production: String = PRODUCTION_INI
+                        .iter()
+                        .map(|(name, value)| format!("{name}={value}\n"))
+                        .collect();
+                    // Into the last box when it is empty, else a variant of its own.
+                    let several = texts.len() > 1;
+                    match texts.last_mut() {
+                        Some(last) if several && last.trim().is_empty() => *last = production,
+                        _ => texts.push(production),
+                    }
+                })
+            >
+                "Add production settings"
             </button>
         </details>
     }

@@ -258,6 +258,13 @@ pub fn Playground(
     let any_cached = move || results.with(|all| all.iter().flat_map(HashMap::values).any(|r| r.cached));
     // The sections below render anew only when the variants really change.
     let shown_variants = Memo::new(move |_| variants.get());
+    // One diff budget for all the cells a change renders again (issue 23: the whole page's).
+    super::compare_views::provide_diff_budget(move || {
+        base.track();
+        results.track();
+        shown_view.track();
+        shown_variants.track();
+    });
 
     view! {
         <main class="playground" data-hydrated=move || hydrated.get().then_some("true")>

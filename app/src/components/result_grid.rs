@@ -1,4 +1,4 @@
-use super::{format_bytes, format_duration, CopyButton, OutputDiff, OutputStream, USAGE_SOURCE};
+use super::{format_bytes, format_duration, OutputDiff, OutputStream, USAGE_SOURCE};
 use crate::model::{ImageInfo, Status, VersionResult};
 use crate::page_address::version_key;
 use leptos::either::Either;
@@ -162,27 +162,15 @@ fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoVi
             <p class="identical">"Identical to PHP " {b.php_version.clone()}</p>
         })}
         {match stdout_base {
-            Some(base) => Some(Either::Left(view! { <OutputDiffWithCopy base other=result.stdout.clone() stream="stdout"/> })),
+            Some(base) => Some(Either::Left(view! { <OutputDiff base other=result.stdout.clone() stream="stdout"/> })),
             None => (!result.stdout.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })),
         }}
         {match stderr_base {
-            Some(base) => Some(Either::Left(view! { <OutputDiffWithCopy base other=result.stderr.clone() stream="stderr"/> })),
+            Some(base) => Some(Either::Left(view! { <OutputDiff base other=result.stderr.clone() stream="stderr"/> })),
             None => (!result.stderr.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.stderr.clone() stream="stderr"/> })),
         }}
         {(empty && result.status != Status::Error).then(|| view! { <p class="no-output">"no output"</p> })}
         {result.message.clone().map(|m| view! { <p class="message">{m}</p> })}
-    }
-}
-
-/// A stream's diff against the base, with a button that copies this version's own text.
-#[component]
-fn OutputDiffWithCopy(base: String, other: String, stream: &'static str) -> impl IntoView {
-    let text = StoredValue::new(other.clone());
-    view! {
-        <div class="output">
-            <OutputDiff base other stream/>
-            <CopyButton text stream/>
-        </div>
     }
 }
 

@@ -300,13 +300,19 @@ impl Store {
         self.save_result_of_image(id, result, None).await
     }
 
-    /// [`Store::save_result`], remembering the id of the image it ran on (`None`: unknown).
+    /// [`Store::save_result`], remembering the id of the image it ran on (`None`: unknown);
+    /// unless it [`replaces`] nothing the snippet has saved for that image and variant: a
+    /// result that proves nothing never takes the place of one that does.
     pub async fn save_result_of_image(
         &self,
         id: &str,
         result: &VersionResult,
         image_id: Option<&str>,
     ) -> Result<(), StoreError> {
+        let saved = self.saved_result(id, &result.image, &result.ini).await?;
+        if !replaces(saved.as_ref(), result, image_id) {
+            return Ok(());
+        }
         let compact = Compact::of(result)?;
         on_pool!(self, pool => {
             sqlx::query(
@@ -389,19 +395,62 @@ impl Store {
     /// Up to `limit` snippets saved before `image` (a name) was first seen that have no result
     /// for it, oldest first: what re-running saved snippets on new versions has left to do.
     /// Compared to the second (both times are RFC 3339 UTC): one saved in the very second the
-    /// image appeared counts as before it.
-    pub async fn awaiting_image(&self, image: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+    /// image appeared counts as before it. A snippet that failed to run on this very image
+    /// (`image_id`) is left out for [`BACKFILL_RETRY`] after each failure, and for good after
+    /// [`BACKFILL_ATTEMPTS`] of them (see [`Store::record_backfill_failure`]).
+    pub async fn awaiting_image(
+        &self,
+        image: &str,
+        image_id: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let retry_after = OffsetDateTime::now_utc() - BACKFILL_RETRY;
+        let retry_after = retry_after.format(&Rfc3339).expect("a time formats as RFC 3339");
         let ids: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
             "SELECT s.id FROM snippets s JOIN images_seen i ON i.image = $1
              WHERE substr(s.created_at, 1, 19) <= substr(i.first_seen, 1, 19)
                AND NOT EXISTS (SELECT 1 FROM snippet_results r WHERE r.snippet_id = s.id AND r.image = $1)
-             ORDER BY s.created_at, s.id LIMIT $2",
+               AND NOT EXISTS (SELECT 1 FROM backfill_failures f
+                               WHERE f.snippet_id = s.id AND f.image = $1 AND f.image_id = $2
+                                 AND (f.attempts >= $3 OR substr(f.failed_at, 1, 19) > substr($4, 1, 19)))
+             ORDER BY s.created_at, s.id LIMIT $5",
         )
         .bind(image)
+        .bind(image_id)
+        .bind(i64::from(BACKFILL_ATTEMPTS))
+        .bind(&retry_after)
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?);
         Ok(ids)
+    }
+
+    /// Records that the snippet `id` could not run on `image` (a name) with the id `image_id`,
+    /// so that [`Store::awaiting_image`] moves past it; a new image under the name starts the
+    /// count again.
+    pub async fn record_backfill_failure(
+        &self,
+        id: &str,
+        image: &str,
+        image_id: &str,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO backfill_failures (snippet_id, image, image_id, attempts, failed_at)
+                 VALUES ($1, $2, $3, 1, $4)
+                 ON CONFLICT (snippet_id, image) DO UPDATE SET
+                   attempts = CASE WHEN backfill_failures.image_id = excluded.image_id
+                                   THEN backfill_failures.attempts + 1 ELSE 1 END,
+                   image_id = excluded.image_id, failed_at = excluded.failed_at",
+            )
+            .bind(id)
+            .bind(image)
+            .bind(image_id)
+            .bind(now())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// The saved snippet with its latest result per image, oldest PHP version first.
@@ -657,9 +706,34 @@ pub fn cache_key(input: SnippetInput<'_>, image_id: &str, settings: &str) -> Str
 
 /// Whether a result may be served again for the same code, image and sandbox. Timeouts, kills at
 /// the memory limit and errors depend on the moment (load, the engine), so they always run again.
+/// How long a snippet that failed to run on a new image waits before it is tried again ...
+pub const BACKFILL_RETRY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// ... and after how many failures on the same image it is not tried again.
+pub const BACKFILL_ATTEMPTS: u32 = 3;
+
 pub fn cacheable(result: &VersionResult) -> bool {
     use crate::model::Status;
     matches!(result.status, Status::Ok | Status::Exit | Status::OutputLimit)
+}
+
+/// Whether `fresh`, run on the image `image_id`, may take the place of the snippet's `saved`
+/// result for its image and variant. A failure to run (busy, the engine, cancelled) says
+/// nothing about the code: it never replaces a result, only another failure. A timeout or a
+/// kill at the memory limit depends on the moment too: it replaces a result of the code only
+/// when that came from another image (the tag now names a new build). Any other result
+/// replaces whatever was saved.
+pub fn replaces(saved: Option<&SavedResult>, fresh: &VersionResult, image_id: Option<&str>) -> bool {
+    use crate::model::Status;
+    let Some(saved) = saved else {
+        return true;
+    };
+    match fresh.status {
+        Status::Error => saved.result.status == Status::Error,
+        _ if cacheable(fresh) => true,
+        _ if !cacheable(&saved.result) => true,
+        _ => matches!((saved.image_id.as_deref(), image_id), (Some(old), Some(new)) if old != new),
+    }
 }
 
 /// A `snippets` row.
@@ -755,6 +829,50 @@ mod tests {
             peak_memory_bytes: Some(2),
             ..VersionResult::new("php:8.4-cli", "8.4.27", crate::model::Status::Ok)
         }
+    }
+
+    #[test]
+    fn a_result_that_proves_nothing_never_takes_the_place_of_one_that_does() {
+        use crate::model::Status;
+        let with = |status| VersionResult {
+            status,
+            ..result_with("", "")
+        };
+        let saved = |status, image_id: &str| SavedResult {
+            result: with(status),
+            image_id: Some(image_id.to_owned()),
+        };
+        let ok = saved(Status::Ok, "sha256:a");
+        assert!(!replaces(Some(&ok), &with(Status::Error), Some("sha256:a")));
+        assert!(!replaces(Some(&ok), &with(Status::Error), Some("sha256:b")));
+        assert!(!replaces(Some(&ok), &with(Status::Timeout), Some("sha256:a")));
+        assert!(
+            replaces(Some(&ok), &with(Status::Timeout), Some("sha256:b")),
+            "a new build"
+        );
+        assert!(replaces(Some(&ok), &with(Status::Exit), Some("sha256:a")));
+        let unknown_image = SavedResult {
+            image_id: None,
+            ..ok.clone()
+        };
+        assert!(!replaces(
+            Some(&unknown_image),
+            &with(Status::Oom),
+            Some("sha256:b")
+        ));
+        let failed = saved(Status::Error, "sha256:a");
+        assert!(replaces(Some(&failed), &with(Status::Error), Some("sha256:a")));
+        assert!(replaces(
+            Some(&saved(Status::Timeout, "sha256:a")),
+            &with(Status::Oom),
+            None
+        ));
+        assert!(!replaces(
+            Some(&saved(Status::Timeout, "sha256:a")),
+            &with(Status::Error),
+            None
+        ));
+        assert!(replaces(None, &with(Status::Error), None), "nothing saved yet");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod postgres;
 pub mod registry;
 pub mod server_process;
+pub mod tags;
 pub mod tls_engine;
 
 use clap::Parser;

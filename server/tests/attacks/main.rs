@@ -3,7 +3,14 @@
 //! `ok`, the server must answer the next request normally, and no container may be left.
 //! SECURITY.md lists each attack with its observed outcome.
 
+#[path = "../common/mod.rs"]
 mod common;
+
+// The findings of each hostile-user pass, a module each (SECURITY.md's findings table).
+mod native_code;
+mod odd_paths_and_proxies;
+mod page_load;
+mod saved_results_and_the_line;
 
 use app::model::{Status, VersionResult};
 use common::server_process::ServerProcess;
@@ -639,6 +646,35 @@ async fn ini_values_cannot_set_other_settings_or_reach_the_shell() {
         server
             .assert_refused(body, reqwest::StatusCode::BAD_REQUEST, "ini variant 2")
             .await;
+    }
+    server.containers.assert_none_left().await;
+}
+
+/// A value PHP's ini parser cannot read (an unmatched quote, an open `${`, a second `=`) spoils
+/// at most the run's own settings after it: evalgrid's own, here those that make the opcodes
+/// dump, still hold, and PHP says what it could not parse.
+#[tokio::test]
+async fn an_ini_value_that_does_not_parse_cannot_undo_evalgrid_s_own_settings() {
+    let server = TestServer::start().await;
+    let values = [r#""unterminated"#, "${open", "x=y"];
+    let variants: Vec<serde_json::Value> = values
+        .iter()
+        .map(|value| serde_json::json!({ "error_prepend_string": value }))
+        .collect();
+    let response = server
+        .post_run(serde_json::json!({
+            "code": "<?php echo 1 + 2;", "images": ALL, "show": "opcodes", "ini": variants,
+        }))
+        .await;
+    assert_eq!(response.results.len(), ALL.len() * values.len());
+    for result in &response.results {
+        assert!(
+            result.stdout.contains("(after optimizer)") && result.stdout.contains("ECHO int(3)"),
+            "{} {:?}: the dump is gone: {result:#?}",
+            result.image,
+            result.ini
+        );
+        assert!(result.stdout.contains("syntax error"), "{result:#?}");
     }
     server.containers.assert_none_left().await;
 }
