@@ -335,7 +335,7 @@ fn shortest_edit(
     }
     let limit = cap.min(steps.left);
     // Round d tries d + 1 diagonals: past the limit, the rounds are over long before n + m.
-    let rounds = (n + m).min((2 * limit).isqrt() + 1);
+    let rounds = (n + m).min(limit.saturating_mul(2).isqrt() + 1);
     // furthest[k + offset]: the furthest x reached on diagonal k = x - y, in the round before.
     let offset = rounds as isize + 1;
     let mut furthest = vec![0_u32; 2 * rounds + 3];

@@ -874,9 +874,12 @@ mod tests {
             .map(|n| variant(&[("precision", &n.to_string())]))
             .collect();
         assert!(error(with(&["a"], many)).contains("at most 4"));
-        let names: Vec<String> = (0..9).map(|n| format!("s{n}")).collect();
+        let names: Vec<String> = (0..33).map(|n| format!("s{n}")).collect();
         let big = variant(&names.iter().map(|n| (n.as_str(), "1")).collect::<Vec<_>>());
-        assert!(error(with(&["a"], vec![big])).contains("9 settings; at most 8"));
+        assert!(error(with(&["a"], vec![big.clone()])).contains("33 settings; at most 32"));
+        let mut fits = big;
+        fits.pop_last();
+        assert_eq!(with(&["a"], vec![fits]).validate(&limits), Ok(()));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! A client with many runs (or one wide run in waves, each wave a place) takes one turn per
 //! round like everyone else, instead of holding every place in front of a newcomer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -38,27 +38,21 @@ pub(crate) struct Line {
 #[derive(Default)]
 struct Waiting {
     next_ticket: u64,
-    places: BTreeMap<u64, Entry>,
-}
-
-struct Entry {
-    client: ClientKey,
-    round: u64,
-}
-
-impl Waiting {
-    /// The order places are served in: round by round, by ticket. A newcomer's round is never
-    /// below the lowest in line and its ticket is the highest, so the head stays the head
-    /// until it leaves: only one run at a time reserves room.
-    fn order(&self, ticket: u64) -> (u64, u64) {
-        (self.places[&ticket].round, ticket)
-    }
+    /// The places as `(round, ticket)`: the order they are served in, round by round, by
+    /// ticket. A newcomer's round is never below the lowest in line and its ticket is the
+    /// highest, so the head stays the head until it leaves: only one run at a time reserves
+    /// room.
+    order: BTreeSet<(u64, u64)>,
+    /// Each client's places in line, and the round of its last.
+    clients: HashMap<ClientKey, (usize, u64)>,
 }
 
 /// A run's place in the line; dropping it leaves the line.
 pub(crate) struct Place {
     line: Arc<Line>,
     ticket: u64,
+    round: u64,
+    client: ClientKey,
 }
 
 /// The line is full.
@@ -78,32 +72,37 @@ impl Line {
     /// the line is full.
     pub(crate) fn join(self: &Arc<Self>, client: ClientKey) -> Result<Place, Full> {
         let mut waiting = self.waiting.lock().unwrap();
-        if waiting.places.len() >= self.capacity {
+        if waiting.order.len() >= self.capacity {
             return Err(Full);
         }
-        let own_last = waiting
-            .places
-            .values()
-            .filter(|entry| entry.client == client)
-            .map(|entry| entry.round + 1)
-            .max();
-        let served = waiting.places.values().map(|entry| entry.round).min();
-        let round = own_last.or(served).unwrap_or(0);
+        let served = waiting.order.first().map_or(0, |(round, _)| *round);
+        let round = match waiting.clients.get(&client) {
+            Some((_, last)) => last + 1,
+            None => served,
+        };
         let ticket = waiting.next_ticket;
         waiting.next_ticket += 1;
-        waiting.places.insert(ticket, Entry { client, round });
+        waiting.order.insert((round, ticket));
+        let (count, last) = waiting.clients.entry(client.clone()).or_insert((0, round));
+        *count += 1;
+        *last = round;
+        // A newcomer goes before the places of later rounds: they move back.
+        let overtakes = waiting.order.last().is_some_and(|(last, _)| *last > round);
         drop(waiting);
-        // A newcomer may go before places of clients with more in line.
-        self.moved.send_modify(|moves| *moves += 1);
+        if overtakes {
+            self.moved.send_modify(|moves| *moves += 1);
+        }
         Ok(Place {
             line: self.clone(),
             ticket,
+            round,
+            client,
         })
     }
 
     /// How many runs are in line, the one at the head included.
     pub(crate) fn len(&self) -> usize {
-        self.waiting.lock().unwrap().places.len()
+        self.waiting.lock().unwrap().order.len()
     }
 }
 
@@ -111,12 +110,7 @@ impl Place {
     /// How many runs are ahead of this one.
     pub(crate) fn ahead(&self) -> usize {
         let waiting = self.line.waiting.lock().unwrap();
-        let mine = waiting.order(self.ticket);
-        waiting
-            .places
-            .keys()
-            .filter(|ticket| waiting.order(**ticket) < mine)
-            .count()
+        waiting.order.range(..(self.round, self.ticket)).count()
     }
 
     /// A watch that changes whenever the line moves (see [`Place::ahead`]).
@@ -127,7 +121,15 @@ impl Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.line.waiting.lock().unwrap().places.remove(&self.ticket);
+        let mut waiting = self.line.waiting.lock().unwrap();
+        waiting.order.remove(&(self.round, self.ticket));
+        if let Some((count, _)) = waiting.clients.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                waiting.clients.remove(&self.client);
+            }
+        }
+        drop(waiting);
         self.line.moved.send_modify(|moves| *moves += 1);
     }
 }

@@ -111,8 +111,9 @@ async fn next(state: &AppState) -> Step {
 }
 
 /// Runs `snippet` on `image` with its own input, under each of its ini variants, and records
-/// the results as added later; false when a variant could not run (its result is not saved:
-/// the next try runs the snippet again).
+/// the results as added later, all or none: false when a variant could not run (then nothing is
+/// saved, and the next try runs every variant again — a saved result for the image would take
+/// the snippet off the list of those awaiting it).
 async fn run_on(
     state: &AppState,
     snippet: &Snippet,
@@ -132,14 +133,17 @@ async fn run_on(
             .collect(),
     };
     let script = runner::Script::from(input);
-    let mut results = std::pin::pin!(run_admitted(&state.runner, &script, variants, admission));
-    let mut all_ran = true;
-    while let Some(result) = results.next().await {
-        if result.status == app::model::Status::Error {
-            tracing::warn!(snippet = %id, image = %image.name, message = ?result.message, "cannot run a snippet on a new version");
-            all_ran = false;
-            continue;
-        }
+    let results: Vec<VersionResult> = run_admitted(&state.runner, &script, variants, admission)
+        .collect()
+        .await;
+    if let Some(failed) = results
+        .iter()
+        .find(|result| result.status == app::model::Status::Error)
+    {
+        tracing::warn!(snippet = %id, image = %image.name, message = ?failed.message, "cannot run a snippet on a new version");
+        return false;
+    }
+    for result in results {
         recorder
             .record(VersionResult {
                 added_later: true,
@@ -147,8 +151,6 @@ async fn run_on(
             })
             .await;
     }
-    if all_ran {
-        tracing::info!(snippet = %id, image = %image.name, "ran a saved snippet on a new version");
-    }
-    all_ran
+    tracing::info!(snippet = %id, image = %image.name, "ran a saved snippet on a new version");
+    true
 }

@@ -10,17 +10,21 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// `GET`/`HEAD` of a path that is not canonical: `308` to the canonical one, with the query.
-/// A path the router cannot read at all: `404`. Everything else goes on unchanged (another
-/// method at an odd path finds no route, as before).
+/// `GET`/`HEAD` of a path that is not canonical: `308` to the canonical one, with the query;
+/// any other method there, or a path the router cannot read at all: `404`. Canonical paths go
+/// on unchanged.
 pub async fn redirect_odd_paths(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let Some(canonical) = canonical_path(path) else {
         return not_found();
     };
-    let redirect = canonical != path && matches!(*request.method(), Method::GET | Method::HEAD);
-    if !redirect {
+    if canonical == path {
         return next.run(request).await;
+    }
+    // Any other method at an odd path would reach the fallback, which renders the page its
+    // router reads there, past the page views' quota and their render pool.
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return not_found();
     }
     let location = match request.uri().query() {
         Some(query) => format!("{canonical}?{query}"),

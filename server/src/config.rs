@@ -98,7 +98,7 @@ pub struct Config {
     /// (IPv6: per /64; each version under each ini variant counts, so that one wide run counts
     /// as what it holds); a run that would go over gets `429`, except a client's only one,
     /// however wide; 0 turns the cap off.
-    #[arg(long, env = "EVALGRID_RUNS_IN_FLIGHT_PER_IP", default_value_t = 64)]
+    #[arg(long, env = "EVALGRID_RUNS_IN_FLIGHT_PER_IP", default_value_t = 128)]
     pub runs_in_flight_per_ip: usize,
     /// Pre-started single-use containers kept waiting per image, within --max-containers (an
     /// idle pool gives its containers up to runs); 0 turns the pool off.

@@ -192,13 +192,18 @@ pub async fn limit_page_views(
             return refused.into_response();
         }
     }
-    let Ok(_turn) = views.renders.clone().acquire_owned().await else {
+    let Ok(turn) = views.renders.clone().acquire_owned().await else {
         return AppError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping").into_response();
     };
     let runtime = tokio::runtime::Handle::current();
     // The render's own tasks (loading the snippet) still run on the workers; only its polling,
-    // where the views are built, is here.
-    match tokio::task::spawn_blocking(move || runtime.block_on(next.run(request))).await {
+    // where the views are built, is here. The turn goes with it: a client that hangs up drops
+    // this future, not the render, which holds its turn until it is done.
+    let render = move || {
+        let _turn = turn;
+        runtime.block_on(next.run(request))
+    };
+    match tokio::task::spawn_blocking(render).await {
         Ok(response) => response,
         Err(error) => {
             tracing::error!(%error, "a page could not be rendered");

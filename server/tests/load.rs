@@ -73,6 +73,9 @@ async fn a_burst_larger_than_the_capacity_is_served_from_the_line_or_turned_away
         "16",
         "--runs-per-minute",
         "0",
+        // 50 clients, all on one address here: no per-address share.
+        "--runs-in-flight-per-ip",
+        "0",
     ])
     .await;
     let server = process.client();
@@ -206,7 +209,7 @@ async fn one_client_cannot_take_the_line() {
         .assert_refused(
             run_body("<?php echo 'third';", &["php:8.4-cli"]),
             StatusCode::TOO_MANY_REQUESTS,
-            "2 runs waiting or running",
+            "runs of up to 2 versions waiting or running",
         )
         .await;
     assert_eq!(results(&holder.rest().await)[0].stdout, "held");
