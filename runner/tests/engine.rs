@@ -993,12 +993,8 @@ async fn every_image_shape_runs_under_one_ini_baseline() {
         .map(setting),
         [Some("1"), Some("0"), Some("1"), Some("0")]
     );
-    let code = r#"<?php echo ini_get("zend.assertions"), " ", ini_get("zend.exception_ignore_args"), " ",
-  ini_get("short_open_tag"), "\n";
-function f($x) { throw new Exception("e"); }
-try { @assert(false); echo "assert off\n"; } catch (AssertionError $e) { echo "assert on\n"; }
-try { f("secret"); } catch (Exception $e) { echo $e->getTraceAsString(), "\n"; }
-"#;
+    // Issue 29's snippet: assertions, trace arguments, short tags.
+    let code = include_str!("fixtures/depends_on_php_ini.php");
     let results = engine.run_all(&names, code).await;
     for result in &results {
         let assert = match result.php_version.starts_with("7.") {

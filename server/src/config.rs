@@ -162,7 +162,7 @@ pub struct Config {
     /// `x-forwarded-for` (HAProxy's `option forwardfor`, nginx) or `forwarded` (RFC 7239). A
     /// proxy passes the other one on as the client wrote it. The client is the right-most hop
     /// in it that is not a trusted proxy.
-    #[arg(long, env = "EVALGRID_FORWARDED_HEADER", value_enum, default_value_t = crate::ForwardedHeader::XForwardedFor)]
+    #[arg(long, env = "EVALGRID_FORWARDED_HEADER", value_enum, default_value_t = crate::ForwardedHeader::default())]
     pub forwarded_header: crate::ForwardedHeader,
     /// Who may show the embed (`/e/{id}`) in a frame: a CSP `frame-ancestors` source list,
     /// comma- or space-separated: `*` (any site), `'self'`, `'none'` (no site), schemes

@@ -540,12 +540,8 @@ async fn server_with_every_shape() -> TestServer {
 #[tokio::test]
 async fn a_script_that_depends_on_the_images_ini_is_grouped_by_version_not_by_image() {
     let server = server_with_every_shape().await;
-    let code = r#"<?php echo ini_get("zend.assertions"), " ", ini_get("zend.exception_ignore_args"), " ",
-  ini_get("short_open_tag"), "\n";
-function f($x) { throw new Exception("e"); }
-try { @assert(false); echo "assert off\n"; } catch (AssertionError $e) { echo "assert on\n"; }
-try { f("secret"); } catch (Exception $e) { echo $e->getTraceAsString(), "\n"; }
-"#;
+    // Issue 29's snippet: assertions, trace arguments, short tags.
+    let code = include_str!("../../runner/tests/fixtures/depends_on_php_ini.php");
     let images: Vec<ImageInfo> = server.get("/api/images").await.json().await.unwrap();
     let run: Vec<ImageInfo> = images
         .into_iter()
