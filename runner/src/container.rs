@@ -3,117 +3,18 @@
 //! remove. How the observations become a result is [`crate::classify`]'s pure business; the
 //! engine is reached through [`crate::backend::Backend`].
 
-use crate::backend::Backend;
 use crate::classify::{classify, End, Observed};
+use crate::guard::ContainerGuard;
 use crate::slots::Slot;
-use crate::{clock, sandbox, usage, DiscoverError, Execution, Image, RunError, Runner, Script, Usage};
+use crate::{clock, sandbox, usage, volume, Execution, Image, RunError, Runner, Script, Usage};
 use bollard::container::{AttachContainerResults, LogOutput};
 use futures::{Stream, StreamExt};
-use std::sync::Arc;
-use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 /// The shell's exit status for a process killed by SIGKILL (the OOM killer's signal).
 const SIGKILLED: i64 = 128 + 9;
-/// Longest pause between attempts to remove a container while the engine is away.
-const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
-
-/// Owns a container and its [`Slot`]: removes the container when dropped, whatever path the run
-/// took (error, timeout, shutdown, a client that went away), and frees the slot only once the
-/// engine has removed the container. The normal path awaits [`ContainerGuard::remove`].
-pub(crate) struct ContainerGuard {
-    runner: Runner,
-    id: Option<String>,
-    slot: Option<Slot>,
-}
-
-impl ContainerGuard {
-    /// Owns a container that holds no slot of its own (the clock's filler, created inside the
-    /// slot of the run container that waits for it).
-    pub(crate) fn without_slot(runner: &Runner, id: String) -> Self {
-        Self {
-            runner: runner.clone(),
-            id: Some(id),
-            slot: None,
-        }
-    }
-
-    pub(crate) fn id(&self) -> &str {
-        self.id.as_deref().unwrap_or_default()
-    }
-
-    fn backend(&self) -> &Arc<dyn Backend> {
-        &self.runner.backend
-    }
-
-    /// Removes the container now and hands its slot back for another container; if the engine
-    /// refuses, keeps trying in the background (holding the slot) and returns `None`.
-    pub(crate) async fn remove(mut self) -> Option<Slot> {
-        let id = self.id.take()?;
-        let slot = self.slot.take();
-        match self.backend().remove(&id).await {
-            Ok(()) => slot,
-            Err(error) => {
-                retry_removal(&self.runner, id, slot, error);
-                None
-            }
-        }
-    }
-}
-
-impl Drop for ContainerGuard {
-    fn drop(&mut self) {
-        let Some(id) = self.id.take() else { return };
-        let slot = self.slot.take();
-        let runner = self.runner.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                self.runner.cleanups.spawn_on(
-                    async move {
-                        if let Err(error) = runner.backend.remove(&id).await {
-                            retry_removal(&runner, id, slot, error);
-                        }
-                    },
-                    &handle,
-                );
-            }
-            // No runtime left (process exiting): start-up's orphan sweep will catch it.
-            Err(_) => tracing::warn!(container = %id, "container left behind: no runtime"),
-        }
-    }
-}
-
-/// Keeps trying to remove a container the engine could not remove (it is down or restarting),
-/// backing off up to [`MAX_RETRY_PAUSE`], until it is gone; its slot is held until then.
-fn retry_removal(runner: &Runner, id: String, slot: Option<Slot>, error: String) {
-    tracing::warn!(container = %id, %error, "cannot remove container; will retry");
-    let backend = runner.backend.clone();
-    runner.cleanups.spawn(async move {
-        let mut pause = Duration::from_millis(250);
-        loop {
-            tokio::time::sleep(pause).await;
-            match backend.remove(&id).await {
-                Ok(()) => {
-                    drop(slot);
-                    return tracing::info!(container = %id, "removed after retrying");
-                }
-                Err(_) => pause = (pause * 2).min(MAX_RETRY_PAUSE),
-            }
-        }
-    });
-}
-
-pub(crate) async fn remove_labelled(runner: &Runner) -> Result<usize, DiscoverError> {
-    let orphans = runner.listed_containers().await?;
-    for id in &orphans {
-        if let Err(error) = runner.backend.remove(id).await {
-            tracing::warn!(container = %id, %error, "cannot remove orphaned container");
-        }
-    }
-    Ok(orphans.len())
-}
 
 /// A started container, blocked in `cat` until its script arrives on stdin.
 pub(crate) struct Prepared {
@@ -155,16 +56,20 @@ async fn create(runner: &Runner, image: &Image, slot: Slot) -> Result<(Container
     let (runner, image) = (runner.clone(), image.clone());
     let (created, receiver) = tokio::sync::oneshot::channel();
     runner.cleanups.clone().spawn(async move {
-        let clock = clock::ready(&runner, &image).await;
-        let body = sandbox::container_body(runner.config(), &image.id, slot.uid(), clock);
-        let container = runner.backend.create(body).await.map(|id| {
-            let guard = ContainerGuard {
-                runner: runner.clone(),
-                id: Some(id),
-                slot: Some(slot),
+        let clock = clock::wanted(runner.config())
+            && match volume::ready(&runner, &image, &clock::TOOL, &runner.clock).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot install the fixed clock yet; runs get the real time");
+                    false
+                }
             };
-            (guard, clock)
-        });
+        let body = sandbox::container_body(runner.config(), &image.id, slot.uid(), clock);
+        let container = runner
+            .backend
+            .create(body)
+            .await
+            .map(|id| (ContainerGuard::new(&runner, id, slot), clock));
         let _ = created.send(container);
     });
     receiver.await.unwrap_or(Err(RunError::ShuttingDown))

@@ -196,7 +196,7 @@ impl Catalog {
             if age < STALE_FOR {
                 if !self.refreshing.swap(true, Ordering::SeqCst) {
                     let runner = runner.clone();
-                    tokio::spawn(async move {
+                    runner.cleanups.clone().spawn(async move {
                         let catalog = &runner.catalog;
                         if let Err(error) = catalog.discover_once(&runner).await {
                             tracing::warn!(%error, "cannot refresh the image list");

@@ -1,7 +1,8 @@
 //! The container definition every run uses. Everything a hostile script could use to reach out
 //! or stay around is closed here; SECURITY-relevant choices are commented with their reason.
 
-use crate::{clock, seccomp, usage, RunnerConfig, INSTANCE_LABEL, MANAGED_LABEL};
+use crate::guard::labels;
+use crate::{clock, seccomp, usage, RunnerConfig};
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use std::collections::HashMap;
 
@@ -149,15 +150,6 @@ pub(crate) fn fingerprint(config: &RunnerConfig) -> String {
     )
 }
 
-/// The labels every container of this instance carries: how its own are found again (the
-/// start-up sweep, the tests' census) and other instances' left alone.
-pub(crate) fn labels(config: &RunnerConfig) -> HashMap<String, String> {
-    HashMap::from([
-        (MANAGED_LABEL.to_owned(), "true".to_owned()),
-        (INSTANCE_LABEL.to_owned(), config.instance_id.clone()),
-    ])
-}
-
 fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
     ResourcesUlimits {
         name: Some(name.into()),
@@ -209,7 +201,7 @@ pub(crate) fn container_body(
             network_mode: Some("none".into()),
             readonly_rootfs: Some(true),
             tmpfs: Some(tmpfs),
-            mounts: clock.then(|| vec![clock::mount()]),
+            mounts: clock.then(|| vec![clock::TOOL.mount()]),
             // Without a private, empty IPC namespace /dev/shm would stay writable.
             ipc_mode: Some("none".into()),
             memory: Some(config.memory_bytes),
