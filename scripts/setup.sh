@@ -76,6 +76,9 @@ start_docker() {
 install_rust_tools() {
   rustup target list --installed | grep -q wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown
+  # The workers' supervisor is a static binary (runner/build.rs builds it).
+  rustup target list --installed | grep -q x86_64-unknown-linux-musl \
+    || rustup target add x86_64-unknown-linux-musl
   # The test command checks formatting and lints.
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed | grep -q '^clippy' || rustup component add clippy

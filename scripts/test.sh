@@ -13,6 +13,7 @@ cargo fmt --all --check
 # The server side (app with ssr) and the page (app with hydrate, for the browser) apart: the two
 # feature sets never build together.
 cargo clippy -p runner -p app -p server --all-targets -- -D warnings
+cargo clippy -p evalgrid-supervisor --features binary --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 echo "[test] building the release site (code editor bundle, server + WASM)"
@@ -24,6 +25,7 @@ cargo leptos build --release --precompress
 
 echo "[test] cargo tests"
 cargo test --release --no-fail-fast -p runner -p app -p server
+cargo test --release -p evalgrid-supervisor --features binary
 
 echo "[test] browser tests"
 (cd end2end && npx playwright test)

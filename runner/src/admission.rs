@@ -9,6 +9,9 @@ use futures::stream::Stream;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// How often a run waiting for workers looks for a free slot.
+const ROOM_RECHECK: Duration = Duration::from_millis(25);
+
 /// How long a version probe may wait in line, at least.
 const PROBE_WAIT: Duration = Duration::from_secs(60);
 
@@ -209,31 +212,50 @@ impl Runner {
         if pooled {
             self.pool.start_keeper(self);
         }
-        let taken: Vec<Option<container::Prepared>> = images
-            .iter()
-            .map(|image| if pooled { self.pool.take(image) } else { None })
-            .collect();
-        let fresh = taken.iter().filter(|taken| taken.is_none()).count();
-        let Some(mut slots) = self.room_for(fresh, deadline).await else {
+        // Workers come back after each run: a run waits for one as for a free slot.
+        let for_workers = pooled && self.pool.reusable();
+        loop {
+            let taken: Vec<Option<container::Prepared>> = images
+                .iter()
+                .map(|image| if pooled { self.pool.take(image) } else { None })
+                .collect();
+            let fresh = taken.iter().filter(|taken| taken.is_none()).count();
+            let room_by = if for_workers { Instant::now() } else { deadline };
+            let returned = self.pool.returned.notified();
+            if let Some(mut slots) = self.room_for(fresh, room_by).await {
+                let versions = images
+                    .iter()
+                    .cloned()
+                    .zip(taken)
+                    .map(|(image, taken)| {
+                        let reserved = match (taken, pooled) {
+                            (Some(prepared), _) => Reserved::Pooled(Box::new(prepared)),
+                            (None, true) => {
+                                Reserved::Fresh(slots.pop().expect("a slot for every fresh container"))
+                            }
+                            (None, false) => {
+                                Reserved::SingleUse(slots.pop().expect("a slot for every fresh container"))
+                            }
+                        };
+                        (image, reserved)
+                    })
+                    .collect();
+                return Some(Admission { versions });
+            }
             taken
                 .into_iter()
                 .flatten()
                 .for_each(|prepared| self.pool.park(prepared));
-            return None;
-        };
-        let versions = images
-            .iter()
-            .cloned()
-            .zip(taken)
-            .map(|(image, taken)| {
-                let reserved = match taken {
-                    Some(prepared) => Reserved::Pooled(Box::new(prepared)),
-                    None => Reserved::Fresh(slots.pop().expect("a slot for every fresh container")),
-                };
-                (image, reserved)
-            })
-            .collect();
-        Some(Admission { versions })
+            if !for_workers || Instant::now() >= deadline {
+                return None;
+            }
+            // A slot that comes free wakes only the keeper: look again every moment.
+            tokio::select! {
+                () = returned => {}
+                () = tokio::time::sleep(ROOM_RECHECK) => {}
+                () = tokio::time::sleep_until(deadline) => {}
+            }
+        }
     }
 
     /// `count` free slots, evicting idle pooled containers when the free ones are too few, and

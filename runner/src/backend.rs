@@ -145,7 +145,7 @@ impl Backend for DockerBackend {
             docker
                 .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
                 .await
-                .map_err(RunError::InstallClock)
+                .map_err(RunError::InstallTool)
         })
     }
 
@@ -165,7 +165,7 @@ impl Backend for DockerBackend {
                     Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
                         return Ok(None)
                     }
-                    Err(error) => return Err(RunError::InstallClock(error)),
+                    Err(error) => return Err(RunError::InstallTool(error)),
                 }
             }
             Ok(Some(archive))

@@ -67,6 +67,33 @@ pub struct RunnerConfig {
     pub pool_max: usize,
     /// Offer the fixed clock (a preloaded library in a volume of its own; default on).
     pub fixed_clock: bool,
+    /// How runs are kept apart (default: single-use containers).
+    pub isolation: Isolation,
+    /// A worker is replaced after serving this many runs (default 500) ...
+    pub worker_runs: u32,
+    /// ... or once it is this old (default 10 minutes), whichever comes first.
+    pub worker_lifetime: Duration,
+}
+
+/// How runs are kept apart from each other and from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// Each version of each run in a container of its own, created for it and removed after.
+    #[default]
+    Containers,
+    /// Each version of each run in fresh namespaces (user, mount, pid, ipc, uts) inside a
+    /// long-lived worker container of its image, which is sandboxed as a single-use one is
+    /// (see `worker.rs`): a run costs a process, not a container.
+    Namespaces,
+}
+
+impl Isolation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::Containers => "containers",
+            Isolation::Namespaces => "namespaces",
+        }
+    }
 }
 
 /// Every tag but the FPM and Apache variants (`8.4-fpm`, `8.4-apache-bookworm`, …).
@@ -100,6 +127,9 @@ impl Default for RunnerConfig {
             pool_size: 0,
             pool_max: 4,
             fixed_clock: true,
+            isolation: Isolation::Containers,
+            worker_runs: 500,
+            worker_lifetime: Duration::from_secs(600),
         }
     }
 }

@@ -1,12 +1,15 @@
 //! One run in one single-use container: create, attach, start (or take a started one from the
 //! pool), send the code, collect capped output under one deadline, find out how it ended,
-//! remove. How the observations become a result is [`crate::classify`]'s pure business; the
+//! remove. Workers are created, attached and started here too; a run in one is
+//! [`crate::worker`]'s. How the observations become a result is [`crate::classify`]'s pure business; the
 //! engine is reached through [`crate::backend::Backend`].
 
 use crate::classify::{classify, End, Observed};
 use crate::guard::ContainerGuard;
 use crate::slots::Slot;
-use crate::{clock, sandbox, usage, volume, Execution, Image, RunError, Runner, Script, Usage};
+use crate::{
+    clock, sandbox, usage, volume, worker, Execution, Image, Isolation, RunError, Runner, Script, Usage,
+};
 use bollard::container::{AttachContainerResults, LogOutput};
 use futures::{Stream, StreamExt};
 use time::OffsetDateTime;
@@ -16,14 +19,17 @@ use tokio::time::Instant;
 /// The shell's exit status for a process killed by SIGKILL (the OOM killer's signal).
 const SIGKILLED: i64 = 128 + 9;
 
-/// A started container, blocked in `cat` until its script arrives on stdin.
+/// A started container: a single-use one blocked in `cat` until its script arrives on stdin,
+/// or a worker whose supervisor said it is ready.
 pub(crate) struct Prepared {
     container: ContainerGuard,
-    attached: AttachContainerResults,
+    pub(crate) attached: AttachContainerResults,
     /// The image id it was started from.
     pub(crate) image_id: String,
     /// Whether it has the fixed clock's library.
-    clock: bool,
+    pub(crate) clock: bool,
+    /// A worker's supervisor; `None` for a single-use container.
+    pub(crate) worker: Option<worker::Served>,
 }
 
 impl Prepared {
@@ -34,16 +40,32 @@ impl Prepared {
     }
 }
 
-/// Creates, attaches to and starts a container for `image` in `slot`: everything but the code.
+/// Creates, attaches to and starts a container for `image` in `slot`, as the runner's
+/// isolation has it (a worker, or a single-use container): everything but the code.
 pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Result<Prepared, RunError> {
-    let (container, clock) = create(runner, image, slot).await?;
-    let attached = runner.backend.attach(container.id()).await?;
+    prepare_as(runner, image, slot, runner.config().isolation).await
+}
+
+async fn prepare_as(
+    runner: &Runner,
+    image: &Image,
+    slot: Slot,
+    isolation: Isolation,
+) -> Result<Prepared, RunError> {
+    let as_worker = isolation == Isolation::Namespaces;
+    let (container, clock) = create(runner, image, slot, as_worker).await?;
+    let mut attached = runner.backend.attach(container.id()).await?;
     runner.backend.start(container.id()).await?;
+    let worker = match as_worker {
+        true => Some(worker::handshake(&mut attached).await?),
+        false => None,
+    };
     Ok(Prepared {
         container,
         attached,
         image_id: image.id.clone(),
         clock,
+        worker,
     })
 }
 
@@ -52,7 +74,12 @@ pub(crate) async fn prepare(runner: &Runner, image: &Image, slot: Slot) -> Resul
 /// of the container the engine then makes. If nobody waits any more, the guard is dropped there,
 /// which removes the container.
 /// Also says whether the container has the fixed clock (installed first, if need be).
-async fn create(runner: &Runner, image: &Image, slot: Slot) -> Result<(ContainerGuard, bool), RunError> {
+async fn create(
+    runner: &Runner,
+    image: &Image,
+    slot: Slot,
+    as_worker: bool,
+) -> Result<(ContainerGuard, bool), RunError> {
     let (runner, image) = (runner.clone(), image.clone());
     let (created, receiver) = tokio::sync::oneshot::channel();
     runner.cleanups.clone().spawn(async move {
@@ -64,7 +91,16 @@ async fn create(runner: &Runner, image: &Image, slot: Slot) -> Result<(Container
                     false
                 }
             };
-        let body = sandbox::container_body(runner.config(), &image.id, slot.uid(), clock);
+        let body = match as_worker {
+            true => sandbox::worker_body(runner.config(), &image.id, slot.uid(), clock),
+            false => sandbox::container_body(runner.config(), &image.id, slot.uid(), clock),
+        };
+        if as_worker {
+            if let Err(error) = volume::ready(&runner, &image, &worker::TOOL, &runner.supervisor).await {
+                let _ = created.send(Err(error));
+                return;
+            }
+        }
         let container = runner
             .backend
             .create(body)
@@ -76,10 +112,12 @@ async fn create(runner: &Runner, image: &Image, slot: Slot) -> Result<(Container
 }
 
 /// Where a run's container comes from: the pool's, already started, or a fresh one in the slot
-/// its admission reserved.
+/// its admission reserved (a worker or not, as the runner's isolation has it; always a
+/// single-use container for the runner's own questions, whose output limit is not the runs').
 pub(crate) enum Reserved {
     Pooled(Box<Prepared>),
     Fresh(Slot),
+    SingleUse(Slot),
 }
 
 /// Runs `script` in the reserved container. A pooled container that died while waiting is
@@ -93,7 +131,14 @@ pub(crate) async fn run(
     let (mut prepared, mut pooled) = match reserved {
         Reserved::Pooled(prepared) => (*prepared, true),
         Reserved::Fresh(slot) => (prepare(runner, image, slot).await?, false),
+        Reserved::SingleUse(slot) => (
+            prepare_as(runner, image, slot, Isolation::Containers).await?,
+            false,
+        ),
     };
+    if prepared.worker.is_some() {
+        return worker::run(runner, script, image, prepared, pooled).await;
+    }
     let wire = script.wire(image);
     loop {
         // One deadline covers the whole run: sending, running, and finding out how it ended.

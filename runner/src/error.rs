@@ -72,9 +72,12 @@ pub enum RunError {
     /// Reading the container's output failed.
     #[error("lost the container's output: {0}")]
     Output(#[source] bollard::errors::Error),
-    /// Copying the fixed clock's library into its volume failed.
-    #[error("cannot install the fixed clock: {0}")]
-    InstallClock(#[source] bollard::errors::Error),
+    /// Copying one of evalgrid's files (the fixed clock, the supervisor) into its volume failed.
+    #[error("cannot install evalgrid's files in their volume: {0}")]
+    InstallTool(#[source] bollard::errors::Error),
+    /// A worker's supervisor failed, went away or broke the protocol (see `worker.rs`).
+    #[error("the worker failed: {0}")]
+    Worker(String),
     /// Inspecting the finished container failed.
     #[error("cannot inspect the finished container: {0}")]
     Inspect(#[source] bollard::errors::Error),

@@ -187,7 +187,7 @@ impl Backend for FakeEngine {
             let mut state = self.state.lock().unwrap();
             if state.failing_uploads > 0 {
                 state.failing_uploads -= 1;
-                return Err(RunError::InstallClock(Self::refused("upload refused")));
+                return Err(RunError::InstallTool(Self::refused("upload refused")));
             }
             Ok(())
         })

@@ -43,6 +43,7 @@ mod seccomp;
 mod slots;
 mod usage;
 mod volume;
+mod worker;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -66,7 +67,7 @@ mod pull_tests {
 mod lifecycle_tests;
 
 pub use admission::{Admission, InLine, Turn};
-pub use config::{default_max_containers, default_tags, EngineTls, RunnerConfig};
+pub use config::{default_max_containers, default_tags, EngineTls, Isolation, RunnerConfig};
 pub use error::{AdmitError, ConnectError, DiscoverError, PullError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, Opcache, VersionKey};
@@ -113,6 +114,8 @@ pub struct Runner {
     stopping: CancellationToken,
     /// Set once the fixed clock's volume is filled (see [`volume`]).
     clock: Arc<tokio::sync::OnceCell<()>>,
+    /// Set once the workers' supervisor's volume is filled.
+    supervisor: Arc<tokio::sync::OnceCell<()>>,
 }
 
 /// One step of a pull, as the engine reports it.
@@ -158,13 +161,19 @@ impl Runner {
                 slots::first_uid_of(&config.instance_id),
                 wake_pool.clone(),
             )),
-            pool: Arc::new(pool::Pool::new(config.pool_size, config.pool_max, wake_pool)),
+            pool: Arc::new(pool::Pool::new(
+                config.pool_size,
+                config.pool_max,
+                wake_pool,
+                config.isolation == Isolation::Namespaces,
+            )),
             line: line::Line::new(config.max_waiting),
             config: Arc::new(config),
             catalog: Arc::new(images::Catalog::default()),
             cleanups: TaskTracker::new(),
             stopping: CancellationToken::new(),
             clock: Arc::default(),
+            supervisor: Arc::default(),
         }
     }
 
@@ -396,6 +405,39 @@ impl Runner {
     /// [`Runner::remove_orphans`] would remove.
     pub async fn listed_containers(&self) -> Result<Vec<String>, DiscoverError> {
         self.backend.containers_of(&self.config.instance_id).await
+    }
+
+    /// How runs are kept apart ([`RunnerConfig::isolation`]).
+    pub fn isolation(&self) -> Isolation {
+        self.config.isolation
+    }
+
+    /// Whether runs in namespaces work on this host and engine: starts a worker of the oldest
+    /// image and runs a check in it (the worker stays in the pool). `Ok` at once for
+    /// single-use containers; `Err` says why not (no supervisor in this build, user namespaces
+    /// refused, a `/proc` of its own refused, no image, no engine).
+    pub async fn check_isolation(&self) -> Result<(), String> {
+        use futures::StreamExt;
+        if self.config.isolation == Isolation::Containers {
+            return Ok(());
+        }
+        if !worker::available() {
+            return Err(
+                "this build has no supervisor (the musl target was missing when it was built)".into(),
+            );
+        }
+        let images = self.images().await.map_err(|error| error.to_string())?;
+        let image = images.first().ok_or("no PHP image to try a worker with")?.clone();
+        let admission = self.admit(vec![image]).await.map_err(|error| error.to_string())?;
+        let check = "<?php echo 'evalgrid ', getmypid() > 1 ? 'pid' : 'init', ' ', count(glob('/proc/[0-9]*')) < 5 ? 'alone' : 'crowded';";
+        let mut results = std::pin::pin!(self.run_all(check, admission));
+        let result = results.next().await.ok_or("the check did not run")?;
+        match (result.status, result.stdout.as_str()) {
+            (Status::Ok, "evalgrid pid alone") => Ok(()),
+            _ => Err(result
+                .message
+                .unwrap_or_else(|| format!("the check printed {:?} {:?}", result.stdout, result.stderr))),
+        }
     }
 
     /// Starts the pool's containers for every discovered image (a no-op with a pool size of 0).

@@ -11,6 +11,13 @@
 //!   the configured size, and its surplus idle containers are removed;
 //! - the pool never blocks a run: while a run waits for room the pool yields — idle containers
 //!   are evicted to make room, and no refill starts or is kept.
+//!
+//! Workers ([`crate::Isolation::Namespaces`]) live here too, but come back after each run
+//! ([`Pool::give_back`]), so the pool is `reusable`: the keeper keeps at least `min` idle
+//! workers per image used; more come from runs that found none idle (each starts one in its
+//! own slot and gives it back), so the workers of an image follow its demand, within the
+//! container limit; an image unused for a minute loses one idle worker, down to `min`; and a
+//! run waiting for room takes a worker as it comes back.
 
 use crate::container::{prepare, Prepared};
 use crate::slots::Slot;
@@ -55,6 +62,10 @@ pub(crate) struct Pool {
     /// Wakes the keeper; shared with the slots, which notify it when one comes free.
     pub(crate) wake: Arc<Notify>,
     keeper_started: AtomicBool,
+    /// Whether containers come back after a run (workers).
+    reusable: bool,
+    /// Notified when a worker comes back.
+    pub(crate) returned: Notify,
 }
 
 /// Held by a run while it waits for room: the pool yields until it is dropped.
@@ -68,10 +79,15 @@ impl Drop for Yielding<'_> {
 }
 
 impl Pool {
-    pub(crate) fn new(min: usize, max: usize, wake: Arc<Notify>) -> Self {
+    pub(crate) fn new(min: usize, max: usize, wake: Arc<Notify>, reusable: bool) -> Self {
         Self {
             min,
-            max: if min == 0 { 0 } else { max.max(min) },
+            max: match (min, reusable) {
+                (0, false) => 0,
+                _ => max.max(min).max(1),
+            },
+            reusable,
+            returned: Notify::new(),
             demand: Mutex::default(),
             idle: Mutex::default(),
             images: Mutex::default(),
@@ -94,7 +110,7 @@ impl Pool {
             last_run: Instant::now(),
         });
         demand.last_run = Instant::now();
-        if taken.is_none() {
+        if taken.is_none() && !self.reusable {
             demand.wanted = (demand.wanted + 1).min(self.max);
         }
         self.keep_for(image);
@@ -118,6 +134,14 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap();
         let mut surplus = Vec::new();
         for (image_id, demand) in demand.iter_mut() {
+            if self.reusable {
+                let waiting = idle.get_mut(image_id).filter(|waiting| waiting.len() > self.min);
+                if let Some(waiting) = waiting.filter(|_| now - demand.last_run >= SHRINK_AFTER) {
+                    surplus.extend(waiting.pop());
+                    demand.last_run = now;
+                }
+                continue;
+            }
             if demand.wanted > self.min && now - demand.last_run >= SHRINK_AFTER {
                 demand.wanted -= 1;
                 // The next step down is another quiet period away.
@@ -221,7 +245,11 @@ impl Pool {
             return None;
         }
         let images = self.images.lock().unwrap().clone();
-        let wanted: Vec<usize> = images.iter().map(|image| self.wanted(&image.id)).collect();
+        let wanted: Vec<usize> = match self.reusable {
+            // Runs bring workers of their own; the keeper keeps the least.
+            true => images.iter().map(|_| self.min).collect(),
+            false => images.iter().map(|image| self.wanted(&image.id)).collect(),
+        };
         let idle = self.idle.lock().unwrap();
         let lacking = images
             .into_iter()
@@ -237,7 +265,8 @@ impl Pool {
     /// Adds a started container to the pool (a refill, or one a refused run had taken), unless
     /// a run needs its slot now (then it is removed, in the background, which frees the slot).
     pub(crate) fn park(&self, prepared: Prepared) {
-        if self.waiting_runs.load(Ordering::SeqCst) > 0 {
+        // A worker is worth keeping for the run that waits: it takes it as it comes back.
+        if !self.reusable && self.waiting_runs.load(Ordering::SeqCst) > 0 {
             return;
         }
         let image_id = prepared.image_id.clone();
@@ -247,6 +276,17 @@ impl Pool {
             .entry(image_id)
             .or_default()
             .push(prepared);
+    }
+
+    /// A worker back from a run, ready for the next; a run waiting for room may take it.
+    pub(crate) fn give_back(&self, worker: Prepared) {
+        self.park(worker);
+        self.returned.notify_waiters();
+    }
+
+    /// Whether containers come back after a run (workers).
+    pub(crate) fn reusable(&self) -> bool {
+        self.reusable
     }
 
     fn forget(&self, image: &Image) {

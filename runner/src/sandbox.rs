@@ -89,6 +89,9 @@ const STDIN_PATH: &str = "/in/stdin";
 /// The tmpfs that receives the script: small, not executable, owned by nobody in particular.
 const INPUT_DIR: &str = "/in";
 
+/// Its size.
+const INPUT_BYTES: u64 = 1024 * 1024;
+
 /// The shell that reads a run's input ([`crate::Script::wire`]) from stdin with builtins and
 /// `cat` only: the header, the stdin text line by line, the code to the end; then sets the
 /// fixed clock when asked for and present, and runs PHP. No user data ever appears in argv or
@@ -170,7 +173,7 @@ pub(crate) fn container_body(
     let tmpfs = HashMap::from([
         (
             INPUT_DIR.to_owned(),
-            "rw,noexec,nosuid,nodev,size=1m,mode=1777".to_owned(),
+            format!("rw,noexec,nosuid,nodev,size={INPUT_BYTES},mode=1777"),
         ),
         (
             "/tmp".to_owned(),
@@ -230,4 +233,55 @@ pub(crate) fn container_body(
         }),
         ..Default::default()
     }
+}
+
+/// The create body of a worker of `image_id` (see [`crate::worker`]): the single-use
+/// container's sandbox, with evalgrid's supervisor as its main process, which runs the same
+/// command for each run in fresh namespaces, on fresh mounts of `/in` and `/tmp` of the same
+/// sizes (the container's own are read-only mount points).
+pub(crate) fn worker_body(
+    config: &RunnerConfig,
+    image_id: &str,
+    uid: u32,
+    clock: bool,
+) -> ContainerCreateBody {
+    let mut body = container_body(config, image_id, uid, clock);
+    let mut cmd: Vec<String> = vec![
+        crate::worker::TOOL.path(),
+        "--timeout-ms".into(),
+        config.timeout.as_millis().to_string(),
+        "--output-cap".into(),
+        (config.output_limit + usage::LINE_ROOM).to_string(),
+        "--tmp-bytes".into(),
+        config.tmp_bytes.to_string(),
+        "--in-bytes".into(),
+        INPUT_BYTES.to_string(),
+        "--".into(),
+    ];
+    cmd.extend(command());
+    body.cmd = Some(cmd);
+    let host = body.host_config.as_mut().expect("a host config");
+    if let Some(tmpfs) = host.tmpfs.as_mut() {
+        for place in [INPUT_DIR, "/tmp"] {
+            tmpfs.insert(
+                place.to_owned(),
+                "ro,noexec,nosuid,nodev,size=4k,mode=555".to_owned(),
+            );
+        }
+    }
+    host.mounts
+        .get_or_insert_with(Vec::new)
+        .push(crate::worker::TOOL.mount());
+    // The supervisor, its init and the run's init are processes of the container too.
+    host.pids_limit = Some(config.pids_limit + 3);
+    host.security_opt = Some(vec![
+        "no-new-privileges".into(),
+        format!("seccomp={}", seccomp::worker_profile()),
+    ]);
+    // Unmasked, so that a run may mount a /proc of its own pid namespace (the kernel refuses
+    // one while parts of the container's are hidden); the supervisor hides the same paths
+    // again in every run's /proc, and nothing but the supervisor sees the container's.
+    host.masked_paths = Some(Vec::new());
+    host.readonly_paths = Some(Vec::new());
+    body
 }

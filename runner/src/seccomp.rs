@@ -305,10 +305,19 @@ const ALLOWED: &[&[&str]] = &[
 /// what `docker run --security-opt seccomp=FILE` takes in a file.
 pub fn profile() -> &'static str {
     static PROFILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PROFILE.get_or_init(build)
+    PROFILE.get_or_init(|| build(false))
 }
 
-fn build() -> String {
+/// The profile of a worker container: [`profile`] plus the calls its supervisor makes each
+/// run's namespaces and mounts with ([`evalgrid_supervisor::SUPERVISOR_CALLS`]), which the
+/// supervisor denies again in every run before PHP starts (seccomp filters stack: a call must
+/// pass both).
+pub(crate) fn worker_profile() -> &'static str {
+    static PROFILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PROFILE.get_or_init(|| build(true))
+}
+
+fn build(worker: bool) -> String {
     let mut rules = vec![json!({ "names": ALLOWED.concat(), "action": "SCMP_ACT_ALLOW" })];
     if let Some(extra) = arch_specific() {
         rules.push(json!({ "names": extra, "action": "SCMP_ACT_ALLOW" }));
@@ -318,6 +327,9 @@ fn build() -> String {
         "action": "SCMP_ACT_ALLOW",
         "args": [{ "index": 0, "value": CLONE_NAMESPACES, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ" }],
     }));
+    if worker {
+        rules.push(json!({ "names": evalgrid_supervisor::SUPERVISOR_CALLS, "action": "SCMP_ACT_ALLOW" }));
+    }
     rules.push(json!({ "names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS }));
     // Memory files are executable unless made with MFD_NOEXEC_SEAL, and even sealed ones can be
     // mapped as code (`ld.so`, `mmap`). Nothing a run needs makes one: PHP 8.4 and 8.5 with
@@ -458,6 +470,22 @@ mod tests {
     /// What the profile does with a call (as libseccomp decides: of the rules naming it whose
     /// conditions all hold, an error wins over allowing; none, the default): `Ok` when allowed,
     /// else the errno.
+    #[test]
+    fn a_worker_profile_is_the_profile_plus_the_supervisor_calls_only() {
+        let rules = |profile: &str| {
+            let profile: Value = serde_json::from_str(profile).unwrap();
+            profile["syscalls"].as_array().unwrap().clone()
+        };
+        let (plain, worker) = (rules(profile()), rules(worker_profile()));
+        let added: Vec<&Value> = worker.iter().filter(|rule| !plain.contains(rule)).collect();
+        assert_eq!(plain.len() + 1, worker.len());
+        assert!(plain.iter().all(|rule| worker.contains(rule)));
+        assert_eq!(
+            added,
+            [&json!({ "names": evalgrid_supervisor::SUPERVISOR_CALLS, "action": "SCMP_ACT_ALLOW" })]
+        );
+    }
+
     fn decide(name: &str, args: &[u64]) -> Result<(), u64> {
         let profile: Value = serde_json::from_str(profile()).unwrap();
         let holds = |condition: &Value| {

@@ -6,9 +6,18 @@
 
 use futures::StreamExt;
 use runner::testing::{fresh_instance_id, Census, Containers};
-use runner::{Execution, Image, ResolveError, Runner, RunnerConfig, Status};
+use runner::{Execution, Image, Isolation, ResolveError, Runner, RunnerConfig, Status};
 use std::collections::BTreeSet;
 use std::time::Duration;
+
+/// The isolation the suite runs under: `EVALGRID_ISOLATION=namespaces` runs it in workers (the
+/// test command runs it both ways).
+fn isolation() -> Isolation {
+    match std::env::var("EVALGRID_ISOLATION").as_deref() {
+        Ok("namespaces") => Isolation::Namespaces,
+        _ => Isolation::Containers,
+    }
+}
 
 /// One test's runner, with limits the test chose and an instance id of its own.
 struct Engine {
@@ -24,6 +33,7 @@ async fn engine() -> Engine {
 async fn engine_with(config: RunnerConfig) -> Engine {
     let config = RunnerConfig {
         instance_id: fresh_instance_id(),
+        isolation: isolation(),
         ..config
     };
     let containers = Containers::of(&config.instance_id);
@@ -33,6 +43,33 @@ async fn engine_with(config: RunnerConfig) -> Engine {
 }
 
 impl Engine {
+    /// No container of this test's is left: in single-use containers, once the results are
+    /// in; workers stay between runs, so the runner shuts down first, which removes them.
+    async fn assert_none_left(&self) {
+        if self.runner.isolation() == Isolation::Namespaces {
+            assert!(self.runner.shut_down(Duration::from_secs(10)).await);
+        }
+        self.containers.assert_none_left().await;
+    }
+
+    /// Mid-test: every container of this test's is gone, but for workers waiting idle in the
+    /// pool for the next run.
+    async fn assert_only_idle_left(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.containers.count().await > self.runner.pooled() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "containers left besides idle workers"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the suite runs in workers: tests of the single-use pool have nothing to check.
+    fn in_workers(&self) -> bool {
+        self.runner.isolation() == Isolation::Namespaces
+    }
+
     async fn images(&self, names: &[&str]) -> Vec<Image> {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         self.runner.resolve(&names).await.expect("the test images exist")
@@ -76,7 +113,7 @@ async fn images_are_discovered_with_their_exact_versions_in_version_order() {
     let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
     assert!(position("php:7.4-cli") < position("php:8.2-cli"));
     assert!(position("php:8.4-cli") < position("php:8.5-cli"));
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -112,7 +149,7 @@ async fn loose_comparison_differs_between_php_7_and_8() {
         assert_eq!(result.status, Status::Ok, "{result:?}");
         assert_eq!(result.stdout, "bool(false)\n", "{image}");
     }
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -128,7 +165,7 @@ async fn exit_code_and_stderr_are_reported_apart_from_stdout() {
     assert_eq!(result.exit_code, Some(3));
     assert_eq!(result.stdout, "out");
     assert_eq!(result.stderr, "err");
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -145,7 +182,7 @@ async fn a_fatal_error_exits_255_with_the_message_inline_and_a_stable_path() {
         "{}",
         result.stdout
     );
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -158,7 +195,7 @@ async fn an_endless_loop_is_killed_at_the_time_limit() {
     let result = engine.run("php:8.4-cli", "<?php while (true) {}").await;
     assert_eq!(result.status, Status::Timeout, "{result:?}");
     assert!(result.duration_ms >= 2000, "{}", result.duration_ms);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -182,7 +219,7 @@ async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
         "killed for its output, not its time"
     );
     assert_eq!(result.exit_code, None);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -222,7 +259,7 @@ async fn cpu_time_and_peak_memory_are_measured_by_the_kernel() {
         );
         assert_eq!(busy.stderr, "", "the measurement is not part of the output");
     }
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -251,7 +288,7 @@ async fn a_forged_report_only_misreports_the_script_s_own_run() {
         }
         _ => panic!("neither the forged nor the real report: {forged:?}"),
     }
-    engine.containers.assert_none_left().await;
+    engine.assert_only_idle_left().await;
     let honest = engine.run("php:8.4-cli", "<?php exit(3);").await;
     assert_eq!(honest.exit_code, Some(3));
     assert!(
@@ -259,7 +296,7 @@ async fn a_forged_report_only_misreports_the_script_s_own_run() {
         "{:?}",
         honest.usage
     );
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -282,7 +319,7 @@ async fn a_partial_forged_line_is_output_and_the_real_report_counts() {
         result.usage
     );
     assert!(result.usage.peak_memory_bytes.unwrap() > 1, "{:?}", result.usage);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -308,7 +345,7 @@ async fn output_right_at_the_limit_is_kept_whole_and_not_cut() {
         result.usage.cpu_time_us.is_some(),
         "the shell's report arrived too"
     );
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -328,7 +365,7 @@ async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
         )
         .await;
     assert_eq!(result.status, Status::Oom, "{result:?}");
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -351,7 +388,7 @@ async fn versions_run_concurrently() {
         last_start < first_end,
         "every container started before any finished: starts {starts:?}, ends {ends:?}"
     );
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -419,7 +456,7 @@ async fn an_image_removed_after_discovery_fails_alone() {
     docker(&["rm", &scratch]);
     let images = engine.images(&[&name, "php:8.2-cli"]).await;
     // The version probe's container goes in the background; the image is in use until then.
-    engine.containers.assert_none_left().await;
+    engine.assert_only_idle_left().await;
     docker(&["rmi", &name]);
 
     let admission = engine.runner.admit(images).await.unwrap();
@@ -435,7 +472,7 @@ async fn an_image_removed_after_discovery_fails_alone() {
         "{removed:?}"
     );
     assert_eq!(result_for(&results, "php:8.2-cli").status, Status::Ok);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 /// Polls until the pool holds `count` started, idle containers.
@@ -462,6 +499,10 @@ fn pooled(pool_size: usize, max_containers: usize) -> RunnerConfig {
 #[tokio::test]
 async fn a_pooled_container_is_used_once_and_replaced() {
     let engine = engine_with(pooled(1, 16)).await;
+    if engine.in_workers() {
+        // Single-use pool behaviour; a worker's reuse is tested in workers.rs.
+        return;
+    }
     let images = engine.runner.images().await.unwrap().len();
     engine.runner.fill_pool().await.unwrap();
     wait_for_pool(&engine.runner, images).await;
@@ -490,18 +531,22 @@ async fn a_pooled_container_is_used_once_and_replaced() {
     assert!(!later.contains(fresh[0]), "a pooled container never runs twice");
 
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
 async fn an_empty_pool_falls_back_to_a_fresh_container_and_refills() {
     let engine = engine_with(pooled(1, 16)).await;
+    if engine.in_workers() {
+        // Single-use pool behaviour; a worker's reuse is tested in workers.rs.
+        return;
+    }
     let result = engine.run("php:8.2-cli", "<?php echo 'cold';").await;
     assert_eq!(result.stdout, "cold");
     wait_for_pool(&engine.runner, 1).await;
     engine.containers.wait_for(1).await;
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -513,6 +558,10 @@ async fn back_to_back_runs_grow_their_image_s_pool_up_to_its_most() {
         ..Default::default()
     })
     .await;
+    if engine.in_workers() {
+        // Single-use pool behaviour; workers that follow demand are tested in workers.rs.
+        return;
+    }
     // Each run comes before the pool could refill: each finds it empty and grows it.
     for n in 0..4 {
         let result = engine.run("php:8.4-cli", &format!("<?php echo {n};")).await;
@@ -521,7 +570,7 @@ async fn back_to_back_runs_grow_their_image_s_pool_up_to_its_most() {
     wait_for_pool(&engine.runner, 3).await;
     engine.containers.wait_for(3).await;
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -535,7 +584,7 @@ async fn the_pool_stays_within_the_container_limit() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(census.most().await, 3, "4 images × 2 wanted, 3 allowed");
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 /// An idle server with a full pool admits a run of every size up to the container limit,
@@ -584,7 +633,7 @@ async fn an_idle_pool_never_blocks_a_run(max_containers: usize, pool_size: usize
         "the engine held {most} containers; the limit is {max_containers}"
     );
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -661,7 +710,7 @@ async fn official_and_alpine_layouts_are_discovered_told_apart_and_run_with_meas
             "{result:?}"
         );
     }
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 const EVERY_VERSION: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
@@ -705,7 +754,7 @@ echo json_encode([$first, $rest, feof(STDIN)], JSON_UNESCAPED_UNICODE);"#;
         )
         .await;
     assert_eq!(empty[0].stdout, "bool(false)\n", "{:?}", empty[0]);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -764,7 +813,7 @@ async fn a_fixed_clock_gives_every_dynamically_linked_php_the_same_time_and_a_st
         ("now", None),
         "{real:?}"
     );
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 /// Every runner installs the fixed clock's library once for itself; one that starts while
@@ -786,8 +835,8 @@ async fn a_runner_that_starts_later_leaves_the_clock_library_in_place() {
     let later = engine().await;
     let after = later.run_script(&["php:8.4-cli"], stat).await.remove(0);
     assert_eq!(after.stdout, before.stdout, "{after:?}");
-    first.containers.assert_none_left().await;
-    later.containers.assert_none_left().await;
+    first.assert_none_left().await;
+    later.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -855,7 +904,7 @@ async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_ph
         )
         .await;
     assert!(broken[0].stdout.contains("Parse error"), "{:?}", broken[0]);
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -897,7 +946,7 @@ echo ini_get('precision'), ' ', ini_get('error_reporting') == (E_ALL & ~E_DEPREC
             assert_eq!(result.stdout, "17 custom 0 true", "{result:?}");
         }
     }
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }
 
 /// Issue 29: one baseline on every image shape, whatever its own `php.ini` — Debian's
@@ -1012,5 +1061,5 @@ async fn every_image_shape_runs_under_one_ini_baseline() {
             result.image
         );
     }
-    engine.containers.assert_none_left().await;
+    engine.assert_none_left().await;
 }

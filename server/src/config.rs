@@ -100,8 +100,22 @@ pub struct Config {
     /// however wide; 0 turns the cap off.
     #[arg(long, env = "EVALGRID_RUNS_IN_FLIGHT_PER_IP", default_value_t = 128)]
     pub runs_in_flight_per_ip: usize,
-    /// Pre-started single-use containers kept waiting per image, within --max-containers (an
-    /// idle pool gives its containers up to runs); 0 turns the pool off.
+    /// How runs are kept apart: `namespaces` runs each version of each run in fresh namespaces
+    /// inside a long-lived worker container of its image (a run costs a process, not a
+    /// container); `containers` in a single-use container each; `auto` checks at start-up
+    /// whether this host and engine allow namespaces and uses them if so (logging why not).
+    #[arg(long, env = "EVALGRID_ISOLATION", value_enum, default_value_t = IsolationChoice::Auto)]
+    pub isolation: IsolationChoice,
+    /// A worker is replaced after this many runs (and at once after a run that timed out or was
+    /// killed for memory or processes).
+    #[arg(long, env = "EVALGRID_WORKER_RUNS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub worker_runs: u32,
+    /// A worker is replaced once it is this old, in seconds.
+    #[arg(long, env = "EVALGRID_WORKER_LIFETIME_SECS", default_value_t = 600.0)]
+    pub worker_lifetime_secs: f64,
+    /// Pre-started containers kept waiting per image, within --max-containers (an idle pool
+    /// gives its containers up to runs): single-use ones, or the workers kept per image used
+    /// with --isolation namespaces; 0 turns the pool off (workers are then kept while used).
     #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
     pub pool_size: usize,
     /// Most pre-started containers per image while it is in demand: a run that finds its
@@ -178,6 +192,14 @@ pub struct Config {
     /// saved: one at a time, in free room only, never while a run waits; 0 turns it off.
     #[arg(long, env = "EVALGRID_BACKFILL_PER_MINUTE", default_value_t = 10)]
     pub backfill_per_minute: u32,
+}
+
+/// `--isolation`: a mode, or the check that picks one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IsolationChoice {
+    Auto,
+    Namespaces,
+    Containers,
 }
 
 /// What to do instead of serving.
@@ -294,6 +316,13 @@ impl Config {
             pool_size: self.pool_size.min(max_containers),
             pool_max: self.pool_max.min(max_containers),
             fixed_clock: !self.no_fixed_clock,
+            // `auto` is settled by `crate::isolation::runner`, which tries namespaces first.
+            isolation: match self.isolation {
+                IsolationChoice::Containers => runner::Isolation::Containers,
+                IsolationChoice::Namespaces | IsolationChoice::Auto => runner::Isolation::Namespaces,
+            },
+            worker_runs: self.worker_runs,
+            worker_lifetime: Duration::from_secs_f64(self.worker_lifetime_secs),
             ..Default::default()
         }
     }

@@ -110,6 +110,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
             "instance": state.runner.instance_id(),
             "engine": "ok",
             "images": images.len(),
+            "isolation": state.runner.isolation().as_str(),
             "pooled": state.runner.pooled(),
             "containers": state.runner.containers(),
             "storage": state.store.size().await.ok(),

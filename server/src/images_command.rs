@@ -20,6 +20,7 @@ pub async fn list(runner: &runner::Runner) -> bool {
         }
     };
     println!("{}", images_table(&images));
+    println!("isolation: {}", runner.isolation().as_str());
     true
 }
 

@@ -17,6 +17,7 @@ mod error;
 mod extract;
 mod handlers;
 pub mod images_command;
+pub mod isolation;
 mod middleware;
 mod runs;
 mod security_headers;

@@ -18,7 +18,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::parse();
     if let Some(server::config::Command::Images(command)) = &config.command {
         use server::config::ImagesCommand;
-        let runner = runner::Runner::new(config.runner_config());
+        let runner = match server::isolation::runner(&config, config.runner_config()).await {
+            Ok(runner) => runner,
+            Err(error) => {
+                tracing::error!("{error}");
+                std::process::exit(2);
+            }
+        };
         let done = match command {
             ImagesCommand::List => server::images_command::list(&runner).await,
             ImagesCommand::Pull { references } => server::images_command::pull_all(&runner, references).await,
@@ -73,12 +79,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              use --docker-tls-verify with client certificates"
         );
     }
-    let runner = runner::Runner::new(runner_config);
-    match runner.remove_orphans().await {
+    // Before the isolation check, whose worker is this instance's too.
+    match runner::Runner::new(runner_config.clone()).remove_orphans().await {
         Ok(0) => {}
         Ok(n) => tracing::info!("removed {n} containers this instance left in an earlier run"),
         Err(error) => tracing::warn!(%error, "cannot look for orphaned containers"),
     }
+    let runner = match server::isolation::runner(&config, runner_config).await {
+        Ok(runner) => runner,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            std::process::exit(2);
+        }
+    };
     if !config.pull.is_empty() {
         let (pulling, references) = (runner.clone(), config.pull.clone());
         tokio::spawn(async move {

@@ -68,6 +68,13 @@ impl TestServer {
         } else {
             &["--backfill-per-minute", "0"]
         };
+        // Single-use containers unless a test, or the environment (EVALGRID_ISOLATION), asks for
+        // another isolation.
+        let isolation: &[&str] =
+            match flags.contains(&"--isolation") || std::env::var_os("EVALGRID_ISOLATION").is_some() {
+                true => &[],
+                false => &["--isolation", "containers"],
+            };
         // A database of its own, so that no test sees another's cached results.
         let database = fresh_database();
         let database_flag = ["--database", database.to_str().unwrap()];
@@ -81,6 +88,7 @@ impl TestServer {
             .into_iter()
             .chain(pool_off.iter().copied())
             .chain(backfill_off.iter().copied())
+            .chain(isolation.iter().copied())
             .chain(database_flag.iter().copied())
             .chain(flags.iter().copied());
         let config = Config::parse_from(args);

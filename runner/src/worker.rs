@@ -1,0 +1,257 @@
+//! Runs in workers ([`crate::Isolation::Namespaces`]): a worker is a long-lived container of one
+//! image, sandboxed as a single-use container is, whose main process is evalgrid's supervisor
+//! (the `supervisor` crate, built static by `build.rs` and delivered read-only in a volume,
+//! [`TOOL`]). The runner speaks the supervisor's framed protocol over the attach stream; a
+//! worker serves one run at a time, each in fresh namespaces, with the same command, input and
+//! limits as a single-use container, so results are the same byte for byte.
+//!
+//! A worker lives in the pool between runs (it holds its slot all along) and is replaced:
+//! after [`crate::RunnerConfig::worker_runs`] runs or once older than
+//! [`crate::RunnerConfig::worker_lifetime`]; at once after a run that timed out or was killed
+//! for memory or processes, or after which the supervisor could not confirm a clean state; and
+//! when its supervisor or container is gone (the run it served fails with a clear error).
+
+use crate::classify::{classify, End, Observed};
+use crate::container::Prepared;
+use crate::usage::{self, Report};
+use crate::volume::Tool;
+use crate::{Execution, Image, RunError, Runner, Script, Usage};
+use bollard::container::{AttachContainerResults, LogOutput};
+use evalgrid_supervisor::{encode_request, Decoder, Ended, Frame, PROTOCOL};
+use futures::StreamExt;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
+
+/// The supervisor, as built for musl (empty where it could not be built).
+pub(crate) const SUPERVISOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/evalgrid-supervisor"));
+
+/// The supervisor in its volume.
+pub(crate) const TOOL: Tool = Tool {
+    volume_prefix: "evalgrid-supervisor-",
+    directory: "/opt/evalgrid-supervisor",
+    file_name: "evalgrid-supervisor",
+    bytes: SUPERVISOR,
+};
+
+/// How long a new worker's supervisor may take to say it is ready.
+const READY_WAIT: Duration = Duration::from_secs(20);
+
+/// How long after the run's deadline the supervisor may take to report the end of a run it
+/// killed; past it, the worker is given up.
+const END_GRACE: Duration = Duration::from_secs(3);
+
+/// Whether this build can run workers at all.
+pub(crate) fn available() -> bool {
+    SUPERVISOR.starts_with(b"\x7fELF")
+}
+
+/// What the runner knows of a worker's supervisor between runs.
+pub(crate) struct Served {
+    decoder: Decoder,
+    runs: u32,
+    since: Instant,
+}
+
+/// Waits for a new worker's supervisor to say it is ready.
+pub(crate) async fn handshake(attached: &mut AttachContainerResults) -> Result<Served, RunError> {
+    let mut decoder = Decoder::default();
+    let frame = tokio::time::timeout(READY_WAIT, next_frame(attached, &mut decoder))
+        .await
+        .map_err(|_| RunError::Worker(format!("no answer from the supervisor within {READY_WAIT:?}")))??;
+    match frame {
+        Frame::Ready(protocol) if protocol == PROTOCOL => Ok(Served {
+            decoder,
+            runs: 0,
+            since: Instant::now(),
+        }),
+        other => Err(RunError::Worker(format!(
+            "the supervisor said {other:?}, not {PROTOCOL:?}"
+        ))),
+    }
+}
+
+/// The next frame from the supervisor; what it writes to its stderr is logged on the way.
+async fn next_frame(attached: &mut AttachContainerResults, decoder: &mut Decoder) -> Result<Frame, RunError> {
+    loop {
+        if let Some(frame) = decoder.next_frame() {
+            return frame.map_err(|error| RunError::Worker(error.to_string()));
+        }
+        match attached.output.next().await {
+            Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => {
+                decoder.push(&message)
+            }
+            Some(Ok(LogOutput::StdErr { message })) => {
+                tracing::warn!(supervisor = %String::from_utf8_lossy(&message).trim_end(), "worker complains");
+            }
+            Some(Ok(LogOutput::StdIn { .. })) => {}
+            Some(Err(error)) => return Err(RunError::Output(error)),
+            None => return Err(RunError::Worker("its container ended".into())),
+        }
+    }
+}
+
+/// Runs `script` in a worker (from the pool when `pooled`); a pooled worker found gone before
+/// the run started is replaced by a new one in its slot. The worker goes back to the pool
+/// afterwards, or is removed when it must be replaced.
+pub(crate) async fn run(
+    runner: &Runner,
+    script: &Script,
+    image: &Image,
+    mut prepared: Prepared,
+    mut pooled: bool,
+) -> Result<Execution, RunError> {
+    let wire = encode_request(&script.wire(image));
+    loop {
+        let started = Instant::now();
+        let deadline = started + runner.config().timeout;
+        let sent_at = OffsetDateTime::now_utc();
+        let sent = async {
+            prepared.attached.input.write_all(&wire).await?;
+            prepared.attached.input.flush().await
+        };
+        match tokio::time::timeout_at(deadline, sent).await {
+            Ok(Err(error)) if pooled => {
+                tracing::warn!(image = %image.name, %error, "pooled worker was gone; starting one");
+                let slot = prepared.remove().await.ok_or(RunError::SendCode(error))?;
+                (prepared, pooled) = (crate::container::prepare(runner, image, slot).await?, false);
+                continue;
+            }
+            Ok(Err(error)) => return Err(RunError::SendCode(error)),
+            Ok(Ok(())) => {}
+            Err(_) => return Err(RunError::Worker("it did not take the run's input in time".into())),
+        }
+        let fixed_clock = script.clock.map(|_| prepared.clock && image.fixed_clock);
+        let (observed, keep) = observe(runner, &mut prepared, deadline).await?;
+        let duration = started.elapsed();
+        let execution = classify(image, runner.config(), observed, sent_at, duration);
+        let served = prepared.worker.as_mut().expect("a worker");
+        served.runs += 1;
+        let config = runner.config();
+        if keep && served.runs < config.worker_runs && served.since.elapsed() < config.worker_lifetime {
+            runner.pool.give_back(prepared);
+        } else {
+            // Removed in the background: the result need not wait for the engine.
+            drop(prepared);
+        }
+        return Ok(Execution {
+            fixed_clock,
+            ..execution
+        });
+    }
+}
+
+/// Collects the run's output until the supervisor reports its end; says how it ended and
+/// whether the worker may serve another run.
+async fn observe(
+    runner: &Runner,
+    prepared: &mut Prepared,
+    deadline: Instant,
+) -> Result<(Observed, bool), RunError> {
+    let limit = runner.config().output_limit;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let served = prepared.worker.as_mut().expect("a worker");
+    let ended = loop {
+        let frame = tokio::time::timeout_at(
+            deadline + END_GRACE,
+            next_frame(&mut prepared.attached, &mut served.decoder),
+        )
+        .await
+        .map_err(|_| RunError::Worker("its supervisor did not report the end of the run".into()))??;
+        match frame {
+            // The supervisor forwards at most the limit and the shell's line per stream.
+            Frame::Stdout(bytes) if stdout.len() <= limit + usage::LINE_ROOM => {
+                stdout.extend_from_slice(&bytes)
+            }
+            Frame::Stderr(bytes) if stderr.len() <= limit + usage::LINE_ROOM => {
+                stderr.extend_from_slice(&bytes)
+            }
+            Frame::Stdout(_) | Frame::Stderr(_) => {}
+            Frame::Ended(ended) => break ended,
+            Frame::Failed(why) => return Err(RunError::Worker(format!("cannot sandbox the run: {why}"))),
+            Frame::Ready(_) => return Err(RunError::Worker("its supervisor started again".into())),
+        }
+    };
+    let keep = ended.clean && !ended.timed_out && !ended.oom_killed && !ended.pids_exhausted;
+    let report = usage::take(&mut stdout, &mut stderr);
+    Ok((
+        Observed {
+            stdout,
+            stderr,
+            end: end_of(&ended, report),
+        },
+        keep,
+    ))
+}
+
+/// How the run ended, from the supervisor's report and the shell's line: usage is always the
+/// supervisor's (the run's rusage; the worker's cgroup outlives runs, so its peak is not one
+/// run's).
+fn end_of(ended: &Ended, report: Option<Report>) -> End {
+    let usage = Usage {
+        cpu_time_us: Some(ended.cpu_us),
+        peak_memory_bytes: Some(ended.peak_rss_bytes),
+    };
+    match report {
+        _ if ended.timed_out => End::TimedOut,
+        _ if ended.flooded => End::Flooded,
+        Some(report) if !ended.oom_killed && !ended.cancelled => End::Reported(Report { usage, ..report }),
+        _ => End::Exited {
+            exit_code: Some(i64::from(ended.exit_code)),
+            oom_killed: ended.oom_killed,
+            finished_at: Some(OffsetDateTime::now_utc()),
+            usage,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_supervisor_was_built_static() {
+        assert!(available(), "supervisor missing: is the musl target installed?");
+        // A static binary has no interpreter: no dynamic loader's path in it.
+        for loader in [&b"ld-linux"[..], b"ld-musl"] {
+            assert!(!SUPERVISOR.windows(loader.len()).any(|window| window == loader));
+        }
+    }
+
+    #[test]
+    fn a_run_s_end_is_read_from_the_supervisor_first() {
+        let report = Report {
+            exit_code: 3,
+            usage: Usage::default(),
+        };
+        let ended = Ended {
+            exit_code: 3,
+            cpu_us: 9000,
+            peak_rss_bytes: 1 << 20,
+            clean: true,
+            ..Ended::default()
+        };
+        let End::Reported(reported) = end_of(&ended, Some(report)) else {
+            panic!("a normal end")
+        };
+        assert_eq!(reported.exit_code, 3);
+        assert_eq!(reported.usage.cpu_time_us, Some(9000));
+        let timed_out = Ended {
+            timed_out: true,
+            ..ended.clone()
+        };
+        assert!(matches!(end_of(&timed_out, Some(report)), End::TimedOut));
+        let oom = Ended {
+            exit_code: 137,
+            oom_killed: true,
+            ..ended.clone()
+        };
+        assert!(matches!(end_of(&oom, None), End::Exited { oom_killed: true, .. }));
+        let flooded = Ended {
+            flooded: true,
+            ..ended
+        };
+        assert!(matches!(end_of(&flooded, None), End::Flooded));
+    }
+}
