@@ -278,8 +278,13 @@ impl Pool {
             .push(prepared);
     }
 
-    /// A worker back from a run, ready for the next; a run waiting for room may take it.
-    pub(crate) fn give_back(&self, worker: Prepared) {
+    /// A worker back from a run, ready for the next; a run waiting for room may take it. With
+    /// no pool (`min` 0) it is kept only when runs are waiting (`wanted`); otherwise dropped,
+    /// which removes it.
+    pub(crate) fn give_back(&self, worker: Prepared, wanted: bool) {
+        if self.min == 0 && !wanted {
+            return;
+        }
         self.park(worker);
         self.returned.notify_waiters();
     }

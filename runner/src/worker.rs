@@ -130,7 +130,7 @@ pub(crate) async fn run(
         served.runs += 1;
         let config = runner.config();
         if keep && served.runs < config.worker_runs && served.since.elapsed() < config.worker_lifetime {
-            runner.pool.give_back(prepared);
+            runner.pool.give_back(prepared, runner.line.len() > 0);
         } else {
             // Removed in the background: the result need not wait for the engine.
             drop(prepared);

@@ -18,12 +18,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::parse();
     if let Some(server::config::Command::Images(command)) = &config.command {
         use server::config::ImagesCommand;
-        let runner = match server::isolation::runner(&config, config.runner_config()).await {
-            Ok(runner) => runner,
-            Err(error) => {
-                tracing::error!("{error}");
-                std::process::exit(2);
-            }
+        let runner = match command {
+            // Which isolation is in force is part of the list, so the check runs.
+            ImagesCommand::List => match server::isolation::runner(&config, config.runner_config()).await {
+                Ok(runner) => runner,
+                Err(error) => {
+                    tracing::error!("{error}");
+                    std::process::exit(2);
+                }
+            },
+            ImagesCommand::Pull { .. } => runner::Runner::new(config.runner_config()),
         };
         let done = match command {
             ImagesCommand::List => server::images_command::list(&runner).await,

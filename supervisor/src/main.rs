@@ -592,6 +592,11 @@ fn make_mounts(options: &Options) -> Result<(), String> {
         Some(&format!("size={},mode=1777", options.tmp_bytes)),
     )?;
     mount("proc", "/proc", Some("proc"), hidden, None)?;
+    // The message queues of the run's own IPC namespace: the worker's, which the engine mounts,
+    // would keep a queue one run makes (writing a file there makes one) for the next.
+    if std::fs::metadata("/dev/mqueue").is_ok_and(|metadata| metadata.is_dir()) {
+        mount("mqueue", "/dev/mqueue", Some("mqueue"), hidden, None)?;
+    }
     for path in MASKED {
         match std::fs::metadata(path) {
             Ok(metadata) if metadata.is_dir() => mount(

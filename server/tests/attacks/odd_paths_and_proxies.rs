@@ -105,6 +105,7 @@ impl LoggedServer {
             .args(["--addr", &address, "--instance-id", &instance])
             .args(["--database", database.to_str().unwrap()])
             .args(["--pool-size", "0", "--backfill-per-minute", "0"])
+            .args(crate::common::isolation_flags(&[]))
             .env("LEPTOS_SITE_ROOT", &site)
             .env("RUST_BACKTRACE", "1")
             .env("NO_COLOR", "1")

@@ -115,6 +115,16 @@ impl TestServer {
     }
 }
 
+/// `--isolation containers` unless the test's `flags`, or the environment (the test command's
+/// `EVALGRID_ISOLATION=namespaces` pass), choose: the suites run in both isolations, and
+/// single-use containers are the default of the tests.
+pub fn isolation_flags(flags: &[&str]) -> &'static [&'static str] {
+    match flags.contains(&"--isolation") || std::env::var_os("EVALGRID_ISOLATION").is_some() {
+        true => &[],
+        false => &["--isolation", "containers"],
+    }
+}
+
 /// A port on 127.0.0.1 that nothing listens on now (the system's pick), for a server a test
 /// starts.
 pub fn free_port() -> u16 {

@@ -41,6 +41,7 @@ impl ServerProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .args(own_id)
+            .args(super::isolation_flags(flags))
             .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
