@@ -30,6 +30,8 @@ pub(crate) struct Prepared {
     pub(crate) clock: bool,
     /// A worker's supervisor; `None` for a single-use container.
     pub(crate) worker: Option<worker::Served>,
+    /// When it last went idle in the pool.
+    pub(crate) idle_since: Instant,
 }
 
 impl Prepared {
@@ -66,6 +68,7 @@ async fn prepare_as(
         image_id: image.id.clone(),
         clock,
         worker,
+        idle_since: Instant::now(),
     })
 }
 

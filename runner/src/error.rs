@@ -99,3 +99,15 @@ pub enum AdmitError {
     #[error("a run of {wanted} versions can never fit: at most {capacity} containers run at once")]
     TooLarge { wanted: usize, capacity: usize },
 }
+
+/// Why runs in namespaces ([`crate::Isolation::Namespaces`]) are not in use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IsolationError {
+    /// The check could not be made (no engine, no image): it is not known whether they work.
+    #[error("cannot check: {0}")]
+    Unknown(String),
+    /// This build or host does not allow them (no supervisor, user namespaces refused, a
+    /// `/proc` of the run's own refused, …).
+    #[error("{0}")]
+    Refused(String),
+}

@@ -68,7 +68,7 @@ mod lifecycle_tests;
 
 pub use admission::{Admission, InLine, Turn};
 pub use config::{default_max_containers, default_tags, EngineTls, Isolation, RunnerConfig};
-pub use error::{AdmitError, ConnectError, DiscoverError, PullError, ResolveError, RunError};
+pub use error::{AdmitError, ConnectError, DiscoverError, IsolationError, PullError, ResolveError, RunError};
 pub use execution::{Execution, Status};
 pub use images::{version_key, Image, Opcache, VersionKey};
 pub use line::ClientKey;
@@ -414,29 +414,40 @@ impl Runner {
 
     /// Whether runs in namespaces work on this host and engine: starts a worker of the oldest
     /// image and runs a check in it (the worker stays in the pool). `Ok` at once for
-    /// single-use containers; `Err` says why not (no supervisor in this build, user namespaces
-    /// refused, a `/proc` of its own refused, no image, no engine).
-    pub async fn check_isolation(&self) -> Result<(), String> {
+    /// single-use containers.
+    pub async fn check_isolation(&self) -> Result<(), IsolationError> {
         use futures::StreamExt;
         if self.config.isolation == Isolation::Containers {
             return Ok(());
         }
         if !worker::available() {
-            return Err(
+            return Err(IsolationError::Refused(
                 "this build has no supervisor (the musl target was missing when it was built)".into(),
-            );
+            ));
         }
-        let images = self.images().await.map_err(|error| error.to_string())?;
-        let image = images.first().ok_or("no PHP image to try a worker with")?.clone();
-        let admission = self.admit(vec![image]).await.map_err(|error| error.to_string())?;
-        let check = "<?php echo 'evalgrid ', getmypid() > 1 ? 'pid' : 'init', ' ', count(glob('/proc/[0-9]*')) < 5 ? 'alone' : 'crowded';";
+        let unknown = |error: String| IsolationError::Unknown(error);
+        let images = self.images().await.map_err(|error| unknown(error.to_string()))?;
+        let image = images
+            .first()
+            .ok_or_else(|| unknown("no PHP image to try a worker with".into()))?
+            .clone();
+        let admission = self
+            .admit(vec![image])
+            .await
+            .map_err(|error| unknown(error.to_string()))?;
+        // A pid of its own namespace, and a /proc that shows only the run's processes.
+        let check = "<?php echo 'evalgrid ', getmypid() > 1 ? 'pid' : 'init', ' ', \
+                     count(glob('/proc/[0-9]*')) < 5 ? 'alone' : 'crowded';";
         let mut results = std::pin::pin!(self.run_all(check, admission));
-        let result = results.next().await.ok_or("the check did not run")?;
+        let result = results
+            .next()
+            .await
+            .ok_or_else(|| unknown("the check did not run".into()))?;
         match (result.status, result.stdout.as_str()) {
             (Status::Ok, "evalgrid pid alone") => Ok(()),
-            _ => Err(result
-                .message
-                .unwrap_or_else(|| format!("the check printed {:?} {:?}", result.stdout, result.stderr))),
+            _ => Err(IsolationError::Refused(result.message.unwrap_or_else(|| {
+                format!("the check printed {:?} {:?}", result.stdout, result.stderr)
+            }))),
         }
     }
 

@@ -40,6 +40,10 @@ const SHRINK_AFTER: Duration = Duration::from_secs(60);
 /// How often the keeper looks for pools to shrink when nothing wakes it.
 const SHRINK_CHECK: Duration = Duration::from_secs(10);
 
+/// Without a pool (`min` 0), how long a worker back from a run stays for runs that were
+/// waiting, and how often the keeper looks for such workers.
+const IDLE_GRACE: Duration = Duration::from_secs(1);
+
 /// How many containers an image's pool wants now, and when a run of it last came.
 struct Demand {
     wanted: usize,
@@ -134,6 +138,16 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap();
         let mut surplus = Vec::new();
         for (image_id, demand) in demand.iter_mut() {
+            if self.reusable && self.min == 0 {
+                if let Some(waiting) = idle.get_mut(image_id) {
+                    let (stale, fresh) = waiting
+                        .drain(..)
+                        .partition(|worker| worker.idle_since.elapsed() >= IDLE_GRACE);
+                    *waiting = fresh;
+                    surplus.extend::<Vec<Prepared>>(stale);
+                }
+                continue;
+            }
             if self.reusable {
                 let waiting = idle.get_mut(image_id).filter(|waiting| waiting.len() > self.min);
                 if let Some(waiting) = waiting.filter(|_| now - demand.last_run >= SHRINK_AFTER) {
@@ -264,7 +278,8 @@ impl Pool {
 
     /// Adds a started container to the pool (a refill, or one a refused run had taken), unless
     /// a run needs its slot now (then it is removed, in the background, which frees the slot).
-    pub(crate) fn park(&self, prepared: Prepared) {
+    pub(crate) fn park(&self, mut prepared: Prepared) {
+        prepared.idle_since = Instant::now();
         // A worker is worth keeping for the run that waits: it takes it as it comes back.
         if !self.reusable && self.waiting_runs.load(Ordering::SeqCst) > 0 {
             return;
@@ -304,9 +319,11 @@ impl Pool {
 async fn keep(runner: &Runner) {
     let pool = &runner.pool;
     loop {
-        let woken = tokio::time::timeout(SHRINK_CHECK, pool.wake.notified())
-            .await
-            .is_ok();
+        let check = match pool.reusable && pool.min == 0 {
+            true => IDLE_GRACE,
+            false => SHRINK_CHECK,
+        };
+        let woken = tokio::time::timeout(check, pool.wake.notified()).await.is_ok();
         let surplus = pool.shrink();
         futures::future::join_all(surplus.into_iter().map(Prepared::remove)).await;
         if !woken {

@@ -123,6 +123,22 @@ pub(crate) async fn run(
             Err(_) => return Err(RunError::Worker("it did not take the run's input in time".into())),
         }
         let fixed_clock = script.clock.map(|_| prepared.clock && image.fixed_clock);
+        // A pooled worker that ends before it takes the run was gone already (removed while
+        // it waited): another takes the run. Once the run started, its end is the run's.
+        let served = prepared.worker.as_mut().expect("a worker");
+        match tokio::time::timeout_at(deadline, next_frame(&mut prepared.attached, &mut served.decoder)).await
+        {
+            Ok(Ok(Frame::Started)) => {}
+            Ok(Err(error)) if pooled => {
+                tracing::warn!(image = %image.name, %error, "pooled worker was gone; starting one");
+                let slot = prepared.remove().await.ok_or(error)?;
+                (prepared, pooled) = (crate::container::prepare(runner, image, slot).await?, false);
+                continue;
+            }
+            Ok(Err(error)) => return Err(error),
+            Ok(Ok(other)) => return Err(RunError::Worker(format!("it answered a run with {other:?}"))),
+            Err(_) => return Err(RunError::Worker("it did not start the run in time".into())),
+        }
         let (observed, keep) = observe(runner, &mut prepared, deadline).await?;
         let duration = started.elapsed();
         let execution = classify(image, runner.config(), observed, sent_at, duration);
@@ -170,7 +186,9 @@ async fn observe(
             Frame::Stdout(_) | Frame::Stderr(_) => {}
             Frame::Ended(ended) => break ended,
             Frame::Failed(why) => return Err(RunError::Worker(format!("cannot sandbox the run: {why}"))),
-            Frame::Ready(_) => return Err(RunError::Worker("its supervisor started again".into())),
+            Frame::Ready(_) | Frame::Started => {
+                return Err(RunError::Worker("its supervisor broke the protocol".into()))
+            }
         }
     };
     let keep = ended.clean && !ended.timed_out && !ended.oom_killed && !ended.pids_exhausted;

@@ -304,8 +304,84 @@ async fn a_worker_is_replaced_after_its_most_runs() {
 }
 
 #[tokio::test]
-async fn the_isolation_check_passes_here() {
+async fn the_isolation_check_passes_here_and_a_single_use_runner_needs_none() {
     let worker = Worker::new();
     assert_eq!(worker.runner.check_isolation().await, Ok(()));
+    worker.stop().await;
+    let single_use = Runner::new(RunnerConfig::default());
+    assert_eq!(single_use.isolation(), Isolation::Containers);
+    assert_eq!(single_use.check_isolation().await, Ok(()));
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Starts a run that sleeps, waits until it is under way, and does `fault` to the worker it
+/// runs in (by container id: the one whose processes include the run's `sleep`); returns the
+/// run's result.
+async fn fault_mid_run(worker: &Worker, fault: impl FnOnce(&str)) -> Execution {
+    let (_, warm) = worker.run("<?php echo 'warm';").await;
+    assert_eq!(warm.stdout, "warm");
+    let run = worker.run("<?php echo 'started'; flush(); exec('sleep 21'); echo 'NEVER';");
+    let faulted = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let ids = worker.containers.ids().await;
+        let serving = ids.iter().find(|id| docker(&["top", id]).contains("sleep 21"));
+        fault(serving.expect("the worker serving the run"));
+    };
+    let ((_, result), ()) = tokio::join!(run, faulted);
+    result
+}
+
+#[tokio::test]
+async fn a_supervisor_killed_mid_run_fails_that_run_clearly_and_the_next_gets_a_new_worker() {
+    let worker = Worker::new();
+    let result = fault_mid_run(&worker, |id| {
+        // As the worker's own user (root there has no capabilities): the supervisor is the
+        // child of the container's init, its runs' inits are its children.
+        let user = docker(&["inspect", "--format", "{{.Config.User}}", id]);
+        let find = "for p in /proc/[0-9]*; do set -- $(cat $p/stat); \
+                    [ \"$4\" = 1 ] && grep -q evalgrid-supervisor $p/cmdline && echo ${p#/proc/}; done";
+        let pid = docker(&["exec", "--user", &user, id, "sh", "-c", find]);
+        assert!(!pid.is_empty(), "no supervisor found in {id}");
+        docker(&["exec", "--user", &user, id, "sh", "-c", &format!("kill -9 {pid}")]);
+    })
+    .await;
+    assert_eq!(result.status, Status::Error, "{result:?}");
+    assert!(
+        result
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("the worker failed"),
+        "{result:?}"
+    );
+    let (_, next) = worker.run("<?php echo 'next';").await;
+    assert_eq!(next.stdout, "next", "{next:?}");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_or_removed_behind_evalgrid_s_back_is_replaced() {
+    let worker = Worker::new();
+    let result = fault_mid_run(&worker, |id| {
+        docker(&["kill", id]);
+    })
+    .await;
+    assert_eq!(result.status, Status::Error, "{result:?}");
+    let (host, next) = worker.run("<?php echo 'next';").await;
+    assert_eq!(next.stdout, "next", "{next:?}");
+    // Removed while it waited in the pool: the next run gets another, and says nothing of it.
+    let idle = worker.containers.ids().await;
+    assert_eq!(idle.len(), 1, "{idle:?}");
+    docker(&["rm", "-f", &idle[0]]);
+    let (other, after) = worker.run("<?php echo 'after';").await;
+    assert_eq!(after.stdout, "after", "{after:?}");
+    assert_ne!(other, host);
     worker.stop().await;
 }

@@ -1,8 +1,10 @@
 //! Which isolation the server runs with (`--isolation`): namespaces when asked for, or when
-//! `auto` finds that this host and engine allow them; single-use containers otherwise.
+//! `auto` finds that this host and engine allow them; single-use containers otherwise. With
+//! `namespaces`, a check that could not be made (no engine yet) is only a warning: the server
+//! starts without an engine, as always.
 
 use crate::config::{Config, IsolationChoice};
-use runner::{Isolation, Runner, RunnerConfig};
+use runner::{Isolation, IsolationError, Runner, RunnerConfig};
 use std::time::Duration;
 
 /// The runner for `config`, its isolation settled: with `auto`, a worker is tried first and
@@ -25,6 +27,10 @@ pub async fn runner(config: &Config, runner_config: RunnerConfig) -> Result<Runn
                 isolation: Isolation::Containers,
                 ..runner_config
             }))
+        }
+        Err(IsolationError::Unknown(why)) => {
+            tracing::warn!(%why, "isolation: namespaces, not checked yet");
+            Ok(runner)
         }
         Err(why) => Err(format!("--isolation namespaces: {why}")),
     }

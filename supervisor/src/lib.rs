@@ -9,7 +9,9 @@
 //!   exactly as the single-use container's shell reads it on stdin; or [`REQUEST_CANCEL`],
 //!   one byte, which stops the run in flight (ignored between runs).
 //! - supervisor → runner: frames of a kind byte, a `u32` length and the payload:
-//!   [`Frame::Ready`] once at start; [`Frame::Stdout`] and [`Frame::Stderr`] as the run writes;
+//!   [`Frame::Ready`] once at start; [`Frame::Started`] once a run's namespaces are made (a
+//!   worker that ends before it never took the run); [`Frame::Stdout`] and [`Frame::Stderr`]
+//!   as the run writes;
 //!   then [`Frame::Ended`] with how it ended ([`Ended`]), or [`Frame::Failed`] when the run's
 //!   sandbox could not be set up. After `Ended` with `clean`, the next run may be sent; a
 //!   supervisor that cannot confirm a clean state exits after saying so.
@@ -27,6 +29,7 @@ pub const REQUEST_CANCEL: u8 = b'K';
 pub const SUPERVISOR_CALLS: &[&str] = &["clone", "mount"];
 
 const READY: u8 = b'R';
+const STARTED: u8 = b'S';
 const STDOUT: u8 = b'O';
 const STDERR: u8 = b'E';
 const ENDED: u8 = b'X';
@@ -37,6 +40,8 @@ const FAILED: u8 = b'F';
 pub enum Frame {
     /// The supervisor started; its [`PROTOCOL`].
     Ready(String),
+    /// The run's namespaces are made and its input is on its way.
+    Started,
     Stdout(Vec<u8>),
     Stderr(Vec<u8>),
     Ended(Ended),
@@ -152,6 +157,7 @@ impl Frame {
     pub fn encode(&self) -> Vec<u8> {
         match self {
             Frame::Ready(protocol) => encode_frame(READY, protocol.as_bytes()),
+            Frame::Started => encode_frame(STARTED, b""),
             Frame::Stdout(bytes) => encode_frame(STDOUT, bytes),
             Frame::Stderr(bytes) => encode_frame(STDERR, bytes),
             Frame::Ended(ended) => encode_frame(ENDED, ended.encode().as_bytes()),
@@ -191,6 +197,7 @@ impl Decoder {
         let text = || String::from_utf8_lossy(&payload).into_owned();
         Some(match header[0] {
             READY => Ok(Frame::Ready(text())),
+            STARTED => Ok(Frame::Started),
             STDOUT => Ok(Frame::Stdout(payload)),
             STDERR => Ok(Frame::Stderr(payload)),
             ENDED => Ended::decode(&text()).map(Frame::Ended),
@@ -208,6 +215,7 @@ mod tests {
     fn frames_survive_any_split() {
         let frames = vec![
             Frame::Ready(PROTOCOL.into()),
+            Frame::Started,
             Frame::Stdout(b"hello\n".to_vec()),
             Frame::Stderr(Vec::new()),
             Frame::Ended(Ended {

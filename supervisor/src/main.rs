@@ -241,6 +241,7 @@ fn serve_one(options: &Options, wire: &[u8]) -> Result<Ended, String> {
         failure,
     } = pipes;
     drop((stdin.0, stdout.1, stderr.1, failure.1));
+    send(&Frame::Started);
     let ended = supervise(options, pid, wire, stdin.1, stdout.0, stderr.0)?;
     let mut why = String::new();
     let _ = std::fs::File::from(failure.0).read_to_string(&mut why);
