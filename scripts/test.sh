@@ -48,4 +48,10 @@ if [ -n "$leftover" ]; then
   echo "$leftover" >&2
   exit 1
 fi
+# evalgrid's file volumes (the fixed clock, the workers' supervisor) are named after their
+# content and shared by every instance on the engine; the tests made them, so they go too
+# (one still in use by another evalgrid on this engine stays: the engine refuses).
+for volume in $(docker volume ls -q --filter name=evalgrid-clock- --filter name=evalgrid-supervisor-); do
+  docker volume rm "$volume" >/dev/null 2>&1 || echo "[test] volume $volume is in use; left"
+done
 echo "[test] all tests passed; no container left behind"

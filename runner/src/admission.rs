@@ -12,6 +12,10 @@ use tokio::time::Instant;
 /// How often a run waiting for workers looks for a free slot.
 const ROOM_RECHECK: Duration = Duration::from_millis(25);
 
+/// How long a run waits for a worker of its image to come back before idle workers of other
+/// images are evicted to start one (a worker's start costs the machine more than a run).
+const EVICT_AFTER: Duration = Duration::from_millis(300);
+
 /// How long a version probe may wait in line, at least.
 const PROBE_WAIT: Duration = Duration::from_secs(60);
 
@@ -212,17 +216,31 @@ impl Runner {
         if pooled {
             self.pool.start_keeper(self);
         }
-        // Workers come back after each run: a run waits for one as for a free slot.
+        // Workers come back after each run: a run waits for one as for a free slot. Starting a
+        // worker costs a container; waiting for one costs a run: idle workers of other images
+        // are evicted for it only when its image has none alive, or once it has waited a while.
         let for_workers = pooled && self.pool.reusable();
+        let since = Instant::now();
         loop {
             let taken: Vec<Option<container::Prepared>> = images
                 .iter()
                 .map(|image| if pooled { self.pool.take(image) } else { None })
                 .collect();
             let fresh = taken.iter().filter(|taken| taken.is_none()).count();
-            let room_by = if for_workers { Instant::now() } else { deadline };
             let returned = self.pool.returned.notified();
-            if let Some(mut slots) = self.room_for(fresh, room_by).await {
+            let may_evict = !for_workers
+                || since.elapsed() >= EVICT_AFTER
+                || images
+                    .iter()
+                    .zip(&taken)
+                    .any(|(image, taken)| taken.is_none() && self.pool.alive(&image.id) == 0);
+            let room = match (for_workers, may_evict) {
+                (false, _) => self.room_for(fresh, deadline).await,
+                (true, true) => self.room_for(fresh, Instant::now()).await,
+                // Free slots only.
+                (true, false) => (0..fresh).map(|_| self.slots.try_take()).collect(),
+            };
+            if let Some(mut slots) = room {
                 let versions = images
                     .iter()
                     .cloned()

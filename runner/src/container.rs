@@ -59,7 +59,11 @@ async fn prepare_as(
     let mut attached = runner.backend.attach(container.id()).await?;
     runner.backend.start(container.id()).await?;
     let worker = match as_worker {
-        true => Some(worker::handshake(&mut attached).await?),
+        true => {
+            let mut served = worker::handshake(&mut attached).await?;
+            served.alive = Some(runner.pool.alive_token(&image.id));
+            Some(served)
+        }
         false => None,
     };
     Ok(Prepared {

@@ -1,5 +1,7 @@
-//! evalgrid's execution engine: runs a PHP snippet on several PHP images at once, each in its own
-//! single-use, sandboxed Docker container, and streams the results back in completion order.
+//! evalgrid's execution engine: runs a PHP snippet on several PHP images at once and streams
+//! the results back in completion order. Each version runs in a sandboxed Docker container of
+//! its own, single-use ([`Isolation::Containers`]), or in fresh namespaces inside a long-lived
+//! worker container of its image ([`Isolation::Namespaces`], see [`worker`]).
 //!
 //! The API is narrow on purpose:
 //! - [`Runner::new`] sets up the client for the local Docker engine (bollard, never the docker
@@ -9,7 +11,8 @@
 //! - [`Runner::resolve`] turns client-supplied image names into discovered [`Image`]s (nothing
 //!   else is ever handed to Docker);
 //! - [`Runner::admit`] reserves a container for each version of a run under the global
-//!   container limit — a pooled one, already started, or room for a fresh one — or says "busy";
+//!   container limit — a pooled one (an idle worker, or a single-use container already
+//!   started), or room for a fresh one — or says "busy" ([`admission`]);
 //! - [`Runner::run_all`] runs each version in a task of its own and yields [`Execution`]s as
 //!   each finishes;
 //! - [`Runner::shut_down`] stops runs in flight and removes every container, pooled ones too.
@@ -21,8 +24,22 @@
 //! memory in the lifecycle unit tests (`fakes.rs`, `lifecycle_tests.rs`).
 //!
 //! Every container is removed on every path (success, error, timeout, dropped request) by a
-//! guard, and carries the [`MANAGED_LABEL`] so orphans left by a crashed process can be found
-//! with [`Runner::remove_orphans`].
+//! guard ([`guard`]), and carries the [`MANAGED_LABEL`] so orphans left by a crashed process
+//! can be found with [`Runner::remove_orphans`].
+//!
+//! Tasks: every task the runner spawns is on its tracker (`cleanups`), which
+//! [`Runner::shut_down`] closes and waits for:
+//!
+//! ```text
+//! Runner
+//! ├── one task per version of a run (run_all): owns its container or worker, deadline, slot
+//! │   └── one creation task per new container (container::create): runs to its end, so a
+//! │       container the engine makes for a run that is gone is still removed
+//! ├── background removals (a dropped guard; retry_removal while the engine is away)
+//! ├── the pool's keeper (pool::keep): refills, shrinks, evicts idle workers
+//! ├── a pull's relay (Runner::pull)
+//! └── the catalog's refresh (images::Catalog)
+//! ```
 
 mod admission;
 mod backend;

@@ -70,6 +70,17 @@ pub(crate) struct Pool {
     reusable: bool,
     /// Notified when a worker comes back.
     pub(crate) returned: Notify,
+    /// Workers alive (running a run or idle), by image id.
+    alive: Mutex<HashMap<String, Arc<AtomicUsize>>>,
+}
+
+/// Counts a worker among its image's alive ones until it is dropped.
+pub(crate) struct Alive(Arc<AtomicUsize>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Held by a run while it waits for room: the pool yields until it is dropped.
@@ -92,6 +103,7 @@ impl Pool {
             },
             reusable,
             returned: Notify::new(),
+            alive: Mutex::default(),
             demand: Mutex::default(),
             idle: Mutex::default(),
             images: Mutex::default(),
@@ -264,11 +276,17 @@ impl Pool {
             true => images.iter().map(|_| self.min).collect(),
             false => images.iter().map(|image| self.wanted(&image.id)).collect(),
         };
+        // Workers come back: the ones running count as the image's too.
+        let have: Vec<usize> = match self.reusable {
+            true => images.iter().map(|image| self.alive(&image.id)).collect(),
+            false => vec![0; images.len()],
+        };
         let idle = self.idle.lock().unwrap();
         let lacking = images
             .into_iter()
             .zip(wanted)
-            .map(|(image, wanted)| (idle.get(&image.id).map_or(0, Vec::len), wanted, image))
+            .zip(have)
+            .map(|((image, wanted), have)| (have.max(idle.get(&image.id).map_or(0, Vec::len)), wanted, image))
             .filter(|(waiting, wanted, _)| waiting < wanted)
             .min_by_key(|(waiting, _, _)| *waiting)?
             .2;
@@ -302,6 +320,28 @@ impl Pool {
         }
         self.park(worker);
         self.returned.notify_waiters();
+    }
+
+    /// Counts a new worker of `image_id` as alive while the token lives.
+    pub(crate) fn alive_token(&self, image_id: &str) -> Alive {
+        let count = self
+            .alive
+            .lock()
+            .unwrap()
+            .entry(image_id.to_owned())
+            .or_default()
+            .clone();
+        count.fetch_add(1, Ordering::SeqCst);
+        Alive(count)
+    }
+
+    /// How many workers of `image_id` are alive, running a run or idle.
+    pub(crate) fn alive(&self, image_id: &str) -> usize {
+        self.alive
+            .lock()
+            .unwrap()
+            .get(image_id)
+            .map_or(0, |count| count.load(Ordering::SeqCst))
     }
 
     /// Whether containers come back after a run (workers).

@@ -52,6 +52,8 @@ pub(crate) struct Served {
     decoder: Decoder,
     runs: u32,
     since: Instant,
+    /// Counts it among its image's workers (see [`crate::pool::Pool::alive`]).
+    pub(crate) alive: Option<crate::pool::Alive>,
 }
 
 /// Waits for a new worker's supervisor to say it is ready.
@@ -65,6 +67,7 @@ pub(crate) async fn handshake(attached: &mut AttachContainerResults) -> Result<S
             decoder,
             runs: 0,
             since: Instant::now(),
+            alive: None,
         }),
         other => Err(RunError::Worker(format!(
             "the supervisor said {other:?}, not {PROTOCOL:?}"

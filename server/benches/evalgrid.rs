@@ -26,49 +26,70 @@ const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
 /// A workshop room pressing Run at once, one 2-version run each.
 const BURST_CLIENTS: usize = 50;
 
+/// What the engine alone does, measured once and set beside each isolation's numbers.
+struct Baselines {
+    latency: Samples,
+    /// Wall time of N one-second sleeps, one `docker run` after another and all at once, by N.
+    fan_out: Vec<(usize, Samples, Samples)>,
+    throughput_runs: usize,
+    cpu: Option<engine::CpuReading>,
+}
+
 #[tokio::main]
 async fn main() {
-    let mut server = Server::start().await;
     let mut report = Report::default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let engine = command_output("docker", &["version", "--format", "{{.Server.Version}}"]);
     report.line(&format!(
-        "Machine: {cores} cores, Docker engine {engine}, {}.",
+        "Machine: {cores} cores, Docker engine {engine}, {}. Each isolation has a server of its \
+         own (`--isolation namespaces`, then `--isolation containers`), measured one after the \
+         other beside the same `docker run` baselines.",
         chrono_free_date()
     ));
-    report.line("");
-
-    // 1. Latency of hello world on one image.
-    report.heading("Latency: `<?php echo \"hi\";` on php:8.4-cli");
-    let api = sample_apart(LATENCY_REPEATS, USER_PAUSE, || server.run(HELLO, &IMAGES[2..3])).await;
-    let back_to_back = sample(LATENCY_REPEATS, || server.run(HELLO, &IMAGES[2..3])).await;
-    let cold = sample_apart(LATENCY_REPEATS, USER_PAUSE, || docker_run(IMAGES[2], HELLO)).await;
-    report.table_header();
-    report.row("API `POST /api/run`, runs 0.5 s apart", &api);
-    report.row(
-        "API `POST /api/run`, back to back (the pool grows to keep up)",
-        &back_to_back,
-    );
-    report.row("`docker run --rm -i` (same sandbox), 0.5 s apart", &cold);
-    if Command::new("php")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        let host = sample(LATENCY_REPEATS, || host_php(HELLO)).await;
-        report.row("host `php`", &host);
-        report.ratio("api/host_php p50", api.p50() / host.p50());
+    let baselines = baselines().await;
+    for isolation in ["namespaces", "containers"] {
+        let mut server = Server::start(isolation).await;
+        measure(&server, isolation, &baselines, &mut report).await;
+        // SIGTERM, so the server removes its containers before it exits.
+        server.process.stop().await;
     }
-    report.ratio("api/docker_run p50", api.p50() / cold.p50());
-    report.ratio("api back-to-back/docker_run p50", back_to_back.p50() / cold.p50());
-
-    // 2. Fan-out: a one-second sleep on N versions.
-    report.heading("Fan-out: `usleep(1_000_000)` on N versions (wall time)");
+    report.heading("`docker run` alone (the same sandbox, a new container per run)");
     report.table_header();
-    let mut api_walls = Vec::new();
+    report.row("`docker run --rm -i`, 0.5 s apart", &baselines.latency);
+    for (n, sequential, parallel) in &baselines.fan_out {
+        report.row(
+            &format!("sequential `docker run`, N={n} one-second sleeps"),
+            sequential,
+        );
+        report.row(
+            &format!("parallel `docker run`, N={n} one-second sleeps"),
+            parallel,
+        );
+    }
+    report.line("");
+    report.line(&format!(
+        "- throughput: {THROUGHPUT_CLIENTS} parallel `docker run --rm -i` loops: {} runs in {} s",
+        baselines.throughput_runs,
+        THROUGHPUT_TIME.as_secs()
+    ));
+    if let Some(cpu) = &baselines.cpu {
+        let per = |ms: f64| ms / baselines.throughput_runs.max(1) as f64;
+        report.line(&format!(
+            "- CPU per run: engine {:.1} ms, containers {:.1} ms, whole machine {:.1} ms",
+            per(cpu.engine_ms),
+            per(cpu.containers_ms),
+            per(cpu.machine_ms)
+        ));
+        report.ratio("docker run: machine cpu ms per run", per(cpu.machine_ms));
+    }
+    report.write();
+}
+
+async fn baselines() -> Baselines {
+    let latency = sample_apart(LATENCY_REPEATS, USER_PAUSE, || docker_run(IMAGES[2], HELLO)).await;
+    let mut fan_out = Vec::new();
     for n in [1, 2, 4] {
         let images = &IMAGES[..n];
-        let api = sample_apart(FAN_OUT_REPEATS, USER_PAUSE, || server.run(SLEEP, images)).await;
         let sequential = sample(FAN_OUT_REPEATS, || async {
             for image in images {
                 docker_run(image, SLEEP).await;
@@ -79,122 +100,120 @@ async fn main() {
             futures::future::join_all(images.iter().map(|image| docker_run(image, SLEEP))).await;
         })
         .await;
-        report.row(&format!("API, N={n}"), &api);
-        report.row(&format!("sequential `docker run`, N={n}"), &sequential);
-        report.row(&format!("parallel `docker run` (xargs -P {n}), N={n}"), &parallel);
-        api_walls.push(api.p50());
+        fan_out.push((n, sequential, parallel));
     }
-    report.ratio("api wall(4)/wall(1) p50", api_walls[2] / api_walls[0]);
-    report.ratio("api wall(2)/wall(1) p50", api_walls[1] / api_walls[0]);
-    // Back to back: a 1-version run, then a 4-version one the moment it answered (a user who
-    // widens the run at once), while the pool refills what the first run took.
-    let (mut one, mut four) = (Samples::default(), Samples::default());
-    server.run(SLEEP, &IMAGES).await;
-    for _ in 0..FAN_OUT_REPEATS {
-        for (versions, samples) in [(1, &mut one), (4, &mut four)] {
-            let start = Instant::now();
-            server.run(SLEEP, &IMAGES[..versions]).await;
-            samples.0.push(start.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    report.row("API back to back, N=1", &one);
-    report.row("API back to back, N=4 the moment N=1 answered", &four);
-    report.ratio("api back-to-back wall(4)/wall(1) p50", four.p50() / one.p50());
-
-    // 3. Throughput: 16 clients for a fixed time.
-    report.heading(&format!(
-        "Throughput: {THROUGHPUT_CLIENTS} clients, hello world, {} s",
-        THROUGHPUT_TIME.as_secs()
-    ));
     let engine_cpu = EngineCpu::watch();
-    let server_cpu_before = process_cpu_ms(server.process.child.id());
     let before = engine_cpu.as_ref().map(EngineCpu::read);
-    let (latencies, errors) = throughput(&server).await;
-    let api_cpu = engine_cpu.as_ref().zip(before).map(|(cpu, before)| {
-        let after = cpu.read();
-        let server_ms = process_cpu_ms(server.process.child.id()) - server_cpu_before;
-        (after.since(&before), server_ms)
-    });
-    let runs = latencies.len();
-    let runs_per_second = runs as f64 / THROUGHPUT_TIME.as_secs_f64();
-    report.line(&format!(
-        "- {runs} runs, {runs_per_second:.1} runs/s, {errors} errors (503 busy or other), p50 {:.0} ms, p99 {:.0} ms",
-        latencies.p50(),
-        latencies.p99()
-    ));
-    report.line(&format!(
-        "- server peak RSS: {} MiB",
-        server.peak_rss_kib() / 1024
-    ));
-    // The baseline: as many `docker run`s as 16 parallel loops get through. Every run needs a
-    // new container either way, so this is roughly the engine's container start rate.
-    let before = engine_cpu.as_ref().map(EngineCpu::read);
-    let docker_runs = docker_run_throughput().await;
-    let docker_cpu = engine_cpu
+    let throughput_runs = docker_run_throughput().await;
+    let cpu = engine_cpu
         .as_ref()
         .zip(before)
         .map(|(cpu, before)| cpu.read().since(&before));
-    let docker_per_second = docker_runs as f64 / THROUGHPUT_TIME.as_secs_f64();
-    report.line(&format!(
-        "- baseline: {THROUGHPUT_CLIENTS} parallel `docker run --rm -i` loops: {docker_runs} runs, {docker_per_second:.1} runs/s"
-    ));
-    report.ratio("throughput runs/s", runs_per_second);
-    report.ratio("throughput errors", errors as f64);
-    report.ratio("throughput api/docker_run", runs_per_second / docker_per_second);
+    Baselines {
+        latency,
+        fan_out,
+        throughput_runs,
+        cpu,
+    }
+}
 
-    // 4. Where the CPU goes, per run, during the two throughput phases above.
-    report.heading("CPU time per run, by component (during the throughput phases)");
-    match (api_cpu, docker_cpu) {
-        (Some((api, server_ms)), Some(docker)) if runs > 0 && docker_runs > 0 => {
-            let per = |ms: f64, n: usize| ms / n as f64;
-            report.line("| component | API, ms per run | `docker run`, ms per run |");
-            report.line("| --- | ---: | ---: |");
+/// Everything measured of one server: latency, fan-out, throughput and CPU per run, bursts.
+async fn measure(server: &Server, isolation: &str, baselines: &Baselines, report: &mut Report) {
+    report.heading(&format!("--isolation {isolation}"));
+    // 1. Latency of hello world on one image.
+    let api = sample_apart(LATENCY_REPEATS, USER_PAUSE, || server.run(HELLO, &IMAGES[2..3])).await;
+    let back_to_back = sample(LATENCY_REPEATS, || server.run(HELLO, &IMAGES[2..3])).await;
+    report.line("Latency of `<?php echo \"hi\";` on php:8.4-cli:");
+    report.line("");
+    report.table_header();
+    report.row("API `POST /api/run`, runs 0.5 s apart", &api);
+    report.row("API `POST /api/run`, back to back", &back_to_back);
+    report.ratio(&format!("{isolation}: back-to-back p50 ms"), back_to_back.p50());
+    report.ratio(
+        &format!("{isolation}: api/docker_run p50"),
+        api.p50() / baselines.latency.p50(),
+    );
+
+    // 2. Fan-out: a one-second sleep on N versions.
+    report.line("");
+    report.line("Fan-out, `usleep(1_000_000)` on N versions (wall time):");
+    report.line("");
+    report.table_header();
+    let mut walls = Vec::new();
+    for n in [1, 2, 4] {
+        let api = sample_apart(FAN_OUT_REPEATS, USER_PAUSE, || server.run(SLEEP, &IMAGES[..n])).await;
+        report.row(&format!("API, N={n}"), &api);
+        walls.push(api.p50());
+    }
+    report.ratio(&format!("{isolation}: wall(4)/wall(1) p50"), walls[2] / walls[0]);
+    report.ratio(&format!("{isolation}: wall(2)/wall(1) p50"), walls[1] / walls[0]);
+
+    // 3. Throughput: 16 clients for a fixed time, and where the CPU goes.
+    let engine_cpu = EngineCpu::watch();
+    let server_cpu_before = process_cpu_ms(server.process.child.id());
+    let before = engine_cpu.as_ref().map(EngineCpu::read);
+    let (latencies, errors) = throughput(server).await;
+    let cpu = engine_cpu
+        .as_ref()
+        .zip(before)
+        .map(|(cpu, before)| cpu.read().since(&before));
+    let server_ms = process_cpu_ms(server.process.child.id()) - server_cpu_before;
+    let runs = latencies.len();
+    let runs_per_second = runs as f64 / THROUGHPUT_TIME.as_secs_f64();
+    report.line("");
+    report.line(&format!(
+        "- throughput, {THROUGHPUT_CLIENTS} clients, hello world, {} s: {runs} runs, \
+         {runs_per_second:.1} runs/s, {errors} errors, p50 {:.0} ms, p99 {:.0} ms; server peak RSS {} MiB",
+        THROUGHPUT_TIME.as_secs(),
+        latencies.p50(),
+        latencies.p99(),
+        server.peak_rss_kib() / 1024
+    ));
+    report.ratio(&format!("{isolation}: throughput runs/s"), runs_per_second);
+    report.ratio(
+        &format!("{isolation}: throughput / docker run loop"),
+        runs as f64 / baselines.throughput_runs.max(1) as f64,
+    );
+    match cpu {
+        Some(cpu) if runs > 0 => {
+            let per = |ms: f64| ms / runs as f64;
             report.line(&format!(
-                "| engine: dockerd, containerd, shims, runc | {:.1} | {:.1} |",
-                per(api.engine_ms, runs),
-                per(docker.engine_ms, docker_runs)
+                "- CPU per run: engine {:.1} ms, containers (workers or single-use) {:.1} ms, \
+                 evalgrid server {:.1} ms, whole machine {:.1} ms",
+                per(cpu.engine_ms),
+                per(cpu.containers_ms),
+                per(server_ms),
+                per(cpu.machine_ms)
             ));
-            report.line(&format!(
-                "| containers: the script, its shell, `cat`, docker-init | {:.1} | {:.1} |",
-                per(api.containers_ms, runs),
-                per(docker.containers_ms, docker_runs)
-            ));
-            report.line(&format!("| evalgrid server | {:.1} | — |", per(server_ms, runs)));
-            report.line(&format!(
-                "| whole machine | {:.1} | {:.1} |",
-                per(api.machine_ms, runs),
-                per(docker.machine_ms, docker_runs)
-            ));
-            report.ratio("engine cpu ms per api run", per(api.engine_ms, runs));
-            report.ratio("engine cpu ms per docker run", per(docker.engine_ms, docker_runs));
-            report.ratio("machine cpu ms per api run", per(api.machine_ms, runs));
             report.ratio(
-                "machine cpu ms per docker run",
-                per(docker.machine_ms, docker_runs),
+                &format!("{isolation}: machine cpu ms per run"),
+                per(cpu.machine_ms),
             );
         }
-        _ => report.line("- not measured: needs root and cgroup v1 `cpuacct` to group the engine's daemons"),
+        _ => report
+            .line("- CPU not measured: needs root and cgroup v1 `cpuacct` to group the engine's daemons"),
     }
 
-    // 4. A burst: everyone at once; the line serves them in turn.
-    report.heading(&format!(
-        "Burst: {BURST_CLIENTS} clients at once, one 2-version hello world each (default limits)"
-    ));
-    let (served, refused) = burst(&server).await;
-    report.line(&format!(
-        "- served {} of {BURST_CLIENTS}, turned away {refused}; wait until the answer: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
-        served.len(),
-        served.p50(),
-        served.percentile(0.95),
-        served.percentile(1.0)
-    ));
-    report.ratio("burst served", served.len() as f64);
-    report.ratio("burst turned away", refused as f64);
-    report.ratio("burst p95 s", served.percentile(0.95) / 1000.0);
-
-    report.write();
-    // SIGTERM, so the server removes its containers before it exits.
-    server.process.stop().await;
+    // 4. Bursts: everyone at once; the line serves them in turn.
+    for versions in [2, 4] {
+        let (served, refused) = burst(server, versions).await;
+        report.line(&format!(
+            "- burst, {BURST_CLIENTS} clients at once × {versions} versions of hello world: served {} \
+             of {BURST_CLIENTS}, turned away {refused}; until the answer p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+            served.len(),
+            served.p50(),
+            served.percentile(0.95),
+            served.percentile(1.0)
+        ));
+        report.ratio(
+            &format!("{isolation}: burst {BURST_CLIENTS}x{versions} served"),
+            served.len() as f64,
+        );
+        report.ratio(
+            &format!("{isolation}: burst {BURST_CLIENTS}x{versions} p95 s"),
+            served.percentile(0.95) / 1000.0,
+        );
+    }
 }
 
 /// Times `repeats` calls of `f` after one warm-up, back to back.
@@ -256,9 +275,18 @@ struct Server {
 }
 
 impl Server {
-    async fn start() -> Self {
+    async fn start(isolation: &str) -> Self {
         // A throw-away database: every run below is a real run (`force`), never a cached one.
-        let process = ServerProcess::start(&["--runs-per-minute", "0"]).await;
+        // No per-client caps: the bench's clients share one address.
+        let process = ServerProcess::start(&[
+            "--runs-per-minute",
+            "0",
+            "--runs-in-flight-per-ip",
+            "0",
+            "--isolation",
+            isolation,
+        ])
+        .await;
         Self {
             client: process.client(),
             process,
@@ -317,10 +345,6 @@ async fn docker_run(image: &str, code: &str) {
     pipe_through("docker", &args, code).await;
 }
 
-async fn host_php(code: &str) {
-    pipe_through("php", &[], code).await;
-}
-
 async fn pipe_through(program: &str, args: &[&str], input: &str) {
     let mut child = tokio::process::Command::new(program)
         .args(args)
@@ -374,11 +398,11 @@ fn process_cpu_ms(pid: u32) -> f64 {
     ticks * 1000.0 / ticks_per_second
 }
 
-/// [`BURST_CLIENTS`] runs sent at the same moment: the latencies of those served, and how many
+/// [`BURST_CLIENTS`] runs of `versions` versions sent at the same moment: the latencies of those served, and how many
 /// were turned away.
-async fn burst(server: &Server) -> (Samples, usize) {
+async fn burst(server: &Server, versions: usize) -> (Samples, usize) {
     let runs = (0..BURST_CLIENTS).map(|client| async move {
-        let images = &IMAGES[client % 3..][..2];
+        let images = &IMAGES[client % (IMAGES.len() + 1 - versions)..][..versions];
         let start = Instant::now();
         let ok = server.run(HELLO, images).await;
         (ok, start.elapsed().as_secs_f64() * 1000.0)

@@ -4,6 +4,7 @@
 mod common;
 
 use app::model::{ImageInfo, RunResponse, Status, VersionResult};
+use common::server_process::ServerProcess;
 use common::{run_body, TestServer};
 use futures::StreamExt;
 use reqwest::StatusCode;
@@ -233,6 +234,31 @@ async fn health_reports_the_engine() {
     let health: Value = response.json().await.unwrap();
     assert_eq!(health["engine"], "ok");
     assert_eq!(health["images"], 4);
+    // The isolation in force: the test command runs this suite in both.
+    let expected = match std::env::var("EVALGRID_ISOLATION").as_deref() {
+        Ok("namespaces") => "namespaces",
+        _ => "containers",
+    };
+    assert_eq!(health["isolation"], expected);
+}
+
+#[tokio::test]
+async fn auto_isolation_picks_namespaces_where_the_host_allows_them_and_says_so() {
+    let mut server = ServerProcess::start(&["--isolation", "auto"]).await;
+    let health: Value = server.client().get("/api/health").await.json().await.unwrap();
+    assert_eq!(health["isolation"], "namespaces", "{health}");
+    // The check's worker serves the first run.
+    let result = server
+        .client()
+        .post_json(
+            "/api/run",
+            json!({ "code": "<?php echo 6 * 7;", "images": ["php:8.4-cli"] }),
+        )
+        .await;
+    let body: Value = result.json().await.unwrap();
+    assert_eq!(body["results"][0]["stdout"], "42", "{body}");
+    server.stop().await;
+    server.containers.assert_none_left().await;
 }
 
 #[tokio::test]
