@@ -12,10 +12,16 @@ const EXIT_DEADLINE: Duration = Duration::from_millis(1800);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     let mut config = Config::parse();
+    // The `images` commands print their answer on stdout; their log goes to stderr.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    match config.command.is_some() {
+        true => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        false => tracing_subscriber::fmt().with_env_filter(filter).init(),
+    }
     if let Some(server::config::Command::Images(command)) = &config.command {
         use server::config::ImagesCommand;
         let runner = match command {

@@ -137,7 +137,15 @@ async fn images_list_prints_what_would_be_offered_and_fails_without_an_engine() 
         lines[0].starts_with("VERSION") && lines[0].contains("EXTENSIONS"),
         "{stdout}"
     );
-    assert_eq!(lines.len(), 3, "a header and the two fixture images: {stdout}");
+    assert_eq!(
+        lines.len(),
+        4,
+        "a header, the two fixture images, the isolation: {stdout}"
+    );
+    assert!(
+        ["isolation: namespaces", "isolation: containers"].contains(&lines[3]),
+        "{stdout}"
+    );
     let alpine = lines.iter().find(|l| l.contains(FIXTURE)).expect(FIXTURE);
     assert!(
         alpine.starts_with("8.4.5") && alpine.contains("alpine"),
