@@ -75,11 +75,13 @@ async fn a_shell_fork_bomb_through_exec_and_proc_open_hits_the_process_limit() {
     // get a small slice of it. A longer limit, so that the outcome is the process limit's.
     let server = TestServer::start_with(&["--timeout-secs", "30"]).await;
     // The bomb runs in the background with its output in a file, so `exec` returns; PHP (which
-    // needs no fork to read a file) then waits for the shell's complaint and carries on.
+    // needs no fork to read a file) then waits for the shell's complaint and carries on. The
+    // bomb is a subshell whose own output is redirected: a function's redirection keeps a copy
+    // of `exec`'s pipe, which the bomb's shells would hold open for as long as they last.
     let results = attack(
         &server,
-        r#"exec('bomb() { bomb | bomb & }; bomb >/dev/null 2>/tmp/bomb.err');
-        $process = proc_open('bomb() { bomb | bomb & }; bomb >/dev/null 2>>/tmp/bomb.err', [], $pipes);
+        r#"exec('(bomb() { bomb | bomb & }; bomb) >/dev/null 2>/tmp/bomb.err &');
+        $process = proc_open('(bomb() { bomb | bomb & }; bomb) >/dev/null 2>>/tmp/bomb.err &', [], $pipes);
         $deadline = microtime(true) + 5;
         while (microtime(true) < $deadline && strpos((string) @file_get_contents('/tmp/bomb.err'), 'fork') === false) {
             usleep(50000);
