@@ -138,11 +138,7 @@ impl Runner {
         if self.stopping.is_cancelled() || self.line.len() > 0 {
             return None;
         }
-        // All or none: the slots taken before a refusal are dropped, which frees them.
-        let slots: Vec<slots::Slot> = images
-            .iter()
-            .map(|_| self.slots.try_take())
-            .collect::<Option<_>>()?;
+        let slots = self.slots.try_take_many(images.len())?;
         let versions = images
             .into_iter()
             .zip(slots)
@@ -238,7 +234,7 @@ impl Runner {
                 (false, _) => self.room_for(fresh, deadline).await,
                 (true, true) => self.room_for(fresh, Instant::now()).await,
                 // Free slots only.
-                (true, false) => (0..fresh).map(|_| self.slots.try_take()).collect(),
+                (true, false) => self.slots.try_take_many(fresh),
             };
             if let Some(mut slots) = room {
                 let versions = images

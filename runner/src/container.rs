@@ -76,6 +76,21 @@ async fn prepare_as(
     })
 }
 
+/// A fresh container (a worker or not, as the runner's isolation has it) in the slot of a
+/// pooled one that was gone before its run started (it died, or was removed behind
+/// evalgrid's back, while it waited); `error` is how that showed, and the run's error when the
+/// engine keeps the slot.
+pub(crate) async fn replace_gone(
+    runner: &Runner,
+    image: &Image,
+    gone: Prepared,
+    error: RunError,
+) -> Result<Prepared, RunError> {
+    tracing::warn!(image = %image.name, %error, "pooled container was gone; starting one");
+    let slot = gone.remove().await.ok_or(error)?;
+    prepare(runner, image, slot).await
+}
+
 /// Creates the container in a task of its own that always runs to its end: a run dropped while
 /// the engine creates its container (client gone, shutdown) would otherwise never learn the id
 /// of the container the engine then makes. If nobody waits any more, the guard is dropped there,
@@ -154,9 +169,10 @@ pub(crate) async fn run(
         let sent_at = OffsetDateTime::now_utc();
         match tokio::time::timeout_at(deadline, send(&mut prepared.attached, &wire)).await {
             Ok(Err(error)) if pooled => {
-                tracing::warn!(image = %image.name, %error, "pooled container was gone; starting one");
-                let slot = prepared.remove().await.ok_or(RunError::SendCode(error))?;
-                (prepared, pooled) = (prepare(runner, image, slot).await?, false);
+                (prepared, pooled) = (
+                    replace_gone(runner, image, prepared, RunError::SendCode(error)).await?,
+                    false,
+                );
                 continue;
             }
             Ok(Err(error)) => return Err(RunError::SendCode(error)),

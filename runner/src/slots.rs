@@ -79,6 +79,12 @@ impl Slots {
         Some(self.slot(permit))
     }
 
+    /// `count` slots free this moment, all or none (the ones taken before a refusal are
+    /// dropped, which frees them).
+    pub(crate) fn try_take_many(&self, count: usize) -> Option<Vec<Slot>> {
+        (0..count).map(|_| self.try_take()).collect()
+    }
+
     /// `count` slots at once, waiting in line (first come, first served) until `deadline`.
     pub(crate) async fn take(&self, count: usize, deadline: Instant) -> Option<Vec<Slot>> {
         if count == 0 {

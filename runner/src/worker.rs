@@ -12,7 +12,7 @@
 //! when its supervisor or container is gone (the run it served fails with a clear error).
 
 use crate::classify::{classify, End, Observed};
-use crate::container::Prepared;
+use crate::container::{replace_gone, Prepared};
 use crate::usage::{self, Report};
 use crate::volume::Tool;
 use crate::{Execution, Image, RunError, Runner, Script, Usage};
@@ -116,9 +116,10 @@ pub(crate) async fn run(
         };
         match tokio::time::timeout_at(deadline, sent).await {
             Ok(Err(error)) if pooled => {
-                tracing::warn!(image = %image.name, %error, "pooled worker was gone; starting one");
-                let slot = prepared.remove().await.ok_or(RunError::SendCode(error))?;
-                (prepared, pooled) = (crate::container::prepare(runner, image, slot).await?, false);
+                (prepared, pooled) = (
+                    replace_gone(runner, image, prepared, RunError::SendCode(error)).await?,
+                    false,
+                );
                 continue;
             }
             Ok(Err(error)) => return Err(RunError::SendCode(error)),
@@ -133,9 +134,7 @@ pub(crate) async fn run(
         {
             Ok(Ok(Frame::Started)) => {}
             Ok(Err(error)) if pooled => {
-                tracing::warn!(image = %image.name, %error, "pooled worker was gone; starting one");
-                let slot = prepared.remove().await.ok_or(error)?;
-                (prepared, pooled) = (crate::container::prepare(runner, image, slot).await?, false);
+                (prepared, pooled) = (replace_gone(runner, image, prepared, error).await?, false);
                 continue;
             }
             Ok(Err(error)) => return Err(error),
