@@ -26,15 +26,14 @@ cargo leptos build --release --precompress
 echo "[test] cargo tests"
 cargo test --release --no-fail-fast -p runner -p app -p server
 cargo test --release -p evalgrid-supervisor --features binary
-# The same engine, attack, load and API suites again with each run in fresh namespaces inside
-# a worker (the cargo tests above use single-use containers, workers.rs has the workers' own
-# reuse and fault tests; the browser tests below use the server's default, which picks
-# namespaces where the host allows them). The fault suite is not here yet: its vanishing
-# engine hung once in workers (issue 24's note).
+# The same engine, attack, fault, load and API suites again with each run in fresh namespaces
+# inside a worker (the cargo tests above use single-use containers, workers.rs has the workers'
+# own reuse and fault tests; the browser tests below use the server's default, which picks
+# namespaces where the host allows them).
 echo "[test] cargo tests in workers (--isolation namespaces)"
 EVALGRID_ISOLATION=namespaces cargo test --release --no-fail-fast -p runner --test engine
 EVALGRID_ISOLATION=namespaces cargo test --release --no-fail-fast -p server \
-  --test attacks --test load --test api
+  --test attacks --test faults --test load --test api
 
 echo "[test] browser tests"
 (cd end2end && npx playwright test)

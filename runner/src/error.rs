@@ -75,6 +75,9 @@ pub enum RunError {
     /// Copying one of evalgrid's files (the fixed clock, the supervisor) into its volume failed.
     #[error("cannot install evalgrid's files in their volume: {0}")]
     InstallTool(#[source] bollard::errors::Error),
+    /// The engine took too long to fill that volume.
+    #[error("cannot install evalgrid's files in their volume: the engine did not finish within {0:?}")]
+    InstallToolTimedOut(std::time::Duration),
     /// A worker's supervisor failed, went away or broke the protocol (see `worker.rs`).
     #[error("the worker failed: {0}")]
     Worker(String),

@@ -46,6 +46,8 @@ struct State {
     failing_creates: usize,
     /// So many of the next uploads fail.
     failing_uploads: usize,
+    /// So many of the next uploads never answer.
+    hanging_uploads: usize,
 }
 
 #[derive(Default)]
@@ -107,6 +109,11 @@ impl FakeEngine {
 
     pub(crate) fn fail_uploads(&self, count: usize) {
         self.state.lock().unwrap().failing_uploads = count;
+    }
+
+    /// The next `count` uploads never answer (the engine stopped answering half-way).
+    pub(crate) fn hang_uploads(&self, count: usize) {
+        self.state.lock().unwrap().hanging_uploads = count;
     }
 
     /// Every started container that waits for its code dies (its stdin goes away).
@@ -184,10 +191,18 @@ impl Backend for FakeEngine {
         _archive: Vec<u8>,
     ) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(async move {
-            let mut state = self.state.lock().unwrap();
-            if state.failing_uploads > 0 {
-                state.failing_uploads -= 1;
-                return Err(RunError::InstallTool(Self::refused("upload refused")));
+            let hangs = {
+                let mut state = self.state.lock().unwrap();
+                if state.failing_uploads > 0 {
+                    state.failing_uploads -= 1;
+                    return Err(RunError::InstallTool(Self::refused("upload refused")));
+                }
+                let hangs = state.hanging_uploads > 0;
+                state.hanging_uploads = state.hanging_uploads.saturating_sub(1);
+                hangs
+            };
+            if hangs {
+                std::future::pending::<()>().await;
             }
             Ok(())
         })

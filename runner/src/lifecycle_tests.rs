@@ -498,6 +498,37 @@ async fn an_image_probed_without_the_clock_library_is_asked_again() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_volume_fill_the_engine_never_answers_is_given_up_and_its_container_removed() {
+    let all = images(1);
+    let engine = FakeEngine::new(all.clone(), |code| Script::Prints {
+        stdout: match code.contains("'clock' => time()") {
+            true => r#"{"version":"8.0.1","clock":946684800}"#,
+            false => "ran",
+        },
+        after: Duration::ZERO,
+    });
+    let runner = Runner::with_backend(
+        RunnerConfig {
+            fixed_clock: true,
+            ..config(2, 0)
+        },
+        engine.clone(),
+    );
+    engine.hang_uploads(1);
+    // The probe waits for the fill at most its timeout, then goes on without the library.
+    let first = tokio::time::timeout(Duration::from_secs(60), runner.images())
+        .await
+        .expect("the fill is given up")
+        .unwrap();
+    assert!(!first[0].fixed_clock, "{first:?}");
+    eventually("the fill's container is removed", || engine.alive() == 0).await;
+    tokio::time::advance(Duration::from_secs(40)).await;
+    let again = runner.images().await.unwrap();
+    assert!(again[0].fixed_clock, "{again:?}");
+    shut_down(&runner, &engine).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_pool_grows_while_runs_find_it_empty_and_shrinks_back_when_its_image_is_idle() {
     let all = images(2);
     let engine = FakeEngine::quick(all.clone());

@@ -9,7 +9,12 @@
 use crate::guard::{labels, ContainerGuard};
 use crate::{Image, RunError, Runner};
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+use std::time::Duration;
 use tokio::sync::OnceCell;
+
+/// Longest a fill may take: every run of the process waits for the first fill, so an engine
+/// that stops answering half-way must not hold them all (the client's own timeout is minutes).
+const FILL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One file of evalgrid's, delivered in a volume of its own.
 pub(crate) struct Tool {
@@ -79,8 +84,8 @@ impl Tool {
 }
 
 /// Whether `tool`'s volume is filled: fills it the first time (from `image`, whose files are
-/// never used), remembered in `filled`. Errors are not remembered: the next container tries
-/// again.
+/// never used), remembered in `filled`, within [`FILL_TIMEOUT`]. Errors are not remembered: the
+/// next container tries again (a fill cut short drops its guard, which removes its container).
 pub(crate) async fn ready(
     runner: &Runner,
     image: &Image,
@@ -88,7 +93,11 @@ pub(crate) async fn ready(
     filled: &OnceCell<()>,
 ) -> Result<(), RunError> {
     filled
-        .get_or_try_init(|| fill(runner, image, tool))
+        .get_or_try_init(|| async {
+            tokio::time::timeout(FILL_TIMEOUT, fill(runner, image, tool))
+                .await
+                .map_err(|_| RunError::InstallToolTimedOut(FILL_TIMEOUT))?
+        })
         .await
         .copied()
 }
