@@ -33,7 +33,20 @@ struct Baselines {
     fan_out: Vec<(usize, Samples, Samples)>,
     throughput_runs: usize,
     cpu: Option<engine::CpuReading>,
+    /// PHP's own cost of hello world, by image: no evalgrid, no engine, no new container.
+    php_alone: Vec<(&'static str, Option<PhpAlone>)>,
 }
+
+/// One `php` run's machine CPU and wall time, in a loop inside one sandboxed container: the floor
+/// under any way of running it, and what the isolations' numbers are set against.
+#[derive(Debug, Clone, Copy)]
+struct PhpAlone {
+    cpu_ms: f64,
+    wall_ms: f64,
+}
+
+/// Runs in the loop of [`php_alone`].
+const PHP_ALONE_RUNS: u32 = 40;
 
 #[tokio::main]
 async fn main() {
@@ -82,6 +95,22 @@ async fn main() {
         ));
         report.ratio("docker run: machine cpu ms per run", per(cpu.machine_ms));
     }
+    report.heading("PHP alone (hello world in a loop inside one sandboxed container)");
+    report.line(
+        "The floor under every way of running it: `php` started again and again by a shell, \
+         with the image's own extensions and evalgrid's command-line settings, measured by the \
+         container's cgroup.",
+    );
+    report.line("");
+    for (image, alone) in &baselines.php_alone {
+        match alone {
+            Some(alone) => report.line(&format!(
+                "- {image}: {:.1} ms of CPU, {:.1} ms of wall time per run ({PHP_ALONE_RUNS} runs)",
+                alone.cpu_ms, alone.wall_ms
+            )),
+            None => report.line(&format!("- {image}: not measured (no cgroup CPU counter)")),
+        }
+    }
     report.write();
 }
 
@@ -109,12 +138,65 @@ async fn baselines() -> Baselines {
         .as_ref()
         .zip(before)
         .map(|(cpu, before)| cpu.read().since(&before));
+    let mut php_alone = Vec::new();
+    for image in IMAGES {
+        php_alone.push((image, php_alone_in(image).await));
+    }
     Baselines {
         latency,
         fan_out,
         throughput_runs,
         cpu,
+        php_alone,
     }
+}
+
+impl Baselines {
+    /// PHP's own cost on the image the latency and throughput rows use.
+    fn php_alone_on_bench_image(&self) -> Option<PhpAlone> {
+        self.php_alone
+            .iter()
+            .find(|(image, _)| *image == IMAGES[2])
+            .and_then(|(_, alone)| *alone)
+    }
+}
+
+/// [`PhpAlone`] on `image`: the cgroup's CPU counter (v1 `cpuacct.usage`, v2 `cpu.stat`) and
+/// the clock read around [`PHP_ALONE_RUNS`] runs, after one warm-up.
+async fn php_alone_in(image: &str) -> Option<PhpAlone> {
+    let mut args: Vec<&str> = DOCKER_RUN_SANDBOX.to_vec();
+    args.extend(["--security-opt", seccomp_profile_file()]);
+    let script = format!(
+        "cat > /in/main.php || exit 1; g=/sys/fs/cgroup; \
+         cpu() {{ if [ -r $g/cpuacct/cpuacct.usage ]; then cat $g/cpuacct/cpuacct.usage; \
+           else while read -r k v; do [ \"$k\" = usage_usec ] && echo ${{v}}000; done < $g/cpu.stat; fi; }}; \
+         php -d ffi.enable=0 /in/main.php >/dev/null; \
+         c=$(cpu); w=$(date +%s%N); i=0; \
+         while [ $i -lt {PHP_ALONE_RUNS} ]; do php -d ffi.enable=0 /in/main.php >/dev/null; i=$((i+1)); done; \
+         echo $(( $(cpu) - c )) $(( $(date +%s%N) - w ))"
+    );
+    args.extend([image, "sh", "-c", &script]);
+    let mut child = tokio::process::Command::new("docker")
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(HELLO.as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut numbers = text.split_whitespace().map(|n| n.parse::<f64>().ok());
+    let (Some(Some(cpu_ns)), Some(Some(wall_ns))) = (numbers.next(), numbers.next()) else {
+        return None;
+    };
+    let per_run_ms = |ns: f64| ns / 1e6 / f64::from(PHP_ALONE_RUNS);
+    Some(PhpAlone {
+        cpu_ms: per_run_ms(cpu_ns),
+        wall_ms: per_run_ms(wall_ns),
+    })
 }
 
 /// Everything measured of one server: latency, fan-out, throughput and CPU per run, bursts.
@@ -129,6 +211,13 @@ async fn measure(server: &Server, isolation: &str, baselines: &Baselines, report
     report.row("API `POST /api/run`, runs 0.5 s apart", &api);
     report.row("API `POST /api/run`, back to back", &back_to_back);
     report.ratio(&format!("{isolation}: back-to-back p50 ms"), back_to_back.p50());
+    let php_alone = baselines.php_alone_on_bench_image();
+    if let Some(alone) = php_alone {
+        report.ratio(
+            &format!("{isolation}: back-to-back p50 ms beyond php alone"),
+            back_to_back.p50() - alone.wall_ms,
+        );
+    }
     report.ratio(
         &format!("{isolation}: api/docker_run p50"),
         api.p50() / baselines.latency.p50(),
@@ -189,6 +278,12 @@ async fn measure(server: &Server, isolation: &str, baselines: &Baselines, report
                 &format!("{isolation}: machine cpu ms per run"),
                 per(cpu.machine_ms),
             );
+            if let Some(alone) = php_alone {
+                report.ratio(
+                    &format!("{isolation}: machine cpu ms per run beyond php alone"),
+                    per(cpu.machine_ms) - alone.cpu_ms,
+                );
+            }
         }
         _ => report
             .line("- CPU not measured: needs root and cgroup v1 `cpuacct` to group the engine's daemons"),
