@@ -13,6 +13,32 @@ use std::time::Duration;
 pub struct Config {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub listen: Listen,
+    #[command(flatten)]
+    pub engine: EngineFlags,
+    #[command(flatten)]
+    pub images: ImageFlags,
+    #[command(flatten)]
+    pub sandbox: SandboxFlags,
+    #[command(flatten)]
+    pub capacity: CapacityFlags,
+    #[command(flatten)]
+    pub requests: RequestFlags,
+    #[command(flatten)]
+    pub quotas: QuotaFlags,
+    #[command(flatten)]
+    pub connections: ConnectionFlags,
+    #[command(flatten)]
+    pub storage: StorageFlags,
+    #[command(flatten)]
+    pub embedding: EmbedFlags,
+}
+
+/// Where it listens, what it is called on the engine, how it stops.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Listening and lifecycle")]
+pub struct Listen {
     /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
     #[arg(long, env = "EVALGRID_ADDR")]
     pub addr: Option<SocketAddr>,
@@ -21,6 +47,16 @@ pub struct Config {
     /// share one engine [default: the host name and the listen address, stable across restarts].
     #[arg(long, env = "EVALGRID_INSTANCE_ID", value_parser = instance_id)]
     pub instance_id: Option<String>,
+    /// On SIGTERM, how long the runs in flight may go on, in seconds, while health checks and new
+    /// runs answer `503` (a load balancer takes the instance out meanwhile); 0 stops them at once.
+    #[arg(long, env = "EVALGRID_DRAIN_SECS", default_value_t = 0.0, value_parser = seconds)]
+    pub drain_secs: f64,
+}
+
+/// Which Docker engine, and how to reach it.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Engine")]
+pub struct EngineFlags {
     /// The Docker engine: `unix:///path`, or `tcp://host:port` (then with
     /// `--docker-tls-verify`: a plain TCP engine is a root shell for anyone who reaches it)
     /// [default: the standard socket].
@@ -33,6 +69,12 @@ pub struct Config {
     /// The directory with the client's `ca.pem`, `cert.pem` and `key.pem` [default: ~/.docker].
     #[arg(long, env = "DOCKER_CERT_PATH")]
     pub docker_cert_path: Option<PathBuf>,
+}
+
+/// Which PHP images are offered.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Images")]
+pub struct ImageFlags {
     /// Image repositories whose tags are offered, comma-separated.
     #[arg(
         long,
@@ -51,6 +93,20 @@ pub struct Config {
         default_value = "*,!*fpm*,!*apache*"
     )]
     pub tags: Vec<String>,
+    /// Images to pull at start-up, in the background, comma-separated (`php:8.4,php:8.3-alpine`);
+    /// each is offered as soon as it is there.
+    #[arg(long, env = "EVALGRID_PULL", value_delimiter = ',')]
+    pub pull: Vec<String>,
+    /// Do not offer the fixed clock: every run sees the real time (`"clock"` in a run body is
+    /// then accepted but has no effect, and results say the clock was not fixed).
+    #[arg(long, env = "EVALGRID_NO_FIXED_CLOCK")]
+    pub no_fixed_clock: bool,
+}
+
+/// What each version of a run gets, and how runs are kept apart: [`runner::RunnerConfig`]'s limits.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Sandbox (per version)")]
+pub struct SandboxFlags {
     /// Wall-clock limit per version, in seconds.
     #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
     pub timeout_secs: f64,
@@ -66,40 +122,6 @@ pub struct Config {
     /// Output kept per stream (stdout, stderr), in KiB; beyond it the process is killed.
     #[arg(long, env = "EVALGRID_OUTPUT_LIMIT_KIB", default_value_t = 64)]
     pub output_limit_kib: usize,
-    /// Largest accepted snippet, in KiB.
-    #[arg(long, env = "EVALGRID_MAX_CODE_KIB", default_value_t = 64)]
-    pub max_code_kib: usize,
-    /// Largest accepted stdin text, in KiB.
-    #[arg(long, env = "EVALGRID_MAX_STDIN_KIB", default_value_t = 64)]
-    pub max_stdin_kib: usize,
-    /// Do not offer the fixed clock: every run sees the real time (`"clock"` in a run body is
-    /// then accepted but has no effect, and results say the clock was not fixed).
-    #[arg(long, env = "EVALGRID_NO_FIXED_CLOCK")]
-    pub no_fixed_clock: bool,
-    /// Most versions in one run.
-    #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 64)]
-    pub max_images: usize,
-    /// Containers alive at once over all requests, pooled ones included [default: 4 per CPU
-    /// core, at least 4].
-    #[arg(long, env = "EVALGRID_MAX_CONTAINERS", value_parser = at_least_one)]
-    pub max_containers: Option<usize>,
-    /// On SIGTERM, how long the runs in flight may go on, in seconds, while health checks and new
-    /// runs answer `503` (a load balancer takes the instance out meanwhile); 0 stops them at once.
-    #[arg(long, env = "EVALGRID_DRAIN_SECS", default_value_t = 0.0, value_parser = seconds)]
-    pub drain_secs: f64,
-    /// How long a run may wait in line for a free slot, in seconds; then it is turned away
-    /// (`503` before the answer has begun, an error line in the stream after).
-    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 30.0, value_parser = seconds)]
-    pub admission_wait_secs: f64,
-    /// Most runs waiting in line for a free slot at once; more get `503` at once.
-    #[arg(long, env = "EVALGRID_MAX_WAITING_RUNS", default_value_t = 256, value_parser = at_least_one)]
-    pub max_waiting_runs: usize,
-    /// Versions one client address may have waiting or running at once, over all its runs
-    /// (IPv6: per /64; each version under each ini variant counts, so that one wide run counts
-    /// as what it holds); a run that would go over gets `429`, except a client's only one,
-    /// however wide; 0 turns the cap off.
-    #[arg(long, env = "EVALGRID_RUNS_IN_FLIGHT_PER_IP", default_value_t = 128)]
-    pub runs_in_flight_per_ip: usize,
     /// How runs are kept apart: `namespaces` runs each version of each run in fresh namespaces
     /// inside a long-lived worker container of its image (a run costs a process, not a
     /// container); `containers` in a single-use container each; `auto` checks at start-up
@@ -113,6 +135,23 @@ pub struct Config {
     /// A worker is replaced once it is this old, in seconds.
     #[arg(long, env = "EVALGRID_WORKER_LIFETIME_SECS", default_value_t = 600.0)]
     pub worker_lifetime_secs: f64,
+}
+
+/// How many containers at once, how runs wait for room, the pools and the backfill.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Capacity")]
+pub struct CapacityFlags {
+    /// Containers alive at once over all requests, pooled ones included [default: 4 per CPU
+    /// core, at least 4].
+    #[arg(long, env = "EVALGRID_MAX_CONTAINERS", value_parser = at_least_one)]
+    pub max_containers: Option<usize>,
+    /// How long a run may wait in line for a free slot, in seconds; then it is turned away
+    /// (`503` before the answer has begun, an error line in the stream after).
+    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 30.0, value_parser = seconds)]
+    pub admission_wait_secs: f64,
+    /// Most runs waiting in line for a free slot at once; more get `503` at once.
+    #[arg(long, env = "EVALGRID_MAX_WAITING_RUNS", default_value_t = 256, value_parser = at_least_one)]
+    pub max_waiting_runs: usize,
     /// Pre-started containers kept waiting per image, within --max-containers (an idle pool
     /// gives its containers up to runs): single-use ones, or the workers kept per image used
     /// with --isolation namespaces; 0 turns the pool off (workers are then kept while used).
@@ -123,18 +162,40 @@ pub struct Config {
     /// --pool-size.
     #[arg(long, env = "EVALGRID_POOL_MAX", default_value_t = 4)]
     pub pool_max: usize,
-    /// Where saved snippets and cached results live: an SQLite file (created when missing), or a
-    /// `postgres://user:password@host:port/database` URL shared by several instances (the
-    /// database must exist; its tables are created at start-up).
-    #[arg(long, env = "EVALGRID_DATABASE", default_value = "evalgrid.sqlite3")]
-    pub database: app::store::Database,
-    /// Refuse to start when the SQLite file does not exist, instead of creating an empty one
-    /// (for deployments where a missing file means a lost volume).
-    #[arg(long, env = "EVALGRID_REQUIRE_DATABASE")]
-    pub require_database: bool,
+    /// Saved snippets re-run per minute, at most, on PHP versions that appeared after they were
+    /// saved: one at a time, in free room only, never while a run waits; 0 turns it off.
+    #[arg(long, env = "EVALGRID_BACKFILL_PER_MINUTE", default_value_t = 10)]
+    pub backfill_per_minute: u32,
+}
+
+/// The largest run accepted: [`app::model::RequestLimits`].
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Request limits")]
+pub struct RequestFlags {
+    /// Largest accepted snippet, in KiB.
+    #[arg(long, env = "EVALGRID_MAX_CODE_KIB", default_value_t = 64)]
+    pub max_code_kib: usize,
+    /// Largest accepted stdin text, in KiB.
+    #[arg(long, env = "EVALGRID_MAX_STDIN_KIB", default_value_t = 64)]
+    pub max_stdin_kib: usize,
+    /// Most versions in one run.
+    #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 64)]
+    pub max_images: usize,
+}
+
+/// What one client address may do.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Quotas per client")]
+pub struct QuotaFlags {
     /// Runs per minute from one client IP address; 0 turns the limit off.
     #[arg(long, env = "EVALGRID_RUNS_PER_MINUTE", default_value_t = 60)]
     pub runs_per_minute: u32,
+    /// Versions one client address may have waiting or running at once, over all its runs
+    /// (IPv6: per /64; each version under each ini variant counts, so that one wide run counts
+    /// as what it holds); a run that would go over gets `429`, except a client's only one,
+    /// however wide; 0 turns the cap off.
+    #[arg(long, env = "EVALGRID_RUNS_IN_FLIGHT_PER_IP", default_value_t = 128)]
+    pub runs_in_flight_per_ip: usize,
     /// New snippets one client IP address may save per hour (saving code that is already saved
     /// does not count); 0 turns the limit off.
     #[arg(long, env = "EVALGRID_SNIPPETS_PER_HOUR", default_value_t = 100)]
@@ -144,9 +205,12 @@ pub struct Config {
     /// the limit off.
     #[arg(long, env = "EVALGRID_PAGE_VIEWS_PER_MINUTE", default_value_t = 120)]
     pub page_views_per_minute: u32,
-    /// Bound of the result cache, in MiB: past it, the least recently used results are evicted.
-    #[arg(long, env = "EVALGRID_CACHE_MAX_MIB", default_value_t = 1024)]
-    pub cache_max_mib: u64,
+}
+
+/// How long a connection may take and how many there may be: [`crate::ConnectionLimits`].
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionFlags {
     /// Seconds a client has to send a complete request head, counted from when its connection
     /// opens or its previous response was sent: also how long an idle keep-alive connection
     /// stays open.
@@ -178,20 +242,36 @@ pub struct Config {
     /// in it that is not a trusted proxy.
     #[arg(long, env = "EVALGRID_FORWARDED_HEADER", value_enum, default_value_t = crate::ForwardedHeader::default())]
     pub forwarded_header: crate::ForwardedHeader,
+}
+
+/// Where snippets and results live.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Storage")]
+pub struct StorageFlags {
+    /// Where saved snippets and cached results live: an SQLite file (created when missing), or a
+    /// `postgres://user:password@host:port/database` URL shared by several instances (the
+    /// database must exist; its tables are created at start-up).
+    #[arg(long, env = "EVALGRID_DATABASE", default_value = "evalgrid.sqlite3")]
+    pub database: app::store::Database,
+    /// Refuse to start when the SQLite file does not exist, instead of creating an empty one
+    /// (for deployments where a missing file means a lost volume).
+    #[arg(long, env = "EVALGRID_REQUIRE_DATABASE")]
+    pub require_database: bool,
+    /// Bound of the result cache, in MiB: past it, the least recently used results are evicted.
+    #[arg(long, env = "EVALGRID_CACHE_MAX_MIB", default_value_t = 1024)]
+    pub cache_max_mib: u64,
+}
+
+/// Who may frame the embed.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Embedding")]
+pub struct EmbedFlags {
     /// Who may show the embed (`/e/{id}`) in a frame: a CSP `frame-ancestors` source list,
     /// comma- or space-separated: `*` (any site), `'self'`, `'none'` (no site), schemes
     /// (`https:`) and hosts (`https://docs.example.com`, `*.example.com`). Every other page and
     /// answer refuses to be framed, whatever this says.
     #[arg(long, env = "EVALGRID_EMBED_ANCESTORS", default_value = "*")]
     pub embed_ancestors: crate::FrameAncestors,
-    /// Images to pull at start-up, in the background, comma-separated (`php:8.4,php:8.3-alpine`);
-    /// each is offered as soon as it is there.
-    #[arg(long, env = "EVALGRID_PULL", value_delimiter = ',')]
-    pub pull: Vec<String>,
-    /// Saved snippets re-run per minute, at most, on PHP versions that appeared after they were
-    /// saved: one at a time, in free room only, never while a run waits; 0 turns it off.
-    #[arg(long, env = "EVALGRID_BACKFILL_PER_MINUTE", default_value_t = 10)]
-    pub backfill_per_minute: u32,
 }
 
 /// `--isolation`: a mode, or the check that picks one.
@@ -280,9 +360,9 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 impl Config {
     /// `--instance-id`, or the host name and the listen address.
     pub fn instance_id(&self) -> String {
-        self.instance_id.clone().unwrap_or_else(|| {
+        self.listen.instance_id.clone().unwrap_or_else(|| {
             let host = gethostname::gethostname().to_string_lossy().into_owned();
-            match self.addr {
+            match self.listen.addr {
                 Some(addr) => format!("{host}-{addr}"),
                 None => host,
             }
@@ -290,44 +370,49 @@ impl Config {
     }
 
     pub fn runner_config(&self) -> runner::RunnerConfig {
-        let max_containers = self.max_containers.unwrap_or_else(runner::default_max_containers);
+        let (engine, sandbox, capacity) = (&self.engine, &self.sandbox, &self.capacity);
+        let max_containers = capacity
+            .max_containers
+            .unwrap_or_else(runner::default_max_containers);
         runner::RunnerConfig {
             instance_id: self.instance_id(),
-            docker_host: self.docker_host.clone(),
-            docker_tls: self.docker_tls_verify.then(|| {
+            docker_host: engine.docker_host.clone(),
+            docker_tls: engine.docker_tls_verify.then(|| {
                 let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-                let directory = self
+                let directory = engine
                     .docker_cert_path
                     .clone()
                     .unwrap_or_else(|| home.join(".docker"));
                 runner::EngineTls::in_directory(&directory)
             }),
-            repositories: self.repositories.clone(),
-            tags: self.tags.clone(),
-            timeout: Duration::from_secs_f64(self.timeout_secs),
-            memory_bytes: self.memory_mib * 1024 * 1024,
-            pids_limit: self.pids_limit,
-            nano_cpus: (self.cpus * 1e9) as i64,
-            output_limit: self.output_limit_kib * 1024,
+            repositories: self.images.repositories.clone(),
+            tags: self.images.tags.clone(),
+            timeout: Duration::from_secs_f64(sandbox.timeout_secs),
+            memory_bytes: sandbox.memory_mib * 1024 * 1024,
+            pids_limit: sandbox.pids_limit,
+            nano_cpus: (sandbox.cpus * 1e9) as i64,
+            output_limit: sandbox.output_limit_kib * 1024,
             max_containers,
-            admission_wait: Duration::from_secs_f64(self.admission_wait_secs),
-            max_waiting: self.max_waiting_runs,
+            admission_wait: Duration::from_secs_f64(capacity.admission_wait_secs),
+            max_waiting: capacity.max_waiting_runs,
             // More per image than the whole limit could never be kept.
-            pool_size: self.pool_size.min(max_containers),
-            pool_max: self.pool_max.min(max_containers),
-            fixed_clock: !self.no_fixed_clock,
+            pool_size: capacity.pool_size.min(max_containers),
+            pool_max: capacity.pool_max.min(max_containers),
+            fixed_clock: !self.images.no_fixed_clock,
             // `auto` is settled by `crate::isolation::runner`, which tries namespaces first.
-            isolation: match self.isolation {
+            isolation: match sandbox.isolation {
                 IsolationChoice::Containers => runner::Isolation::Containers,
                 IsolationChoice::Namespaces | IsolationChoice::Auto => runner::Isolation::Namespaces,
             },
-            worker_runs: self.worker_runs,
-            worker_lifetime: Duration::from_secs_f64(self.worker_lifetime_secs),
+            worker_runs: sandbox.worker_runs,
+            worker_lifetime: Duration::from_secs_f64(sandbox.worker_lifetime_secs),
             ..Default::default()
         }
     }
+}
 
-    pub fn connection_limits(&self) -> crate::ConnectionLimits {
+impl ConnectionFlags {
+    pub fn limits(&self) -> crate::ConnectionLimits {
         crate::ConnectionLimits {
             header_timeout: Duration::from_secs_f64(self.header_timeout_secs),
             body_timeout: Duration::from_secs_f64(self.body_timeout_secs),
@@ -336,8 +421,10 @@ impl Config {
             max_connections_per_ip: (self.max_connections_per_ip != 0).then_some(self.max_connections_per_ip),
         }
     }
+}
 
-    pub fn request_limits(&self) -> app::model::RequestLimits {
+impl RequestFlags {
+    pub fn limits(&self) -> app::model::RequestLimits {
         app::model::RequestLimits {
             max_code_bytes: self.max_code_kib * 1024,
             max_images: self.max_images,
@@ -389,13 +476,84 @@ mod tests {
     fn the_embed_may_be_framed_by_any_site_unless_told_otherwise() {
         let parse = |flags: &[&str]| {
             let args = std::iter::once("evalgrid").chain(flags.iter().copied());
-            Config::try_parse_from(args).unwrap().embed_ancestors.to_string()
+            Config::try_parse_from(args)
+                .unwrap()
+                .embedding
+                .embed_ancestors
+                .to_string()
         };
         assert_eq!(parse(&[]), "*");
         assert_eq!(
             parse(&["--embed-ancestors", "'self',https://docs.example.com"]),
             "'self' https://docs.example.com"
         );
+    }
+
+    /// The README's configuration table: (variable, flag, default) of each row that names a flag,
+    /// in order.
+    fn readme_rows() -> Vec<(String, String, String)> {
+        include_str!("../../README.md")
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line
+                    .split(" | ")
+                    .map(|cell| cell.trim_matches(['|', ' ']))
+                    .collect();
+                let flag = cells.get(1)?.strip_prefix("`--")?.strip_suffix('`')?;
+                Some((
+                    cells[0].trim_matches('`').to_owned(),
+                    flag.to_owned(),
+                    cells[2].to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_flag_with_its_variable_and_default_in_the_help_s_order() {
+        use clap::CommandFactory;
+        let command = Config::command();
+        let flags: Vec<(String, String, String)> = command
+            .get_arguments()
+            .filter_map(|arg| {
+                let flag = arg.get_long()?;
+                if matches!(flag, "help" | "version") {
+                    return None;
+                }
+                let env = arg.get_env().expect("every flag has a variable");
+                let defaults: Vec<String> = arg
+                    .get_default_values()
+                    .iter()
+                    .map(|value| value.to_string_lossy().into_owned())
+                    .collect();
+                let default = match arg.get_action() {
+                    clap::ArgAction::SetTrue => "off".to_owned(),
+                    _ if defaults.is_empty() => String::new(),
+                    _ => format!("`{}`", defaults.join(",")),
+                };
+                Some((env.to_string_lossy().into_owned(), flag.to_owned(), default))
+            })
+            .collect();
+        let readme = readme_rows();
+        let names =
+            |rows: &[(String, String, String)]| rows.iter().map(|row| row.1.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&readme),
+            names(&flags),
+            "the README's rows, in --help's order"
+        );
+        for ((env, flag, default), (readme_env, _, readme_default)) in flags.iter().zip(&readme) {
+            assert_eq!(readme_env, env, "--{flag}'s variable");
+            if default.is_empty() {
+                // Worked out at start-up (the host's cores, its name, `$HOME`): said in words.
+                assert!(
+                    !readme_default.is_empty(),
+                    "--{flag} has no default in the README"
+                );
+            } else {
+                assert_eq!(readme_default, default, "--{flag}'s default");
+            }
+        }
     }
 
     #[test]

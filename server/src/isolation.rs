@@ -20,7 +20,7 @@ pub async fn runner(config: &Config, runner_config: RunnerConfig) -> Result<Runn
             tracing::info!("isolation: each run in fresh namespaces inside a worker container per image");
             Ok(runner)
         }
-        Err(why) if config.isolation == IsolationChoice::Auto => {
+        Err(why) if config.sandbox.isolation == IsolationChoice::Auto => {
             tracing::warn!(%why, "isolation: namespaces are not available here; each run gets a single-use container");
             runner.shut_down(Duration::from_secs(5)).await;
             Ok(Runner::new(RunnerConfig {

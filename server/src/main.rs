@@ -47,28 +47,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(if done { 0 } else { 1 });
     }
     let mut leptos_options = leptos_options();
-    match config.addr {
+    match config.listen.addr {
         Some(addr) => leptos_options.site_addr = addr,
         // Resolved here, since the default instance id is derived from it.
-        None => config.addr = Some(leptos_options.site_addr),
+        None => config.listen.addr = Some(leptos_options.site_addr),
     }
 
     // A damaged or (with --require-database) missing database stops the start, loudly.
-    let store = match app::store::Store::open(&config.database, !config.require_database).await {
-        Ok(store) => store,
-        Err(error) => {
-            tracing::error!("cannot start: {error}");
-            std::process::exit(2);
-        }
-    };
-    tracing::info!(database = %config.database, "database open");
+    let store =
+        match app::store::Store::open(&config.storage.database, !config.storage.require_database).await {
+            Ok(store) => store,
+            Err(error) => {
+                tracing::error!("cannot start: {error}");
+                std::process::exit(2);
+            }
+        };
+    tracing::info!(database = %config.storage.database, "database open");
 
     // The server starts without an engine; runs work as soon as one answers.
     let runner_config = config.runner_config();
-    if runner_config.pool_size < config.pool_size {
+    if runner_config.pool_size < config.capacity.pool_size {
         tracing::warn!(
             "--pool-size {} is more than --max-containers {} allows; using {}",
-            config.pool_size,
+            config.capacity.pool_size,
             runner_config.max_containers,
             runner_config.pool_size
         );
@@ -102,8 +103,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    if !config.pull.is_empty() {
-        let (pulling, references) = (runner.clone(), config.pull.clone());
+    if !config.images.pull.is_empty() {
+        let (pulling, references) = (runner.clone(), config.images.pull.clone());
         tokio::spawn(async move {
             if !server::images_command::pull_all(&pulling, &references).await {
                 tracing::warn!("some images of --pull could not be pulled");
@@ -121,10 +122,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
-    server::backfill::spawn(state.clone(), config.backfill_per_minute, stop.clone());
+    server::backfill::spawn(state.clone(), config.capacity.backfill_per_minute, stop.clone());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}");
-    let drain_time = Duration::from_secs_f64(config.drain_secs);
+    let drain_time = Duration::from_secs_f64(config.listen.drain_secs);
     let stopped = {
         let (stop, drain) = (stop.clone(), state.drain.clone());
         async move {

@@ -44,18 +44,18 @@ impl AppState {
         Self {
             leptos_options,
             runner,
-            store: store.with_cache_limit(config.cache_max_mib.saturating_mul(1 << 20)),
-            limits: config.request_limits(),
-            run_quota: ClientQuota::runs_per_minute(config.runs_per_minute),
-            snippet_quota: ClientQuota::snippets_per_hour(config.snippets_per_hour),
-            runs_in_flight: RunsInFlight::per_client(config.runs_in_flight_per_ip),
-            page_views: crate::middleware::PageViews::per_minute(config.page_views_per_minute),
+            store: store.with_cache_limit(config.storage.cache_max_mib.saturating_mul(1 << 20)),
+            limits: config.requests.limits(),
+            run_quota: ClientQuota::runs_per_minute(config.quotas.runs_per_minute),
+            snippet_quota: ClientQuota::snippets_per_hour(config.quotas.snippets_per_hour),
+            runs_in_flight: RunsInFlight::per_client(config.quotas.runs_in_flight_per_ip),
+            page_views: crate::middleware::PageViews::per_minute(config.quotas.page_views_per_minute),
             trusted_proxies: crate::TrustedProxies::new(
-                config.trusted_proxies.clone(),
-                config.forwarded_header,
+                config.connections.trusted_proxies.clone(),
+                config.connections.forwarded_header,
             ),
-            connections: config.connection_limits(),
-            embed_ancestors: config.embed_ancestors.clone(),
+            connections: config.connections.limits(),
+            embed_ancestors: config.embedding.embed_ancestors.clone(),
             drain: crate::Drain::default(),
         }
     }

@@ -93,7 +93,9 @@ impl TestServer {
             .chain(flags.iter().copied());
         let config = Config::parse_from(args);
         let runner = runner::Runner::new(config.runner_config());
-        let store = app::store::Store::open(&config.database, true).await.unwrap();
+        let store = app::store::Store::open(&config.storage.database, true)
+            .await
+            .unwrap();
         let mut leptos_options = leptos_options();
         if let Some(root) = site_root {
             leptos_options.site_root = root.to_str().unwrap().into();
@@ -101,7 +103,7 @@ impl TestServer {
         let state = AppState::new(&config, leptos_options, runner, store);
         server::backfill::spawn(
             state.clone(),
-            config.backfill_per_minute,
+            config.capacity.backfill_per_minute,
             tokio_util::sync::CancellationToken::new(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
