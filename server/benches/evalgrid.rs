@@ -17,6 +17,8 @@ use tokio::io::AsyncWriteExt;
 const HELLO: &str = r#"<?php echo "hi";"#;
 const SLEEP: &str = "<?php usleep(1000000);";
 const IMAGES: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
+/// A PHP that starts as fast as the official images' (see `scripts/build-fixture-images.sh`).
+const STATIC_PHP: &str = "evalgrid-fixture/php:8.4.5-cli-alpine";
 const LATENCY_REPEATS: usize = 30;
 /// Between one-user samples: time for the server to refill its pool, as between a user's clicks.
 const USER_PAUSE: Duration = Duration::from_millis(500);
@@ -33,7 +35,8 @@ struct Baselines {
     fan_out: Vec<(usize, Samples, Samples)>,
     throughput_runs: usize,
     cpu: Option<engine::CpuReading>,
-    /// PHP's own cost of hello world, by image: no evalgrid, no engine, no new container.
+    /// PHP's own cost of hello world, by image ([`IMAGES`], then [`STATIC_PHP`]): no evalgrid,
+    /// no engine, no new container.
     php_alone: Vec<(&'static str, Option<PhpAlone>)>,
 }
 
@@ -139,7 +142,7 @@ async fn baselines() -> Baselines {
         .zip(before)
         .map(|(cpu, before)| cpu.read().since(&before));
     let mut php_alone = Vec::new();
-    for image in IMAGES {
+    for image in IMAGES.into_iter().chain([STATIC_PHP]) {
         php_alone.push((image, php_alone_in(image).await));
     }
     Baselines {
@@ -162,7 +165,8 @@ impl Baselines {
 }
 
 /// [`PhpAlone`] on `image`: the cgroup's CPU counter (v1 `cpuacct.usage`, v2 `cpu.stat`) and
-/// the clock read around [`PHP_ALONE_RUNS`] runs, after one warm-up.
+/// the uptime in centiseconds (busybox's `date` has no nanoseconds) read around
+/// [`PHP_ALONE_RUNS`] runs, after one warm-up.
 async fn php_alone_in(image: &str) -> Option<PhpAlone> {
     let mut args: Vec<&str> = DOCKER_RUN_SANDBOX.to_vec();
     args.extend(["--security-opt", seccomp_profile_file()]);
@@ -170,10 +174,11 @@ async fn php_alone_in(image: &str) -> Option<PhpAlone> {
         "cat > /in/main.php || exit 1; g=/sys/fs/cgroup; \
          cpu() {{ if [ -r $g/cpuacct/cpuacct.usage ]; then cat $g/cpuacct/cpuacct.usage; \
            else while read -r k v; do [ \"$k\" = usage_usec ] && echo ${{v}}000; done < $g/cpu.stat; fi; }}; \
+         cs() {{ read -r u _ < /proc/uptime; echo ${{u%.*}}${{u#*.}}; }}; \
          php -d ffi.enable=0 /in/main.php >/dev/null; \
-         c=$(cpu); w=$(date +%s%N); i=0; \
+         c=$(cpu); w=$(cs); i=0; \
          while [ $i -lt {PHP_ALONE_RUNS} ]; do php -d ffi.enable=0 /in/main.php >/dev/null; i=$((i+1)); done; \
-         echo $(( $(cpu) - c )) $(( $(date +%s%N) - w ))"
+         echo $(( $(cpu) - c )) $(( ($(cs) - w) * 10000000 ))"
     );
     args.extend([image, "sh", "-c", &script]);
     let mut child = tokio::process::Command::new("docker")
@@ -238,55 +243,57 @@ async fn measure(server: &Server, isolation: &str, baselines: &Baselines, report
     report.ratio(&format!("{isolation}: wall(2)/wall(1) p50"), walls[1] / walls[0]);
 
     // 3. Throughput: 16 clients for a fixed time, and where the CPU goes.
-    let engine_cpu = EngineCpu::watch();
-    let server_cpu_before = process_cpu_ms(server.process.child.id());
-    let before = engine_cpu.as_ref().map(EngineCpu::read);
-    let (latencies, errors) = throughput(server).await;
-    let cpu = engine_cpu
-        .as_ref()
-        .zip(before)
-        .map(|(cpu, before)| cpu.read().since(&before));
-    let server_ms = process_cpu_ms(server.process.child.id()) - server_cpu_before;
-    let runs = latencies.len();
-    let runs_per_second = runs as f64 / THROUGHPUT_TIME.as_secs_f64();
     report.line("");
-    report.line(&format!(
-        "- throughput, {THROUGHPUT_CLIENTS} clients, hello world, {} s: {runs} runs, \
-         {runs_per_second:.1} runs/s, {errors} errors, p50 {:.0} ms, p99 {:.0} ms; server peak RSS {} MiB",
-        THROUGHPUT_TIME.as_secs(),
-        latencies.p50(),
-        latencies.p99(),
-        server.peak_rss_kib() / 1024
-    ));
-    report.ratio(&format!("{isolation}: throughput runs/s"), runs_per_second);
+    let load = Load::measure(server, &IMAGES).await;
+    load.report(report, "hello world");
+    report.ratio(&format!("{isolation}: throughput runs/s"), load.runs_per_second());
     report.ratio(
         &format!("{isolation}: throughput / docker run loop"),
-        runs as f64 / baselines.throughput_runs.max(1) as f64,
+        load.runs() as f64 / baselines.throughput_runs.max(1) as f64,
     );
-    match cpu {
-        Some(cpu) if runs > 0 => {
-            let per = |ms: f64| ms / runs as f64;
-            report.line(&format!(
-                "- CPU per run: engine {:.1} ms, containers (workers or single-use) {:.1} ms, \
-                 evalgrid server {:.1} ms, whole machine {:.1} ms",
-                per(cpu.engine_ms),
-                per(cpu.containers_ms),
-                per(server_ms),
-                per(cpu.machine_ms)
-            ));
+    if let Some(machine_ms) = load.machine_ms_per_run() {
+        report.ratio(&format!("{isolation}: machine cpu ms per run"), machine_ms);
+        // The clients take the four images in turn.
+        let alone: Vec<f64> = baselines.php_alone[..IMAGES.len()]
+            .iter()
+            .filter_map(|(_, alone)| alone.map(|alone| alone.cpu_ms))
+            .collect();
+        if alone.len() == IMAGES.len() {
             report.ratio(
-                &format!("{isolation}: machine cpu ms per run"),
-                per(cpu.machine_ms),
+                &format!("{isolation}: machine cpu ms per run beyond php alone"),
+                machine_ms - alone.iter().sum::<f64>() / alone.len() as f64,
             );
-            if let Some(alone) = php_alone {
-                report.ratio(
-                    &format!("{isolation}: machine cpu ms per run beyond php alone"),
-                    per(cpu.machine_ms) - alone.cpu_ms,
-                );
-            }
         }
-        _ => report
-            .line("- CPU not measured: needs root and cgroup v1 `cpuacct` to group the engine's daemons"),
+    }
+
+    // 3b. The same on a PHP built like the official images (extensions compiled in, so it
+    // starts in a fraction of the time Debian's builds take): what evalgrid costs where PHP is
+    // cheap.
+    let back_to_back = sample(LATENCY_REPEATS, || server.run(HELLO, &[STATIC_PHP])).await;
+    report.line("");
+    report.line(&format!(
+        "On `{STATIC_PHP}` (PHP 8.4.5 built statically, most extensions compiled in, as the \
+         official images build them):"
+    ));
+    report.line("");
+    report.table_header();
+    report.row("API `POST /api/run`, back to back", &back_to_back);
+    report.line("");
+    report.ratio(
+        &format!("{isolation}: static php: back-to-back p50 ms"),
+        back_to_back.p50(),
+    );
+    let load = Load::measure(server, &[STATIC_PHP]).await;
+    load.report(report, "hello world on it");
+    report.ratio(
+        &format!("{isolation}: static php: throughput runs/s"),
+        load.runs_per_second(),
+    );
+    if let Some(machine_ms) = load.machine_ms_per_run() {
+        report.ratio(
+            &format!("{isolation}: static php: machine cpu ms per run"),
+            machine_ms,
+        );
     }
 
     // 4. Bursts: everyone at once; the line serves them in turn.
@@ -308,6 +315,82 @@ async fn measure(server: &Server, isolation: &str, baselines: &Baselines, report
             &format!("{isolation}: burst {BURST_CLIENTS}x{versions} p95 s"),
             served.percentile(0.95) / 1000.0,
         );
+    }
+}
+
+/// [`THROUGHPUT_CLIENTS`] clients running hello world for [`THROUGHPUT_TIME`], and the CPU the
+/// machine's parts spent meanwhile.
+struct Load {
+    latencies: Samples,
+    errors: usize,
+    cpu: Option<engine::CpuReading>,
+    server_ms: f64,
+    server_rss_kib: u64,
+}
+
+impl Load {
+    async fn measure(server: &Server, images: &[&str]) -> Self {
+        let engine_cpu = EngineCpu::watch();
+        let server_cpu_before = process_cpu_ms(server.process.child.id());
+        let before = engine_cpu.as_ref().map(EngineCpu::read);
+        let (latencies, errors) = throughput(server, images).await;
+        let cpu = engine_cpu
+            .as_ref()
+            .zip(before)
+            .map(|(cpu, before)| cpu.read().since(&before));
+        Self {
+            latencies,
+            errors,
+            cpu,
+            server_ms: process_cpu_ms(server.process.child.id()) - server_cpu_before,
+            server_rss_kib: server.peak_rss_kib(),
+        }
+    }
+
+    fn runs(&self) -> usize {
+        self.latencies.len()
+    }
+
+    fn runs_per_second(&self) -> f64 {
+        self.runs() as f64 / THROUGHPUT_TIME.as_secs_f64()
+    }
+
+    fn machine_ms_per_run(&self) -> Option<f64> {
+        let runs = self.runs();
+        self.cpu
+            .as_ref()
+            .filter(|_| runs > 0)
+            .map(|cpu| cpu.machine_ms / runs as f64)
+    }
+
+    /// Its two lines: the throughput, and where the CPU went.
+    fn report(&self, report: &mut Report, what: &str) {
+        let runs = self.runs();
+        report.line(&format!(
+            "- throughput, {THROUGHPUT_CLIENTS} clients, {what}, {} s: {runs} runs, \
+             {:.1} runs/s, {} errors, p50 {:.0} ms, p99 {:.0} ms; server peak RSS {} MiB",
+            THROUGHPUT_TIME.as_secs(),
+            self.runs_per_second(),
+            self.errors,
+            self.latencies.p50(),
+            self.latencies.p99(),
+            self.server_rss_kib / 1024
+        ));
+        match &self.cpu {
+            Some(cpu) if runs > 0 => {
+                let per = |ms: f64| ms / runs as f64;
+                report.line(&format!(
+                    "- CPU per run: engine {:.1} ms, containers (workers or single-use) {:.1} ms, \
+                     evalgrid server {:.1} ms, whole machine {:.1} ms",
+                    per(cpu.engine_ms),
+                    per(cpu.containers_ms),
+                    per(self.server_ms),
+                    per(cpu.machine_ms)
+                ));
+            }
+            _ => report
+                .line("- CPU not measured: needs root and cgroup v1 `cpuacct` to group the engine's daemons"),
+        }
     }
 }
 
@@ -380,6 +463,8 @@ impl Server {
             "0",
             "--isolation",
             isolation,
+            "--repositories",
+            "php,evalgrid-fixture/php",
         ])
         .await;
         Self {
@@ -454,14 +539,14 @@ async fn pipe_through(program: &str, args: &[&str], input: &str) {
     child.wait().await.unwrap();
 }
 
-async fn throughput(server: &Server) -> (Samples, usize) {
+async fn throughput(server: &Server, images: &[&str]) -> (Samples, usize) {
     let deadline = Instant::now() + THROUGHPUT_TIME;
     let clients = (0..THROUGHPUT_CLIENTS).map(|client| async move {
         let (mut latencies, mut errors) = (Vec::new(), 0);
         let mut turn = client;
         while Instant::now() < deadline {
             let start = Instant::now();
-            if server.run(HELLO, &IMAGES[turn % IMAGES.len()..][..1]).await {
+            if server.run(HELLO, &images[turn % images.len()..][..1]).await {
                 latencies.push(start.elapsed().as_secs_f64() * 1000.0);
             } else {
                 errors += 1;
