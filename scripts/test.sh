@@ -22,6 +22,7 @@ echo "[test] building the release site (code editor bundle, server + WASM)"
 # --precompress: brotli (quality 11) and gzip copies of every static file next to it, which
 # the server sends as they are (about 20 % smaller than compressing each response on the fly).
 cargo leptos build --release --precompress
+bash scripts/check-service-unit.sh
 
 echo "[test] cargo tests"
 cargo test --release --no-fail-fast -p runner -p app -p server
