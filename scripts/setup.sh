@@ -16,7 +16,7 @@ as_root() {
 }
 
 install_packages() {
-  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3 openssl docker-registry postgresql haproxy) missing=()
+  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3 openssl docker-registry postgresql haproxy systemd) missing=()
   # A Docker of any origin will do (docker-ce, docker.io, a rootful engine someone else runs):
   # Debian's docker.io only when there is no engine at all, never over another one's packages.
   if ! command -v dockerd >/dev/null 2>&1 && ! docker_answers; then
@@ -82,9 +82,12 @@ install_rust_tools() {
   # The test command checks formatting and lints.
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+  # Tools, not products: without their release profiles' LTO link (half of cargo-leptos'
+  # build on 2 cores) and with parallel codegen; they run as fast for what they do here.
+  local quick_build=(env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
   if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
-    cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
+    "${quick_build[@]}" cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
   fi
   # wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly. Installed without
   # --locked: one of its locked dependencies is no longer on the registry.
@@ -92,7 +95,7 @@ install_rust_tools() {
   wanted=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$ROOT/Cargo.lock")
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wanted" ]; then
     log "installing wasm-bindgen-cli $wanted"
-    cargo install wasm-bindgen-cli --version "$wanted"
+    "${quick_build[@]}" cargo install wasm-bindgen-cli --version "$wanted"
   fi
 }
 
@@ -112,14 +115,27 @@ install_node_packages() {
   fi
 }
 
-main() {
-  install_packages
-  start_docker
+build_images() {
   # debootstrap and chroot need root.
   as_root bash "$ROOT/scripts/build-php-images.sh"
   as_root bash "$ROOT/scripts/build-fixture-images.sh"
+}
+
+main() {
+  install_packages
+  start_docker
+  # The images are mostly downloads and the tools mostly compiling: side by side. Their lines
+  # interleave; each of the images' starts with its script's name.
+  build_images &
+  local images=$!
+  trap 'kill "$images" 2>/dev/null || true' EXIT
   install_rust_tools
   install_node_packages
+  if ! wait "$images"; then
+    log "building the PHP images failed (see the lines above)"
+    return 1
+  fi
+  trap - EXIT
 }
 
 main "$@"
