@@ -33,6 +33,8 @@ pub struct Config {
     pub storage: StorageFlags,
     #[command(flatten)]
     pub embedding: EmbedFlags,
+    #[command(flatten)]
+    pub logging: LogFlags,
 }
 
 /// Where it listens, what it is called on the engine, how it stops.
@@ -272,6 +274,23 @@ pub struct EmbedFlags {
     /// answer refuses to be framed, whatever this says.
     #[arg(long, env = "EVALGRID_EMBED_ANCESTORS", default_value = "*")]
     pub embed_ancestors: crate::FrameAncestors,
+}
+
+/// What the log looks like.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Logging")]
+pub struct LogFlags {
+    /// `text` for people, `json` for a log collector: one object per line, with the request's
+    /// id and each event's fields. Which events: `RUST_LOG` (default `info`).
+    #[arg(long, env = "EVALGRID_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `--isolation`: a mode, or the check that picks one.

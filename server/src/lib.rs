@@ -19,6 +19,7 @@ mod handlers;
 pub mod images_command;
 pub mod isolation;
 mod middleware;
+mod request_log;
 mod runs;
 mod security_headers;
 mod state;
@@ -40,6 +41,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 /// The whole application: API routes, server functions, the page and its static files.
 pub fn router(state: AppState) -> Router {
@@ -98,6 +101,16 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(security_headers::no_sniffing())
         .layer(security_headers::no_referrer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_log::span)
+                .on_request(())
+                .on_response(request_log::answered)
+                .on_failure(()),
+        )
+        // Outside the trace, so the request's span has its id.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

@@ -1,4 +1,5 @@
 use clap::Parser;
+use server::config::LogFormat;
 use server::{leptos_options, serve, AppState, Config};
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
@@ -15,12 +16,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::parse();
     // The `images` commands print their answer on stdout; their log goes to stderr.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    match config.command.is_some() {
-        true => tracing_subscriber::fmt()
-            .with_env_filter(filter)
+    let to_stderr = config.command.is_some();
+    let log = tracing_subscriber::fmt().with_env_filter(filter);
+    match (config.logging.log_format, to_stderr) {
+        (LogFormat::Text, false) => log.init(),
+        (LogFormat::Text, true) => log.with_writer(std::io::stderr).init(),
+        (LogFormat::Json, false) => log.json().flatten_event(true).with_current_span(true).init(),
+        (LogFormat::Json, true) => log
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
             .with_writer(std::io::stderr)
             .init(),
-        false => tracing_subscriber::fmt().with_env_filter(filter).init(),
     }
     if let Some(server::config::Command::Images(command)) = &config.command {
         use server::config::ImagesCommand;

@@ -44,6 +44,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         state.runs_in_flight.enter(run.client, cells)?,
     );
     let client = client_of(&run);
+    let mut log = RunLog::new(run.client, cells);
     let (clock_at, saved_id) = clock_start(state, &run).await?;
     let sandbox = state.runner.sandbox_fingerprint();
     let images = std::mem::take(&mut run.images);
@@ -86,11 +87,13 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     };
     if to_run.is_empty() {
         let (id, results) = admitted.start(None).await?;
+        log.id.clone_from(&id);
         return Ok(StartedRun {
             id,
             events: hold(
                 results.map(|result| RunEvent::Result(Box::new(result))),
                 in_flight,
+                log,
             ),
         });
     }
@@ -100,11 +103,13 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     let ahead = match in_line.next().await {
         Some(Ok(Turn::Admitted(admission))) => {
             let (id, results) = admitted.start(Some(admission)).await?;
+            log.id.clone_from(&id);
             return Ok(StartedRun {
                 id,
                 events: hold(
                     results.map(|result| RunEvent::Result(Box::new(result))),
                     in_flight,
+                    log,
                 ),
             });
         }
@@ -136,7 +141,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
     });
     Ok(StartedRun {
         id: None,
-        events: hold(waiting.chain(after_waiting), in_flight),
+        events: hold(waiting.chain(after_waiting), in_flight, log),
     })
 }
 
@@ -145,11 +150,87 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
 fn hold(
     events: impl Stream<Item = RunEvent> + Send + 'static,
     in_flight: (RunInFlight, Option<InFlight>),
+    mut log: RunLog,
 ) -> Events {
+    log.started_sending = true;
     Box::pin(events.map(move |event| {
         let _held = &in_flight;
+        log.saw(&event);
         event
     }))
+}
+
+/// The run's line in the log, written when its events end or are dropped (a client that hung
+/// up): its permalink, the client, and each version's status and time. Never the code, the
+/// stdin or the output.
+struct RunLog {
+    /// The request's span, whose id the line carries wherever the last event is polled.
+    span: tracing::Span,
+    client: std::net::IpAddr,
+    id: Option<String>,
+    /// Results expected (versions × ini variants).
+    cells: usize,
+    started: std::time::Instant,
+    /// Each result seen: image, status, milliseconds, whether it came from the cache.
+    results: Vec<(String, &'static str, u64, bool)>,
+    waited: bool,
+    /// Whether the run got as far as sending events: one refused before (its answer's status
+    /// says why, in the request's line) has no line of its own.
+    started_sending: bool,
+}
+
+impl RunLog {
+    fn new(client: std::net::IpAddr, cells: usize) -> Self {
+        Self {
+            span: tracing::Span::current(),
+            client,
+            id: None,
+            cells,
+            started: std::time::Instant::now(),
+            results: Vec::new(),
+            waited: false,
+            started_sending: false,
+        }
+    }
+
+    fn saw(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::Waiting { .. } => self.waited = true,
+            RunEvent::Saved(id) => self.id = Some(id.clone()),
+            RunEvent::Result(result) => self.results.push((
+                result.image.clone(),
+                result.status.as_str(),
+                result.duration_ms,
+                result.cached,
+            )),
+            RunEvent::Refused(_) => {}
+        }
+    }
+}
+
+impl Drop for RunLog {
+    fn drop(&mut self) {
+        if !self.started_sending {
+            return;
+        }
+        let _in_request = self.span.enter();
+        let list = |field: fn(&(String, &'static str, u64, bool)) -> String| {
+            self.results.iter().map(field).collect::<Vec<_>>().join(",")
+        };
+        tracing::info!(
+            snippet = self.id.as_deref().unwrap_or("-"),
+            client = %self.client,
+            versions = %list(|r| r.0.clone()),
+            statuses = %list(|r| r.1.to_owned()),
+            durations_ms = %list(|r| r.2.to_string()),
+            cached = self.results.iter().filter(|r| r.3).count(),
+            results = self.results.len(),
+            expected = self.cells,
+            waited = self.waited,
+            wall_ms = self.started.elapsed().as_millis() as u64,
+            "run"
+        );
+    }
 }
 
 /// A run with room: what it still needs to start.

@@ -781,3 +781,79 @@ fn ini_value_for(name: &str) -> &'static str {
         _ => "",
     }
 }
+
+#[tokio::test]
+async fn the_json_log_has_a_line_per_run_and_per_refusal_with_the_request_id_and_never_code_stdin_or_output()
+{
+    let log = std::env::temp_dir().join(format!("evalgrid-json-log-{}.jsonl", std::process::id()));
+    let mut server = ServerProcess::start_logging(&["--log-format", "json"], &log).await;
+    let client = server.client();
+    // Each mark is in one place only: the code, the stdin, the output (the code spells it
+    // backwards).
+    let code = "<?php /* CODE-MARK-7f3a */ echo strrev('KRAM-TUPTUO'), trim(fgets(STDIN));";
+    let response = client
+        .post_json(
+            "/api/run",
+            json!({ "code": code, "stdin": "STDIN-MARK-91c2\n", "images": ["php:8.2-cli", "php:8.4-cli"], "save": true }),
+        )
+        .await;
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["results"][0]["stdout"], "OUTPUT-MARKSTDIN-MARK-91c2",
+        "{body}"
+    );
+    let refused = client
+        .post_json("/api/run", json!({ "code": "", "images": ["php:8.4-cli"] }))
+        .await;
+    assert!(refused.status().is_client_error());
+    let refused_status = refused.status().as_u16();
+    server.stop().await;
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let run = lines
+        .iter()
+        .find(|line| line["message"] == "run")
+        .unwrap_or_else(|| panic!("no run line in {text}"));
+    assert_eq!(run["span"]["id"], request_id.as_str(), "{run}");
+    assert_eq!(run["span"]["path"], "/api/run", "{run}");
+    assert_eq!(run["snippet"], body["id"], "{run}");
+    assert_eq!(run["client"], "127.0.0.1", "{run}");
+    let sorted = |field: &str| {
+        let mut items: Vec<String> = run[field]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        items.sort();
+        items
+    };
+    assert_eq!(sorted("versions"), ["php:8.2-cli", "php:8.4-cli"], "{run}");
+    assert_eq!(sorted("statuses"), ["ok", "ok"], "{run}");
+    assert_eq!(sorted("durations_ms").len(), 2, "{run}");
+    assert_eq!(
+        (run["results"].as_u64(), run["expected"].as_u64()),
+        (Some(2), Some(2)),
+        "{run}"
+    );
+    let refusal = lines
+        .iter()
+        .find(|line| line["message"] == "request refused")
+        .unwrap_or_else(|| panic!("no refusal line in {text}"));
+    assert_eq!(refusal["status"], refused_status, "{refusal}");
+    assert_ne!(
+        refusal["span"]["id"],
+        request_id.as_str(),
+        "each request has its own id"
+    );
+    for mark in ["CODE-MARK-7f3a", "STDIN-MARK-91c2", "OUTPUT-MARK", "KRAM-TUPTUO"] {
+        assert!(!text.contains(mark), "{mark} is in the log:\n{text}");
+    }
+    server.containers.assert_none_left().await;
+}

@@ -34,6 +34,19 @@ impl ServerProcess {
     /// Starts the binary on 127.0.0.1:`port` (a restart behind a balancer keeps its address)
     /// with exactly these flags, and its own instance id unless `--instance-id` is among them.
     pub async fn start_on(port: u16, flags: &[&str]) -> Self {
+        Self::start_writing_log(port, flags, Stdio::null()).await
+    }
+
+    /// Starts the binary with `flags` and a fresh database, its log (stdout) going to `log`.
+    pub async fn start_logging(flags: &[&str], log: &std::path::Path) -> Self {
+        let database = super::fresh_database();
+        let mut flags: Vec<&str> = flags.to_vec();
+        flags.extend(["--database", database.to_str().unwrap()]);
+        let log = std::fs::File::create(log).expect("the log file");
+        Self::start_writing_log(super::free_port(), &flags, log.into()).await
+    }
+
+    async fn start_writing_log(port: u16, flags: &[&str], log: Stdio) -> Self {
         let named = flags.iter().position(|flag| *flag == "--instance-id");
         let instance_id = named.map_or_else(super::fresh_instance_id, |at| flags[at + 1].to_owned());
         let own_id = ["--instance-id", instance_id.as_str()];
@@ -43,7 +56,7 @@ impl ServerProcess {
             .args(own_id)
             .args(super::isolation_flags(flags))
             .args(flags)
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
