@@ -464,26 +464,28 @@ async fn the_parts_of_a_split_admission_run_their_own_scripts_in_one_admission()
     shut_down(&runner, &engine).await;
 }
 
-/// An image probed while the fixed clock's library could not be installed is offered on the
-/// real clock, and asked again later, when it gets the library and says it honours it.
-#[tokio::test(start_paused = true)]
-async fn an_image_probed_without_the_clock_library_is_asked_again() {
-    let all = images(1);
-    let engine = FakeEngine::new(all.clone(), |code| Script::Prints {
-        // The version probe's answer, from a PHP that honours the clock when it has it.
+/// A runner that offers the fixed clock, on an engine of one image whose PHP says in the version
+/// probe that it honours the clock when it has the library.
+fn offering_the_fixed_clock() -> (Runner, std::sync::Arc<FakeEngine>) {
+    let engine = FakeEngine::new(images(1), |code| Script::Prints {
         stdout: match code.contains("'clock' => time()") {
             true => r#"{"version":"8.0.1","clock":946684800}"#,
             false => "ran",
         },
         after: Duration::ZERO,
     });
-    let runner = Runner::with_backend(
-        RunnerConfig {
-            fixed_clock: true,
-            ..config(2, 0)
-        },
-        engine.clone(),
-    );
+    let config = RunnerConfig {
+        fixed_clock: true,
+        ..config(2, 0)
+    };
+    (Runner::with_backend(config, engine.clone()), engine)
+}
+
+/// An image probed while the fixed clock's library could not be installed is offered on the
+/// real clock, and asked again later, when it gets the library and says it honours it.
+#[tokio::test(start_paused = true)]
+async fn an_image_probed_without_the_clock_library_is_asked_again() {
+    let (runner, engine) = offering_the_fixed_clock();
     engine.fail_uploads(1);
     let first = runner.images().await.unwrap();
     assert_eq!(
@@ -499,21 +501,7 @@ async fn an_image_probed_without_the_clock_library_is_asked_again() {
 
 #[tokio::test(start_paused = true)]
 async fn a_volume_fill_the_engine_never_answers_is_given_up_and_its_container_removed() {
-    let all = images(1);
-    let engine = FakeEngine::new(all.clone(), |code| Script::Prints {
-        stdout: match code.contains("'clock' => time()") {
-            true => r#"{"version":"8.0.1","clock":946684800}"#,
-            false => "ran",
-        },
-        after: Duration::ZERO,
-    });
-    let runner = Runner::with_backend(
-        RunnerConfig {
-            fixed_clock: true,
-            ..config(2, 0)
-        },
-        engine.clone(),
-    );
+    let (runner, engine) = offering_the_fixed_clock();
     engine.hang_uploads(1);
     // The probe waits for the fill at most its timeout, then goes on without the library.
     let first = tokio::time::timeout(Duration::from_secs(60), runner.images())
