@@ -6,10 +6,8 @@
 
 mod engine;
 
-use engine::{seccomp_profile_file, EngineCpu, DOCKER_RUN_SANDBOX};
-use std::process::Stdio;
+use engine::{docker_with_input, seccomp_profile_file, EngineCpu, DOCKER_RUN_SANDBOX};
 use std::time::Instant;
-use tokio::io::AsyncWriteExt;
 
 const IMAGE: &str = "php:8.4-cli";
 const RUNS: usize = 40;
@@ -113,17 +111,7 @@ fn flags(variant: &Variant) -> Vec<&'static str> {
 }
 
 async fn docker_run(args: &[&str]) -> bool {
-    let mut child = tokio::process::Command::new("docker")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("docker");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"<?php echo 'hi';").await.unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
+    let output = docker_with_input(args, b"<?php echo 'hi';").await;
     output.status.success() && output.stdout == b"hi"
 }
 

@@ -7,12 +7,11 @@ mod common;
 mod engine;
 
 use common::server_process::ServerProcess;
-use engine::{seccomp_profile_file, EngineCpu, DOCKER_RUN_SANDBOX};
+use engine::{docker_with_input, seccomp_profile_file, EngineCpu, DOCKER_RUN_SANDBOX};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
 
 const HELLO: &str = r#"<?php echo "hi";"#;
 const SLEEP: &str = "<?php usleep(1000000);";
@@ -48,7 +47,7 @@ struct PhpAlone {
     wall_ms: f64,
 }
 
-/// Runs in the loop of [`php_alone`].
+/// Runs in the loop of [`php_alone_in`].
 const PHP_ALONE_RUNS: u32 = 40;
 
 #[tokio::main]
@@ -181,17 +180,7 @@ async fn php_alone_in(image: &str) -> Option<PhpAlone> {
          echo $(( $(cpu) - c )) $(( ($(cs) - w) * 10000000 ))"
     );
     args.extend([image, "sh", "-c", &script]);
-    let mut child = tokio::process::Command::new("docker")
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("docker");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(HELLO.as_bytes()).await.unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
+    let output = docker_with_input(&args, HELLO.as_bytes()).await;
     let text = String::from_utf8_lossy(&output.stdout);
     let mut numbers = text.split_whitespace().map(|n| n.parse::<f64>().ok());
     let (Some(Some(cpu_ns)), Some(Some(wall_ns))) = (numbers.next(), numbers.next()) else {
@@ -522,21 +511,7 @@ async fn docker_run(image: &str, code: &str) {
         "-c",
         "cat > /in/main.php && exec php -d ffi.enable=0 /in/main.php",
     ]);
-    pipe_through("docker", &args, code).await;
-}
-
-async fn pipe_through(program: &str, args: &[&str], input: &str) {
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(program);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).await.unwrap();
-    drop(stdin);
-    child.wait().await.unwrap();
+    docker_with_input(&args, code.as_bytes()).await;
 }
 
 async fn throughput(server: &Server, images: &[&str]) -> (Samples, usize) {

@@ -40,6 +40,23 @@ pub const DOCKER_RUN_SANDBOX: &[&str] = &[
     "none",
 ];
 
+/// Runs `docker` with `args`, `input` on its stdin, and waits for its end; its stdout is
+/// collected, its stderr dropped.
+pub async fn docker_with_input(args: &[&str], input: &[u8]) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("docker")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("docker");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.unwrap()
+}
+
 /// The runner's seccomp profile, in a file for `docker run --security-opt seccomp=…`.
 pub fn seccomp_profile_file() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
