@@ -4,6 +4,7 @@ use server::{leptos_options, serve, AppState, Config};
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// After SIGTERM or Ctrl+C: how long runs in flight get to be killed and removed, and how long
@@ -16,18 +17,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::parse();
     // The `images` commands print their answer on stdout; their log goes to stderr.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let to_stderr = config.command.is_some();
-    let log = tracing_subscriber::fmt().with_env_filter(filter);
-    match (config.logging.log_format, to_stderr) {
-        (LogFormat::Text, false) => log.init(),
-        (LogFormat::Text, true) => log.with_writer(std::io::stderr).init(),
-        (LogFormat::Json, false) => log.json().flatten_event(true).with_current_span(true).init(),
-        (LogFormat::Json, true) => log
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_writer(std::io::stderr)
-            .init(),
+    let writer = match config.command {
+        Some(_) => BoxMakeWriter::new(std::io::stderr),
+        None => BoxMakeWriter::new(std::io::stdout),
+    };
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    match config.logging.log_format {
+        LogFormat::Text => log.init(),
+        LogFormat::Json => log.json().flatten_event(true).with_current_span(true).init(),
     }
     if let Some(server::config::Command::Images(command)) = &config.command {
         use server::config::ImagesCommand;

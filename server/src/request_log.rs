@@ -5,14 +5,15 @@
 
 use axum::http::{Request, Response};
 use std::time::Duration;
+use tower_http::request_id::RequestId;
 use tracing::Span;
 
 /// The request's span: its id, method and path.
 pub fn span<B>(request: &Request<B>) -> Span {
     let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|id| id.to_str().ok())
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or_default();
     tracing::info_span!(
         "request",

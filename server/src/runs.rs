@@ -150,19 +150,18 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
 fn hold(
     events: impl Stream<Item = RunEvent> + Send + 'static,
     in_flight: (RunInFlight, Option<InFlight>),
-    mut log: RunLog,
+    log: RunLog,
 ) -> Events {
-    log.started_sending = true;
+    let mut log = WrittenWhenDropped(log);
     Box::pin(events.map(move |event| {
         let _held = &in_flight;
-        log.saw(&event);
+        log.0.saw(&event);
         event
     }))
 }
 
-/// The run's line in the log, written when its events end or are dropped (a client that hung
-/// up): its permalink, the client, and each version's status and time. Never the code, the
-/// stdin or the output.
+/// The run's line in the log: its permalink, the client, and each version's status and time.
+/// Never the code, the stdin or the output.
 struct RunLog {
     /// The request's span, whose id the line carries wherever the last event is polled.
     span: tracing::Span,
@@ -171,12 +170,16 @@ struct RunLog {
     /// Results expected (versions × ini variants).
     cells: usize,
     started: std::time::Instant,
-    /// Each result seen: image, status, milliseconds, whether it came from the cache.
-    results: Vec<(String, &'static str, u64, bool)>,
+    results: Vec<Seen>,
     waited: bool,
-    /// Whether the run got as far as sending events: one refused before (its answer's status
-    /// says why, in the request's line) has no line of its own.
-    started_sending: bool,
+}
+
+/// One result as the log tells it.
+struct Seen {
+    image: String,
+    status: &'static str,
+    duration_ms: u64,
+    cached: bool,
 }
 
 impl RunLog {
@@ -189,7 +192,6 @@ impl RunLog {
             started: std::time::Instant::now(),
             results: Vec::new(),
             waited: false,
-            started_sending: false,
         }
     }
 
@@ -197,39 +199,42 @@ impl RunLog {
         match event {
             RunEvent::Waiting { .. } => self.waited = true,
             RunEvent::Saved(id) => self.id = Some(id.clone()),
-            RunEvent::Result(result) => self.results.push((
-                result.image.clone(),
-                result.status.as_str(),
-                result.duration_ms,
-                result.cached,
-            )),
+            RunEvent::Result(result) => self.results.push(Seen {
+                image: result.image.clone(),
+                status: result.status.as_str(),
+                duration_ms: result.duration_ms,
+                cached: result.cached,
+            }),
             RunEvent::Refused(_) => {}
         }
     }
-}
 
-impl Drop for RunLog {
-    fn drop(&mut self) {
-        if !self.started_sending {
-            return;
-        }
+    fn write(&self) {
         let _in_request = self.span.enter();
-        let list = |field: fn(&(String, &'static str, u64, bool)) -> String| {
-            self.results.iter().map(field).collect::<Vec<_>>().join(",")
-        };
+        let list = |field: fn(&Seen) -> String| self.results.iter().map(field).collect::<Vec<_>>().join(",");
         tracing::info!(
             snippet = self.id.as_deref().unwrap_or("-"),
             client = %self.client,
-            versions = %list(|r| r.0.clone()),
-            statuses = %list(|r| r.1.to_owned()),
-            durations_ms = %list(|r| r.2.to_string()),
-            cached = self.results.iter().filter(|r| r.3).count(),
+            versions = %list(|seen| seen.image.clone()),
+            statuses = %list(|seen| seen.status.to_owned()),
+            durations_ms = %list(|seen| seen.duration_ms.to_string()),
+            cached = self.results.iter().filter(|seen| seen.cached).count(),
             results = self.results.len(),
             expected = self.cells,
             waited = self.waited,
             wall_ms = self.started.elapsed().as_millis() as u64,
             "run"
         );
+    }
+}
+
+/// A run's log that is written when its events end or are dropped (a client that hung up). Made
+/// only once the run sends events: one refused before has the request's line, with its status.
+struct WrittenWhenDropped(RunLog);
+
+impl Drop for WrittenWhenDropped {
+    fn drop(&mut self) {
+        self.0.write();
     }
 }
 
