@@ -17,12 +17,22 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary with `flags` and a fresh database (unless `flags` name one).
     pub async fn start(flags: &[&str]) -> Self {
+        Self::start_with_log(flags, Stdio::null()).await
+    }
+
+    /// The same, its log (stdout) going to the file `log`.
+    pub async fn start_logging(flags: &[&str], log: &std::path::Path) -> Self {
+        let log = std::fs::File::create(log).expect("the log file");
+        Self::start_with_log(flags, log.into()).await
+    }
+
+    async fn start_with_log(flags: &[&str], log: Stdio) -> Self {
         let database = super::fresh_database();
         let mut flags: Vec<&str> = flags.to_vec();
         if !flags.contains(&"--database") {
             flags.extend(["--database", database.to_str().unwrap()]);
         }
-        Self::start_exactly(&flags).await
+        Self::start_writing_log(super::free_port(), &flags, log).await
     }
 
     /// Starts the binary with exactly these flags (and its own port, and instance id unless
@@ -35,15 +45,6 @@ impl ServerProcess {
     /// with exactly these flags, and its own instance id unless `--instance-id` is among them.
     pub async fn start_on(port: u16, flags: &[&str]) -> Self {
         Self::start_writing_log(port, flags, Stdio::null()).await
-    }
-
-    /// Starts the binary with `flags` and a fresh database, its log (stdout) going to `log`.
-    pub async fn start_logging(flags: &[&str], log: &std::path::Path) -> Self {
-        let database = super::fresh_database();
-        let mut flags: Vec<&str> = flags.to_vec();
-        flags.extend(["--database", database.to_str().unwrap()]);
-        let log = std::fs::File::create(log).expect("the log file");
-        Self::start_writing_log(super::free_port(), &flags, log.into()).await
     }
 
     async fn start_writing_log(port: u16, flags: &[&str], log: Stdio) -> Self {
