@@ -5,6 +5,7 @@
 //! that the sandbox and the Docker side work.
 
 use crate::engine::Engine;
+use crate::metrics::counted;
 use crate::{ConnectError, DiscoverError, PullError, PullProgress, RunError, INSTANCE_LABEL, MANAGED_LABEL};
 use bollard::container::AttachContainerResults;
 use bollard::models::ContainerCreateBody;
@@ -96,22 +97,25 @@ impl DockerBackend {
 
 impl Backend for DockerBackend {
     fn ping(&self) -> BoxFuture<'_, Result<(), ConnectError>> {
-        Box::pin(async move { self.engine.docker().await.map(drop) })
+        Box::pin(counted(
+            "ping",
+            async move { self.engine.docker().await.map(drop) },
+        ))
     }
 
     fn create(&self, body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>> {
-        Box::pin(async move {
+        Box::pin(counted("create", async move {
             let docker = self.engine.docker().await?;
             let created = docker
                 .create_container(None, body)
                 .await
                 .map_err(RunError::Create)?;
             Ok(created.id)
-        })
+        }))
     }
 
     fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>> {
-        Box::pin(async move {
+        Box::pin(counted("attach", async move {
             let options = AttachContainerOptionsBuilder::new()
                 .stdin(true)
                 .stdout(true)
@@ -123,14 +127,14 @@ impl Backend for DockerBackend {
                 .attach_container(id, Some(options))
                 .await
                 .map_err(RunError::Attach)
-        })
+        }))
     }
 
     fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async move {
+        Box::pin(counted("start", async move {
             let docker = self.engine.docker().await?;
             docker.start_container(id, None).await.map_err(RunError::Start)
-        })
+        }))
     }
 
     fn upload<'a>(
@@ -139,14 +143,14 @@ impl Backend for DockerBackend {
         path: &'a str,
         archive: Vec<u8>,
     ) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async move {
+        Box::pin(counted("upload", async move {
             let docker = self.engine.docker().await?;
             let options = UploadToContainerOptionsBuilder::new().path(path).build();
             docker
                 .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
                 .await
                 .map_err(RunError::InstallTool)
-        })
+        }))
     }
 
     fn download<'a>(
@@ -154,7 +158,7 @@ impl Backend for DockerBackend {
         id: &'a str,
         path: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>, RunError>> {
-        Box::pin(async move {
+        Box::pin(counted("download", async move {
             let docker = self.engine.docker().await?;
             let options = DownloadFromContainerOptionsBuilder::new().path(path).build();
             let mut archive = Vec::new();
@@ -169,7 +173,7 @@ impl Backend for DockerBackend {
                 }
             }
             Ok(Some(archive))
-        })
+        }))
     }
 
     fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
@@ -186,7 +190,7 @@ impl Backend for DockerBackend {
     }
 
     fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>> {
-        Box::pin(async move {
+        Box::pin(counted("inspect", async move {
             let docker = self.engine.docker().await?;
             let inspected = docker
                 .inspect_container(id, None)
@@ -202,11 +206,11 @@ impl Backend for DockerBackend {
                     .as_deref()
                     .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
             })
-        })
+        }))
     }
 
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
+        Box::pin(counted("remove", async move {
             let docker = self.engine.docker().await.map_err(|error| error.to_string())?;
             let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
             match docker.remove_container(id, Some(options)).await {
@@ -215,11 +219,11 @@ impl Backend for DockerBackend {
                 }
                 Err(error) => Err(error.to_string()),
             }
-        })
+        }))
     }
 
     fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>> {
-        Box::pin(async move {
+        Box::pin(counted("list_containers", async move {
             let docker = self.engine.docker().await?;
             // Several label filters must all match.
             let instance_label = format!("{INSTANCE_LABEL}={instance}");
@@ -236,11 +240,11 @@ impl Backend for DockerBackend {
                 .into_iter()
                 .filter_map(|container| container.id)
                 .collect())
-        })
+        }))
     }
 
     fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>> {
-        Box::pin(async move {
+        Box::pin(counted("list_images", async move {
             let docker = self.engine.docker().await?;
             let summaries = docker
                 .list_images(Some(ListImagesOptionsBuilder::new().build()))
@@ -253,7 +257,7 @@ impl Backend for DockerBackend {
                     tags: summary.repo_tags,
                 })
                 .collect())
-        })
+        }))
     }
 
     fn pull<'a>(&'a self, reference: &'a str) -> BoxStream<'a, Result<PullProgress, PullError>> {
@@ -270,7 +274,8 @@ impl Backend for DockerBackend {
                 };
                 let options = CreateImageOptionsBuilder::new().from_image(reference).build();
                 Box::pin(docker.create_image(Some(options), None, None).map(move |info| {
-                    let info = info.map_err(|error| refused(engine_message(error)))?;
+                    let info = info.map_err(|error| refused(engine_message(error)));
+                    let info = crate::metrics::counted_now("pull", info)?;
                     if let Some(detail) = info.error_detail {
                         return Err(refused(
                             detail.message.unwrap_or_else(|| "the engine failed".into()),

@@ -35,6 +35,11 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// Counts the container under `state` in the metrics from now on.
+    pub(crate) fn count_as(&mut self, state: crate::metrics::ContainerState) {
+        self.container.count_as(state);
+    }
+
     /// Removes the container (it was never used) and hands its slot back.
     pub(crate) async fn remove(self) -> Option<Slot> {
         drop(self.attached);
@@ -88,7 +93,9 @@ pub(crate) async fn replace_gone(
 ) -> Result<Prepared, RunError> {
     tracing::warn!(image = %image.name, %error, "pooled container was gone; starting one");
     let slot = gone.remove().await.ok_or(error)?;
-    prepare(runner, image, slot).await
+    let mut fresh = prepare(runner, image, slot).await?;
+    fresh.count_as(crate::metrics::ContainerState::Running);
+    Ok(fresh)
 }
 
 /// Creates the container in a task of its own that always runs to its end: a run dropped while
@@ -127,7 +134,7 @@ async fn create(
             .backend
             .create(body)
             .await
-            .map(|id| (ContainerGuard::new(&runner, id, slot), clock));
+            .map(|id| (ContainerGuard::new(&runner, id, slot, &image.name), clock));
         let _ = created.send(container);
     });
     receiver.await.unwrap_or(Err(RunError::ShuttingDown))
@@ -158,6 +165,7 @@ pub(crate) async fn run(
             false,
         ),
     };
+    prepared.count_as(crate::metrics::ContainerState::Running);
     if prepared.worker.is_some() {
         return worker::run(runner, script, image, prepared, pooled).await;
     }

@@ -3,6 +3,7 @@
 //! its slot only once it is gone; plus the start-up sweep of containers a crash left behind.
 
 use crate::backend::Backend;
+use crate::metrics::ContainerState;
 use crate::slots::Slot;
 use crate::{DiscoverError, Runner, RunnerConfig, INSTANCE_LABEL, MANAGED_LABEL};
 use std::collections::HashMap;
@@ -31,8 +32,9 @@ pub(crate) struct ContainerGuard {
 }
 
 impl ContainerGuard {
-    /// Owns container `id`, created in `slot`.
-    pub(crate) fn new(runner: &Runner, id: String, slot: Slot) -> Self {
+    /// Owns container `id` of `image` (its name), created in `slot`.
+    pub(crate) fn new(runner: &Runner, id: String, mut slot: Slot, image: &str) -> Self {
+        slot.count_container(image);
         Self {
             runner: runner.clone(),
             id: Some(id),
@@ -60,13 +62,24 @@ impl ContainerGuard {
         &self.runner.backend
     }
 
+    /// Counts the container under `state` in the metrics from now on.
+    pub(crate) fn count_as(&mut self, state: ContainerState) {
+        if let Some(slot) = &mut self.slot {
+            slot.count_as(state);
+        }
+    }
+
     /// Removes the container now and hands its slot back for another container; if the engine
     /// refuses, keeps trying in the background (holding the slot) and returns `None`.
     pub(crate) async fn remove(mut self) -> Option<Slot> {
+        self.count_as(ContainerState::Removing);
         let id = self.id.take()?;
         let slot = self.slot.take();
         match self.backend().remove(&id).await {
-            Ok(()) => slot,
+            Ok(()) => slot.map(|mut slot| {
+                slot.container_gone();
+                slot
+            }),
             Err(error) => {
                 retry_removal(&self.runner, id, slot, error);
                 None
@@ -77,6 +90,7 @@ impl ContainerGuard {
 
 impl Drop for ContainerGuard {
     fn drop(&mut self) {
+        self.count_as(ContainerState::Removing);
         let Some(id) = self.id.take() else { return };
         let slot = self.slot.take();
         let runner = self.runner.clone();

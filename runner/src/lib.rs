@@ -53,6 +53,7 @@ mod execution;
 mod guard;
 mod images;
 mod line;
+pub mod metrics;
 mod pool;
 mod sandbox;
 mod script;
@@ -411,6 +412,11 @@ impl Runner {
     /// How many pre-started containers wait in the pool.
     pub fn pooled(&self) -> usize {
         self.pool.idle_count()
+    }
+
+    /// How many runs wait in line for room now.
+    pub fn waiting(&self) -> usize {
+        self.line.len()
     }
 
     /// How many containers this runner has in the engine (running, pooled, being removed).

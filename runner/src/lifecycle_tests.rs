@@ -593,3 +593,110 @@ async fn idle_room_is_never_taken_while_a_run_waits_in_line_nor_beyond_the_free_
     assert_eq!(results[0].status, Status::Ok);
     shut_down(&runner, &engine).await;
 }
+
+/// The containers gauge as the exporter's page shows it now: (image, state) → count, zeros
+/// left out.
+fn containers_gauge(
+    page: &metrics_exporter_prometheus::PrometheusHandle,
+) -> std::collections::BTreeMap<(String, String), f64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in page.render().lines() {
+        let Some(labels) = line
+            .strip_prefix(crate::metrics::CONTAINERS)
+            .and_then(|l| l.strip_prefix('{'))
+        else {
+            continue;
+        };
+        let (labels, value) = labels.rsplit_once("} ").unwrap();
+        let label = |name: &str| {
+            let start = labels.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            labels[start..].split('"').next().unwrap().to_owned()
+        };
+        let value: f64 = value.parse().unwrap();
+        if value != 0.0 {
+            counts.insert((label("image"), label("state")), value);
+        }
+    }
+    counts
+}
+
+#[test]
+fn every_container_is_counted_under_its_image_and_state_and_none_stays_counted_once_removed() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let snapshotter = recorder.handle();
+    let counted = |pairs: &[(&str, &str, f64)]| {
+        pairs
+            .iter()
+            .map(|(image, state, n)| (((*image).to_owned(), (*state).to_owned()), *n))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // The recorder is this thread's: the runtime (and every task it spawns) runs here too.
+    metrics::with_local_recorder(&recorder, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let all = images(2);
+            let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
+                true => Script::Hangs,
+                false => Script::Prints {
+                    stdout: "ran",
+                    after: Duration::ZERO,
+                },
+            });
+            let runner = Runner::with_backend(config(4, 1), engine.clone());
+            runner.pool.keep_for_all(&runner, all.clone());
+            eventually("the pool fills", || runner.pooled() == 2).await;
+            eventually("both are counted as pooled", || {
+                containers_gauge(&snapshotter)
+                    == counted(&[("php:8.0-cli", "pooled", 1.0), ("php:8.1-cli", "pooled", 1.0)])
+            })
+            .await;
+
+            let admission = runner.admit(vec![all[0].clone()]).await.unwrap();
+            let mut hanging = Box::pin(runner.run_all("<?php // hang", admission));
+            // Polled until the run has its container, then held.
+            let _ = tokio::time::timeout(Duration::from_millis(200), hanging.next()).await;
+            let now = containers_gauge(&snapshotter);
+            assert_eq!(
+                now.get(&("php:8.0-cli".into(), "running".into())),
+                Some(&1.0),
+                "{now:?}"
+            );
+
+            drop(hanging);
+            let results = run(&runner, all.clone()).await;
+            assert!(results.iter().all(|r| r.stdout == "ran"), "{results:?}");
+            // Only pooled containers are left, each counted once (the pool may have grown for
+            // the image in demand).
+            let only_pooled = || {
+                let now = containers_gauge(&snapshotter);
+                let pooled: f64 = now.values().sum();
+                now.keys().all(|(_, state)| state == "pooled")
+                    && pooled == runner.pooled() as f64
+                    && engine.alive() == runner.pooled()
+            };
+            for _ in 0..300 {
+                if only_pooled() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert!(
+                only_pooled(),
+                "{:?} with {} pooled, {} alive",
+                containers_gauge(&snapshotter),
+                runner.pooled(),
+                engine.alive()
+            );
+
+            shut_down(&runner, &engine).await;
+            assert_eq!(
+                containers_gauge(&snapshotter),
+                counted(&[]),
+                "counted after shutdown"
+            );
+        });
+    });
+}

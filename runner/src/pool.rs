@@ -298,6 +298,7 @@ impl Pool {
     /// a run needs its slot now (then it is removed, in the background, which frees the slot).
     pub(crate) fn park(&self, mut prepared: Prepared) {
         prepared.idle_since = Instant::now();
+        prepared.count_as(crate::metrics::ContainerState::Pooled);
         // A worker is worth keeping for the run that waits: it takes it as it comes back.
         if !self.reusable && self.waiting_runs.load(Ordering::SeqCst) > 0 {
             return;

@@ -6,6 +6,7 @@
 //! one, so kernel limits counted per user (inotify instances and watches, RLIMIT_NPROC, …) are
 //! per run, not shared by every run on the host.
 
+use crate::metrics::{ContainerState, Counted};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -46,6 +47,9 @@ pub(crate) struct Slot {
     uid: u32,
     free_uids: Arc<Mutex<Vec<u32>>>,
     freed: Arc<Notify>,
+    /// The container in the slot, counted in the metrics until it is gone (so until the slot
+    /// is dropped, or handed on for another container).
+    counted: Option<Counted>,
 }
 
 impl Slots {
@@ -114,6 +118,7 @@ impl Slots {
             uid,
             free_uids: self.free_uids.clone(),
             freed: self.freed.clone(),
+            counted: None,
         }
     }
 }
@@ -122,6 +127,23 @@ impl Slot {
     /// The user and group id the container runs as.
     pub(crate) fn uid(&self) -> u32 {
         self.uid
+    }
+
+    /// Counts a container of `image` in the slot, just created.
+    pub(crate) fn count_container(&mut self, image: &str) {
+        self.counted = Some(Counted::new(image, ContainerState::Starting));
+    }
+
+    /// Counts the slot's container under `state` from now on.
+    pub(crate) fn count_as(&mut self, state: ContainerState) {
+        if let Some(counted) = &mut self.counted {
+            counted.set(state);
+        }
+    }
+
+    /// The slot's container is gone: the slot is free for another.
+    pub(crate) fn container_gone(&mut self) {
+        self.counted = None;
     }
 }
 

@@ -96,7 +96,9 @@ async fn next(state: &AppState) -> Step {
         let Some(admission) = state.runner.admit_if_idle(vec![image.clone(); variants]) else {
             return Step::Busy;
         };
-        if !run_on(state, &snippet, image.clone(), admission).await {
+        let ran = run_on(state, &snippet, image.clone(), admission).await;
+        crate::metrics::backfilled(ran);
+        if !ran {
             if let Err(error) = state
                 .store
                 .record_backfill_failure(&id, &image.name, &image.id)

@@ -34,7 +34,7 @@ pub struct Config {
     #[command(flatten)]
     pub embedding: EmbedFlags,
     #[command(flatten)]
-    pub logging: LogFlags,
+    pub observing: ObserveFlags,
 }
 
 /// Where it listens, what it is called on the engine, how it stops.
@@ -276,14 +276,18 @@ pub struct EmbedFlags {
     pub embed_ancestors: crate::FrameAncestors,
 }
 
-/// What the log looks like.
+/// What the log looks like, and where the metrics are.
 #[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Logging")]
-pub struct LogFlags {
+#[command(next_help_heading = "Logs and metrics")]
+pub struct ObserveFlags {
     /// `text` for people, `json` for a log collector: one object per line, with the request's
     /// id and each event's fields. Which events: `RUST_LOG` (default `info`).
     #[arg(long, env = "EVALGRID_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Serve Prometheus metrics at `/metrics` on this address of its own (say 127.0.0.1:9100),
+    /// never on the public one; none by default.
+    #[arg(long, env = "EVALGRID_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `--log-format`.

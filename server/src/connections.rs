@@ -70,9 +70,16 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         // Over a cap, the connection is closed at once: cheaper for both sides than a 503.
-        let Some(place) = counter.admit(peer.ip()) else {
-            tracing::debug!(%peer, "too many connections: closed at once");
-            continue;
+        let place = match counter.admit(peer.ip()) {
+            Ok(place) => place,
+            Err(over) => {
+                tracing::debug!(%peer, "too many connections: closed at once");
+                crate::metrics::refused(match over {
+                    Over::Total => crate::metrics::Cap::MaxConnections,
+                    Over::PerClient => crate::metrics::Cap::MaxConnectionsPerIp,
+                });
+                continue;
+            }
         };
         // Results stream line by line: no waiting for more to fill a packet.
         let _ = stream.set_nodelay(true);
@@ -139,6 +146,13 @@ pub(crate) struct Place {
     weight: usize,
 }
 
+/// Which cap a [`ClientCounter`] refused at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Over {
+    Total,
+    PerClient,
+}
+
 impl ClientCounter {
     pub(crate) fn new(max_total: usize, max_per_client: Option<usize>) -> Self {
         Self {
@@ -148,15 +162,15 @@ impl ClientCounter {
         }
     }
 
-    /// A place for one more from `ip`, or `None` when a cap is reached.
-    pub(crate) fn admit(&self, ip: IpAddr) -> Option<Place> {
+    /// A place for one more from `ip`, or the cap that refuses it.
+    pub(crate) fn admit(&self, ip: IpAddr) -> Result<Place, Over> {
         self.admit_many(ip, 1)
     }
 
-    /// A place counted as `weight` things of `ip`'s (say a run's versions), or `None` when it
-    /// would go over a cap; a weight above the per-client cap counts as the cap, so that one
-    /// large thing still fits alone.
-    pub(crate) fn admit_many(&self, ip: IpAddr, weight: usize) -> Option<Place> {
+    /// A place counted as `weight` things of `ip`'s (say a run's versions), or the cap it
+    /// would go over; a weight above the per-client cap counts as the cap, so that one large
+    /// thing still fits alone.
+    pub(crate) fn admit_many(&self, ip: IpAddr, weight: usize) -> Result<Place, Over> {
         let weight = weight.max(1).min(self.max_per_client.unwrap_or(usize::MAX));
         let client = client_key(ip);
         let mut counts = self
@@ -165,12 +179,15 @@ impl ClientCounter {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let of_client = counts.per_client.get(&client).copied().unwrap_or(0);
         let over = |count: usize, max: usize| count.saturating_add(weight) > max;
-        if over(counts.total, self.max_total) || self.max_per_client.is_some_and(|max| over(of_client, max)) {
-            return None;
+        if over(counts.total, self.max_total) {
+            return Err(Over::Total);
+        }
+        if self.max_per_client.is_some_and(|max| over(of_client, max)) {
+            return Err(Over::PerClient);
         }
         counts.total += weight;
         counts.per_client.insert(client, of_client + weight);
-        Some(Place {
+        Ok(Place {
             counter: self.clone(),
             client,
             weight,
@@ -218,14 +235,14 @@ mod tests {
         let b: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
         let first = counter.admit(a).unwrap();
         let _second = counter.admit(a).unwrap();
-        assert!(counter.admit(a).is_none(), "a third from one client");
+        assert!(counter.admit(a).is_err(), "a third from one client");
         let _third = counter.admit(b).unwrap();
         assert!(
-            counter.admit("10.0.0.9".parse().unwrap()).is_none(),
+            counter.admit("10.0.0.9".parse().unwrap()).is_err(),
             "a fourth over all"
         );
         drop(first);
-        assert!(counter.admit(a).is_some());
+        assert!(counter.admit(a).is_ok());
     }
 
     #[test]
@@ -233,14 +250,14 @@ mod tests {
         let counter = ClientCounter::new(usize::MAX, Some(8));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let five = counter.admit_many(a, 5).unwrap();
-        assert!(counter.admit_many(a, 4).is_none(), "9 of 8");
+        assert!(counter.admit_many(a, 4).is_err(), "9 of 8");
         let three = counter.admit_many(a, 3).unwrap();
-        assert!(counter.admit(a).is_none());
+        assert!(counter.admit(a).is_err());
         drop((five, three));
         let huge = counter.admit_many(a, 100).expect("counts as the whole share");
-        assert!(counter.admit(a).is_none());
+        assert!(counter.admit(a).is_err());
         drop(huge);
-        assert!(counter.admit(a).is_some());
+        assert!(counter.admit(a).is_ok());
     }
 
     #[test]

@@ -34,6 +34,7 @@ impl Drain {
             inner: self.inner.clone(),
         };
         if self.is_draining() {
+            crate::metrics::refused(crate::metrics::Cap::Draining);
             return Err(AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "this instance is stopping; try again",

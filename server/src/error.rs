@@ -77,6 +77,16 @@ impl From<runner::ResolveError> for AppError {
 
 impl From<runner::AdmitError> for AppError {
     fn from(error: runner::AdmitError) -> Self {
+        // Every refusal of admission becomes an answer here: counted here.
+        let cap = match error {
+            runner::AdmitError::ShuttingDown => Some(crate::metrics::Cap::Draining),
+            runner::AdmitError::Busy { .. } => Some(crate::metrics::Cap::AdmissionWait),
+            runner::AdmitError::LineFull { .. } => Some(crate::metrics::Cap::MaxWaitingRuns),
+            runner::AdmitError::TooLarge { .. } => None,
+        };
+        if let Some(cap) = cap {
+            crate::metrics::refused(cap);
+        }
         match error {
             runner::AdmitError::ShuttingDown => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).retry_after(1)

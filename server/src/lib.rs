@@ -18,6 +18,7 @@ mod extract;
 mod handlers;
 pub mod images_command;
 pub mod isolation;
+pub mod metrics;
 mod middleware;
 mod request_log;
 mod runs;

@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
-    match config.logging.log_format {
+    match config.observing.log_format {
         LogFormat::Text => log.init(),
         LogFormat::Json => log.json().flatten_event(true).with_current_span(true).init(),
     }
@@ -52,6 +52,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         std::process::exit(if done { 0 } else { 1 });
     }
+    // Before anything records: what is recorded with no recorder is lost.
+    let metrics = match config.observing.metrics_addr {
+        Some(addr) => match server::metrics::install() {
+            Ok(handle) => Some((addr, handle)),
+            Err(error) => {
+                tracing::error!("cannot start: the metrics recorder: {error}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
     let mut leptos_options = leptos_options();
     match config.listen.addr {
         Some(addr) => leptos_options.site_addr = addr,
@@ -129,6 +140,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
     server::backfill::spawn(state.clone(), config.capacity.backfill_per_minute, stop.clone());
+    if let Some((metrics_addr, handle)) = metrics {
+        let listener = tokio::net::TcpListener::bind(metrics_addr).await?;
+        tracing::info!("metrics on http://{metrics_addr}/metrics");
+        let (router, stop) = (server::metrics::router(state.clone(), handle), stop.clone());
+        tokio::spawn(async move {
+            let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned());
+            if let Err(error) = served.await {
+                tracing::error!(%error, "the metrics server stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}");
     let drain_time = Duration::from_secs_f64(config.listen.drain_secs);

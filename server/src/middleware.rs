@@ -2,6 +2,7 @@
 //! new saved snippets per hour, runs in flight, page views per minute.
 
 use crate::connections::{client_key, ClientCounter};
+use crate::metrics::Cap;
 use crate::{AppError, AppState};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
@@ -21,6 +22,8 @@ pub struct ClientQuota {
     what: &'static str,
     /// The period: "minute".
     period: &'static str,
+    /// Its flag, for the metrics.
+    cap: Cap,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
@@ -28,7 +31,13 @@ impl ClientQuota {
     /// Runs per minute; `None` when `per_minute` is 0 (no limit).
     pub fn runs_per_minute(per_minute: u32) -> Option<Self> {
         let allowed = NonZeroU32::new(per_minute)?;
-        Some(Self::new(allowed, "runs", "minute", Quota::per_minute(allowed)))
+        Some(Self::new(
+            allowed,
+            "runs",
+            "minute",
+            Cap::RunsPerMinute,
+            Quota::per_minute(allowed),
+        ))
     }
 
     /// New saved snippets per hour; `None` when `per_hour` is 0 (no limit).
@@ -38,6 +47,7 @@ impl ClientQuota {
             allowed,
             "new saved snippets",
             "hour",
+            Cap::SnippetsPerHour,
             Quota::per_hour(allowed),
         ))
     }
@@ -49,15 +59,17 @@ impl ClientQuota {
             allowed,
             "page views",
             "minute",
+            Cap::PageViewsPerMinute,
             Quota::per_minute(allowed),
         ))
     }
 
-    fn new(allowed: NonZeroU32, what: &'static str, period: &'static str, quota: Quota) -> Self {
+    fn new(allowed: NonZeroU32, what: &'static str, period: &'static str, cap: Cap, quota: Quota) -> Self {
         Self {
             allowed,
             what,
             period,
+            cap,
             limiter: Arc::new(RateLimiter::keyed(quota)),
         }
     }
@@ -69,6 +81,7 @@ impl ClientQuota {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&client_key(client)).map_err(|not_until| {
+            crate::metrics::refused(self.cap);
             let wait = not_until
                 .wait_time_from(DefaultClock::default().now())
                 .as_secs()
@@ -113,7 +126,8 @@ impl RunsInFlight {
         let Some(counter) = &self.counter else {
             return Ok(None);
         };
-        let place = counter.admit_many(client, versions).ok_or_else(|| {
+        let place = counter.admit_many(client, versions).map_err(|_| {
+            crate::metrics::refused(Cap::RunsInFlightPerIp);
             let message = format!(
                 "you already have runs of up to {} versions waiting or running; try again when one has finished",
                 self.per_client

@@ -59,7 +59,11 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
             let key = RunKey::new(input, &settings, image, &sandbox);
             let hit = match run.force {
                 true => None,
-                false => cached_result(&state.store, &key.cache_key, image, &settings).await,
+                false => {
+                    let hit = cached_result(&state.store, &key.cache_key, image, &settings).await;
+                    crate::metrics::cache_lookup(hit.is_some());
+                    hit
+                }
             };
             keys.push(key);
             match hit {
@@ -97,6 +101,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
             ),
         });
     }
+    let lined_up = std::time::Instant::now();
     let mut in_line = state
         .runner
         .line_up(to_run.iter().map(|cell| cell.image.clone()).collect(), &client)?;
@@ -124,6 +129,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
             Ok(Turn::Waiting { ahead }) => Box::pin(futures::stream::iter([RunEvent::Waiting { ahead }])),
             Err(error) => Box::pin(futures::stream::iter([RunEvent::Refused(error.into())])),
             Ok(Turn::Admitted(admission)) => {
+                crate::metrics::waited(lined_up.elapsed());
                 let admitted = admitted.take().expect("a run is admitted once");
                 Box::pin(futures::stream::once(admitted.start(Some(admission))).flat_map(
                     |started| -> Events {
@@ -155,6 +161,9 @@ fn hold(
     let mut log = WrittenWhenDropped(log);
     Box::pin(events.map(move |event| {
         let _held = &in_flight;
+        if let RunEvent::Result(result) = &event {
+            crate::metrics::saw_result(result);
+        }
         log.0.saw(&event);
         event
     }))

@@ -3,7 +3,7 @@
 
 mod common;
 
-use app::model::{ImageInfo, RunResponse, Status, VersionResult};
+use app::model::{ImageInfo, RunLine, RunResponse, Status, VersionResult};
 use common::server_process::ServerProcess;
 use common::{run_body, TestServer};
 use futures::StreamExt;
@@ -856,4 +856,188 @@ async fn the_json_log_has_a_line_per_run_and_per_refusal_with_the_request_id_and
         assert!(!text.contains(mark), "{mark} is in the log:\n{text}");
     }
     server.containers.assert_none_left().await;
+}
+
+/// The metrics page (`--metrics-addr`) as its series: `name{labels}` → value.
+async fn scrape(address: &str) -> std::collections::BTreeMap<String, f64> {
+    let page = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            (series.to_owned(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The sum of the series of `name` that carry all of `labels` (0 when there is none yet).
+fn sum_of(page: &std::collections::BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+    page.iter()
+        .filter(|(series, _)| {
+            let (series_name, series_labels) = series.split_once('{').unwrap_or((series, ""));
+            series_name == name
+                && labels
+                    .iter()
+                    .all(|(key, value)| series_labels.contains(&format!("{key}=\"{value}\"")))
+        })
+        .map(|(_, value)| value)
+        .sum()
+}
+
+#[tokio::test]
+async fn the_metrics_page_counts_runs_by_version_and_status_cache_hits_waits_and_refusals() {
+    let metrics_addr = format!("127.0.0.1:{}", common::free_port());
+    let server = ServerProcess::start(&[
+        "--metrics-addr",
+        &metrics_addr,
+        "--max-containers",
+        "1",
+        "--timeout-secs",
+        "2",
+        "--snippets-per-hour",
+        "1",
+    ])
+    .await;
+    let client = server.client();
+    // Never on the public port.
+    assert_eq!(client.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+    let before = scrape(&metrics_addr).await;
+    let run = |code: &str, save: bool| json!({ "code": code, "images": ["php:8.4-cli"], "save": save });
+    // Streamed, so that each run says whether it waited in line (the pool's refill may take
+    // the only container for a moment between runs).
+    let waits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let post = |body: Value| {
+        let (client, waits) = (server.client(), waits.clone());
+        async move {
+            let lines = client.start_stream(body).await.rest().await;
+            let mut results = Vec::new();
+            let mut waited = false;
+            for line in lines {
+                match line {
+                    RunLine::Waiting { .. } => waited = true,
+                    RunLine::Result(result) => results.push(*result),
+                    RunLine::Saved { .. } => {}
+                    RunLine::Refused { error } => panic!("refused: {error}"),
+                }
+            }
+            waits.fetch_add(usize::from(waited), std::sync::atomic::Ordering::SeqCst);
+            (results, waited)
+        }
+    };
+
+    let (ok, _) = post(run("<?php echo 'metrics ok';", true)).await;
+    let version = ok[0].php_version.clone();
+    assert_eq!(ok[0].status, Status::Ok);
+    let (again, _) = post(run("<?php echo 'metrics ok';", true)).await;
+    assert!(again[0].cached, "{again:?}");
+    let statuses = [
+        (run("<?php while (true) {}", false), Status::Timeout),
+        (run("<?php throw new Exception('metrics');", false), Status::Exit),
+        (
+            json!({ "code": "<?php echo 1;", "images": ["php:8.4-cli"], "ini": [{ "evalgrid.no_such_setting": "1" }] }),
+            Status::Error,
+        ),
+    ];
+    for (body, status) in statuses {
+        let (answer, _) = post(body).await;
+        assert_eq!(answer[0].status, status, "{answer:?}");
+    }
+    // One container only: a run sent while another runs waits for it in line.
+    let long = tokio::spawn(post(run("<?php usleep(1500000); echo 'long';", false)));
+    for _ in 0..100 {
+        if sum_of(
+            &scrape(&metrics_addr).await,
+            "evalgrid_containers",
+            &[("state", "running")],
+        ) == 1.0
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (results, waited) = post(run("<?php echo 'waited';", false)).await;
+    assert_eq!(results[0].stdout, "waited");
+    assert!(waited, "a run sent while the only container is busy waits");
+    assert_eq!(long.await.unwrap().0[0].stdout, "long");
+    let after = scrape(&metrics_addr).await;
+    let moved =
+        |name: &str, labels: &[(&str, &str)]| sum_of(&after, name, labels) - sum_of(&before, name, labels);
+    let of_version = |status: &'static str| [("php_version", version.as_str()), ("status", status)];
+    assert_eq!(
+        [
+            moved("evalgrid_version_runs_total", &of_version("ok")),
+            moved("evalgrid_version_runs_total", &of_version("timeout")),
+            moved("evalgrid_version_runs_total", &of_version("exit")),
+            moved("evalgrid_version_runs_total", &of_version("error")),
+        ],
+        [3.0, 1.0, 1.0, 1.0],
+        "runs by status (ok: the first, the long one and the one that waited)"
+    );
+    assert_eq!(
+        moved(
+            "evalgrid_version_run_duration_seconds_count",
+            &[("php_version", &version)]
+        ),
+        6.0
+    );
+    assert_eq!(
+        [
+            moved("evalgrid_result_cache_lookups_total", &[("result", "hit")]),
+            moved("evalgrid_result_cache_lookups_total", &[("result", "miss")]),
+        ],
+        [1.0, 6.0],
+        "cache look-ups: one hit, and a miss for every other run"
+    );
+    let waits = waits.load(std::sync::atomic::Ordering::SeqCst) as f64;
+    assert_eq!(
+        moved("evalgrid_run_wait_seconds_count", &[]),
+        waits,
+        "each run that waited"
+    );
+    assert!(moved("evalgrid_run_wait_seconds_sum", &[]) > 0.0);
+    // A second new saved snippet within the hour is over the quota.
+    let refused = client
+        .post_json("/api/run", run("<?php echo 'one too many';", true))
+        .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let last = scrape(&metrics_addr).await;
+    let refusals = |page| sum_of(page, "evalgrid_refused_total", &[("cap", "snippets_per_hour")]);
+    assert_eq!(refusals(&last) - refusals(&after), 1.0);
+    assert!(
+        moved(
+            "evalgrid_store_operation_duration_seconds_count",
+            &[("operation", "save")]
+        ) >= 1.0
+    );
+    assert!(sum_of(&after, "evalgrid_database_bytes", &[]) > 0.0);
+
+    // Every series on the page is one evalgrid declares, of the kind it declares.
+    let page = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in page.lines().filter(|line| line.starts_with("# TYPE ")) {
+        let mut words = line.split(' ').skip(2);
+        let (name, kind) = (words.next().unwrap(), words.next().unwrap());
+        let declared = server::metrics::all()
+            .find(|metric| metric.name == name)
+            .unwrap_or_else(|| panic!("{name} is exported but not declared"));
+        assert_eq!(format!("{:?}", declared.kind).to_lowercase(), kind, "{name}");
+    }
+    // Runs done, nothing counted as running any more.
+    assert_eq!(
+        sum_of(
+            &scrape(&metrics_addr).await,
+            "evalgrid_containers",
+            &[("state", "running")]
+        ),
+        0.0
+    );
 }

@@ -26,6 +26,38 @@ pub const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
 /// Crockford's base32, lower case: no i, l, o, u to misread.
 const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
+/// How long each store operation took, by operation; and the ones that failed.
+pub const STORE_DURATION: &str = "evalgrid_store_operation_duration_seconds";
+pub const STORE_ERRORS: &str = "evalgrid_store_errors_total";
+
+/// Every metric the store records.
+pub const STORE_METRICS: &[runner::metrics::Described] = &[
+    runner::metrics::Described {
+        name: STORE_DURATION,
+        kind: runner::metrics::Kind::Histogram,
+        help: "How long the store's operations took, by operation, failed ones included.",
+    },
+    runner::metrics::Described {
+        name: STORE_ERRORS,
+        kind: runner::metrics::Kind::Counter,
+        help: "The store's operations that failed, by operation.",
+    },
+];
+
+/// `work`, timed in [`STORE_DURATION`] and, when it fails, counted in [`STORE_ERRORS`].
+async fn timed<T>(
+    operation: &'static str,
+    work: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let started = std::time::Instant::now();
+    let done = work.await;
+    metrics::histogram!(STORE_DURATION, "operation" => operation).record(started.elapsed());
+    if done.is_err() {
+        metrics::counter!(STORE_ERRORS, "operation" => operation).increment(1);
+    }
+    done
+}
+
 /// Where the data lives: `--database` is a SQLite file's path or a `postgres://` URL.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Database {
@@ -180,17 +212,20 @@ impl Store {
 
     /// The database's size and the cache's share of it.
     pub async fn size(&self) -> Result<StoreSize, StoreError> {
-        let database_bytes = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::database_bytes(pool).await?,
-            Pool::Postgres(pool) => postgres::database_bytes(pool).await?,
-        };
-        let cache: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT bytes FROM cache_size")
+        timed("size", async {
+            let database_bytes = match &self.pool {
+                Pool::Sqlite(pool) => sqlite::database_bytes(pool).await?,
+                Pool::Postgres(pool) => postgres::database_bytes(pool).await?,
+            };
+            let cache: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT bytes FROM cache_size")
             .fetch_one(pool)
             .await?);
-        Ok(StoreSize {
-            database_bytes,
-            cache_bytes: cache.max(0) as u64,
+            Ok(StoreSize {
+                database_bytes,
+                cache_bytes: cache.max(0) as u64,
+            })
         })
+        .await
     }
 
     /// Closes every connection (and folds SQLite's WAL back into its file).
@@ -203,13 +238,16 @@ impl Store {
 
     /// The id `input` was saved under, if it was, and where its clock starts.
     pub async fn saved<'a>(&self, input: impl Into<SnippetInput<'a>>) -> Result<Option<Saved>, StoreError> {
-        let hash = input.into().hash();
-        let row: Option<(String, Option<i64>)> = on_pool!(self, pool =>
+        timed("saved", async {
+            let hash = input.into().hash();
+            let row: Option<(String, Option<i64>)> = on_pool!(self, pool =>
             sqlx::query_as("SELECT id, clock_at FROM snippets WHERE code_hash = $1")
             .bind(&hash)
             .fetch_optional(pool)
             .await?);
-        Ok(row.map(|(id, clock_at)| Saved { id, clock_at }))
+            Ok(row.map(|(id, clock_at)| Saved { id, clock_at }))
+        })
+        .await
     }
 
     /// The id `code` (already [`normalize`](crate::model::normalize)d) was saved under, if it
@@ -230,6 +268,7 @@ impl Store {
     /// Saves `input` (its code already [`normalize`](crate::model::normalize)d) like
     /// [`Store::save_snippet`]; the id and the clock are those of the first save.
     pub async fn save<'a>(&self, input: impl Into<SnippetInput<'a>>) -> Result<Saved, StoreError> {
+        timed("save", async {
         let input = input.into();
         let hash = input.hash();
         let full = input.full_id();
@@ -293,6 +332,8 @@ impl Store {
                 save_in!(transaction)
             }
         }
+            })
+        .await
     }
 
     /// Stores `result` as the snippet's latest result for its image (and its ini variant).
@@ -309,6 +350,7 @@ impl Store {
         result: &VersionResult,
         image_id: Option<&str>,
     ) -> Result<(), StoreError> {
+        timed("save_result_of_image", async {
         let saved = self.saved_result(id, &result.image, &result.ini).await?;
         if !replaces(saved.as_ref(), result, image_id) {
             return Ok(());
@@ -333,6 +375,8 @@ impl Store {
         .await?;
         });
         Ok(())
+            })
+        .await
     }
 
     /// The snippet's saved result for `image` (a name) under the ini variant `ini`, with the id
@@ -343,9 +387,10 @@ impl Store {
         image: &str,
         ini: &IniSettings,
     ) -> Result<Option<SavedResult>, StoreError> {
-        // A stored result's row, then the image id.
-        type Row = (String, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
-        let row: Option<Row> = on_pool!(self, pool =>
+        timed("saved_result", async {
+            // A stored result's row, then the image id.
+            type Row = (String, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+            let row: Option<Row> = on_pool!(self, pool =>
             sqlx::query_as(
                 "SELECT result, stdout, stderr, image_id FROM snippet_results
                  WHERE snippet_id = $1 AND image = $2 AND ini = $3",
@@ -355,29 +400,32 @@ impl Store {
             .bind(ini_text(ini))
             .fetch_optional(pool)
             .await?);
-        row.map(|(meta, stdout, stderr, image_id)| {
-            Ok(SavedResult {
-                result: Compact::read(&meta, stdout.as_deref(), stderr.as_deref())?,
-                image_id,
+            row.map(|(meta, stdout, stderr, image_id)| {
+                Ok(SavedResult {
+                    result: Compact::read(&meta, stdout.as_deref(), stderr.as_deref())?,
+                    image_id,
+                })
             })
+            .transpose()
         })
-        .transpose()
+        .await
     }
 
     /// Records that `images` (names) are offered now: each name not seen before is new from
     /// now on. The first list ever recorded is the baseline, seen at the epoch, so that turning
     /// this on re-runs nothing. Returns the names that are new now.
     pub async fn record_images_seen(&self, images: &[String]) -> Result<Vec<String>, StoreError> {
-        let known: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT count(*) FROM images_seen")
+        timed("record_images_seen", async {
+            let known: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT count(*) FROM images_seen")
             .fetch_one(pool)
             .await?);
-        let seen_at = match known {
-            0 => format_rfc3339_seconds(0),
-            _ => now(),
-        };
-        let mut new = Vec::new();
-        for image in images {
-            let added = on_pool!(self, pool => sqlx::query(
+            let seen_at = match known {
+                0 => format_rfc3339_seconds(0),
+                _ => now(),
+            };
+            let mut new = Vec::new();
+            for image in images {
+                let added = on_pool!(self, pool => sqlx::query(
                 "INSERT INTO images_seen (image, first_seen) VALUES ($1, $2) ON CONFLICT (image) DO NOTHING",
             )
             .bind(image)
@@ -385,11 +433,13 @@ impl Store {
             .execute(pool)
             .await?
             .rows_affected());
-            if added > 0 && known > 0 {
-                new.push(image.clone());
+                if added > 0 && known > 0 {
+                    new.push(image.clone());
+                }
             }
-        }
-        Ok(new)
+            Ok(new)
+        })
+        .await
     }
 
     /// Up to `limit` snippets saved before `image` (a name) was first seen that have no result
@@ -404,9 +454,10 @@ impl Store {
         image_id: &str,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
-        let retry_after = OffsetDateTime::now_utc() - BACKFILL_RETRY;
-        let retry_after = retry_after.format(&Rfc3339).expect("a time formats as RFC 3339");
-        let ids: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
+        timed("awaiting_image", async {
+            let retry_after = OffsetDateTime::now_utc() - BACKFILL_RETRY;
+            let retry_after = retry_after.format(&Rfc3339).expect("a time formats as RFC 3339");
+            let ids: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
             "SELECT s.id FROM snippets s JOIN images_seen i ON i.image = $1
              WHERE substr(s.created_at, 1, 19) <= substr(i.first_seen, 1, 19)
                AND NOT EXISTS (SELECT 1 FROM snippet_results r WHERE r.snippet_id = s.id AND r.image = $1)
@@ -422,7 +473,9 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?);
-        Ok(ids)
+            Ok(ids)
+        })
+        .await
     }
 
     /// Records that the snippet `id` could not run on `image` (a name) with the id `image_id`,
@@ -434,27 +487,31 @@ impl Store {
         image: &str,
         image_id: &str,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO backfill_failures (snippet_id, image, image_id, attempts, failed_at)
+        timed("record_backfill_failure", async {
+            on_pool!(self, pool => {
+                sqlx::query(
+                    "INSERT INTO backfill_failures (snippet_id, image, image_id, attempts, failed_at)
                  VALUES ($1, $2, $3, 1, $4)
                  ON CONFLICT (snippet_id, image) DO UPDATE SET
                    attempts = CASE WHEN backfill_failures.image_id = excluded.image_id
                                    THEN backfill_failures.attempts + 1 ELSE 1 END,
                    image_id = excluded.image_id, failed_at = excluded.failed_at",
-            )
-            .bind(id)
-            .bind(image)
-            .bind(image_id)
-            .bind(now())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+                )
+                .bind(id)
+                .bind(image)
+                .bind(image_id)
+                .bind(now())
+                .execute(pool)
+                .await?;
+            });
+            Ok(())
+        })
+        .await
     }
 
     /// The saved snippet with its latest result per image, oldest PHP version first.
     pub async fn snippet(&self, id: &str) -> Result<Option<Snippet>, StoreError> {
+        timed("snippet", async {
         let found: Option<(SnippetRow, Vec<StoredRow>)> = on_pool!(self, pool => {
             match sqlx::query("SELECT code, created_at, stdin, clock, clock_at, show, ini FROM snippets WHERE id = $1")
                 .bind(id)
@@ -503,25 +560,31 @@ impl Store {
             ini,
             results,
         }))
+            })
+        .await
     }
 
     /// A cached result under `key` (see [`cache_key`]); marks it used.
     pub async fn cached_result(&self, key: &str) -> Result<Option<VersionResult>, StoreError> {
-        let stored: Option<(String, Vec<u8>, Vec<u8>)> = on_pool!(self, pool => sqlx::query_as(
+        timed("cached_result", async {
+            let stored: Option<(String, Vec<u8>, Vec<u8>)> = on_pool!(self, pool => sqlx::query_as(
             "UPDATE cached_results SET used_at = $1 WHERE key = $2 RETURNING result, stdout, stderr",
         )
         .bind(now_millis())
         .bind(key)
         .fetch_optional(pool)
         .await?);
-        stored
-            .map(|(meta, stdout, stderr)| Compact::read(&meta, Some(&stdout), Some(&stderr)))
-            .transpose()
+            stored
+                .map(|(meta, stdout, stderr)| Compact::read(&meta, Some(&stdout), Some(&stderr)))
+                .transpose()
+        })
+        .await
     }
 
     /// Caches `result` under `key`, replacing an older one, then evicts the least recently used
     /// results while the cache is over its bound.
     pub async fn cache_result(&self, key: &str, result: &VersionResult) -> Result<(), StoreError> {
+        timed("cache_result", async {
         let compact = Compact::of(result)?;
         on_pool!(self, pool => {
             sqlx::query(
@@ -539,6 +602,8 @@ impl Store {
         .await?;
         });
         self.evict_over_bound().await
+            })
+        .await
     }
 
     /// Evicts the least recently used results, one at a time (an index lookup each): a write
