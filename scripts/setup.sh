@@ -16,7 +16,7 @@ as_root() {
 }
 
 install_packages() {
-  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3 openssl docker-registry postgresql haproxy systemd) missing=()
+  local wanted=(debootstrap chromium curl ca-certificates gcc libc6-dev busybox-static python3 openssl docker-registry postgresql haproxy systemd docker-compose) missing=()
   # A Docker of any origin will do (docker-ce, docker.io, a rootful engine someone else runs):
   # Debian's docker.io only when there is no engine at all, never over another one's packages.
   if ! command -v dockerd >/dev/null 2>&1 && ! docker_answers; then

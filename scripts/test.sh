@@ -23,6 +23,8 @@ echo "[test] building the release site (code editor bundle, server + WASM)"
 # the server sends as they are (about 20 % smaller than compressing each response on the fly).
 cargo leptos build --release --precompress
 bash scripts/check-service-unit.sh
+echo "[test] the container image (deploy/Dockerfile, deploy/compose.yaml)"
+bash scripts/test-image.sh
 
 echo "[test] cargo tests"
 cargo test --release --no-fail-fast -p runner -p app -p server

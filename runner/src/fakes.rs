@@ -83,6 +83,17 @@ impl FakeEngine {
         })
     }
 
+    /// Containers that hang when the code says "hang", and print "ran" at once otherwise.
+    pub(crate) fn hanging_when_asked(images: Vec<Image>) -> Arc<Self> {
+        Self::new(images, |code| match code.contains("hang") {
+            true => Script::Hangs,
+            false => Script::Prints {
+                stdout: "ran",
+                after: Duration::ZERO,
+            },
+        })
+    }
+
     pub(crate) fn alive(&self) -> usize {
         self.state.lock().unwrap().containers.len()
     }

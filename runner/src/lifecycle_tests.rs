@@ -212,13 +212,7 @@ async fn a_version_whose_container_cannot_be_created_fails_alone_and_frees_its_s
 #[tokio::test]
 async fn a_full_server_says_busy_after_the_wait_and_admits_once_there_is_room() {
     let all = images(2);
-    let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
-        true => Script::Hangs,
-        false => Script::Prints {
-            stdout: "ran",
-            after: Duration::ZERO,
-        },
-    });
+    let engine = FakeEngine::hanging_when_asked(all.clone());
     let runner = Runner::with_backend(
         RunnerConfig {
             admission_wait: Duration::from_millis(500),
@@ -306,13 +300,7 @@ async fn wait_in_line(
 #[tokio::test]
 async fn runs_that_must_wait_are_admitted_first_come_first_served_and_told_their_place() {
     let all = images(1);
-    let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
-        true => Script::Hangs,
-        false => Script::Prints {
-            stdout: "ran",
-            after: Duration::ZERO,
-        },
-    });
+    let engine = FakeEngine::hanging_when_asked(all.clone());
     let runner = Runner::with_backend(config(1, 0), engine.clone());
     // One run holds the only slot until it is dropped.
     let holder = runner.admit(all.clone()).await.unwrap();
@@ -560,13 +548,7 @@ async fn a_pool_grows_while_runs_find_it_empty_and_shrinks_back_when_its_image_i
 #[tokio::test]
 async fn idle_room_is_never_taken_while_a_run_waits_in_line_nor_beyond_the_free_slots() {
     let all = images(2);
-    let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
-        true => Script::Hangs,
-        false => Script::Prints {
-            stdout: "ran",
-            after: Duration::ZERO,
-        },
-    });
+    let engine = FakeEngine::hanging_when_asked(all.clone());
     let runner = Runner::with_backend(config(2, 0), engine.clone());
     let holder = runner.admit(all[..1].to_vec()).await.unwrap();
     let holding = runner.run_all("<?php hang();", holder);
@@ -638,13 +620,7 @@ fn every_container_is_counted_under_its_image_and_state_and_none_stays_counted_o
             .unwrap();
         runtime.block_on(async {
             let all = images(2);
-            let engine = FakeEngine::new(all.clone(), |code| match code.contains("hang") {
-                true => Script::Hangs,
-                false => Script::Prints {
-                    stdout: "ran",
-                    after: Duration::ZERO,
-                },
-            });
+            let engine = FakeEngine::hanging_when_asked(all.clone());
             let runner = Runner::with_backend(config(4, 1), engine.clone());
             runner.pool.keep_for_all(&runner, all.clone());
             eventually("the pool fills", || runner.pooled() == 2).await;

@@ -858,15 +858,17 @@ async fn the_json_log_has_a_line_per_run_and_per_refusal_with_the_request_id_and
     server.containers.assert_none_left().await;
 }
 
-/// The metrics page (`--metrics-addr`) as its series: `name{labels}` → value.
+/// The metrics page (`--metrics-addr`) as it is served.
+async fn metrics_page(address: &str) -> String {
+    let page = reqwest::get(format!("http://{address}/metrics")).await.unwrap();
+    page.text().await.unwrap()
+}
+
+/// The metrics page as its series: `name{labels}` → value.
 async fn scrape(address: &str) -> std::collections::BTreeMap<String, f64> {
-    let page = reqwest::get(format!("http://{address}/metrics"))
+    metrics_page(address)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    page.lines()
+        .lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
         .map(|line| {
             let (series, value) = line.rsplit_once(' ').unwrap();
@@ -1017,12 +1019,7 @@ async fn the_metrics_page_counts_runs_by_version_and_status_cache_hits_waits_and
     assert!(sum_of(&after, "evalgrid_database_bytes", &[]) > 0.0);
 
     // Every series on the page is one evalgrid declares, of the kind it declares.
-    let page = reqwest::get(format!("http://{metrics_addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = metrics_page(&metrics_addr).await;
     for line in page.lines().filter(|line| line.starts_with("# TYPE ")) {
         let mut words = line.split(' ').skip(2);
         let (name, kind) = (words.next().unwrap(), words.next().unwrap());
