@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets everything up (scripts/setup.sh) and serves evalgrid on http://127.0.0.1:3000
-# (EVALGRID_ADDR=0.0.0.0:8080 to change it; see README for every setting).
+# (EVALGRID_ADDR=0.0.0.0:8080 to change it; see docs/configuration.md for every setting).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

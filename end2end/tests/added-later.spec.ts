@@ -84,7 +84,7 @@ test('a permalink saved before PHP 8.5 appeared gets its 8.5 result by itself, m
   await expect(later).toHaveAttribute('title', /after this snippet was saved, when this PHP version appeared/);
   await expect(cell(page, php85).locator('.stdout')).toContainText('PHP 8.5');
   await expect(cell(page, php84).locator('.badge-added-later')).toHaveCount(0);
-  // For README (docs/added-later.png).
+  // For docs/page.md (docs/added-later.png).
   await page.screenshot({ path: 'test-results/added-later.png', fullPage: true });
 
   // Grouped: 8.4 and 8.5 print the same but their minor version, which keeps them apart; the

@@ -121,7 +121,7 @@ test('sixteen versions: grouped by branch, end of life marked, presets, ranges a
   await page.locator(`.version input[value="${php82[1]}"]`).click();
   await page.locator(`.version input[value="${php84[2]}"]`).click({ modifiers: ['Shift'] });
   expect(await ticked(page)).toEqual([...php82.slice(1), ...php84.slice(0, 3)]);
-  // For README (docs/picker.png).
+  // For docs/page.md (docs/picker.png).
   await page.screenshot({ path: 'test-results/picker.png' });
   // … and unticks the same way: the range takes the state of the box shift-clicked.
   await page.locator(`.version input[value="${php84[1]}"]`).click();
@@ -171,7 +171,7 @@ test('a run on sixteen versions opens grouped, and the grid stays compact', asyn
   await expect(groups.last().locator('h3')).toHaveText('Output for 7.4.33');
   await expect(page.locator('.changes-note')).toHaveText('Output changes in 8.2.32.');
   await expect(groups.first().locator('.version-note')).toBeVisible();
-  // For README (docs/grouped-many.png).
+  // For docs/page.md (docs/grouped-many.png).
   await page.screenshot({ path: 'test-results/grouped-many.png', fullPage: true });
 
   await page.getByRole('button', { name: 'Grid' }).click();

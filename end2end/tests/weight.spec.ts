@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { editor, openPage } from './fixtures';
 
 // The page's weight: the JS, WASM and CSS a first visit transfers, compressed, editor included.
-// README, "Weight of the page", says what it is and why the budget is what it is.
+// docs/benchmarks.md, "Weight of the page", says what it is and why the budget is what it is.
 const BUDGET_KB = 420;
 
 test(`a first load transfers at most ${BUDGET_KB} KB of JS, WASM and CSS`, async ({ browser }) => {

@@ -1,5 +1,5 @@
 //! Side-by-side benchmark: evalgrid's API against the ways a user would otherwise run PHP, in
-//! one run on one machine. `cargo bench -p server --bench evalgrid` (README). Prints ratios and
+//! one run on one machine. `cargo bench -p server --bench evalgrid` (docs/benchmarks.md). Prints ratios and
 //! writes BENCHMARKS.md at the workspace root. No assertions: numbers, not pass/fail.
 
 #[path = "../tests/common/mod.rs"]
@@ -608,7 +608,7 @@ impl Report {
     }
     fn write(self) {
         let body = format!(
-            "# Benchmarks\n\nWritten by `cargo bench -p server --bench evalgrid` (see README). \
+            "# Benchmarks\n\nWritten by `cargo bench -p server --bench evalgrid` (see docs/benchmarks.md). \
              Milliseconds, wall time seen by the client.\n\n## Ratios\n\n{}\n{}",
             self.ratios, self.text
         );

@@ -1,6 +1,6 @@
 //! Runs per second through the load balancer (deploy/haproxy.cfg) with one and with two
 //! instances sharing one PostgreSQL, on this machine's engine: `cargo bench -p server --bench
-//! instances` (README, "Running more than one instance"). Prints numbers, asserts nothing.
+//! instances` (docs/deployment.md, "Running more than one instance"). Prints numbers, asserts nothing.
 //! On one machine the instances share its cores and its engine, so this measures what the
 //! balancer and the shared database cost, not what more machines gain.
 

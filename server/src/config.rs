@@ -512,10 +512,10 @@ mod tests {
         );
     }
 
-    /// The README's configuration table: (variable, flag, default) of each row that names a flag,
+    /// docs/configuration.md's table: (variable, flag, default) of each row that names a flag,
     /// in order.
     fn readme_rows() -> Vec<(String, String, String)> {
-        include_str!("../../README.md")
+        include_str!("../../docs/configuration.md")
             .lines()
             .filter_map(|line| {
                 let cells: Vec<&str> = line
@@ -533,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_lists_every_flag_with_its_variable_and_default_in_the_help_s_order() {
+    fn the_configuration_page_lists_every_flag_with_its_variable_and_default_in_the_help_s_order() {
         use clap::CommandFactory;
         let command = Config::command();
         let flags: Vec<(String, String, String)> = command
@@ -563,7 +563,7 @@ mod tests {
         assert_eq!(
             names(&readme),
             names(&flags),
-            "the README's rows, in --help's order"
+            "docs/configuration.md's rows, in --help's order"
         );
         for ((env, flag, default), (readme_env, _, readme_default)) in flags.iter().zip(&readme) {
             assert_eq!(readme_env, env, "--{flag}'s variable");
@@ -571,7 +571,7 @@ mod tests {
                 // Worked out at start-up (the host's cores, its name, `$HOME`): said in words.
                 assert!(
                     !readme_default.is_empty(),
-                    "--{flag} has no default in the README"
+                    "--{flag} has no default in docs/configuration.md"
                 );
             } else {
                 assert_eq!(readme_default, default, "--{flag}'s default");
