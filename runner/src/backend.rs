@@ -73,6 +73,28 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn pull<'a>(&'a self, reference: &'a str) -> BoxStream<'a, Result<PullProgress, PullError>>;
 }
 
+/// How long one of a run's Engine API calls (create, attach, start, inspect) may take: far above
+/// what they take on a loaded engine (seconds), far below the client's own request timeout, so
+/// an engine that hangs fails the runs (and frees their slots) instead of holding them.
+pub(crate) const ENGINE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `call`, given up after [`ENGINE_CALL_TIMEOUT`] (counted as an engine error of `operation`).
+pub(crate) async fn bounded<T>(
+    operation: &'static str,
+    call: impl std::future::Future<Output = Result<T, RunError>>,
+) -> Result<T, RunError> {
+    match tokio::time::timeout(ENGINE_CALL_TIMEOUT, call).await {
+        Ok(answer) => answer,
+        Err(_) => crate::metrics::counted_now(
+            operation,
+            Err(RunError::EngineTimedOut {
+                operation,
+                after: ENGINE_CALL_TIMEOUT,
+            }),
+        ),
+    }
+}
+
 /// The engine's own words for an error, without bollard's wrapping.
 fn engine_message(error: bollard::errors::Error) -> String {
     match error {

@@ -4,6 +4,7 @@
 //! [`crate::worker`]'s. How the observations become a result is [`crate::classify`]'s pure business; the
 //! engine is reached through [`crate::backend::Backend`].
 
+use crate::backend::bounded;
 use crate::classify::{classify, End, Observed};
 use crate::guard::ContainerGuard;
 use crate::slots::Slot;
@@ -61,8 +62,8 @@ async fn prepare_as(
 ) -> Result<Prepared, RunError> {
     let as_worker = isolation == Isolation::Namespaces;
     let (container, clock) = create(runner, image, slot, as_worker).await?;
-    let mut attached = runner.backend.attach(container.id()).await?;
-    runner.backend.start(container.id()).await?;
+    let mut attached = bounded("attach", runner.backend.attach(container.id())).await?;
+    bounded("start", runner.backend.start(container.id())).await?;
     let worker = match as_worker {
         true => {
             let mut served = worker::handshake(&mut attached).await?;
@@ -130,9 +131,7 @@ async fn create(
                 return;
             }
         }
-        let container = runner
-            .backend
-            .create(body)
+        let container = bounded("create", runner.backend.create(body))
             .await
             .map(|id| (ContainerGuard::new(&runner, id, slot, &image.name), clock));
         let _ = created.send(container);
@@ -305,7 +304,7 @@ async fn exited(
 ) -> Result<Option<End>, RunError> {
     let backend = container.backend();
     let _ = tokio::time::timeout_at(deadline, backend.wait_stopped(container.id())).await;
-    let state = backend.inspect(container.id()).await?;
+    let state = bounded("inspect", backend.inspect(container.id())).await?;
     if state.running {
         return Ok(None);
     }

@@ -84,6 +84,12 @@ pub enum RunError {
     /// Inspecting the finished container failed.
     #[error("cannot inspect the finished container: {0}")]
     Inspect(#[source] bollard::errors::Error),
+    /// The engine did not answer one of a run's calls in time (it hangs, or is overwhelmed).
+    #[error("the Docker engine did not answer ({operation}) within {after:?}")]
+    EngineTimedOut {
+        operation: &'static str,
+        after: std::time::Duration,
+    },
 }
 
 /// Why [`crate::Runner::admit`] turned a run away.

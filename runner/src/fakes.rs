@@ -48,6 +48,8 @@ struct State {
     failing_uploads: usize,
     /// So many of the next uploads never answer.
     hanging_uploads: usize,
+    /// So many of the next starts never answer.
+    hanging_starts: usize,
 }
 
 #[derive(Default)]
@@ -125,6 +127,11 @@ impl FakeEngine {
     /// The next `count` uploads never answer (the engine stopped answering half-way).
     pub(crate) fn hang_uploads(&self, count: usize) {
         self.state.lock().unwrap().hanging_uploads = count;
+    }
+
+    /// The next `count` starts never answer (the engine hangs with the container created).
+    pub(crate) fn hang_starts(&self, count: usize) {
+        self.state.lock().unwrap().hanging_starts = count;
     }
 
     /// Every started container that waits for its code dies (its stdin goes away).
@@ -229,6 +236,15 @@ impl Backend for FakeEngine {
 
     fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(async move {
+            let hangs = {
+                let mut state = self.state.lock().unwrap();
+                let hangs = state.hanging_starts > 0;
+                state.hanging_starts = state.hanging_starts.saturating_sub(1);
+                hangs
+            };
+            if hangs {
+                std::future::pending::<()>().await;
+            }
             let mut state = self.state.lock().unwrap();
             let container = state
                 .containers

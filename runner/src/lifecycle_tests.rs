@@ -504,6 +504,50 @@ async fn a_volume_fill_the_engine_never_answers_is_given_up_and_its_container_re
     shut_down(&runner, &engine).await;
 }
 
+/// An engine that stops answering half-way through a run (a container created, its start never
+/// answered) fails that version with a clear error once the call's bound is over, frees its slot
+/// and removes the container; the run's other version is not held up.
+#[tokio::test(start_paused = true)]
+async fn a_start_the_engine_never_answers_fails_that_version_and_frees_its_slot() {
+    let all = images(2);
+    let engine = FakeEngine::quick(all.clone());
+    let runner = Runner::with_backend(config(2, 0), engine.clone());
+    engine.hang_starts(1);
+    let results = tokio::time::timeout(Duration::from_secs(120), run(&runner, all.clone()))
+        .await
+        .expect("the run ends");
+    let statuses: Vec<Status> = results.iter().map(|execution| execution.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|status| **status == Status::Error).count(),
+        1,
+        "{results:?}"
+    );
+    let failed = results
+        .iter()
+        .find(|execution| execution.status == Status::Error)
+        .unwrap();
+    assert!(
+        failed
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("did not answer (start)"),
+        "{failed:?}"
+    );
+    assert!(
+        results.iter().any(|execution| execution.stdout == "ran"),
+        "{results:?}"
+    );
+    eventually("the hung container is removed", || engine.alive() == 0).await;
+    // Both slots are free again: a run as wide as the limit is admitted and runs.
+    let again = run(&runner, all).await;
+    assert!(
+        again.iter().all(|execution| execution.stdout == "ran"),
+        "{again:?}"
+    );
+    shut_down(&runner, &engine).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_pool_grows_while_runs_find_it_empty_and_shrinks_back_when_its_image_is_idle() {
     let all = images(2);

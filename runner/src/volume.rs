@@ -6,6 +6,7 @@
 //! engine's archive upload into a container that is created for that and never started:
 //! nothing runs as root in an image.
 
+use crate::backend::bounded;
 use crate::guard::{labels, ContainerGuard};
 use crate::{Image, RunError, Runner};
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
@@ -122,7 +123,7 @@ async fn fill(runner: &Runner, image: &Image, tool: &Tool) -> Result<(), RunErro
         ..Default::default()
     };
     let backend = &runner.backend;
-    let id = backend.create(body).await?;
+    let id = bounded("create", backend.create(body)).await?;
     let container = ContainerGuard::without_slot(runner, id);
     // Another instance (or this one's last process) may have filled the volume already, and
     // its containers may be using the file right now: the engine replaces a file by removing
