@@ -6,6 +6,11 @@ use crate::{Runner, RunnerConfig, INSTANCE_LABEL};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The tags of the `php` repository the tests run on: the images `scripts/build-php-images.sh`
+/// builds. A test that means "the local PHP images" names these, so other `php` tags on the
+/// engine (a Docker Hub user's `php:8.2`, `php:8.4.5-cli-alpine`) change nothing for it.
+pub const LOCAL_TAGS: [&str; 4] = ["7.4-cli", "8.2-cli", "8.4-cli", "8.5-cli"];
+
 /// An instance id no other test uses, in this process or another.
 pub fn fresh_instance_id() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -5,7 +5,7 @@
 //! that it left no container of its own behind.
 
 use futures::StreamExt;
-use runner::testing::{fresh_instance_id, Census, Containers};
+use runner::testing::{fresh_instance_id, Census, Containers, LOCAL_TAGS};
 use runner::{Execution, Image, Isolation, ResolveError, Runner, RunnerConfig, Status};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -31,9 +31,16 @@ async fn engine() -> Engine {
 }
 
 async fn engine_with(config: RunnerConfig) -> Engine {
+    // The local PHP images, whatever other `php` tags the engine holds (unless the test chose
+    // its repositories or tags).
+    let tags = match config.tags == runner::default_tags() && config.repositories == ["php"] {
+        true => LOCAL_TAGS.map(str::to_owned).to_vec(),
+        false => config.tags,
+    };
     let config = RunnerConfig {
         instance_id: fresh_instance_id(),
         isolation: isolation(),
+        tags,
         ..config
     };
     let containers = Containers::of(&config.instance_id);

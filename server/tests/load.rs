@@ -231,6 +231,9 @@ async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
         "2",
         "--repositories",
         "php,evalgrid-fixture/php",
+        // The four local images and the two fixtures, whatever else the engine holds.
+        "--tags",
+        "7.4-cli,8.2-cli,8.4-cli,8.5-cli,8.4,8.4.5-cli-alpine",
         "--runs-per-minute",
         "0",
     ])

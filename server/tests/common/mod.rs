@@ -83,9 +83,19 @@ impl TestServer {
         } else {
             &database_flag
         };
+        // The local PHP images and no other tag of `php` the engine may hold, unless a test
+        // picks its own repositories or tags.
+        let local_tags = runner::testing::LOCAL_TAGS.join(",");
+        let local_tags = ["--tags", local_tags.as_str()];
+        let tags: &[&str] = if flags.contains(&"--tags") || flags.contains(&"--repositories") {
+            &[]
+        } else {
+            &local_tags
+        };
         let instance = fresh_instance_id();
         let args = ["evalgrid", "--instance-id", &instance]
             .into_iter()
+            .chain(tags.iter().copied())
             .chain(pool_off.iter().copied())
             .chain(backfill_off.iter().copied())
             .chain(isolation.iter().copied())
