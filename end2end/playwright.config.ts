@@ -12,6 +12,8 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
+  // A test.only left in a spec would silently skip every other test.
+  forbidOnly: true,
   reporter: [['list']],
   use: {
     baseURL,

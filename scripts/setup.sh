@@ -9,7 +9,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CARGO_LEPTOS_VERSION=0.3.10
-log() { printf '[setup] %s\n' "$*" >&2; }
+# Each line says how long set-up has run, so a slow step shows itself.
+log() { printf '[setup %3dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -82,9 +83,19 @@ install_rust_tools() {
   # The test command checks formatting and lints.
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-  # Tools, not products: without their release profiles' LTO link (half of cargo-leptos'
-  # build on 2 cores) and with parallel codegen; they run as fast for what they do here.
-  local quick_build=(env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+  install_cargo_leptos
+  install_wasm_bindgen
+  install_nextest
+}
+
+# Tools, not products: built without their release profiles' LTO link (half of cargo-leptos'
+# build on 2 cores) and with parallel codegen; they run as fast for what they do here.
+tool_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@" \
+    2> >(grep --line-buffered -v "did not match any packages" >&2)
+}
+
+install_cargo_leptos() {
   if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
     # Unoptimized but for the crates that do its heavy lifting on every release build (brotli,
@@ -93,16 +104,32 @@ install_rust_tools() {
     for crate in brotli brotli-decompressor walrus wasm-bindgen-cli-support wasmparser; do
       heavy+=(--config "profile.release.package.$crate.opt-level=3")
     done
-    "${quick_build[@]}" CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=false \
-      cargo install --locked "${heavy[@]}" "cargo-leptos@$CARGO_LEPTOS_VERSION"
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=false \
+      tool_install --locked "${heavy[@]}" "cargo-leptos@$CARGO_LEPTOS_VERSION"
+    log "cargo-leptos installed"
   fi
-  # wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly. Installed without
-  # --locked: one of its locked dependencies is no longer on the registry.
+}
+
+install_wasm_bindgen() {
+  # cargo-leptos runs the wasm-bindgen binary on PATH, which must match the wasm-bindgen in
+  # Cargo.lock exactly. Installed without --locked: one of its locked dependencies is no longer
+  # on the registry.
   local wanted
   wanted=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$ROOT/Cargo.lock")
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wanted" ]; then
     log "installing wasm-bindgen-cli $wanted"
-    "${quick_build[@]}" cargo install wasm-bindgen-cli --version "$wanted"
+    tool_install wasm-bindgen-cli --version "$wanted"
+    log "wasm-bindgen-cli installed"
+  fi
+}
+
+# The test command's Rust test runner: a process and a time limit per test (on most machines
+# of this kind it is there already).
+install_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    log "installing cargo-nextest"
+    tool_install --locked cargo-nextest
+    log "cargo-nextest installed"
   fi
 }
 

@@ -27,15 +27,17 @@ echo "[test] the container image (deploy/Dockerfile, deploy/compose.yaml)"
 bash scripts/test-image.sh
 
 echo "[test] cargo tests"
-cargo test --release --no-fail-fast -p runner -p app -p server
-cargo test --release -p evalgrid-supervisor --features binary
+# cargo-nextest: each test in a process of its own with a time limit (.config/nextest.toml), so
+# a hang fails that test instead of the whole run.
+cargo nextest run --release --no-fail-fast -p runner -p app -p server
+cargo nextest run --release -p evalgrid-supervisor --features binary
 # The same engine, attack, fault, load and API suites again with each run in fresh namespaces
 # inside a worker (the cargo tests above use single-use containers, workers.rs has the workers'
 # own reuse and fault tests; the browser tests below use the server's default, which picks
 # namespaces where the host allows them).
 echo "[test] cargo tests in workers (--isolation namespaces)"
-EVALGRID_ISOLATION=namespaces cargo test --release --no-fail-fast -p runner --test engine
-EVALGRID_ISOLATION=namespaces cargo test --release --no-fail-fast -p server \
+EVALGRID_ISOLATION=namespaces cargo nextest run --release --no-fail-fast -p runner --test engine
+EVALGRID_ISOLATION=namespaces cargo nextest run --release --no-fail-fast -p server \
   --test attacks --test faults --test load --test api
 
 echo "[test] browser tests"
