@@ -81,7 +81,7 @@ pub(crate) const ENGINE_CALL_TIMEOUT: std::time::Duration = std::time::Duration:
 /// `call`, given up after [`ENGINE_CALL_TIMEOUT`] (counted as an engine error of `operation`).
 pub(crate) async fn bounded<T>(
     operation: &'static str,
-    call: impl std::future::Future<Output = Result<T, RunError>>,
+    call: impl Future<Output = Result<T, RunError>>,
 ) -> Result<T, RunError> {
     match tokio::time::timeout(ENGINE_CALL_TIMEOUT, call).await {
         Ok(answer) => answer,
