@@ -6,10 +6,33 @@ use crate::{Runner, RunnerConfig, INSTANCE_LABEL};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The tags of the `php` repository the tests run on: the images `scripts/build-php-images.sh`
-/// builds. A test that means "the local PHP images" names these, so other `php` tags on the
+/// The images the tests run on: those `scripts/build-php-images.sh` builds.
+pub const LOCAL_IMAGES: [&str; 4] = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
+
+/// Every tag of `php` that names one of [`LOCAL_IMAGES`] (`7.4-cli`, `7.4.33-cli`, …), for
+/// `--tags`: a test that means "the local PHP images" offers these, so other `php` tags on the
 /// engine (a Docker Hub user's `php:8.2`, `php:8.4.5-cli-alpine`) change nothing for it.
-pub const LOCAL_TAGS: [&str; 4] = ["7.4-cli", "8.2-cli", "8.4-cli", "8.5-cli"];
+pub fn local_tags() -> Vec<String> {
+    static TAGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TAGS.get_or_init(|| {
+        let inspected = Command::new("docker")
+            .args(["image", "inspect", "--format", "{{join .RepoTags \",\"}}"])
+            .args(LOCAL_IMAGES)
+            .output()
+            .expect("the docker CLI runs");
+        assert!(
+            inspected.status.success(),
+            "the local PHP images exist (scripts/setup.sh builds them): {}",
+            String::from_utf8_lossy(&inspected.stderr)
+        );
+        String::from_utf8_lossy(&inspected.stdout)
+            .split([',', '\n'])
+            .filter_map(|name| name.trim().strip_prefix("php:"))
+            .map(str::to_owned)
+            .collect()
+    })
+    .clone()
+}
 
 /// An instance id no other test uses, in this process or another.
 pub fn fresh_instance_id() -> String {

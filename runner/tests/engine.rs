@@ -5,7 +5,7 @@
 //! that it left no container of its own behind.
 
 use futures::StreamExt;
-use runner::testing::{fresh_instance_id, Census, Containers, LOCAL_TAGS};
+use runner::testing::{fresh_instance_id, local_tags, Census, Containers};
 use runner::{Execution, Image, Isolation, ResolveError, Runner, RunnerConfig, Status};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -34,7 +34,7 @@ async fn engine_with(config: RunnerConfig) -> Engine {
     // The local PHP images, whatever other `php` tags the engine holds (unless the test chose
     // its repositories or tags).
     let tags = match config.tags == runner::default_tags() && config.repositories == ["php"] {
-        true => LOCAL_TAGS.map(str::to_owned).to_vec(),
+        true => local_tags(),
         false => config.tags,
     };
     let config = RunnerConfig {

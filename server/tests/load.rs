@@ -226,14 +226,15 @@ async fn one_client_cannot_take_the_line() {
 /// the engine never holds more containers than the limit (counted on the engine itself).
 #[tokio::test]
 async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
+    // The four local images and the two fixtures, whatever else the engine holds.
+    let tags = format!("{},8.4,8.4.5-cli-alpine", runner::testing::local_tags().join(","));
     let server = TestServer::start_with(&[
         "--max-containers",
         "2",
         "--repositories",
         "php,evalgrid-fixture/php",
-        // The four local images and the two fixtures, whatever else the engine holds.
         "--tags",
-        "7.4-cli,8.2-cli,8.4-cli,8.5-cli,8.4,8.4.5-cli-alpine",
+        &tags,
         "--runs-per-minute",
         "0",
     ])

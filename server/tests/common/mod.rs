@@ -85,7 +85,7 @@ impl TestServer {
         };
         // The local PHP images and no other tag of `php` the engine may hold, unless a test
         // picks its own repositories or tags.
-        let local_tags = runner::testing::LOCAL_TAGS.join(",");
+        let local_tags = runner::testing::local_tags().join(",");
         let local_tags = ["--tags", local_tags.as_str()];
         let tags: &[&str] = if flags.contains(&"--tags") || flags.contains(&"--repositories") {
             &[]
