@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 const SLEEPER: &str = "<?php sleep(30);";
 
 /// Polls until `count` of these containers are running a script (idle pooled containers, still
-/// waiting in `cat`, do not count).
+/// waiting in `cat`, do not count). `docker top` is awaited, not blocked on: this thread also
+/// runs the server under test and the engine proxy, and the engine holds a container's lock
+/// while it streams to them (a volume fill's archive), so a blocking `top` of that container
+/// deadlocks the test.
 async fn wait_for_running_sleepers(containers: &Containers, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -26,9 +29,10 @@ async fn wait_for_running_sleepers(containers: &Containers, count: usize) {
             // Columns: UID PID PPID C STIME TTY TIME CMD; a running script's CMD is `php …` (an
             // idle pooled container has only the shell and `cat`). A container may go away
             // before `top` (a version probe): not a sleeper.
-            let top = Command::new("docker")
+            let top = tokio::process::Command::new("docker")
                 .args(["top", &id])
                 .output()
+                .await
                 .expect("docker CLI");
             let running_php = String::from_utf8_lossy(&top.stdout)
                 .lines()
