@@ -259,8 +259,16 @@ fn details(images: &[ImageInfo]) -> Vec<String> {
             };
             let mut parts = Vec::new();
             if shares(true) {
-                let key = version_key(&info.image);
-                parts.push(key.rsplit('/').next().unwrap_or(&key).to_owned());
+                let short = short_name(&info.image);
+                // Two names can shorten alike (`php:8.2` and `php:8.2-cli` are both `8.2`):
+                // then the tag itself, which is what differs.
+                let clashes = images.iter().any(|other| {
+                    other.image != info.image && alike(info, other, true) && short_name(&other.image) == short
+                });
+                parts.push(match clashes {
+                    true => info.image.rsplit('/').next().unwrap_or(&info.image).to_owned(),
+                    false => short,
+                });
             }
             if shares(false) && !info.variant.is_empty() {
                 parts.push(info.variant.clone());
@@ -268,6 +276,12 @@ fn details(images: &[ImageInfo]) -> Vec<String> {
             parts.join(" · ")
         })
         .collect()
+}
+
+/// An image's address key without a registry or owner: `8.4`, `php:8.4-copy`.
+fn short_name(image: &str) -> String {
+    let key = version_key(image);
+    key.rsplit('/').next().unwrap_or(&key).to_owned()
 }
 
 /// The newest version of each branch; of several images of that version, the one with the
@@ -386,6 +400,19 @@ mod tests {
             ["", "8.4 · debian 13", "alpine 3.22", "php:8.4-copy · debian 13"]
         );
         assert_eq!(groups[0].entries[0].detail, "");
+    }
+
+    /// Docker Hub's `php:8.2` and a `php:8.2-cli` of the same version and base are both `8.2`
+    /// in the address: their tags tell them apart.
+    #[test]
+    fn images_whose_short_names_clash_are_told_apart_by_their_tags() {
+        let images = [
+            image("php:8.2", "8.2.32", "debian 12"),
+            image("php:8.2-cli", "8.2.32", "debian 12"),
+        ];
+        let groups = minor_groups(&images, "2026-11-27");
+        let details: Vec<&str> = groups[0].entries.iter().map(|e| e.detail.as_str()).collect();
+        assert_eq!(details, ["php:8.2 · debian 12", "php:8.2-cli · debian 12"]);
     }
 
     #[test]
