@@ -12,7 +12,7 @@ echo "[test] format and lints (a warning fails the build)"
 cargo fmt --all --check
 # The server side (app with ssr) and the page (app with hydrate, for the browser) apart: the two
 # feature sets never build together.
-cargo clippy -p runner -p app -p server --all-targets -- -D warnings
+cargo clippy -p spec -p runner -p app -p server --all-targets -- -D warnings
 cargo clippy -p evalgrid-supervisor --features binary --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -29,7 +29,7 @@ bash scripts/test-image.sh
 echo "[test] cargo tests"
 # cargo-nextest: each test in a process of its own with a time limit (.config/nextest.toml), so
 # a hang fails that test instead of the whole run.
-cargo nextest run --release --no-fail-fast -p runner -p app -p server
+cargo nextest run --release --no-fail-fast -p spec -p runner -p app -p server
 cargo nextest run --release -p evalgrid-supervisor --features binary
 # The same engine, attack, fault, load and API suites again with each run in fresh namespaces
 # inside a worker (the cargo tests above use single-use containers, workers.rs has the workers'

@@ -1,6 +1,7 @@
 //! The types that cross the wire, shared by the server and the WASM page.
 
 use serde::{Deserialize, Serialize};
+pub use spec::{Show, Status};
 use std::collections::BTreeMap;
 
 /// The API's paths and headers: the server routes them, the page calls them.
@@ -61,9 +62,10 @@ pub struct RunRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<String>,
     /// What each version shows: `"output"` (default), `"opcodes"` (compiled, not run: OPcache's
-    /// dump after the optimizer) or `"opcodes_unoptimized"` (before it). See [`Show`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show: Option<String>,
+    /// dump after the optimizer), `"opcodes_unoptimized"` (before it) or `"lint"` (the syntax
+    /// checked, nothing run). See [`Show`].
+    #[serde(default, skip_serializing_if = "Show::is_output")]
+    pub show: Show,
     /// ini variants: every version runs once under each set of settings (`{}`: the image's own
     /// defaults), each variant × version a result of its own. Empty: once, with the defaults.
     /// Values may be strings, numbers or booleans (`true` is `"1"`, `false` is `"0"`).
@@ -180,49 +182,6 @@ fn ini_variants<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec
                 .collect()
         })
         .collect())
-}
-
-/// What a run shows of the script on each version.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Show {
-    #[default]
-    Output,
-    Opcodes,
-    UnoptimizedOpcodes,
-}
-
-impl Show {
-    pub const ALL: [Show; 3] = [Show::Output, Show::Opcodes, Show::UnoptimizedOpcodes];
-
-    /// The `"show"` field of a run body.
-    pub fn from_request(show: Option<&str>) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|candidate| show.is_none_or(|show| show == candidate.as_request()))
-            .ok_or_else(|| {
-                format!(
-                    "show {:?} is not \"output\", \"opcodes\" or \"opcodes_unoptimized\"",
-                    show.unwrap_or_default()
-                )
-            })
-    }
-
-    pub fn as_request(self) -> &'static str {
-        match self {
-            Show::Output => "output",
-            Show::Opcodes => "opcodes",
-            Show::UnoptimizedOpcodes => "opcodes_unoptimized",
-        }
-    }
-
-    /// How the page names it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Show::Output => "Output",
-            Show::Opcodes => "Opcodes",
-            Show::UnoptimizedOpcodes => "Opcodes before the optimizer",
-        }
-    }
 }
 
 /// How a run's wall clock is set.
@@ -430,7 +389,6 @@ impl RunRequest {
             return Err("stdin holds a NUL byte: only text can be sent to the script".into());
         }
         Clock::from_request(self.clock.as_deref(), self.save)?;
-        Show::from_request(self.show.as_deref())?;
         if self.images.is_empty() {
             return Err("images is empty: pick at least one PHP version".into());
         }
@@ -481,38 +439,6 @@ impl RunRequest {
             ));
         }
         Ok(())
-    }
-}
-
-/// How one version's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Exit code 0.
-    Ok,
-    /// A non-zero exit code.
-    Exit,
-    /// Killed for writing more than the output limit; the output is cut (`truncated`).
-    #[serde(rename = "output_limit")]
-    OutputLimit,
-    /// Killed at the time limit.
-    Timeout,
-    /// Killed at the memory limit.
-    Oom,
-    /// Could not run; see `message`.
-    Error,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Exit => "exit",
-            Status::OutputLimit => "output_limit",
-            Status::Timeout => "timeout",
-            Status::Oom => "oom",
-            Status::Error => "error",
-        }
     }
 }
 
@@ -643,17 +569,13 @@ pub struct Snippet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_at: Option<String>,
     /// What it shows: the run body's `show`.
-    #[serde(default = "output_shown")]
-    pub show: String,
+    #[serde(default)]
+    pub show: Show,
     /// Its ini variants (the run body's `ini`); empty: the defaults only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ini: Vec<IniSettings>,
     /// The latest saved result per image and ini variant, oldest PHP version first.
     pub results: Vec<VersionResult>,
-}
-
-fn output_shown() -> String {
-    Show::Output.as_request().to_owned()
 }
 
 fn fixed_clock_choice() -> String {
@@ -752,14 +674,15 @@ mod tests {
     }
 
     #[test]
-    fn show_reads_its_three_values_and_defaults_to_output() {
-        assert_eq!(Show::from_request(None), Ok(Show::Output));
-        for show in Show::ALL {
-            assert_eq!(Show::from_request(Some(show.as_request())), Ok(show));
-        }
-        assert!(Show::from_request(Some("vld"))
-            .unwrap_err()
-            .contains("\"opcodes\""));
+    fn a_run_body_s_show_defaults_to_output_and_an_unknown_one_names_the_modes() {
+        let body = |show: &str| serde_json::from_str::<RunRequest>(&format!(r#"{{"code":"<?php"{show}}}"#));
+        assert_eq!(body("").unwrap().show, Show::Output);
+        assert_eq!(body(r#","show":"lint""#).unwrap().show, Show::Lint);
+        let unknown = body(r#","show":"vld""#).unwrap_err().to_string();
+        assert!(unknown.contains("`opcodes_unoptimized`"), "{unknown}");
+        // The default is left out, so bodies sent before there was a choice read the same.
+        let sent = serde_json::to_value(body("").unwrap()).unwrap();
+        assert!(sent.get("show").is_none(), "{sent}");
     }
 
     #[test]
@@ -880,15 +803,5 @@ mod tests {
         let mut fits = big;
         fits.pop_last();
         assert_eq!(with(&["a"], vec![fits]).validate(&limits), Ok(()));
-    }
-
-    #[test]
-    fn status_serializes_lowercase() {
-        assert_eq!(serde_json::to_string(&Status::Oom).unwrap(), "\"oom\"");
-        assert_eq!(
-            serde_json::to_string(&Status::OutputLimit).unwrap(),
-            "\"output_limit\""
-        );
-        assert_eq!(Status::OutputLimit.as_str(), "output_limit");
     }
 }

@@ -1,6 +1,6 @@
 //! Server-only glue between the engine's types and the wire types.
 
-use crate::model::{ImageInfo, Status, VersionResult};
+use crate::model::{ImageInfo, VersionResult};
 use runner::time::format_description::well_known::Rfc3339;
 use runner::time::OffsetDateTime;
 
@@ -10,19 +10,6 @@ pub fn image_info(image: &runner::Image) -> ImageInfo {
         php_version: image.php_version.clone(),
         variant: image.variant.clone(),
         extensions: image.extensions.clone(),
-    }
-}
-
-impl From<runner::Status> for Status {
-    fn from(status: runner::Status) -> Self {
-        match status {
-            runner::Status::Ok => Status::Ok,
-            runner::Status::Exit => Status::Exit,
-            runner::Status::OutputLimit => Status::OutputLimit,
-            runner::Status::Timeout => Status::Timeout,
-            runner::Status::Oom => Status::Oom,
-            runner::Status::Error => Status::Error,
-        }
     }
 }
 
@@ -36,7 +23,7 @@ impl From<crate::store::SnippetInput<'_>> for runner::Script {
             clock: input
                 .clock_at
                 .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok()),
-            mode: input.show.into(),
+            show: input.show,
             ini: Vec::new(),
         }
     }
@@ -53,24 +40,13 @@ pub fn with_ini(script: &runner::Script, settings: &crate::model::IniSettings) -
     }
 }
 
-impl From<crate::model::Show> for runner::Mode {
-    fn from(show: crate::model::Show) -> Self {
-        use crate::model::Show;
-        match show {
-            Show::Output => runner::Mode::Output,
-            Show::Opcodes => runner::Mode::Opcodes,
-            Show::UnoptimizedOpcodes => runner::Mode::UnoptimizedOpcodes,
-        }
-    }
-}
-
 impl From<runner::Execution> for VersionResult {
     fn from(execution: runner::Execution) -> Self {
         let rfc3339 = |at: Option<OffsetDateTime>| at.and_then(|t| t.format(&Rfc3339).ok());
         VersionResult {
             image: execution.image,
             php_version: execution.php_version,
-            status: execution.status.into(),
+            status: execution.status,
             exit_code: execution.exit_code,
             stdout: execution.stdout,
             stderr: execution.stderr,

@@ -77,3 +77,26 @@ test('opcodes: each version shows its compiled script, and a diff shows what cha
   await openPage(page, new URL(page.url()).pathname);
   await expect(page.locator('.show-choice select')).toHaveValue('opcodes');
 });
+
+test('a syntax check: each version\'s parser judges the code, nothing runs, and the failing line is marked', async ({ page }) => {
+  await openPage(page);
+  await page.locator('.show-choice select').selectOption({ label: 'Syntax check' });
+  // Property hooks parse from PHP 8.4 on.
+  await runOn(page, versions, `<?php // ${unique()}\nclass Point {\n    public int $x { get => 42; }\n}\necho "ran";\n`);
+  const old = cell(page, 'php:7.4-cli');
+  await expect(old).toHaveAttribute('data-status', 'exit');
+  await expect(old.locator('.badge')).toHaveText('exit 255');
+  await expect(old.locator('.stdout')).toContainText('Parse error');
+  await expect(old.locator('.stdout')).toContainText('on line 3');
+  const recent = cell(page, 'php:8.5-cli');
+  await expect(recent).toHaveAttribute('data-status', 'ok');
+  await expect(recent.locator('.stdout')).toContainText('No syntax errors detected');
+  await expect(recent.locator('.stdout')).not.toContainText('ran');
+  // The line 7.4 cannot parse is marked in the editor, as a run's errors are.
+  await expect(page.locator('.cm-line-mark')).toHaveCount(1);
+  await page.screenshot({ path: 'test-results/lint.png', fullPage: true });
+
+  // The permalink checks the syntax again.
+  await openPage(page, new URL(page.url()).pathname);
+  await expect(page.locator('.show-choice select')).toHaveValue('lint');
+});

@@ -49,8 +49,8 @@ pub(crate) fn classify(
     } = observed;
     let mut truncated = false;
     for stream in [&mut stdout, &mut stderr] {
-        if stream.len() > config.output_limit {
-            stream.truncate(config.output_limit);
+        if stream.len() > config.limits.output_limit {
+            stream.truncate(config.limits.output_limit);
             truncated = true;
         }
     }
@@ -82,7 +82,7 @@ pub(crate) fn classify(
             execution.status = Status::Timeout;
             execution.message = Some(format!(
                 "killed after the {} s time limit",
-                config.timeout.as_secs_f64()
+                config.limits.timeout.as_secs_f64()
             ));
         }
         End::Flooded => {
@@ -90,7 +90,7 @@ pub(crate) fn classify(
             execution.truncated = true;
             execution.message = Some(format!(
                 "output went over {} KiB; the process was killed",
-                config.output_limit / 1024
+                config.limits.output_limit / 1024
             ));
         }
         End::Exited {
@@ -105,7 +105,7 @@ pub(crate) fn classify(
             execution.status = if oom_killed {
                 execution.message = Some(format!(
                     "killed by the kernel at the {} MiB memory limit",
-                    config.memory_bytes / (1024 * 1024)
+                    config.limits.memory_bytes / (1024 * 1024)
                 ));
                 Status::Oom
             } else {
@@ -119,6 +119,7 @@ pub(crate) fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SandboxLimits;
 
     fn image() -> Image {
         Image {
@@ -136,7 +137,10 @@ mod tests {
 
     fn config() -> RunnerConfig {
         RunnerConfig {
-            output_limit: 8,
+            limits: SandboxLimits {
+                output_limit: 8,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }

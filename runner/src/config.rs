@@ -39,6 +39,36 @@ pub struct RunnerConfig {
     /// Which tags of those repositories are offered: globs, the last match wins, `!` excludes
     /// (default: every tag but the FPM and Apache variants, which hold the same CLI).
     pub tags: Vec<String>,
+    /// What each version of a run gets.
+    pub limits: SandboxLimits,
+    /// Containers alive in the engine at once across all requests, pooled ones and ones being
+    /// removed included (default 4 per CPU core, at least 4; must be at least 1).
+    pub max_containers: usize,
+    /// How long a run may wait in line for room before it is turned away (default 30 s).
+    pub admission_wait: Duration,
+    /// Most runs waiting in line at once; more are turned away at once (default 256).
+    pub max_waiting: usize,
+    /// Pre-started containers kept waiting per image, in free room only (default 1; 0: none
+    /// until a run asks). Each is used once; a run that needs room evicts idle ones.
+    pub pool_size: usize,
+    /// Most pre-started containers kept per image while it is in demand (a run found its pool
+    /// empty); the pool shrinks back to `pool_size` when the image is not used (default 4).
+    pub pool_max: usize,
+    /// Offer the fixed clock (a preloaded library in a volume of its own; default on).
+    pub fixed_clock: bool,
+    /// How runs are kept apart (default: single-use containers).
+    pub isolation: Isolation,
+    /// A worker is replaced after serving this many runs (default 500) ...
+    pub worker_runs: u32,
+    /// ... or once it is this old (default 10 minutes), whichever comes first.
+    pub worker_lifetime: Duration,
+}
+
+/// What each version of a run gets. Every field shapes results, so all of them are part of the
+/// cache's fingerprint (`sandbox::fingerprint` prints the whole struct): a limit added here
+/// cannot be left out of it. `Default` holds the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxLimits {
     /// Wall-clock limit per version: one deadline from sending the code until the run is over,
     /// finding out how it ended included (default 10 s).
     pub timeout: Duration,
@@ -52,27 +82,19 @@ pub struct RunnerConfig {
     pub output_limit: usize,
     /// Size of the writable, noexec `/tmp` (default 16 MiB).
     pub tmp_bytes: u64,
-    /// Containers alive in the engine at once across all requests, pooled ones and ones being
-    /// removed included (default 4 per CPU core, at least 4; must be at least 1).
-    pub max_containers: usize,
-    /// How long a run may wait in line for room before it is turned away (default 30 s).
-    pub admission_wait: Duration,
-    /// Most runs waiting in line at once; more are turned away at once (default 256).
-    pub max_waiting: usize,
-    /// Pre-started containers kept waiting per image, in free room only (default 0: off). Each
-    /// is used once; a run that needs room evicts idle ones.
-    pub pool_size: usize,
-    /// Most pre-started containers kept per image while it is in demand (a run found its pool
-    /// empty); the pool shrinks back to `pool_size` when the image is not used (default 4).
-    pub pool_max: usize,
-    /// Offer the fixed clock (a preloaded library in a volume of its own; default on).
-    pub fixed_clock: bool,
-    /// How runs are kept apart (default: single-use containers).
-    pub isolation: Isolation,
-    /// A worker is replaced after serving this many runs (default 500) ...
-    pub worker_runs: u32,
-    /// ... or once it is this old (default 10 minutes), whichever comes first.
-    pub worker_lifetime: Duration,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            memory_bytes: 128 * 1024 * 1024,
+            pids_limit: 64,
+            nano_cpus: 1_000_000_000,
+            output_limit: 64 * 1024,
+            tmp_bytes: 16 * 1024 * 1024,
+        }
+    }
 }
 
 /// How runs are kept apart from each other and from the host.
@@ -115,16 +137,11 @@ impl Default for RunnerConfig {
             docker_tls: None,
             repositories: vec!["php".to_owned()],
             tags: default_tags(),
-            timeout: Duration::from_secs(10),
-            memory_bytes: 128 * 1024 * 1024,
-            pids_limit: 64,
-            nano_cpus: 1_000_000_000,
-            output_limit: 64 * 1024,
-            tmp_bytes: 16 * 1024 * 1024,
+            limits: SandboxLimits::default(),
             max_containers: default_max_containers(),
             admission_wait: Duration::from_secs(30),
             max_waiting: 256,
-            pool_size: 0,
+            pool_size: 1,
             pool_max: 4,
             fixed_clock: true,
             isolation: Isolation::Containers,

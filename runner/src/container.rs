@@ -172,7 +172,7 @@ pub(crate) async fn run(
     loop {
         // One deadline covers the whole run: sending, running, and finding out how it ended.
         let started = Instant::now();
-        let deadline = started + runner.config().timeout;
+        let deadline = started + runner.config().limits.timeout;
         let sent_at = OffsetDateTime::now_utc();
         match tokio::time::timeout_at(deadline, send(&mut prepared.attached, &wire)).await {
             Ok(Err(error)) if pooled => {
@@ -256,7 +256,7 @@ async fn observe(runner: &Runner, prepared: Prepared, deadline: Instant) -> Resu
     let Prepared {
         container, attached, ..
     } = prepared;
-    let limit = runner.config().output_limit;
+    let limit = runner.config().limits.output_limit;
     let mut output = Output::default();
     let collected = tokio::time::timeout_at(deadline, collect(attached.output, limit, &mut output)).await;
     // The attach connection must be closed before removal: while it is open but unread, the

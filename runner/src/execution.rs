@@ -1,23 +1,5 @@
-use crate::{Image, Usage};
+use crate::{Image, Status, Usage};
 use time::OffsetDateTime;
-
-/// How one version's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// The script exited with code 0.
-    Ok,
-    /// The script exited with a non-zero code (PHP fatal errors exit 255).
-    Exit,
-    /// The script wrote more than the output limit to a stream and was killed; the output is
-    /// cut at the limit.
-    OutputLimit,
-    /// The wall-clock limit was hit; the container was killed.
-    Timeout,
-    /// The container hit its memory limit and the kernel killed it.
-    Oom,
-    /// The version could not run at all; see [`Execution::message`].
-    Error,
-}
 
 /// The result of running a snippet on one image.
 #[derive(Debug, Clone)]

@@ -85,14 +85,15 @@ mod pull_tests {
 mod lifecycle_tests;
 
 pub use admission::{Admission, InLine, Turn};
-pub use config::{default_max_containers, default_tags, EngineTls, Isolation, RunnerConfig};
+pub use config::{default_max_containers, default_tags, EngineTls, Isolation, RunnerConfig, SandboxLimits};
 pub use error::{AdmitError, ConnectError, DiscoverError, IsolationError, PullError, ResolveError, RunError};
-pub use execution::{Execution, Status};
+pub use execution::Execution;
 pub use images::{version_key, Image, Opcache, VersionKey};
 pub use line::ClientKey;
 pub use sandbox::{BEHAVIOUR_INI, PHP_INI, SCRIPT_PATH};
-pub use script::{check_ini_setting, Mode, Script, MAX_INI_VALUE};
+pub use script::{check_ini_setting, Script, MAX_INI_VALUE};
 pub use seccomp::profile as seccomp_profile;
+pub use spec::{Show, Status};
 pub use usage::Usage;
 
 pub use time;
@@ -344,7 +345,7 @@ impl Runner {
         if let Err(message) = script.check_ini(image) {
             return Execution::failed(image, message, 0);
         }
-        if script.mode != Mode::Output && image.opcache == Opcache::Missing {
+        if script.show.needs_opcache() && image.opcache == Opcache::Missing {
             // The reserved container goes back unused (dropped: removed, or its slot freed).
             return Execution::failed(
                 image,
@@ -377,7 +378,10 @@ impl Runner {
         // The same runner (slots, pool, engine), with room for the answer.
         let asking = Runner {
             config: Arc::new(RunnerConfig {
-                output_limit: self.config.output_limit.max(RUNNER_OUTPUT_LIMIT),
+                limits: SandboxLimits {
+                    output_limit: self.config.limits.output_limit.max(RUNNER_OUTPUT_LIMIT),
+                    ..self.config.limits.clone()
+                },
                 ..(*self.config).clone()
             }),
             ..self.clone()

@@ -3,7 +3,7 @@
 //! able to fail; `runner/tests/engine.rs` proves the same on the real engine.
 
 use crate::fakes::{FakeEngine, Script};
-use crate::{Execution, Image, Runner, RunnerConfig, Status};
+use crate::{Execution, Image, Runner, RunnerConfig, SandboxLimits, Status};
 use futures::StreamExt;
 use std::time::Duration;
 
@@ -28,7 +28,10 @@ fn config(max_containers: usize, pool_size: usize) -> RunnerConfig {
         max_containers,
         pool_size,
         admission_wait: Duration::from_secs(2),
-        timeout: Duration::from_secs(5),
+        limits: SandboxLimits {
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        },
         // The clock's filler container would count among the containers these tests count;
         // the engine tests cover it.
         fixed_clock: false,
@@ -146,7 +149,10 @@ async fn a_consumer_that_stops_reading_does_not_stop_the_deadlines() {
     let engine = FakeEngine::new(all.clone(), |_| Script::Hangs);
     let runner = Runner::with_backend(
         RunnerConfig {
-            timeout: Duration::from_millis(200),
+            limits: SandboxLimits {
+                timeout: Duration::from_millis(200),
+                ..Default::default()
+            },
             ..config(2, 0)
         },
         engine.clone(),

@@ -115,6 +115,7 @@ fn command() -> Vec<String> {
     let php = format!(
         "case $m in \
            -) {php_env} php{ini} {SCRIPT_PATH} < {STDIN_PATH};; \
+           l) {php_env} php{ini} -l {SCRIPT_PATH} < {STDIN_PATH};; \
            *) x=; l=0x20000; \
               case $m in [AB]) x='-d zend_extension=opcache';; esac; \
               case $m in [bB]) l=0x10000;; esac; \
@@ -139,18 +140,10 @@ fn command() -> Vec<String> {
 }
 
 /// Everything besides the code and the image that shapes a result: the command (with its ini
-/// settings) and the limits. Results cached under one fingerprint are not valid under another.
+/// settings) and every limit (the whole struct, so none can be left out). Results cached under
+/// one fingerprint are not valid under another.
 pub(crate) fn fingerprint(config: &RunnerConfig) -> String {
-    format!(
-        "{:?} timeout={:?} memory={} pids={} cpus={} output={} tmp={}",
-        command(),
-        config.timeout,
-        config.memory_bytes,
-        config.pids_limit,
-        config.nano_cpus,
-        config.output_limit,
-        config.tmp_bytes
-    )
+    format!("{:?} {:?}", command(), config.limits)
 }
 
 fn ulimit(name: &str, value: i64) -> ResourcesUlimits {
@@ -177,7 +170,10 @@ pub(crate) fn container_body(
         ),
         (
             "/tmp".to_owned(),
-            format!("rw,noexec,nosuid,nodev,size={},mode=1777", config.tmp_bytes),
+            format!(
+                "rw,noexec,nosuid,nodev,size={},mode=1777",
+                config.limits.tmp_bytes
+            ),
         ),
         // An empty, read-only directory over the container's devpts: no pseudo-terminals
         // (/dev/ptmx points into it), whose number is limited host-wide.
@@ -207,10 +203,10 @@ pub(crate) fn container_body(
             mounts: clock.then(|| vec![clock::TOOL.mount()]),
             // Without a private, empty IPC namespace /dev/shm would stay writable.
             ipc_mode: Some("none".into()),
-            memory: Some(config.memory_bytes),
-            memory_swap: Some(config.memory_bytes),
-            pids_limit: Some(config.pids_limit),
-            nano_cpus: Some(config.nano_cpus),
+            memory: Some(config.limits.memory_bytes),
+            memory_swap: Some(config.limits.memory_bytes),
+            pids_limit: Some(config.limits.pids_limit),
+            nano_cpus: Some(config.limits.nano_cpus),
             cap_drop: Some(vec!["ALL".into()]),
             security_opt: Some(vec![
                 "no-new-privileges".into(),
@@ -219,7 +215,7 @@ pub(crate) fn container_body(
             ulimits: Some(vec![
                 ulimit("nofile", 256),
                 // Above /tmp's size, so a full /tmp is ENOSPC (a PHP warning), not SIGXFSZ.
-                ulimit("fsize", (config.tmp_bytes + 1024 * 1024) as i64),
+                ulimit("fsize", (config.limits.tmp_bytes + 1024 * 1024) as i64),
                 ulimit("core", 0),
             ]),
             // PHP as PID 1 would ignore SIGTERM; tini forwards signals and reaps forks.
@@ -249,11 +245,11 @@ pub(crate) fn worker_body(
     let mut cmd: Vec<String> = vec![
         crate::worker::TOOL.path(),
         "--timeout-ms".into(),
-        config.timeout.as_millis().to_string(),
+        config.limits.timeout.as_millis().to_string(),
         "--output-cap".into(),
-        (config.output_limit + usage::LINE_ROOM).to_string(),
+        (config.limits.output_limit + usage::LINE_ROOM).to_string(),
         "--tmp-bytes".into(),
-        config.tmp_bytes.to_string(),
+        config.limits.tmp_bytes.to_string(),
         "--in-bytes".into(),
         INPUT_BYTES.to_string(),
         "--".into(),
@@ -273,7 +269,7 @@ pub(crate) fn worker_body(
         .get_or_insert_with(Vec::new)
         .push(crate::worker::TOOL.mount());
     // The supervisor, its init and the run's init are processes of the container too.
-    host.pids_limit = Some(config.pids_limit + 3);
+    host.pids_limit = Some(config.limits.pids_limit + 3);
     host.security_opt = Some(vec![
         "no-new-privileges".into(),
         format!("seccomp={}", seccomp::worker_profile()),
@@ -284,4 +280,58 @@ pub(crate) fn worker_body(
     host.masked_paths = Some(Vec::new());
     host.readonly_paths = Some(Vec::new());
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SandboxLimits;
+
+    #[test]
+    fn every_limit_is_in_the_fingerprint_and_nothing_that_leaves_results_alone_is() {
+        let base = RunnerConfig::default();
+        let with = |limits: SandboxLimits| {
+            fingerprint(&RunnerConfig {
+                limits,
+                ..base.clone()
+            })
+        };
+        let defaults = SandboxLimits::default;
+        let changed = [
+            with(SandboxLimits {
+                timeout: std::time::Duration::from_secs(3),
+                ..defaults()
+            }),
+            with(SandboxLimits {
+                memory_bytes: 1 << 30,
+                ..defaults()
+            }),
+            with(SandboxLimits {
+                pids_limit: 7,
+                ..defaults()
+            }),
+            with(SandboxLimits {
+                nano_cpus: 2,
+                ..defaults()
+            }),
+            with(SandboxLimits {
+                output_limit: 9,
+                ..defaults()
+            }),
+            with(SandboxLimits {
+                tmp_bytes: 11,
+                ..defaults()
+            }),
+        ];
+        for (index, other) in changed.iter().enumerate() {
+            assert_ne!(*other, fingerprint(&base), "limit {index}");
+        }
+        let elsewhere = RunnerConfig {
+            instance_id: "another".into(),
+            max_containers: 99,
+            pool_size: 0,
+            ..base.clone()
+        };
+        assert_eq!(fingerprint(&elsewhere), fingerprint(&base));
+    }
 }

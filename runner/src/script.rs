@@ -4,6 +4,7 @@
 //! alone, so every image with a POSIX `sh` and `cat` can take it.
 
 use crate::images::{Image, Opcache};
+use spec::Show;
 use time::OffsetDateTime;
 
 /// Whether one ini setting is acceptable on any image: a name of letters, digits, `_` and `.`
@@ -52,8 +53,8 @@ pub struct Script {
     /// Where the script's wall clock starts (it then advances normally); `None`: the real time.
     /// Only images whose PHP honours a preloaded library get it (see [`crate::Image::fixed_clock`]).
     pub clock: Option<OffsetDateTime>,
-    /// What each version shows: the script's output, or its compiled opcodes.
-    pub mode: Mode,
+    /// What each version shows: the script's output, its compiled opcodes, …
+    pub show: Show,
     /// ini settings of the run's own, after evalgrid's (see [`Script::check_ini`]).
     pub ini: Vec<(String, String)>,
 }
@@ -77,19 +78,6 @@ const DENIED_INI: &[&str] = &[
 
 /// Longest ini value a run may set.
 pub const MAX_INI_VALUE: usize = 256;
-
-/// What a run shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Runs the script: its output.
-    #[default]
-    Output,
-    /// Compiles the script without running it and shows OPcache's dump of its opcodes after the
-    /// optimizer (`opcache.opt_debug_level=0x20000`), as its stdout.
-    Opcodes,
-    /// The same, before the optimizer (`0x10000`).
-    UnoptimizedOpcodes,
-}
 
 impl From<&str> for Script {
     fn from(code: &str) -> Self {
@@ -128,8 +116,8 @@ impl Script {
     /// The bytes the container's shell reads: `LINES PARTIAL CLOCK MODE\n`, the stdin text as
     /// `LINES` newline-ended lines plus, when `PARTIAL` is 1, a last line that had no newline
     /// (sent with one, written without), then the code up to the end of input. `CLOCK` is seconds
-    /// since the epoch (never negative), or `-`. `MODE` is `-` (run), `a` (opcodes after the
-    /// optimizer) or `b` (before), upper case when `image` must load OPcache first.
+    /// since the epoch (never negative), or `-`. `MODE` is [`Show::wire_letter`], upper case
+    /// when `image` must load OPcache first.
     pub(crate) fn wire(&self, image: &Image) -> Vec<u8> {
         let stdin = self.stdin.replace('\0', "");
         let lines = stdin.matches('\n').count();
@@ -138,12 +126,9 @@ impl Script {
             Some(at) => at.unix_timestamp().max(0).to_string(),
             None => "-".to_owned(),
         };
-        let mode = match (self.mode, image.opcache) {
-            (Mode::Output, _) => "-",
-            (Mode::Opcodes, Opcache::Shared) => "A",
-            (Mode::Opcodes, _) => "a",
-            (Mode::UnoptimizedOpcodes, Opcache::Shared) => "B",
-            (Mode::UnoptimizedOpcodes, _) => "b",
+        let mode = match self.show.needs_opcache() && image.opcache == Opcache::Shared {
+            true => self.show.wire_letter().to_ascii_uppercase(),
+            false => self.show.wire_letter(),
         };
         let mut ini: Vec<String> = self
             .ini
@@ -151,9 +136,9 @@ impl Script {
             .map(|(name, value)| ini_line(name, value))
             .collect();
         // OPcache's settings on an image where it is built but not loaded: load it first (the
-        // opcodes modes load it anyway).
+        // modes that need it load it anyway).
         let sets_opcache = self.ini.iter().any(|(name, _)| name.starts_with("opcache."));
-        if image.opcache == Opcache::Shared && self.mode == Mode::Output && sets_opcache {
+        if image.opcache == Opcache::Shared && !self.show.needs_opcache() && sets_opcache {
             ini.insert(0, "zend_extension=opcache".into());
         }
         let mut wire = format!("{lines} {} {clock} {mode} {}\n", u8::from(partial), ini.len()).into_bytes();
@@ -216,21 +201,23 @@ mod tests {
 
     #[test]
     fn the_mode_says_which_dump_and_whether_opcache_must_be_loaded_first() {
-        let show = |mode| Script {
-            mode,
+        let show = |show| Script {
+            show,
             ..Script::from("<?php")
         };
-        assert_eq!(wire(&show(Mode::Opcodes)), "0 0 - a 0\n<?php");
-        assert_eq!(wire(&show(Mode::UnoptimizedOpcodes)), "0 0 - b 0\n<?php");
+        assert_eq!(wire(&show(Show::Opcodes)), "0 0 - a 0\n<?php");
+        assert_eq!(wire(&show(Show::OpcodesUnoptimized)), "0 0 - b 0\n<?php");
         assert_eq!(
-            wire_for(&show(Mode::Opcodes), Opcache::Shared),
+            wire_for(&show(Show::Opcodes), Opcache::Shared),
             "0 0 - A 0\n<?php"
         );
         assert_eq!(
-            wire_for(&show(Mode::UnoptimizedOpcodes), Opcache::Shared),
+            wire_for(&show(Show::OpcodesUnoptimized), Opcache::Shared),
             "0 0 - B 0\n<?php"
         );
-        assert_eq!(wire_for(&show(Mode::Output), Opcache::Shared), "0 0 - - 0\n<?php");
+        assert_eq!(wire_for(&show(Show::Output), Opcache::Shared), "0 0 - - 0\n<?php");
+        // A syntax check loads nothing.
+        assert_eq!(wire_for(&show(Show::Lint), Opcache::Shared), "0 0 - l 0\n<?php");
     }
 
     fn with_ini(settings: &[(&str, &str)]) -> Script {

@@ -108,7 +108,7 @@ pub(crate) async fn run(
     let wire = encode_request(&script.wire(image));
     loop {
         let started = Instant::now();
-        let deadline = started + runner.config().timeout;
+        let deadline = started + runner.config().limits.timeout;
         let sent_at = OffsetDateTime::now_utc();
         let sent = async {
             prepared.attached.input.write_all(&wire).await?;
@@ -167,7 +167,7 @@ async fn observe(
     prepared: &mut Prepared,
     deadline: Instant,
 ) -> Result<(Observed, bool), RunError> {
-    let limit = runner.config().output_limit;
+    let limit = runner.config().limits.output_limit;
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let served = prepared.worker.as_mut().expect("a worker");
     let ended = loop {

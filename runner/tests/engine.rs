@@ -6,7 +6,7 @@
 
 use futures::StreamExt;
 use runner::testing::{fresh_instance_id, local_tags, Census, Containers};
-use runner::{Execution, Image, Isolation, ResolveError, Runner, RunnerConfig, Status};
+use runner::{Execution, Image, Isolation, ResolveError, Runner, RunnerConfig, SandboxLimits, Status};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -27,7 +27,16 @@ struct Engine {
 }
 
 async fn engine() -> Engine {
-    engine_with(RunnerConfig::default()).await
+    engine_with(unpooled()).await
+}
+
+/// The runner's defaults without the pool kept at all times: these tests count the containers
+/// once the results are in (those that test the pool say how big).
+fn unpooled() -> RunnerConfig {
+    RunnerConfig {
+        pool_size: 0,
+        ..RunnerConfig::default()
+    }
 }
 
 async fn engine_with(config: RunnerConfig) -> Engine {
@@ -195,8 +204,11 @@ async fn a_fatal_error_exits_255_with_the_message_inline_and_a_stable_path() {
 #[tokio::test]
 async fn an_endless_loop_is_killed_at_the_time_limit() {
     let engine = engine_with(RunnerConfig {
-        timeout: Duration::from_secs(2),
-        ..Default::default()
+        limits: SandboxLimits {
+            timeout: Duration::from_secs(2),
+            ..SandboxLimits::default()
+        },
+        ..unpooled()
     })
     .await;
     let result = engine.run("php:8.4-cli", "<?php while (true) {}").await;
@@ -208,8 +220,11 @@ async fn an_endless_loop_is_killed_at_the_time_limit() {
 #[tokio::test]
 async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
     let engine = engine_with(RunnerConfig {
-        output_limit: 1000,
-        ..Default::default()
+        limits: SandboxLimits {
+            output_limit: 1000,
+            ..SandboxLimits::default()
+        },
+        ..unpooled()
     })
     .await;
     let result = engine
@@ -332,8 +347,11 @@ async fn a_partial_forged_line_is_output_and_the_real_report_counts() {
 #[tokio::test]
 async fn output_right_at_the_limit_is_kept_whole_and_not_cut() {
     let engine = engine_with(RunnerConfig {
-        output_limit: 1000,
-        ..Default::default()
+        limits: SandboxLimits {
+            output_limit: 1000,
+            ..SandboxLimits::default()
+        },
+        ..unpooled()
     })
     .await;
     let result = engine
@@ -436,7 +454,7 @@ async fn an_image_removed_after_discovery_fails_alone() {
     let name = format!("{repository}:0.1-cli");
     let engine = engine_with(RunnerConfig {
         repositories: vec![repository, "php".to_owned()],
-        ..Default::default()
+        ..unpooled()
     })
     .await;
     let docker = |args: &[&str]| {
@@ -499,7 +517,7 @@ fn pooled(pool_size: usize, max_containers: usize) -> RunnerConfig {
         pool_size,
         pool_max: pool_size,
         max_containers,
-        ..Default::default()
+        ..unpooled()
     }
 }
 
@@ -562,7 +580,7 @@ async fn back_to_back_runs_grow_their_image_s_pool_up_to_its_most() {
         pool_size: 1,
         pool_max: 3,
         max_containers: 16,
-        ..Default::default()
+        ..unpooled()
     })
     .await;
     if engine.in_workers() {
@@ -665,7 +683,7 @@ async fn four_images_pooled_within_two_containers_still_admit_runs() {
 async fn official_and_alpine_layouts_are_discovered_told_apart_and_run_with_measurements() {
     let engine = engine_with(RunnerConfig {
         repositories: vec!["evalgrid-fixture/php".into()],
-        ..Default::default()
+        ..unpooled()
     })
     .await;
     let images = engine.runner.images().await.unwrap();
@@ -768,7 +786,7 @@ echo json_encode([$first, $rest, feof(STDIN)], JSON_UNESCAPED_UNICODE);"#;
 async fn a_fixed_clock_gives_every_dynamically_linked_php_the_same_time_and_a_static_one_says_it_could_not() {
     let engine = engine_with(RunnerConfig {
         repositories: vec!["php".into(), "evalgrid-fixture/php".into()],
-        ..Default::default()
+        ..unpooled()
     })
     .await;
     let fixed = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
@@ -850,7 +868,7 @@ async fn a_runner_that_starts_later_leaves_the_clock_library_in_place() {
 async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_php_without_opcache_says_so() {
     let engine = engine_with(RunnerConfig {
         repositories: vec!["php".into(), "evalgrid-fixture/php".into()],
-        ..Default::default()
+        ..unpooled()
     })
     .await;
     let code =
@@ -858,15 +876,15 @@ async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_ph
     let static_php = "evalgrid-fixture/php:8.4.5-cli-alpine";
     let mut names = EVERY_VERSION.to_vec();
     names.push(static_php);
-    for (mode, stage) in [
-        (runner::Mode::Opcodes, "(after optimizer)"),
-        (runner::Mode::UnoptimizedOpcodes, "(before optimizer)"),
+    for (show, stage) in [
+        (runner::Show::Opcodes, "(after optimizer)"),
+        (runner::Show::OpcodesUnoptimized, "(before optimizer)"),
     ] {
         let results = engine
             .run_script(
                 &names,
                 runner::Script {
-                    mode,
+                    show,
                     ..runner::Script::from(code)
                 },
             )
@@ -905,12 +923,54 @@ async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_ph
         .run_script(
             &["php:8.4-cli"],
             runner::Script {
-                mode: runner::Mode::Opcodes,
+                show: runner::Show::Opcodes,
                 ..runner::Script::from("<?php echo (;")
             },
         )
         .await;
     assert!(broken[0].stdout.contains("Parse error"), "{:?}", broken[0]);
+    engine.assert_none_left().await;
+}
+
+#[tokio::test]
+async fn a_syntax_check_runs_nothing_and_reports_each_version_s_parser() {
+    let engine = engine().await;
+    let lint = |code: &str| runner::Script {
+        show: runner::Show::Lint,
+        ..runner::Script::from(code)
+    };
+    // Valid everywhere: nothing runs, so neither the echo nor the file appears.
+    let fine = "<?php\necho 'ran';\nfile_put_contents('/tmp/ran', 'x');\n";
+    for result in engine.run_script(&EVERY_VERSION, lint(fine)).await {
+        assert_eq!(
+            (result.status, result.exit_code),
+            (Status::Ok, Some(0)),
+            "{result:?}"
+        );
+        assert!(result.stdout.contains("No syntax errors detected"), "{result:?}");
+        assert!(!result.stdout.contains("ran"), "{result:?}");
+    }
+    // Property hooks parse from PHP 8.4 on: the older parsers say where they fail.
+    let hooks = "<?php\nclass A {\n    public int $x { get => 1; }\n}\n";
+    let results = engine.run_script(&EVERY_VERSION, lint(hooks)).await;
+    for result in &results {
+        let parses = result.php_version.as_str() >= "8.4";
+        let shown = format!("{}{}", result.stdout, result.stderr);
+        match parses {
+            true => assert_eq!(result.status, Status::Ok, "{result:?}"),
+            false => {
+                assert_eq!(
+                    (result.status, result.exit_code),
+                    (Status::Exit, Some(255)),
+                    "{result:?}"
+                );
+                assert!(
+                    shown.contains("Parse error") && shown.contains("on line 3"),
+                    "{result:?}"
+                );
+            }
+        }
+    }
     engine.assert_none_left().await;
 }
 
@@ -965,7 +1025,7 @@ echo ini_get('precision'), ' ', ini_get('error_reporting') == (E_ALL & ~E_DEPREC
 async fn every_image_shape_runs_under_one_ini_baseline() {
     let engine = engine_with(RunnerConfig {
         repositories: vec!["php".into(), "evalgrid-fixture/php".into()],
-        ..Default::default()
+        ..unpooled()
     })
     .await;
     let mut names = EVERY_VERSION.to_vec();

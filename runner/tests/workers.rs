@@ -8,7 +8,7 @@
 
 use futures::StreamExt;
 use runner::testing::{fresh_instance_id, Containers};
-use runner::{Execution, Isolation, Runner, RunnerConfig, Script, Status};
+use runner::{Execution, Isolation, Runner, RunnerConfig, SandboxLimits, Script, Status};
 use std::time::Duration;
 
 /// The image every test runs on: Debian's PHP, with pcntl, posix, shmop, sysvshm, perl and
@@ -239,8 +239,11 @@ async fn namespace_and_mount_calls_fail_for_php_in_a_worker() {
 #[tokio::test]
 async fn a_run_that_exhausts_memory_or_processes_leaves_a_clean_worker_for_the_next() {
     let worker = Worker::with(RunnerConfig {
-        memory_bytes: 96 * 1024 * 1024,
-        pids_limit: 32,
+        limits: SandboxLimits {
+            memory_bytes: 96 * 1024 * 1024,
+            pids_limit: 32,
+            ..SandboxLimits::default()
+        },
         ..RunnerConfig::default()
     });
     let (first_host, _) = worker.run("<?php echo 'warm';").await;
@@ -274,7 +277,10 @@ async fn a_run_that_exhausts_memory_or_processes_leaves_a_clean_worker_for_the_n
 #[tokio::test]
 async fn a_timed_out_run_is_killed_with_everything_it_started_and_its_worker_replaced() {
     let worker = Worker::with(RunnerConfig {
-        timeout: Duration::from_secs(2),
+        limits: SandboxLimits {
+            timeout: Duration::from_secs(2),
+            ..SandboxLimits::default()
+        },
         ..RunnerConfig::default()
     });
     let (first_host, looped) = worker

@@ -1,9 +1,24 @@
 //! Command-line flags and environment variables. Every limit has a documented default.
 
+use app::model::RequestLimits;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+// The flags' defaults are the runtime structs' own (`RunnerConfig`, `SandboxLimits`,
+// `RequestLimits`), in the flags' units: one home for each default.
+const KIB: usize = 1024;
+const MIB: i64 = 1024 * 1024;
+const NANOS: f64 = 1e9;
+
+fn runner_defaults() -> runner::RunnerConfig {
+    runner::RunnerConfig::default()
+}
+
+fn limits() -> runner::SandboxLimits {
+    runner::SandboxLimits::default()
+}
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -82,7 +97,7 @@ pub struct ImageFlags {
         long,
         env = "EVALGRID_REPOSITORIES",
         value_delimiter = ',',
-        default_value = "php"
+        default_values_t = runner_defaults().repositories
     )]
     pub repositories: Vec<String>,
     /// Which tags of those repositories are offered: comma-separated globs, the last match
@@ -92,7 +107,7 @@ pub struct ImageFlags {
         long,
         env = "EVALGRID_TAGS",
         value_delimiter = ',',
-        default_value = "*,!*fpm*,!*apache*"
+        default_values_t = runner_defaults().tags
     )]
     pub tags: Vec<String>,
     /// Images to pull at start-up, in the background, comma-separated (`php:8.4,php:8.3-alpine`);
@@ -110,19 +125,19 @@ pub struct ImageFlags {
 #[command(next_help_heading = "Sandbox (per version)")]
 pub struct SandboxFlags {
     /// Wall-clock limit per version, in seconds.
-    #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
+    #[arg(long, env = "EVALGRID_TIMEOUT_SECS", default_value_t = limits().timeout.as_secs_f64(), value_parser = positive_seconds)]
     pub timeout_secs: f64,
     /// Memory limit per container, in MiB (no swap).
-    #[arg(long, env = "EVALGRID_MEMORY_MIB", default_value_t = 128)]
+    #[arg(long, env = "EVALGRID_MEMORY_MIB", default_value_t = limits().memory_bytes / MIB)]
     pub memory_mib: i64,
     /// Processes and threads per container.
-    #[arg(long, env = "EVALGRID_PIDS_LIMIT", default_value_t = 64)]
+    #[arg(long, env = "EVALGRID_PIDS_LIMIT", default_value_t = limits().pids_limit)]
     pub pids_limit: i64,
     /// CPUs per container.
-    #[arg(long, env = "EVALGRID_CPUS", default_value_t = 1.0, value_parser = positive_cpus)]
+    #[arg(long, env = "EVALGRID_CPUS", default_value_t = limits().nano_cpus as f64 / NANOS, value_parser = positive_cpus)]
     pub cpus: f64,
     /// Output kept per stream (stdout, stderr), in KiB; beyond it the process is killed.
-    #[arg(long, env = "EVALGRID_OUTPUT_LIMIT_KIB", default_value_t = 64)]
+    #[arg(long, env = "EVALGRID_OUTPUT_LIMIT_KIB", default_value_t = limits().output_limit / KIB)]
     pub output_limit_kib: usize,
     /// How runs are kept apart: `namespaces` runs each version of each run in fresh namespaces
     /// inside a long-lived worker container of its image (a run costs a process, not a
@@ -132,10 +147,10 @@ pub struct SandboxFlags {
     pub isolation: IsolationChoice,
     /// A worker is replaced after this many runs (and at once after a run that timed out or was
     /// killed for memory or processes).
-    #[arg(long, env = "EVALGRID_WORKER_RUNS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "EVALGRID_WORKER_RUNS", default_value_t = runner_defaults().worker_runs, value_parser = clap::value_parser!(u32).range(1..))]
     pub worker_runs: u32,
     /// A worker is replaced once it is this old, in seconds.
-    #[arg(long, env = "EVALGRID_WORKER_LIFETIME_SECS", default_value_t = 600.0)]
+    #[arg(long, env = "EVALGRID_WORKER_LIFETIME_SECS", default_value_t = runner_defaults().worker_lifetime.as_secs_f64())]
     pub worker_lifetime_secs: f64,
 }
 
@@ -149,20 +164,20 @@ pub struct CapacityFlags {
     pub max_containers: Option<usize>,
     /// How long a run may wait in line for a free slot, in seconds; then it is turned away
     /// (`503` before the answer has begun, an error line in the stream after).
-    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = 30.0, value_parser = seconds)]
+    #[arg(long, env = "EVALGRID_ADMISSION_WAIT_SECS", default_value_t = runner_defaults().admission_wait.as_secs_f64(), value_parser = seconds)]
     pub admission_wait_secs: f64,
     /// Most runs waiting in line for a free slot at once; more get `503` at once.
-    #[arg(long, env = "EVALGRID_MAX_WAITING_RUNS", default_value_t = 256, value_parser = at_least_one)]
+    #[arg(long, env = "EVALGRID_MAX_WAITING_RUNS", default_value_t = runner_defaults().max_waiting, value_parser = at_least_one)]
     pub max_waiting_runs: usize,
     /// Pre-started containers kept waiting per image, within --max-containers (an idle pool
     /// gives its containers up to runs): single-use ones, or the workers kept per image used
     /// with --isolation namespaces; 0 turns the pool off (workers are then kept while used).
-    #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = 1)]
+    #[arg(long, env = "EVALGRID_POOL_SIZE", default_value_t = runner_defaults().pool_size)]
     pub pool_size: usize,
     /// Most pre-started containers per image while it is in demand: a run that finds its
     /// image's pool empty grows it by one; a minute without runs shrinks it by one, back to
     /// --pool-size.
-    #[arg(long, env = "EVALGRID_POOL_MAX", default_value_t = 4)]
+    #[arg(long, env = "EVALGRID_POOL_MAX", default_value_t = runner_defaults().pool_max)]
     pub pool_max: usize,
     /// Saved snippets re-run per minute, at most, on PHP versions that appeared after they were
     /// saved: one at a time, in free room only, never while a run waits; 0 turns it off.
@@ -175,13 +190,13 @@ pub struct CapacityFlags {
 #[command(next_help_heading = "Request limits")]
 pub struct RequestFlags {
     /// Largest accepted snippet, in KiB.
-    #[arg(long, env = "EVALGRID_MAX_CODE_KIB", default_value_t = 64)]
+    #[arg(long, env = "EVALGRID_MAX_CODE_KIB", default_value_t = RequestLimits::default().max_code_bytes / KIB)]
     pub max_code_kib: usize,
     /// Largest accepted stdin text, in KiB.
-    #[arg(long, env = "EVALGRID_MAX_STDIN_KIB", default_value_t = 64)]
+    #[arg(long, env = "EVALGRID_MAX_STDIN_KIB", default_value_t = RequestLimits::default().max_stdin_bytes / KIB)]
     pub max_stdin_kib: usize,
     /// Most versions in one run.
-    #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = 64)]
+    #[arg(long, env = "EVALGRID_MAX_IMAGES", default_value_t = RequestLimits::default().max_images)]
     pub max_images: usize,
 }
 
@@ -410,11 +425,14 @@ impl Config {
             }),
             repositories: self.images.repositories.clone(),
             tags: self.images.tags.clone(),
-            timeout: Duration::from_secs_f64(sandbox.timeout_secs),
-            memory_bytes: sandbox.memory_mib * 1024 * 1024,
-            pids_limit: sandbox.pids_limit,
-            nano_cpus: (sandbox.cpus * 1e9) as i64,
-            output_limit: sandbox.output_limit_kib * 1024,
+            limits: runner::SandboxLimits {
+                timeout: Duration::from_secs_f64(sandbox.timeout_secs),
+                memory_bytes: sandbox.memory_mib * MIB,
+                pids_limit: sandbox.pids_limit,
+                nano_cpus: (sandbox.cpus * NANOS) as i64,
+                output_limit: sandbox.output_limit_kib * KIB,
+                ..limits()
+            },
             max_containers,
             admission_wait: Duration::from_secs_f64(capacity.admission_wait_secs),
             max_waiting: capacity.max_waiting_runs,
@@ -429,7 +447,6 @@ impl Config {
             },
             worker_runs: sandbox.worker_runs,
             worker_lifetime: Duration::from_secs_f64(sandbox.worker_lifetime_secs),
-            ..Default::default()
         }
     }
 }
@@ -447,11 +464,11 @@ impl ConnectionFlags {
 }
 
 impl RequestFlags {
-    pub fn limits(&self) -> app::model::RequestLimits {
-        app::model::RequestLimits {
-            max_code_bytes: self.max_code_kib * 1024,
+    pub fn limits(&self) -> RequestLimits {
+        RequestLimits {
+            max_code_bytes: self.max_code_kib * KIB,
             max_images: self.max_images,
-            max_stdin_bytes: self.max_stdin_kib * 1024,
+            max_stdin_bytes: self.max_stdin_kib * KIB,
         }
     }
 }
@@ -577,6 +594,36 @@ mod tests {
                 assert_eq!(readme_default, default, "--{flag}'s default");
             }
         }
+    }
+
+    #[test]
+    fn without_flags_every_setting_is_the_runtime_struct_s_own_default() {
+        let config = Config::try_parse_from(["evalgrid"]).unwrap();
+        let (ours, theirs) = (config.runner_config(), runner::RunnerConfig::default());
+        assert_eq!(ours.limits, theirs.limits);
+        assert_eq!(
+            (&ours.repositories, &ours.tags),
+            (&theirs.repositories, &theirs.tags)
+        );
+        assert_eq!(
+            (
+                ours.admission_wait,
+                ours.max_waiting,
+                ours.pool_size,
+                ours.pool_max
+            ),
+            (
+                theirs.admission_wait,
+                theirs.max_waiting,
+                theirs.pool_size,
+                theirs.pool_max
+            )
+        );
+        assert_eq!(
+            (ours.worker_runs, ours.worker_lifetime, ours.fixed_clock),
+            (theirs.worker_runs, theirs.worker_lifetime, theirs.fixed_clock)
+        );
+        assert_eq!(config.requests.limits(), RequestLimits::default());
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl FromRequest<AppState> for CheckedRun {
             ini: app::model::normalize_ini(run.ini),
             clock: app::model::Clock::from_request(run.clock.as_deref(), run.save)
                 .map_err(AppError::bad_request)?,
-            show: app::model::Show::from_request(run.show.as_deref()).map_err(AppError::bad_request)?,
+            show: run.show,
             stdin: run.stdin,
             images,
             save: run.save,

@@ -394,15 +394,30 @@ async fn opcodes_are_a_way_of_showing_a_snippet_of_its_own() {
     assert!(unoptimized.results[0].stdout.contains("(before optimizer)"));
     let output = server.post_run(body("output")).await;
     assert_eq!(output.results[0].stdout, "3");
-    let ids = [&opcodes.id, &unoptimized.id, &output.id];
-    assert!(
-        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
-        "{ids:?}"
-    );
+    let lint = server.post_run(body("lint")).await;
+    for result in &lint.results {
+        assert_eq!(result.status, Status::Ok, "{result:?}");
+        assert!(
+            result.stdout.starts_with("No syntax errors detected"),
+            "{result:?}"
+        );
+    }
+    let ids = [&opcodes.id, &unoptimized.id, &output.id, &lint.id];
+    for (index, id) in ids.iter().enumerate() {
+        assert!(id.is_some() && !ids[..index].contains(id), "{ids:?}");
+    }
     let saved = server.snippet(opcodes.id.as_deref().unwrap()).await.unwrap();
-    assert_eq!(saved.show, "opcodes");
+    assert_eq!(saved.show, app::model::Show::Opcodes);
+    let saved = server.snippet(lint.id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(saved.show, app::model::Show::Lint);
+    // A value that does not fit the body's schema, as a wrong type does; the message names the
+    // modes there are.
     server
-        .assert_refused(body("vld"), StatusCode::BAD_REQUEST, "\"opcodes\"")
+        .assert_refused(
+            body("vld"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`opcodes_unoptimized`, `lint`",
+        )
         .await;
     server.containers.assert_none_left().await;
 }

@@ -51,8 +51,7 @@ pub fn EmbedPage() -> impl IntoView {
 /// the way to the full page.
 #[component]
 fn EmbeddedSnippet(snippet: Snippet) -> impl IntoView {
-    let shown = Show::from_request(Some(&snippet.show))
-        .ok()
+    let shown = Some(snippet.show)
         .filter(|show| *show != Show::Output)
         .map(|show| view! { <p class="embed-shown">"Showing: " {show.label()}</p> });
     let stdin = (!snippet.stdin.is_empty()).then(|| {

@@ -48,7 +48,7 @@ pub fn Playground(
         stdin: String::new(),
         clock: Clock::Saved.as_request(),
         clock_at: None,
-        show: Show::Output.as_request().to_owned(),
+        show: Show::Output,
         ini: Vec::new(),
         results: Vec::new(),
     });
@@ -60,7 +60,7 @@ pub fn Playground(
     let saved_variants = run_variants(&snippet.ini);
     // The ini variants as the editor holds them; one empty variant: the images' own settings.
     let ini_texts = RwSignal::new(saved_variants.iter().map(ini_text).collect::<Vec<_>>());
-    // The run body's `show`: what each version shows (its output, or its opcodes).
+    // The run body's `show`: what each version shows (its output, its opcodes, …).
     let show = RwSignal::new(snippet.show);
     let stdin = RwSignal::new(snippet.stdin);
     // The run body's `clock`: "fixed", "real", or the time a snippet was saved with.
@@ -117,7 +117,7 @@ pub fn Playground(
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
     // Opcode dumps name lines too, but report nothing wrong there.
-    let line_marks = Signal::derive(move || match show.with(|s| s == Show::Output.as_request()) {
+    let line_marks = Signal::derive(move || match show.get().marks_lines() {
         true => versions.with(|v| results.with(|all| all_reported_lines(v, all))),
         false => Default::default(),
     });
@@ -162,7 +162,7 @@ pub fn Playground(
             force,
             stdin: stdin.get_untracked(),
             clock: Some(clock.get_untracked()),
-            show: Some(show.get_untracked()),
+            show: show.get_untracked(),
             ini,
         };
         versions.set(chosen.clone());
@@ -362,7 +362,7 @@ fn ScriptInputs(
     stdin: RwSignal<String>,
     clock: RwSignal<String>,
     clock_at: Option<String>,
-    show: RwSignal<String>,
+    show: RwSignal<Show>,
 ) -> impl IntoView {
     let has_stdin = stdin.with_untracked(|text| !text.is_empty());
     let fixed_text = match clock_at {
@@ -395,13 +395,13 @@ fn ScriptInputs(
                 />
                 {fixed_text}
             </label>
-            <label class="show-choice" title="Opcodes: the script compiled (not run) by OPcache, as each version's optimizer leaves it">
+            <label class="show-choice" title="What each version shows of the script: its output, or without running it, its opcodes as OPcache compiles them or its syntax check">
                 "Show "
                 <select
-                    prop:value=move || show.get()
-                    on:change=move |event| show.set(event_target_value(&event))
+                    prop:value=move || show.get().name()
+                    on:change=move |event| show.set(Show::from_name(&event_target_value(&event)).unwrap_or_default())
                 >
-                    {Show::ALL.map(|choice| view! { <option value=choice.as_request()>{choice.label()}</option> })}
+                    {Show::ALL.iter().map(|choice| view! { <option value=choice.name()>{choice.label()}</option> }).collect_view()}
                 </select>
             </label>
         </div>

@@ -310,7 +310,7 @@ impl Store {
                 .bind(input.stdin)
                 .bind(input.clock.as_request())
                 .bind(input.clock_at)
-                .bind(input.show.as_request())
+                .bind(input.show.name())
                 .bind(&variants)
                 .execute(&mut *$transaction)
                 .await?;
@@ -556,7 +556,8 @@ impl Store {
             stdin: row.stdin,
             clock: row.clock,
             clock_at: row.clock_at.map(format_rfc3339_seconds),
-            show: row.show,
+            // Every name a version of evalgrid stored reads back.
+            show: Show::from_name(&row.show).unwrap_or_default(),
             ini,
             results,
         }))
@@ -674,7 +675,7 @@ impl<'a> From<&'a Snippet> for SnippetInput<'a> {
             stdin: &snippet.stdin,
             clock: Clock::from_request(Some(&snippet.clock), true).unwrap_or(Clock::Saved),
             clock_at: snippet.clock_at.as_deref().and_then(parse_rfc3339_seconds),
-            show: Show::from_request(Some(&snippet.show)).unwrap_or_default(),
+            show: snippet.show,
             ini: &snippet.ini,
         }
     }
@@ -694,7 +695,7 @@ impl SnippetInput<'_> {
         let mut parts = vec![&code[..], self.stdin.as_bytes(), clock.as_bytes()];
         // Output alone hashes as it did before opcodes existed.
         if self.show != Show::Output {
-            parts.push(self.show.as_request().as_bytes());
+            parts.push(self.show.name().as_bytes());
         }
         // So do snippets without ini variants; with them, each variant is a part of its own.
         let variants = self.ini_texts();
@@ -758,7 +759,7 @@ pub fn cache_key(input: SnippetInput<'_>, image_id: &str, settings: &str) -> Str
         code.as_str(),
         input.stdin,
         &clock,
-        input.show.as_request(),
+        input.show.name(),
         image_id,
         settings,
     ];
