@@ -37,8 +37,8 @@ cargo nextest run --release -p evalgrid-supervisor --features binary
 # namespaces where the host allows them).
 echo "[test] cargo tests in workers (--isolation namespaces)"
 EVALGRID_ISOLATION=namespaces cargo nextest run --release --no-fail-fast -p runner --test engine
-EVALGRID_ISOLATION=namespaces cargo nextest run --release --no-fail-fast -p server \
-  --test attacks --test faults --test load --test api
+EVALGRID_ISOLATION=namespaces cargo nextest run --release --no-fail-fast -p server --test it \
+  -E 'test(/^(attacks|faults|load|api)::/)'
 
 echo "[test] browser tests"
 (cd end2end && npx playwright test)

@@ -44,19 +44,39 @@ pub async fn run_streaming(
     mut on_update: impl FnMut(RunUpdate),
 ) -> Result<Option<String>, String> {
     use crate::model::RunLine;
-    use js_sys::{Reflect, Uint8Array};
+    let response = post_run(request, abort).await?;
+    let mut id = response
+        .headers()
+        .get(crate::model::routes::SNIPPET_ID_HEADER)
+        .ok()
+        .flatten();
+    let mut lines = NdjsonReader::of(&response)?;
+    while let Some(line) = lines.next_line().await? {
+        match serde_json::from_str(&line).map_err(|e| e.to_string())? {
+            RunLine::Waiting { waiting } => on_update(RunUpdate::Waiting { ahead: waiting.ahead }),
+            RunLine::Saved { snippet_id } => id = Some(snippet_id),
+            RunLine::Refused { error } => return Err(error),
+            RunLine::Result(result) => on_update(RunUpdate::Result(result)),
+        }
+    }
+    Ok(id)
+}
+
+fn js_error(value: wasm_bindgen::JsValue) -> String {
+    value
+        .as_string()
+        .or_else(|| js_sys::Error::from(value).message().as_string())
+        .unwrap_or_else(|| "the request failed".into())
+}
+
+/// POSTs the run as JSON; a response that is not a success is the server's error message.
+async fn post_run(
+    request: &RunRequest,
+    abort: Option<&web_sys::AbortSignal>,
+) -> Result<web_sys::Response, String> {
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
-    use web_sys::{
-        Headers, ReadableStreamDefaultReader, RequestInit, Response, TextDecodeOptions, TextDecoder,
-    };
-
-    fn js_error(value: JsValue) -> String {
-        value
-            .as_string()
-            .or_else(|| js_sys::Error::from(value).message().as_string())
-            .unwrap_or_else(|| "the request failed".into())
-    }
+    use web_sys::{Headers, RequestInit, Response};
 
     let window = web_sys::window().ok_or("no window")?;
     let headers = Headers::new().map_err(js_error)?;
@@ -75,61 +95,73 @@ pub async fn run_streaming(
             .await
             .map_err(|e| format!("cannot reach the server: {}", js_error(e)))?
             .unchecked_into();
-    if !response.ok() {
-        let text = JsFuture::from(response.text().map_err(js_error)?)
-            .await
-            .map_err(js_error)?
-            .as_string()
-            .unwrap_or_default();
-        return Err(serde_json::from_str::<ApiError>(&text)
-            .map(|e| e.error)
-            .unwrap_or_else(|_| format!("the server answered {}: {text}", response.status())));
+    if response.ok() {
+        return Ok(response);
+    }
+    let text = JsFuture::from(response.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?
+        .as_string()
+        .unwrap_or_default();
+    Err(serde_json::from_str::<ApiError>(&text)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| format!("the server answered {}: {text}", response.status())))
+}
+
+/// A response body read as it arrives, one line (one JSON object, NDJSON) at a time; blank lines
+/// are skipped.
+struct NdjsonReader {
+    reader: web_sys::ReadableStreamDefaultReader,
+    decoder: web_sys::TextDecoder,
+    streaming: web_sys::TextDecodeOptions,
+    pending: String,
+}
+
+impl NdjsonReader {
+    fn of(response: &web_sys::Response) -> Result<Self, String> {
+        use wasm_bindgen::JsCast;
+        let reader = response
+            .body()
+            .ok_or("the server sent no body")?
+            .get_reader()
+            .unchecked_into();
+        let streaming = web_sys::TextDecodeOptions::new();
+        streaming.set_stream(true);
+        Ok(Self {
+            reader,
+            decoder: web_sys::TextDecoder::new().map_err(js_error)?,
+            streaming,
+            pending: String::new(),
+        })
     }
 
-    let mut id = response
-        .headers()
-        .get(crate::model::routes::SNIPPET_ID_HEADER)
-        .ok()
-        .flatten();
-    let reader: ReadableStreamDefaultReader = response
-        .body()
-        .ok_or("the server sent no body")?
-        .get_reader()
-        .unchecked_into();
-    let decoder = TextDecoder::new().map_err(js_error)?;
-    let streaming = TextDecodeOptions::new();
-    streaming.set_stream(true);
-    let mut pending = String::new();
-    loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| format!("the connection broke: {}", js_error(e)))?;
-        if Reflect::get(&chunk, &"done".into())
-            .map_err(js_error)?
-            .as_bool()
-            .unwrap_or(true)
-        {
-            break;
-        }
-        let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_error)?);
-        pending.push_str(
-            &decoder
-                .decode_with_js_u8_array_and_options(&bytes, &streaming)
-                .map_err(js_error)?,
-        );
-        // One JSON object per line (NDJSON).
-        while let Some(end) = pending.find('\n') {
-            let line: String = pending.drain(..=end).collect();
-            if line.trim().is_empty() {
-                continue;
+    /// The next non-blank line, `None` at the end of the body.
+    async fn next_line(&mut self) -> Result<Option<String>, String> {
+        use js_sys::{Reflect, Uint8Array};
+        use wasm_bindgen_futures::JsFuture;
+        loop {
+            while let Some(end) = self.pending.find('\n') {
+                let line: String = self.pending.drain(..=end).collect();
+                if !line.trim().is_empty() {
+                    return Ok(Some(line));
+                }
             }
-            match serde_json::from_str(&line).map_err(|e| e.to_string())? {
-                RunLine::Waiting { waiting } => on_update(RunUpdate::Waiting { ahead: waiting.ahead }),
-                RunLine::Saved { snippet_id } => id = Some(snippet_id),
-                RunLine::Refused { error } => return Err(error),
-                RunLine::Result(result) => on_update(RunUpdate::Result(result)),
+            let chunk = JsFuture::from(self.reader.read())
+                .await
+                .map_err(|e| format!("the connection broke: {}", js_error(e)))?;
+            if Reflect::get(&chunk, &"done".into())
+                .map_err(js_error)?
+                .as_bool()
+                .unwrap_or(true)
+            {
+                return Ok(None);
             }
+            let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_error)?);
+            let text = self
+                .decoder
+                .decode_with_js_u8_array_and_options(&bytes, &self.streaming)
+                .map_err(js_error)?;
+            self.pending.push_str(&text);
         }
     }
-    Ok(id)
 }

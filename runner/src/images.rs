@@ -232,26 +232,27 @@ impl Catalog {
     }
 
     async fn discover(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
-        let summaries = runner.backend.images().await?;
-        let config = runner.config();
-
-        // The offered tags of the configured repositories, grouped by image id.
-        let mut tags_by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for summary in summaries {
-            let tags: Vec<String> = summary
-                .tags
-                .into_iter()
-                .filter(|tag| is_offered_tag(tag, &config.repositories, &config.tags))
-                .collect();
-            if !tags.is_empty() {
-                tags_by_id.entry(summary.id).or_default().extend(tags);
-            }
-        }
-        let candidates: Vec<Image> = tags_by_id
+        let candidates = candidates(runner).await?;
+        self.probe_unknown(runner, &candidates).await;
+        let versions = self.versions.lock().unwrap();
+        let mut images: Vec<Image> = candidates
             .into_iter()
-            .map(|(id, tags)| name_image(id, tags))
+            .filter_map(|image| {
+                let probed = versions.get(&image.id)?;
+                described(image, probed)
+            })
             .collect();
+        images.sort_by(|a, b| {
+            a.version_key()
+                .cmp(&b.version_key())
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(images)
+    }
 
+    /// Asks each candidate not known yet (or whose last answer is due again) what it runs, and
+    /// records the answers.
+    async fn probe_unknown(&self, runner: &Runner, candidates: &[Image]) {
         let unknown: Vec<&Image> = {
             let versions = self.versions.lock().unwrap();
             candidates
@@ -296,37 +297,51 @@ impl Catalog {
                 }
             }
         }
+    }
+}
 
-        let mut images: Vec<Image> = candidates
+/// The engine's images with an offered tag of the configured repositories, one per image id,
+/// named, but not yet asked what they run.
+async fn candidates(runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
+    let summaries = runner.backend.images().await?;
+    let config = runner.config();
+    let mut tags_by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for summary in summaries {
+        let tags: Vec<String> = summary
+            .tags
             .into_iter()
-            .filter_map(|mut image| {
-                let probed = versions.get(&image.id)?;
-                match probed {
-                    Probed::Version(about) | Probed::WithoutClock(about, _) => {
-                        image.php_version = about.version.clone();
-                        image.variant = match about.zts {
-                            true => format!("{} zts", about.os),
-                            false => about.os.clone(),
-                        };
-                        image.extensions = about.extensions.clone();
-                        // The probe's own run may have had the clock: an hour's slack. A probe
-                        // without the library proves nothing: the real clock until asked again.
-                        image.fixed_clock = matches!(probed, Probed::Version(_))
-                            && (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
-                        image.opcache = about.opcache;
-                        image.ini = about.ini.clone();
-                    }
-                    Probed::Failed(_) => return None,
-                }
-                Some(image)
-            })
+            .filter(|tag| is_offered_tag(tag, &config.repositories, &config.tags))
             .collect();
-        images.sort_by(|a, b| {
-            a.version_key()
-                .cmp(&b.version_key())
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        Ok(images)
+        if !tags.is_empty() {
+            tags_by_id.entry(summary.id).or_default().extend(tags);
+        }
+    }
+    Ok(tags_by_id
+        .into_iter()
+        .map(|(id, tags)| name_image(id, tags))
+        .collect())
+}
+
+/// `image` with what its probe found (version, variant, extensions, clock, OPcache, ini); `None`
+/// when it does not run PHP.
+fn described(mut image: Image, probed: &Probed) -> Option<Image> {
+    match probed {
+        Probed::Version(about) | Probed::WithoutClock(about, _) => {
+            image.php_version = about.version.clone();
+            image.variant = match about.zts {
+                true => format!("{} zts", about.os),
+                false => about.os.clone(),
+            };
+            image.extensions = about.extensions.clone();
+            // The probe's own run may have had the clock: an hour's slack. A probe without the
+            // library proves nothing: the real clock until asked again.
+            image.fixed_clock = matches!(probed, Probed::Version(_))
+                && (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
+            image.opcache = about.opcache;
+            image.ini = about.ini.clone();
+            Some(image)
+        }
+        Probed::Failed(_) => None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! one run on one machine. `cargo bench -p server --bench evalgrid` (docs/benchmarks.md). Prints ratios and
 //! writes BENCHMARKS.md at the workspace root. No assertions: numbers, not pass/fail.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 mod engine;
 

@@ -4,7 +4,7 @@
 //! On one machine the instances share its cores and its engine, so this measures what the
 //! balancer and the shared database cost, not what more machines gain.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::balancer::Balancer;

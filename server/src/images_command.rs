@@ -9,6 +9,32 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 
+/// Runs `server images …` and returns whether it did what was asked.
+pub async fn run(config: &crate::Config, command: &crate::config::ImagesCommand) -> bool {
+    use crate::config::ImagesCommand;
+    let runner = match command {
+        // Which isolation is in force is part of the list, so the check runs.
+        ImagesCommand::List => match crate::isolation::runner(config, config.runner_config()).await {
+            Ok(runner) => runner,
+            Err(error) => {
+                tracing::error!("{error}");
+                return false;
+            }
+        },
+        ImagesCommand::Pull { .. } => runner::Runner::new(config.runner_config()),
+    };
+    let done = match command {
+        ImagesCommand::List => list(&runner).await,
+        ImagesCommand::Pull { references } => pull_all(&runner, references).await,
+    };
+    // Discovery's version probes are removed in the background: wait for that before the
+    // exit, or their containers stay behind.
+    if !runner.shut_down(crate::startup::CLEANUP_GRACE).await {
+        tracing::warn!("some containers could not be removed in time");
+    }
+    done
+}
+
 /// Prints the images evalgrid would offer, oldest PHP version first, as a table on stdout;
 /// returns whether the engine answered.
 pub async fn list(runner: &runner::Runner) -> bool {

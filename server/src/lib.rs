@@ -23,6 +23,7 @@ mod middleware;
 mod request_log;
 mod runs;
 mod security_headers;
+pub mod startup;
 mod state;
 
 pub use client_addr::{ForwardedHeader, TrustedProxies};
@@ -33,6 +34,7 @@ pub use error::AppError;
 pub use handlers::SNIPPET_ID_HEADER;
 pub use middleware::ClientQuota;
 pub use security_headers::FrameAncestors;
+pub use startup::{Server, StartError};
 pub use state::AppState;
 
 use app::model::routes;

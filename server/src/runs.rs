@@ -44,37 +44,14 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         state.runs_in_flight.enter(run.client, cells)?,
     );
     let client = client_of(&run);
-    let mut log = RunLog::new(run.client, cells);
+    let log = RunLog::new(run.client, cells);
     let (clock_at, saved_id) = clock_start(state, &run).await?;
-    let sandbox = state.runner.sandbox_fingerprint();
     let images = std::mem::take(&mut run.images);
-    let input = snippet_input(&run, clock_at);
-    let mut cached = Vec::new();
-    // Variant by variant: each variant's versions are next to each other in the admission.
-    let mut to_run = Vec::new();
-    // Each result's image id and cache key, by image name and variant, for recording it.
-    let mut keys = Vec::new();
-    for settings in run.variants() {
-        for image in &images {
-            let key = RunKey::new(input, &settings, image, &sandbox);
-            let hit = match run.force {
-                true => None,
-                false => {
-                    let hit = cached_result(&state.store, &key.cache_key, image, &settings).await;
-                    crate::metrics::cache_lookup(hit.is_some());
-                    hit
-                }
-            };
-            keys.push(key);
-            match hit {
-                Some(result) => cached.push(result),
-                None => to_run.push(Cell {
-                    image: image.clone(),
-                    ini: settings.clone(),
-                }),
-            }
-        }
-    }
+    let Plan {
+        cached,
+        keys,
+        mut to_run,
+    } = plan(state, &run, &images, clock_at).await;
     // More versions than the server ever runs at once: the first of them are admitted as one
     // run, the rest follow in waves (each version in line on its own, as room comes free).
     let wider = to_run.split_off(to_run.len().min(state.runner.capacity()));
@@ -90,16 +67,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         client: client.clone(),
     };
     if to_run.is_empty() {
-        let (id, results) = admitted.start(None).await?;
-        log.id.clone_from(&id);
-        return Ok(StartedRun {
-            id,
-            events: hold(
-                results.map(|result| RunEvent::Result(Box::new(result))),
-                in_flight,
-                log,
-            ),
-        });
+        return Ok(started_now(admitted.start(None).await?, in_flight, log));
     }
     let lined_up = std::time::Instant::now();
     let mut in_line = state
@@ -107,48 +75,105 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         .line_up(to_run.iter().map(|cell| cell.image.clone()).collect(), &client)?;
     let ahead = match in_line.next().await {
         Some(Ok(Turn::Admitted(admission))) => {
-            let (id, results) = admitted.start(Some(admission)).await?;
-            log.id.clone_from(&id);
-            return Ok(StartedRun {
-                id,
-                events: hold(
-                    results.map(|result| RunEvent::Result(Box::new(result))),
-                    in_flight,
-                    log,
-                ),
-            });
+            return Ok(started_now(
+                admitted.start(Some(admission)).await?,
+                in_flight,
+                log,
+            ));
         }
         Some(Ok(Turn::Waiting { ahead })) => ahead,
         Some(Err(error)) => return Err(error.into()),
         None => return Err(runner::AdmitError::ShuttingDown.into()),
     };
-    let waiting = futures::stream::once(async move { RunEvent::Waiting { ahead } });
-    let mut admitted = Some(admitted);
-    let after_waiting = in_line.flat_map(move |turn| -> Events {
-        match turn {
-            Ok(Turn::Waiting { ahead }) => Box::pin(futures::stream::iter([RunEvent::Waiting { ahead }])),
-            Err(error) => Box::pin(futures::stream::iter([RunEvent::Refused(error.into())])),
-            Ok(Turn::Admitted(admission)) => {
-                crate::metrics::waited(lined_up.elapsed());
-                let admitted = admitted.take().expect("a run is admitted once");
-                Box::pin(futures::stream::once(admitted.start(Some(admission))).flat_map(
-                    |started| -> Events {
-                        match started {
-                            Ok((id, results)) => Box::pin(
-                                futures::stream::iter(id.map(RunEvent::Saved))
-                                    .chain(results.map(|result| RunEvent::Result(Box::new(result)))),
-                            ),
-                            Err(error) => Box::pin(futures::stream::iter([RunEvent::Refused(error)])),
-                        }
-                    },
-                ))
+    let events = async_stream::stream! {
+        yield RunEvent::Waiting { ahead };
+        while let Some(turn) = in_line.next().await {
+            let admission = match turn {
+                Ok(Turn::Waiting { ahead }) => {
+                    yield RunEvent::Waiting { ahead };
+                    continue;
+                }
+                Ok(Turn::Admitted(admission)) => admission,
+                Err(error) => {
+                    yield RunEvent::Refused(error.into());
+                    break;
+                }
+            };
+            crate::metrics::waited(lined_up.elapsed());
+            match admitted.start(Some(admission)).await {
+                Ok((id, results)) => {
+                    if let Some(id) = id {
+                        yield RunEvent::Saved(id);
+                    }
+                    for await result in results {
+                        yield RunEvent::Result(Box::new(result));
+                    }
+                }
+                Err(error) => yield RunEvent::Refused(error),
             }
+            break;
         }
-    });
+    };
     Ok(StartedRun {
         id: None,
-        events: hold(waiting.chain(after_waiting), in_flight, log),
+        events: hold(events, in_flight, log),
     })
+}
+
+/// A run started without waiting: its results, held among the runs in flight.
+fn started_now(
+    (id, results): (Option<String>, impl Stream<Item = VersionResult> + Send + 'static),
+    in_flight: (RunInFlight, Option<InFlight>),
+    mut log: RunLog,
+) -> StartedRun<Events> {
+    log.id.clone_from(&id);
+    let events = hold(
+        results.map(|result| RunEvent::Result(Box::new(result))),
+        in_flight,
+        log,
+    );
+    StartedRun { id, events }
+}
+
+/// What a run needs: its results found in the cache, and the cells left to run (variant by
+/// variant, so each variant's versions are next to each other in the admission); with each
+/// result's image id and cache key, for recording it.
+struct Plan {
+    cached: Vec<VersionResult>,
+    keys: Vec<RunKey>,
+    to_run: Vec<Cell>,
+}
+
+async fn plan(state: &AppState, run: &CheckedRun, images: &[runner::Image], clock_at: Option<i64>) -> Plan {
+    let sandbox = state.runner.sandbox_fingerprint();
+    let input = snippet_input(run, clock_at);
+    let mut plan = Plan {
+        cached: Vec::new(),
+        keys: Vec::new(),
+        to_run: Vec::new(),
+    };
+    for settings in run.variants() {
+        for image in images {
+            let key = RunKey::new(input, &settings, image, &sandbox);
+            let hit = match run.force {
+                true => None,
+                false => {
+                    let hit = cached_result(&state.store, &key.cache_key, image, &settings).await;
+                    crate::metrics::cache_lookup(hit.is_some());
+                    hit
+                }
+            };
+            plan.keys.push(key);
+            match hit {
+                Some(result) => plan.cached.push(result),
+                None => plan.to_run.push(Cell {
+                    image: image.clone(),
+                    ini: settings.clone(),
+                }),
+            }
+        }
+    }
+    plan
 }
 
 /// `events`, counted among the runs in flight (the instance's, the client's) for as long as they

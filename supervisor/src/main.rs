@@ -313,136 +313,190 @@ fn supervise(
         set_nonblocking(fd);
     }
     let deadline = Instant::now() + options.timeout;
-    let mut ended = Ended::default();
-    let mut input = Some((stdin, 0usize));
-    let mut outputs = [Some(stdout), Some(stderr)];
-    let mut forwarded = [0u64; 2];
-    let mut exited = None;
-    let mut killed = false;
-    let mut buffer = vec![0u8; 64 * 1024];
-    let kill = |killed: &mut bool| {
-        if !*killed {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            *killed = true;
-        }
+    let mut run = Supervision {
+        options,
+        pid,
+        pidfd,
+        wire,
+        input: Some((stdin, 0)),
+        outputs: [Some(stdout), Some(stderr)],
+        forwarded: [0; 2],
+        exited: None,
+        killed: false,
+        ended: Ended::default(),
+        buffer: vec![0u8; 64 * 1024],
     };
-    while exited.is_none() || outputs.iter().any(Option::is_some) {
-        let mut polled = Vec::with_capacity(5);
-        if let Some((fd, _)) = &input {
-            polled.push(libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLOUT,
-                revents: 0,
-            });
-        }
-        for fd in outputs.iter().flatten() {
-            polled.push(libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        if exited.is_none() {
-            polled.push(libc::pollfd {
-                fd: pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
-            // The runner's requests: a cancel, or its end (it went away).
-            if !killed {
-                polled.push(libc::pollfd {
-                    fd: 0,
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
-            }
-        }
-        // Once the run is killed (or has ended), only its end is waited for.
-        let wait_ms = match exited.is_some() || killed {
-            true => -1,
-            false => deadline
-                .saturating_duration_since(Instant::now())
-                .as_millis()
-                .min(i32::MAX as u128) as i32,
-        };
+    while run.exited.is_none() || run.outputs.iter().any(Option::is_some) {
+        let mut polled = run.polled();
+        let wait_ms = run.wait_ms(deadline);
         let ready = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, wait_ms) };
         if ready < 0 {
             if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                 continue;
             }
-            kill(&mut killed);
+            run.kill();
             return Err(last_os_error("poll"));
         }
-        if ready == 0 && !killed {
-            ended.timed_out = true;
-            kill(&mut killed);
+        if ready == 0 && !run.killed {
+            run.ended.timed_out = true;
+            run.kill();
             continue;
         }
         for event in polled.iter().filter(|event| event.revents != 0) {
-            if input.as_ref().is_some_and(|(fd, _)| fd.as_raw_fd() == event.fd) {
-                let (fd, written) = input.as_mut().expect("input is open");
-                let rest = &wire[*written..];
-                let n = unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
-                if n > 0 {
-                    *written += n as usize;
-                }
-                // Done, or the run stopped reading (EPIPE): either way its stdin ends here.
-                if *written == wire.len()
-                    || (n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN))
-                {
-                    input = None;
-                }
-            } else if let Some(stream) = outputs
-                .iter()
-                .position(|fd| fd.as_ref().is_some_and(|fd| fd.as_raw_fd() == event.fd))
-            {
-                let fd = outputs[stream].as_ref().expect("output is open").as_raw_fd();
-                let n = unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
-                if n == 0 || (n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN)) {
-                    outputs[stream] = None;
-                    continue;
-                }
-                if n < 0 {
-                    continue;
-                }
-                let room = options.output_cap.saturating_sub(forwarded[stream]) as usize;
-                let chunk = &buffer[..(n as usize).min(room)];
-                if !chunk.is_empty() {
-                    forwarded[stream] += chunk.len() as u64;
-                    send(&match stream {
-                        0 => Frame::Stdout(chunk.to_vec()),
-                        _ => Frame::Stderr(chunk.to_vec()),
-                    });
-                }
-                if n as usize > room && !killed {
-                    ended.flooded = true;
-                    kill(&mut killed);
-                }
-            } else if event.fd == pidfd.as_raw_fd() {
-                exited = Some(reap(pid));
-            } else if event.fd == 0 {
-                let mut request = [0u8; 64];
-                let n = unsafe { libc::read(0, request.as_mut_ptr().cast(), request.len()) };
-                // A cancel, or the runner gone (then the worker ends after this run).
-                let cancel = n == 0 || request[..n.max(0) as usize].contains(&REQUEST_CANCEL);
-                if cancel && !killed {
-                    ended.cancelled = true;
-                    kill(&mut killed);
-                }
+            run.ready(event.fd);
+        }
+    }
+    Ok(run.into_ended())
+}
+
+/// One run under supervision: what of it is still open, what was forwarded, whether it ended
+/// or was killed, and why.
+struct Supervision<'a> {
+    options: &'a Options,
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    /// The run's stdin, and how much of it is written.
+    wire: &'a [u8],
+    input: Option<(OwnedFd, usize)>,
+    /// stdout and stderr, until each ends.
+    outputs: [Option<OwnedFd>; 2],
+    forwarded: [u64; 2],
+    exited: Option<(i32, libc::rusage)>,
+    killed: bool,
+    ended: Ended,
+    buffer: Vec<u8>,
+}
+
+impl Supervision<'_> {
+    fn kill(&mut self) {
+        if !self.killed {
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            self.killed = true;
+        }
+    }
+
+    /// What to wait for: stdin writable, output readable, the run's end, and (until it is
+    /// killed) the runner's requests: a cancel, or its end (it went away).
+    fn polled(&self) -> Vec<libc::pollfd> {
+        let wait = |fd: RawFd, events| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        let mut polled = Vec::with_capacity(5);
+        if let Some((fd, _)) = &self.input {
+            polled.push(wait(fd.as_raw_fd(), libc::POLLOUT));
+        }
+        for fd in self.outputs.iter().flatten() {
+            polled.push(wait(fd.as_raw_fd(), libc::POLLIN));
+        }
+        if self.exited.is_none() {
+            polled.push(wait(self.pidfd.as_raw_fd(), libc::POLLIN));
+            if !self.killed {
+                polled.push(wait(0, libc::POLLIN));
+            }
+        }
+        polled
+    }
+
+    /// Until the deadline; once the run is killed (or has ended), only its end is waited for.
+    fn wait_ms(&self, deadline: Instant) -> i32 {
+        match self.exited.is_some() || self.killed {
+            true => -1,
+            false => deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .min(i32::MAX as u128) as i32,
+        }
+    }
+
+    /// Acts on `fd`, which poll found ready.
+    fn ready(&mut self, fd: RawFd) {
+        if self
+            .input
+            .as_ref()
+            .is_some_and(|(input, _)| input.as_raw_fd() == fd)
+        {
+            self.feed_input();
+        } else if let Some(stream) = self
+            .outputs
+            .iter()
+            .position(|output| output.as_ref().is_some_and(|output| output.as_raw_fd() == fd))
+        {
+            self.forward(stream);
+        } else if fd == self.pidfd.as_raw_fd() {
+            self.exited = Some(reap(self.pid));
+        } else if fd == 0 {
+            let mut request = [0u8; 64];
+            let n = unsafe { libc::read(0, request.as_mut_ptr().cast(), request.len()) };
+            // A cancel, or the runner gone (then the worker ends after this run).
+            let cancel = n == 0 || request[..n.max(0) as usize].contains(&REQUEST_CANCEL);
+            if cancel && !self.killed {
+                self.ended.cancelled = true;
+                self.kill();
             }
         }
     }
-    let (status, usage) = exited.expect("the run's init was reaped");
-    let micros = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
-    Ok(Ended {
-        exit_code: match libc::WIFEXITED(status) {
-            true => libc::WEXITSTATUS(status),
-            false => 128 + libc::WTERMSIG(status),
-        },
-        cpu_us: micros(usage.ru_utime) + micros(usage.ru_stime),
-        peak_rss_bytes: usage.ru_maxrss.max(0) as u64 * 1024,
-        ..ended
-    })
+
+    fn feed_input(&mut self) {
+        let Some((fd, written)) = self.input.as_mut() else {
+            return;
+        };
+        let rest = &self.wire[*written..];
+        let n = unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+        if n > 0 {
+            *written += n as usize;
+        }
+        // Done, or the run stopped reading (EPIPE): either way its stdin ends here.
+        if *written == self.wire.len()
+            || (n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN))
+        {
+            self.input = None;
+        }
+    }
+
+    /// Forwards what stdout (0) or stderr (1) has, up to the output cap; a run over it is
+    /// killed as flooding.
+    fn forward(&mut self, stream: usize) {
+        let Some(fd) = self.outputs[stream].as_ref().map(AsRawFd::as_raw_fd) else {
+            return;
+        };
+        let n = unsafe { libc::read(fd, self.buffer.as_mut_ptr().cast(), self.buffer.len()) };
+        if n == 0 || (n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN)) {
+            self.outputs[stream] = None;
+            return;
+        }
+        if n < 0 {
+            return;
+        }
+        let room = self.options.output_cap.saturating_sub(self.forwarded[stream]) as usize;
+        let chunk = &self.buffer[..(n as usize).min(room)];
+        if !chunk.is_empty() {
+            self.forwarded[stream] += chunk.len() as u64;
+            send(&match stream {
+                0 => Frame::Stdout(chunk.to_vec()),
+                _ => Frame::Stderr(chunk.to_vec()),
+            });
+        }
+        if n as usize > room && !self.killed {
+            self.ended.flooded = true;
+            self.kill();
+        }
+    }
+
+    fn into_ended(self) -> Ended {
+        let (status, usage) = self.exited.expect("the run's init was reaped");
+        let micros = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
+        Ended {
+            exit_code: match libc::WIFEXITED(status) {
+                true => libc::WEXITSTATUS(status),
+                false => 128 + libc::WTERMSIG(status),
+            },
+            cpu_us: micros(usage.ru_utime) + micros(usage.ru_stime),
+            peak_rss_bytes: usage.ru_maxrss.max(0) as u64 * 1024,
+            ..self.ended
+        }
+    }
 }
 
 /// The worker's cgroup counters that tell why a run died.

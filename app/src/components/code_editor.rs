@@ -34,36 +34,7 @@ pub fn CodeEditor(
     let mounted = RwSignal::new(false);
     let vim = RwSignal::new(false);
 
-    // Effects run in the browser only, after hydration.
-    Effect::new(move |_| {
-        let Some(host) = host.get() else { return };
-        vim.set(vim_remembered());
-        spawn_local(async move {
-            let setup = EditorSetup {
-                code: &code.get_untracked(),
-                label: LABEL,
-                vim: vim.get_untracked(),
-                on_change: Box::new(move |text| code.set(text)),
-                on_run: Box::new(move || on_run.run(())),
-            };
-            let cm = match CodeMirror::mount(&host, setup).await {
-                Ok(cm) => cm,
-                Err(error) => {
-                    leptos::logging::error!("the code editor did not load, the plain one stays: {error:?}");
-                    return;
-                }
-            };
-            // Typed into the textarea while the editor loaded.
-            cm.set_value(&code.get_untracked());
-            if textarea.get_untracked().is_some_and(|t| has_focus(&t)) {
-                cm.focus();
-            }
-            // Some(cm) back: the component went away meanwhile (dropping cm removes it).
-            if editor.try_set_value(Some(SendWrapper::new(cm))).is_none() {
-                mounted.set(true);
-            }
-        });
-    });
+    mount_code_mirror(code, on_run, host, textarea, editor, mounted, vim);
     // Code changed from outside (a run, a permalink): into the editor.
     Effect::new(move |_| {
         let text = code.get();
@@ -102,6 +73,48 @@ pub fn CodeEditor(
             </Show>
         </div>
     }
+}
+
+/// Once the page has hydrated (effects run in the browser only): CodeMirror in `host`, with
+/// the code typed meanwhile and the focus the textarea had; `mounted` once it is there.
+fn mount_code_mirror(
+    code: RwSignal<String>,
+    on_run: Callback<()>,
+    host: NodeRef<Div>,
+    textarea: NodeRef<Textarea>,
+    editor: EditorSlot,
+    mounted: RwSignal<bool>,
+    vim: RwSignal<bool>,
+) {
+    Effect::new(move |_| {
+        let Some(host) = host.get() else { return };
+        vim.set(vim_remembered());
+        spawn_local(async move {
+            let setup = EditorSetup {
+                code: &code.get_untracked(),
+                label: LABEL,
+                vim: vim.get_untracked(),
+                on_change: Box::new(move |text| code.set(text)),
+                on_run: Box::new(move || on_run.run(())),
+            };
+            let cm = match CodeMirror::mount(&host, setup).await {
+                Ok(cm) => cm,
+                Err(error) => {
+                    leptos::logging::error!("the code editor did not load, the plain one stays: {error:?}");
+                    return;
+                }
+            };
+            // Typed into the textarea while the editor loaded.
+            cm.set_value(&code.get_untracked());
+            if textarea.get_untracked().is_some_and(|t| has_focus(&t)) {
+                cm.focus();
+            }
+            // Some(cm) back: the component went away meanwhile (dropping cm removes it).
+            if editor.try_set_value(Some(SendWrapper::new(cm))).is_none() {
+                mounted.set(true);
+            }
+        });
+    });
 }
 
 /// The "Vim keys" checkbox: switches the editor's keys and remembers the choice.

@@ -27,44 +27,7 @@ pub fn IniVariantsEditor(texts: RwSignal<Vec<String>>) -> impl IntoView {
                 <For
                     each=move || 0..texts.with(Vec::len)
                     key=|index| *index
-                    children=move |index| {
-                        let id = format!("ini-variant-{}", index + 1);
-                        view! {
-                            <div class="ini-variant-input">
-                                <label for=id.clone()>"Variant " {index + 1}</label>
-                                <textarea
-                                    id=id
-                                    class="ini-text"
-                                    rows="4"
-                                    spellcheck="false"
-                                    placeholder=match index {
-                                        0 => "opcache.enable_cli=1\nopcache.jit=tracing\nopcache.jit_buffer_size=16M",
-                                        _ => "Empty: PHP's own defaults",
-                                    }
-                                    prop:value=move || texts.with(|texts| texts.get(index).cloned().unwrap_or_default())
-                                    on:input=move |event| texts.update(|texts| {
-                                        if let Some(text) = texts.get_mut(index) {
-                                            *text = event_target_value(&event);
-                                        }
-                                    })
-                                ></textarea>
-                                <Show when=several>
-                                    <button
-                                        type="button"
-                                        class="link ini-remove"
-                                        aria-label=format!("Remove variant {}", index + 1)
-                                        on:click=move |_| texts.update(|texts| {
-                                            if index < texts.len() {
-                                                texts.remove(index);
-                                            }
-                                        })
-                                    >
-                                        "Remove"
-                                    </button>
-                                </Show>
-                            </div>
-                        }
-                    }
+                    children=move |index| view! { <IniVariantInput texts index several/> }
                 />
             </div>
             <button
@@ -96,6 +59,51 @@ pub fn IniVariantsEditor(texts: RwSignal<Vec<String>>) -> impl IntoView {
                 "Add production settings"
             </button>
         </details>
+    }
+}
+
+/// The text box of variant `index` (from 0), with its Remove button when there are several.
+#[component]
+fn IniVariantInput(
+    texts: RwSignal<Vec<String>>,
+    index: usize,
+    several: impl Fn() -> bool + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = format!("ini-variant-{}", index + 1);
+    view! {
+        <div class="ini-variant-input">
+            <label for=id.clone()>"Variant " {index + 1}</label>
+            <textarea
+                id=id
+                class="ini-text"
+                rows="4"
+                spellcheck="false"
+                placeholder=match index {
+                    0 => "opcache.enable_cli=1\nopcache.jit=tracing\nopcache.jit_buffer_size=16M",
+                    _ => "Empty: PHP's own defaults",
+                }
+                prop:value=move || texts.with(|texts| texts.get(index).cloned().unwrap_or_default())
+                on:input=move |event| texts.update(|texts| {
+                    if let Some(text) = texts.get_mut(index) {
+                        *text = event_target_value(&event);
+                    }
+                })
+            ></textarea>
+            <Show when=several>
+                <button
+                    type="button"
+                    class="link ini-remove"
+                    aria-label=format!("Remove variant {}", index + 1)
+                    on:click=move |_| texts.update(|texts| {
+                        if index < texts.len() {
+                            texts.remove(index);
+                        }
+                    })
+                >
+                    "Remove"
+                </button>
+            </Show>
+        </div>
     }
 }
 

@@ -9,6 +9,7 @@ mod output_stream;
 mod performance_table;
 mod playground;
 mod result_grid;
+mod run_state;
 mod run_summary;
 mod share_link;
 mod snippet_page;

@@ -1,19 +1,15 @@
-use super::ini_variants::{variant_label, IniVariantsEditor, VariantSection};
-use super::result_grid::badge_text;
+use super::ini_variants::{IniVariantsEditor, VariantSection};
+use super::run_state::{run_controller, RunState, ScriptInput};
 use super::{
     reported_lines, CodeEditor, GroupedResults, LineRequests, PerformanceTable, ResultGrid, ResultToolbar,
     RunSummary, ShareLink, ThemeSwitch, VersionPicker, VersionSelection,
 };
-use crate::api::{list_images, run_streaming, RunUpdate};
-use crate::model::{
-    ini_text, normalize_ini, parse_ini_text, run_variants, Clock, ImageInfo, IniSettings, RunRequest, Show,
-    Snippet, Status, VersionResult,
-};
+use crate::api::list_images;
+use crate::model::{ini_text, run_variants, Clock, ImageInfo, Show, Snippet, VersionResult};
 use crate::page_address::{PageQuery, ResultView};
 use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use send_wrapper::SendWrapper;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -32,71 +28,23 @@ pub fn Playground(
     #[prop(optional)]
     snippet: Option<Snippet>,
 ) -> impl IntoView {
-    // The list as the server rendered it; later lists come from `keep_images_fresh`.
-    let images = Resource::new(|| (), |_| list_images());
-    let refreshed = RwSignal::new(None::<Result<Vec<ImageInfo>, String>>);
-    let offered: Offered = Memo::new(move |_| {
-        refreshed
-            .get()
-            .or_else(|| images.get().map(|list| list.map_err(server_message)))
-    });
-    let refresh_images = keep_images_fresh(refreshed, offered);
-    let snippet = snippet.unwrap_or_else(|| Snippet {
-        id: String::new(),
-        code: EXAMPLE.to_owned(),
-        created_at: String::new(),
-        stdin: String::new(),
-        clock: Clock::Saved.as_request(),
-        clock_at: None,
-        show: Show::Output,
-        ini: Vec::new(),
-        results: Vec::new(),
-    });
-    let (id, saved_at) = match snippet.id.is_empty() {
-        false => (Some(snippet.id), Some(snippet.created_at)),
-        true => (None, None),
-    };
-    let (clock_at, saved_results) = (snippet.clock_at, snippet.results);
-    let saved_variants = run_variants(&snippet.ini);
-    // The ini variants as the editor holds them; one empty variant: the images' own settings.
-    let ini_texts = RwSignal::new(saved_variants.iter().map(ini_text).collect::<Vec<_>>());
-    // The run body's `show`: what each version shows (its output, its opcodes, …).
-    let show = RwSignal::new(snippet.show);
-    let stdin = RwSignal::new(snippet.stdin);
-    // The run body's `clock`: "fixed", "real", or the time a snippet was saved with.
-    let clock = RwSignal::new(snippet.clock);
+    let (images, offered, refresh_images) = offered_images();
+    let Opened {
+        input,
+        run_state,
+        saved_at,
+        clock_at,
+    } = Opened::from(snippet.unwrap_or_else(new_snippet));
+    let versions = run_state.versions;
     // Read once, the same on the server and in the browser (no hydration mismatch); from then on
     // the page writes the address, and Back/Forward read it back (below).
     let address = PageQuery::parse(&crate::page_location().1);
-    let code = RwSignal::new(snippet.code);
-    // The run on screen: its versions (in version order), its ini variants (one, empty, for a
-    // run with the images' own settings) and the results so far, one map per variant.
-    let mut saved_versions: Vec<ImageInfo> = Vec::new();
-    for result in &saved_results {
-        if !saved_versions.iter().any(|info| info.image == result.image) {
-            saved_versions.push(result_info(result));
-        }
-    }
     let ticked = VersionSelection::new(
-        saved_versions.iter().map(|info| info.image.clone()).collect(),
+        versions.with_untracked(|run| run.iter().map(|info| info.image.clone()).collect()),
         address.versions,
     );
-    let versions = RwSignal::new(saved_versions);
-    let mut saved_by_variant = vec![HashMap::new(); saved_variants.len()];
-    for result in saved_results {
-        if let Some(index) = saved_variants.iter().position(|settings| *settings == result.ini) {
-            saved_by_variant[index].insert(result.image.clone(), result);
-        }
-    }
-    let variants = RwSignal::new(saved_variants);
-    let results = RwSignal::new(saved_by_variant);
-    let permalink = RwSignal::new(id);
-    let running = RwSignal::new(false);
-    // While the run waits for a free slot: how many runs are ahead of it.
-    let waiting = RwSignal::new(None::<usize>);
-    let elapsed_ms = RwSignal::new(None::<f64>);
-    let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let view_mode = RwSignal::new(address.view);
     // A memo: the results below render anew only when the tab really changes.
     let shown_view = Memo::new(move |_| {
@@ -106,22 +54,11 @@ pub fn Playground(
     });
     let base = RwSignal::new(address.base);
     let hide_identical = RwSignal::new(false);
-    // What a screen reader says as the run goes: "PHP 8.4.27 finished: ok", one line per
-    // version, in one polite live region for the whole page (one per cell would talk over
-    // itself).
-    let announcements = RwSignal::new(Vec::<String>::new());
-    Effect::new(move |_| hydrated.set(true));
     // The path of the page on screen: where it was opened, then its permalink after a run.
     let shown_path = StoredValue::new(crate::page_location().0);
     keep_in_address(shown_path, ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
-    // Opcode dumps name lines too, but report nothing wrong there.
-    let line_marks = Signal::derive(move || match show.get().marks_lines() {
-        true => versions.with(|v| results.with(|all| all_reported_lines(v, all))),
-        false => Default::default(),
-    });
-
     let selected = move || -> Vec<ImageInfo> {
         let available = offered.get().and_then(Result::ok).unwrap_or_default();
         available
@@ -129,156 +66,20 @@ pub fn Playground(
             .filter(|i| ticked.is_ticked(&i.image))
             .collect()
     };
-
-    // The run in flight, to cancel its request when a new run starts or the page goes; and the
-    // number of the latest run, so that a replaced run's last updates are dropped.
-    let in_flight: InFlight = StoredValue::new(None);
-    let latest_run = StoredValue::new(0_u64);
-    on_cleanup(move || abort_run(in_flight));
-
-    // `force`: run every version even when the server has its result cached. A run started
-    // while another streams replaces it.
-    let run = Callback::new(move |force: bool| {
-        // A variant that does not read stops the run before it starts; the one on screen stays.
-        let ini = match ini_texts.with_untracked(|texts| request_ini(texts)) {
-            Ok(ini) => ini,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
-        };
-        abort_run(in_flight);
-        let number = latest_run.get_value() + 1;
-        latest_run.set_value(number);
-        let is_latest = move || latest_run.try_get_value() == Some(number);
-        let controller = web_sys::AbortController::new().ok();
-        let abort = controller.as_ref().map(web_sys::AbortController::signal);
-        in_flight.set_value(controller.map(SendWrapper::new));
-        let chosen = selected();
-        let request = RunRequest {
-            code: code.get_untracked(),
-            images: chosen.iter().map(|i| i.image.clone()).collect(),
-            save: true,
-            force,
-            stdin: stdin.get_untracked(),
-            clock: Some(clock.get_untracked()),
-            show: show.get_untracked(),
-            ini,
-        };
-        versions.set(chosen.clone());
-        let ran_under = run_variants(&request.ini);
-        results.set(vec![HashMap::new(); ran_under.len()]);
-        variants.set(ran_under);
-        announcements.set(Vec::new());
-        error.set(None);
-        running.set(true);
-        let started = now_ms();
-        elapsed_ms.set(Some(0.0));
-        let ticker = set_interval_with_handle(
-            move || elapsed_ms.set(Some(now_ms() - started)),
-            Duration::from_millis(100),
-        )
-        .ok();
-        spawn_local(async move {
-            let outcome = run_streaming(&request, abort.as_ref(), |update| {
-                if !is_latest() {
-                    return;
-                }
-                match update {
-                    RunUpdate::Waiting { ahead } => waiting.set(Some(ahead)),
-                    RunUpdate::Result(result) => {
-                        waiting.set(None);
-                        elapsed_ms.set(Some(now_ms() - started));
-                        announcements.update(|said| said.push(finished_text(&result)));
-                        let variant =
-                            variants.with_untracked(|all| all.iter().position(|v| *v == result.ini));
-                        results.update(|all| {
-                            if let Some(arrived) = variant.and_then(|index| all.get_mut(index)) {
-                                arrived.insert(result.image.clone(), *result);
-                            }
-                        });
-                    }
-                }
-            })
-            .await;
-            if let Some(ticker) = ticker {
-                ticker.clear();
-            }
-            // Replaced by a newer run (aborted): that one owns the page now.
-            if !is_latest() {
-                return;
-            }
-            in_flight.set_value(None);
-            waiting.set(None);
-            elapsed_ms.set(Some(now_ms() - started));
-            let total = versions.with_untracked(Vec::len);
-            announcements.update(|said| {
-                said.push(format!(
-                    "Run over: {total} {} in {}",
-                    if total == 1 { "version" } else { "versions" },
-                    super::format_duration(now_ms() - started)
-                ))
-            });
-            match outcome {
-                Ok(id) => {
-                    if mark_unfinished(versions, variants, results, "the server ended the run first") {
-                        error.set(Some("The run ended before every version finished.".into()));
-                    }
-                    if let Some(id) = &id {
-                        // What ran is what the permalink ticks: the address needs no `v` for it.
-                        ticked.settle(&chosen);
-                        let query = PageQuery {
-                            versions: None,
-                            view: view_mode.get_untracked(),
-                            base: base.get_untracked(),
-                        };
-                        show_in_address_bar(&format!("/s/{id}{}", query.to_search()));
-                        shown_path.set_value(format!("/s/{id}"));
-                    }
-                    permalink.set(id);
-                }
-                // What arrived stays; the versions still out failed with the run.
-                Err(message) => {
-                    // The engine may be gone (or back with other images): the picker says so.
-                    refresh_images();
-                    if results.with_untracked(|all| all.iter().all(HashMap::is_empty)) {
-                        versions.set(Vec::new());
-                    } else {
-                        mark_unfinished(versions, variants, results, &message);
-                    }
-                    error.set(Some(message));
-                }
-            }
-            running.set(false);
-        });
-    });
-
-    let done = Signal::derive(move || results.with(|all| all.iter().map(HashMap::len).sum()));
-    let total = Signal::derive(move || versions.with(Vec::len) * variants.with(Vec::len));
-    let any_cached = move || results.with(|all| all.iter().flat_map(HashMap::values).any(|r| r.cached));
-    // The sections below render anew only when the variants really change.
-    let shown_variants = Memo::new(move |_| variants.get());
-    // One diff budget for all the cells a change renders again (issue 23: the whole page's).
-    super::compare_views::provide_diff_budget(move || {
-        base.track();
-        results.track();
-        shown_view.track();
-        shown_variants.track();
-    });
+    let on_saved = move |id: &str, ran: &[ImageInfo]| {
+        // What ran is what the permalink ticks: the address needs no `v` for it.
+        ticked.settle(ran);
+        show_permalink(id, view_mode, base, shown_path);
+    };
+    // The engine may be gone (or back with other images) after a failed run: the picker says so.
+    let run = run_controller(run_state, input, selected, on_saved, refresh_images);
+    let total = run_state.total();
 
     view! {
         <main class="playground" data-hydrated=move || hydrated.get().then_some("true")>
-            <header class="topbar">
-                <h1><a href="/">"evalgrid"</a></h1>
-                <p class="tagline">"Run PHP on every version at once."</p>
-                <ThemeSwitch/>
-            </header>
+            <TopBar/>
             <section class="input">
-                <div class="editor-column">
-                    <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
-                    <ScriptInputs stdin clock clock_at show/>
-                    <IniVariantsEditor texts=ini_texts/>
-                </div>
+                <ScriptEditor input run run_state clock_at/>
                 <div class="controls">
                     <Transition fallback=|| view! { <p class="loading">"Looking for PHP images…"</p> }>
                         // The first list is awaited (on the server too: the picker is in its
@@ -288,70 +89,231 @@ pub fn Playground(
                             view! { <ImageChoice offered ticked/> }
                         })}
                     </Transition>
-                    <div class="run-row">
-                        <button
-                            class="run-button"
-                            type="button"
-                            on:click=move |_| run.run(false)
-                            title=move || running.get().then_some("Stop this run and start again")
-                            disabled=move || !hydrated.get()
-                        >
-                            {move || if running.get() { "Restart" } else { "Run" }}
-                        </button>
-                        <span class="hint">"Ctrl+Enter"</span>
-                        <Show when=move || any_cached() && !running.get()>
-                            <button
-                                class="link force-run"
-                                type="button"
-                                title="Run every version again instead of showing stored results"
-                                on:click=move |_| run.run(true)
-                            >
-                                "Re-run without cache"
-                            </button>
-                        </Show>
-                        <Show when=move || total.get() != 0>
-                            <RunSummary done total elapsed_ms=elapsed_ms.into() saved_at=saved_at.clone()/>
-                        </Show>
-                    </div>
-                    <ShareLink id=permalink.into()/>
+                    <RunControls run run_state hydrated saved_at/>
+                    <ShareLink id=run_state.permalink.into()/>
                 </div>
             </section>
-            {move || error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
-            <div class="visually-hidden run-announcements" role="status" aria-live="polite">
-                // Keyed by position: each line is added once, so only the new one is read out.
-                <For
-                    each=move || announcements.get().into_iter().enumerate()
-                    key=|(position, _)| *position
-                    children=|(_, text)| view! { <p>{text}</p> }
-                />
-            </div>
+            {move || run_state.error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
+            <RunAnnouncements announcements=run_state.announcements/>
             <Show when=move || total.get() != 0>
                 <ResultToolbar view=view_mode shown=shown_view.into() base versions=versions.into() hide_identical/>
             </Show>
-            {move || {
-                let all = shown_variants.get();
-                // A run with the images' own settings only shows its results as they are.
-                let matrix = all.len() > 1 || all.iter().any(|settings| !settings.is_empty());
-                all.into_iter()
-                    .enumerate()
-                    .map(|(index, settings)| {
-                        let results: Signal<HashMap<String, VersionResult>> = Memo::new(move |_| {
-                            results.with(|all| all.get(index).cloned().unwrap_or_default())
-                        })
-                        .into();
-                        let shown = move || match shown_view.get() {
-                            ResultView::Grid => EitherOf3::A(view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }),
-                            ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
-                            ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
-                        };
-                        match matrix {
-                            true => Either::Left(view! { <VariantSection settings results=shown/> }),
-                            false => Either::Right(shown),
-                        }
-                    })
-                    .collect_view()
-            }}
+            <RunResults run_state shown_view base hide_identical/>
         </main>
+    }
+}
+
+/// What the page starts from: a saved snippet (on a permalink) or the example.
+struct Opened {
+    input: ScriptInput,
+    run_state: RunState,
+    /// When the snippet was first saved (RFC 3339), on a permalink.
+    saved_at: Option<String>,
+    /// Where its fixed clock starts, once saved.
+    clock_at: Option<String>,
+}
+
+impl From<Snippet> for Opened {
+    fn from(snippet: Snippet) -> Self {
+        let (id, saved_at) = match snippet.id.is_empty() {
+            false => (Some(snippet.id), Some(snippet.created_at)),
+            true => (None, None),
+        };
+        let variants = run_variants(&snippet.ini);
+        let input = ScriptInput {
+            code: RwSignal::new(snippet.code),
+            stdin: RwSignal::new(snippet.stdin),
+            clock: RwSignal::new(snippet.clock),
+            show: RwSignal::new(snippet.show),
+            ini_texts: RwSignal::new(variants.iter().map(ini_text).collect()),
+        };
+        Self {
+            input,
+            run_state: RunState::saved(id, snippet.results, variants),
+            saved_at,
+            clock_at: snippet.clock_at,
+        }
+    }
+}
+
+/// The page's name, what it does, and the theme switch.
+#[component]
+fn TopBar() -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <h1><a href="/">"evalgrid"</a></h1>
+            <p class="tagline">"Run PHP on every version at once."</p>
+            <ThemeSwitch/>
+        </header>
+    }
+}
+
+/// The image list on screen (the server's first answer, then each refresh's), the first
+/// answer's resource, and the refresh for the page to call when a run failed.
+fn offered_images() -> (
+    Resource<Result<Vec<ImageInfo>, ServerFnError>>,
+    Offered,
+    impl Fn() + Copy + Send + Sync + 'static,
+) {
+    // The list as the server rendered it; later lists come from `keep_images_fresh`.
+    let images = Resource::new(|| (), |_| list_images());
+    let refreshed = RwSignal::new(None::<Result<Vec<ImageInfo>, String>>);
+    let offered: Offered = Memo::new(move |_| {
+        refreshed
+            .get()
+            .or_else(|| images.get().map(|list| list.map_err(server_message)))
+    });
+    (images, offered, keep_images_fresh(refreshed, offered))
+}
+
+/// The editor column: the code (Ctrl+Enter runs it; the lines the outputs name are marked), the
+/// script's inputs and the ini variants.
+#[component]
+fn ScriptEditor(
+    input: ScriptInput,
+    run: Callback<bool>,
+    run_state: RunState,
+    clock_at: Option<String>,
+) -> impl IntoView {
+    let ScriptInput {
+        code,
+        stdin,
+        clock,
+        show,
+        ini_texts,
+    } = input;
+    let RunState {
+        versions, results, ..
+    } = run_state;
+    // Opcode dumps name lines too, but report nothing wrong there.
+    let line_marks = Signal::derive(move || match show.get().marks_lines() {
+        true => versions.with(|v| results.with(|all| all_reported_lines(v, all))),
+        false => Default::default(),
+    });
+    view! {
+        <div class="editor-column">
+            <CodeEditor code on_run=Callback::new(move |()| run.run(false)) line_marks/>
+            <ScriptInputs stdin clock clock_at show/>
+            <IniVariantsEditor texts=ini_texts/>
+        </div>
+    }
+}
+
+/// The snippet a new page starts from: the example, with the fixed clock.
+fn new_snippet() -> Snippet {
+    Snippet {
+        id: String::new(),
+        code: EXAMPLE.to_owned(),
+        created_at: String::new(),
+        stdin: String::new(),
+        clock: Clock::Saved.as_request(),
+        clock_at: None,
+        show: Show::Output,
+        ini: Vec::new(),
+        results: Vec::new(),
+    }
+}
+
+/// The run button (Restart while a run streams), its shortcut, "Re-run without cache" when a
+/// result came from the cache, and how far the run is.
+#[component]
+fn RunControls(
+    run: Callback<bool>,
+    run_state: RunState,
+    hydrated: RwSignal<bool>,
+    /// When the snippet on screen was first saved, on a permalink.
+    saved_at: Option<String>,
+) -> impl IntoView {
+    let running = run_state.running;
+    let total = run_state.total();
+    view! {
+        <div class="run-row">
+            <button
+                class="run-button"
+                type="button"
+                on:click=move |_| run.run(false)
+                title=move || running.get().then_some("Stop this run and start again")
+                disabled=move || !hydrated.get()
+            >
+                {move || if running.get() { "Restart" } else { "Run" }}
+            </button>
+            <span class="hint">"Ctrl+Enter"</span>
+            <Show when=move || run_state.any_cached() && !running.get()>
+                <button
+                    class="link force-run"
+                    type="button"
+                    title="Run every version again instead of showing stored results"
+                    on:click=move |_| run.run(true)
+                >
+                    "Re-run without cache"
+                </button>
+            </Show>
+            <Show when=move || total.get() != 0>
+                <RunSummary done=run_state.done() total elapsed_ms=run_state.elapsed_ms.into() saved_at=saved_at.clone()/>
+            </Show>
+        </div>
+    }
+}
+
+/// The page's one polite live region: a line per finished version, and one when the run is over.
+#[component]
+fn RunAnnouncements(announcements: RwSignal<Vec<String>>) -> impl IntoView {
+    view! {
+        <div class="visually-hidden run-announcements" role="status" aria-live="polite">
+            // Keyed by position: each line is added once, so only the new one is read out.
+            <For
+                each=move || announcements.get().into_iter().enumerate()
+                key=|(position, _)| *position
+                children=|(_, text)| view! { <p>{text}</p> }
+            />
+        </div>
+    }
+}
+
+/// The run's results in the chosen view, a section per ini variant when the run has variants.
+#[component]
+fn RunResults(
+    run_state: RunState,
+    shown_view: Memo<ResultView>,
+    base: RwSignal<Option<String>>,
+    hide_identical: RwSignal<bool>,
+) -> impl IntoView {
+    let RunState {
+        versions,
+        variants,
+        results,
+        waiting,
+        ..
+    } = run_state;
+    // The sections render anew only when the variants really change.
+    let shown_variants = Memo::new(move |_| variants.get());
+    // One diff budget for all the cells a change renders again (issue 23: the whole page's).
+    super::compare_views::provide_diff_budget(move || {
+        base.track();
+        results.track();
+        shown_view.track();
+        shown_variants.track();
+    });
+    move || {
+        let all = shown_variants.get();
+        // A run with the images' own settings only shows its results as they are.
+        let matrix = all.len() > 1 || all.iter().any(|settings| !settings.is_empty());
+        all.into_iter()
+            .enumerate()
+            .map(|(index, settings)| {
+                let results: Signal<HashMap<String, VersionResult>> =
+                    Memo::new(move |_| results.with(|all| all.get(index).cloned().unwrap_or_default())).into();
+                let shown = move || match shown_view.get() {
+                    ResultView::Grid => EitherOf3::A(view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }),
+                    ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
+                    ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
+                };
+                match matrix {
+                    true => Either::Left(view! { <VariantSection settings results=shown/> }),
+                    false => Either::Right(shown),
+                }
+            })
+            .collect_view()
     }
 }
 
@@ -453,7 +415,7 @@ const RETRY_EVERY_SECS: u32 = 5;
 fn keep_images_fresh(
     refreshed: RwSignal<Option<Result<Vec<ImageInfo>, String>>>,
     offered: Offered,
-) -> impl Fn() + Copy + 'static {
+) -> impl Fn() + Copy + Send + Sync + 'static {
     let asking = StoredValue::new(false);
     let refresh = move || {
         if asking.get_value() {
@@ -494,32 +456,6 @@ fn keep_images_fresh(
     refresh
 }
 
-/// "PHP 8.4.27 finished: ok", "PHP 7.4.33 finished: exit 255 (cached)", "PHP 8.4.27 with
-/// opcache.jit=tracing finished: ok".
-fn finished_text(result: &VersionResult) -> String {
-    let cached = if result.cached { " (cached)" } else { "" };
-    let under = match result.ini.is_empty() {
-        true => String::new(),
-        false => format!(" with {}", variant_label(&result.ini)),
-    };
-    format!(
-        "PHP {}{under} finished: {}{cached}",
-        result.php_version,
-        badge_text(result)
-    )
-}
-
-/// The run body's `ini` from the editor's texts: none for one empty variant (the images' own
-/// settings), else each variant's settings; or which variant does not read, and why.
-fn request_ini(texts: &[String]) -> Result<Vec<IniSettings>, String> {
-    let variants = texts
-        .iter()
-        .enumerate()
-        .map(|(index, text)| parse_ini_text(text).map_err(|why| format!("ini variant {}, {why}", index + 1)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(normalize_ini(variants))
-}
-
 /// The lines any variant's output names, each with the first variant's tooltip.
 fn all_reported_lines(
     versions: &[ImageInfo],
@@ -532,52 +468,6 @@ fn all_reported_lines(
         }
     }
     lines.into_iter().collect()
-}
-
-/// The run in flight's request, to abort; only ever set in the browser.
-type InFlight = StoredValue<Option<SendWrapper<web_sys::AbortController>>>;
-
-fn abort_run(in_flight: InFlight) {
-    if let Some(controller) = in_flight.try_update_value(Option::take).flatten() {
-        controller.abort();
-    }
-}
-
-/// Gives each version and variant of the run still without a result a failed one that says
-/// why; true if there was any.
-fn mark_unfinished(
-    versions: RwSignal<Vec<ImageInfo>>,
-    variants: RwSignal<Vec<IniSettings>>,
-    results: RwSignal<Vec<HashMap<String, VersionResult>>>,
-    why: &str,
-) -> bool {
-    let run = versions.get_untracked();
-    let variants = variants.get_untracked();
-    let mut any = false;
-    results.update(|all| {
-        for (arrived, settings) in all.iter_mut().zip(&variants) {
-            let missing: Vec<&ImageInfo> = run
-                .iter()
-                .filter(|info| !arrived.contains_key(&info.image))
-                .collect();
-            for info in missing {
-                any = true;
-                let result = VersionResult {
-                    ini: settings.clone(),
-                    ..unfinished(info, why)
-                };
-                arrived.insert(info.image.clone(), result);
-            }
-        }
-    });
-    any
-}
-
-fn unfinished(info: &ImageInfo, why: &str) -> VersionResult {
-    VersionResult {
-        message: Some(format!("no result: {why}")),
-        ..VersionResult::new(info.image.clone(), info.php_version.clone(), Status::Error)
-    }
 }
 
 /// The version a saved result ran on, as the results views list versions.
@@ -631,6 +521,23 @@ fn keep_in_address(
     on_cleanup(move || listener.remove());
 }
 
+/// The run's permalink `id` in the address bar, with the page's tab and diff base, and as the
+/// path of the page on screen.
+fn show_permalink(
+    id: &str,
+    view_mode: RwSignal<Option<ResultView>>,
+    base: RwSignal<Option<String>>,
+    shown_path: StoredValue<String>,
+) {
+    let query = PageQuery {
+        versions: None,
+        view: view_mode.get_untracked(),
+        base: base.get_untracked(),
+    };
+    show_in_address_bar(&format!("/s/{id}{}", query.to_search()));
+    shown_path.set_value(format!("/s/{id}"));
+}
+
 /// Puts the permalink in the address bar without reloading or leaving the page.
 fn show_in_address_bar(path: &str) {
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
@@ -644,8 +551,4 @@ pub(super) fn server_message(error: ServerFnError) -> String {
         ServerFnError::ServerError(message) => message,
         other => other.to_string(),
     }
-}
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
 }

@@ -139,38 +139,7 @@ fn MinorGroupView(
     let entries = group
         .entries
         .into_iter()
-        .map(|entry| {
-            let name = entry.image.clone();
-            let checked = {
-                let name = name.clone();
-                move || ticked.is_ticked(&name)
-            };
-            let click = move |event: leptos::ev::MouseEvent| {
-                let on = event_target_checked(&event);
-                images.with_untracked(|all| {
-                    let names = match anchor.get_value() {
-                        Some(from) if event.shift_key() => range(all, &from, &name),
-                        _ => vec![name.clone()],
-                    };
-                    ticked.set(all, &names, on);
-                });
-                anchor.set_value(Some(name.clone()));
-            };
-            view! {
-                <label class="version" title=entry.title>
-                    // The attribute for the server's HTML, the property once it is live.
-                    <input
-                        type="checkbox"
-                        value=entry.image
-                        checked=checked.clone()
-                        prop:checked=checked
-                        on:click=click
-                    />
-                    <span class="version-number">{entry.version}</span>
-                    {(!entry.detail.is_empty()).then(|| view! { <span class="version-detail">{entry.detail}</span> })}
-                </label>
-            }
-        })
+        .map(|entry| view! { <VersionCheckbox entry images ticked anchor/> })
         .collect_view();
     let branch = group.branch.clone();
     view! {
@@ -191,6 +160,46 @@ fn MinorGroupView(
             </div>
             <div class="versions">{entries}</div>
         </div>
+    }
+}
+
+/// One version's checkbox; a shift-click ticks or unticks the range from the last one clicked.
+#[component]
+fn VersionCheckbox(
+    entry: PickerEntry,
+    images: Signal<Vec<ImageInfo>>,
+    ticked: VersionSelection,
+    anchor: StoredValue<Option<String>>,
+) -> impl IntoView {
+    let name = entry.image.clone();
+    let checked = {
+        let name = name.clone();
+        move || ticked.is_ticked(&name)
+    };
+    let click = move |event: leptos::ev::MouseEvent| {
+        let on = event_target_checked(&event);
+        images.with_untracked(|all| {
+            let names = match anchor.get_value() {
+                Some(from) if event.shift_key() => range(all, &from, &name),
+                _ => vec![name.clone()],
+            };
+            ticked.set(all, &names, on);
+        });
+        anchor.set_value(Some(name.clone()));
+    };
+    view! {
+        <label class="version" title=entry.title>
+            // The attribute for the server's HTML, the property once it is live.
+            <input
+                type="checkbox"
+                value=entry.image
+                checked=checked.clone()
+                prop:checked=checked
+                on:click=click
+            />
+            <span class="version-number">{entry.version}</span>
+            {(!entry.detail.is_empty()).then(|| view! { <span class="version-detail">{entry.detail}</span> })}
+        </label>
     }
 }
 

@@ -4,7 +4,7 @@
 //! instances at once agree on one id, the cache keeps its bound; a damaged, missing or
 //! unreachable database stops the start with a clear error.
 
-mod common;
+use crate::common;
 
 use app::model::{IniSettings, RunResponse, Status, VersionResult};
 use app::store::Store;

@@ -1,7 +1,7 @@
 //! Behind a reverse proxy: the per-client quotas count the client the trusted proxy names, never
 //! the proxy, and a client cannot name itself.
 
-mod common;
+use crate::common;
 
 use common::balancer::Balancer;
 use common::server_process::ServerProcess;

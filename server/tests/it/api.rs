@@ -1,7 +1,7 @@
 //! The HTTP API and the server-rendered page, served by the real router on a real port, with a
 //! real runner on the real Docker engine.
 
-mod common;
+use crate::common;
 
 use app::model::{ImageInfo, RunLine, RunResponse, Status, VersionResult};
 use common::server_process::ServerProcess;
@@ -582,7 +582,7 @@ async fn server_with_every_shape() -> TestServer {
 async fn a_script_that_depends_on_the_images_ini_is_grouped_by_version_not_by_image() {
     let server = server_with_every_shape().await;
     // Issue 29's snippet: assertions, trace arguments, short tags.
-    let code = include_str!("../../runner/tests/fixtures/depends_on_php_ini.php");
+    let code = include_str!("../../../runner/tests/fixtures/depends_on_php_ini.php");
     let images: Vec<ImageInfo> = server.get("/api/images").await.json().await.unwrap();
     let run: Vec<ImageInfo> = images
         .into_iter()

@@ -1,7 +1,7 @@
 //! Responses are compressed for clients that accept it — pages, static files such as the WASM,
 //! JSON — but never the run stream, whose lines must reach the page as soon as they are written.
 
-mod common;
+use crate::common;
 
 use common::{run_body, TestServer};
 use reqwest::StatusCode;

@@ -2,7 +2,7 @@
 //! slot, first come first served, and are told where they stand; a full line or a client over its
 //! share is turned away at once.
 
-mod common;
+use crate::common;
 
 use app::model::{RunLine, RunResponse, Status, Waiting};
 use common::client::RunStream;

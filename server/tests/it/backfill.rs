@@ -3,7 +3,7 @@
 //! the first list a server ever sees are not re-run. Each test offers a repository of its own,
 //! tagged from the local PHP images and untagged at the end, also when it fails.
 
-mod common;
+use crate::common;
 
 use common::tags::{offers, Tags};
 use common::{fresh_database, TestServer};

@@ -2,7 +2,7 @@
 //! being stopped or killed. On the real engine; the engine's absence is simulated by an
 //! [`EngineProxy`] in front of it, so its containers stay observable.
 
-mod common;
+use crate::common;
 
 use app::model::{Status, VersionResult};
 use common::engine_proxy::EngineProxy;

@@ -2,7 +2,7 @@
 //! registry on loopback; the image is offered without a restart; failed pulls say why and
 //! leave nothing behind.
 
-mod common;
+use crate::common;
 
 use app::model::ImageInfo;
 use common::registry::Registry;

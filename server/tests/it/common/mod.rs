@@ -13,7 +13,7 @@ pub mod tags;
 pub mod tls_engine;
 
 use clap::Parser;
-use server::{leptos_options, serve, AppState, Config};
+use server::{leptos_options, Config, Server};
 
 pub use client::{run_body, Client};
 pub use runner::testing::{fresh_instance_id, Containers};
@@ -68,13 +68,7 @@ impl TestServer {
         } else {
             &["--backfill-per-minute", "0"]
         };
-        // Single-use containers unless a test, or the environment (EVALGRID_ISOLATION), asks for
-        // another isolation.
-        let isolation: &[&str] =
-            match flags.contains(&"--isolation") || std::env::var_os("EVALGRID_ISOLATION").is_some() {
-                true => &[],
-                false => &["--isolation", "containers"],
-            };
+        let isolation = isolation_flags(flags);
         // A database of its own, so that no test sees another's cached results.
         let database = fresh_database();
         let database_flag = ["--database", database.to_str().unwrap()];
@@ -102,23 +96,15 @@ impl TestServer {
             .chain(database_flag.iter().copied())
             .chain(flags.iter().copied());
         let config = Config::parse_from(args);
-        let runner = runner::Runner::new(config.runner_config());
-        let store = app::store::Store::open(&config.storage.database, true)
-            .await
-            .unwrap();
         let mut leptos_options = leptos_options();
         if let Some(root) = site_root {
             leptos_options.site_root = root.to_str().unwrap().into();
         }
-        let state = AppState::new(&config, leptos_options, runner, store);
-        server::backfill::spawn(
-            state.clone(),
-            config.capacity.backfill_per_minute,
-            tokio_util::sync::CancellationToken::new(),
-        );
+        // main's own start-up: the sweep, the isolation check, --pull, the pool and the backfill.
+        let server = Server::start(&config, leptos_options).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { serve(listener, state, std::future::pending()).await.unwrap() });
+        tokio::spawn(server.serve(listener, tokio_util::sync::CancellationToken::new()));
         Self {
             client: Client::of(&base),
             base,

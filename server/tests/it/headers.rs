@@ -3,7 +3,7 @@
 //! one on the page's own scripts, fresh for every request. Only the embed (`/e/{id}`) may be
 //! framed; everything else refuses it by the policy and by `X-Frame-Options`.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::StatusCode;

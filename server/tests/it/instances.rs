@@ -3,7 +3,7 @@
 //! one on a remote engine over TLS. All of it on loopback, started by the test and stopped at
 //! its end, also when it fails.
 
-mod common;
+use crate::common;
 
 use common::balancer::Balancer;
 use common::postgres::Postgres;

@@ -5,7 +5,7 @@
 //! run can write is tried here; the profile refuses the ones through memfds, `execveat` on a
 //! file descriptor and executable SysV shared memory, and the mounts refuse the rest.
 
-use crate::attack;
+use super::attack;
 use crate::common::TestServer;
 
 /// A 160-byte static x86_64 ELF of one segment that writes "native\n" to stdout and exits,

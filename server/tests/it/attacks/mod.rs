@@ -3,8 +3,7 @@
 //! `ok`, the server must answer the next request normally, and no container may be left.
 //! SECURITY.md lists each attack with its observed outcome.
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 
 // The findings of each hostile-user pass, a module each (SECURITY.md's findings table).
 mod native_code;

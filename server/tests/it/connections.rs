@@ -3,7 +3,7 @@
 //! connection caps hold, and a long streaming run is not mistaken for an idle connection. Raw
 //! TCP clients, so the test controls every byte and every pause.
 
-mod common;
+use crate::common;
 
 use common::{run_body, TestServer};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -2,7 +2,7 @@
 //! loopback TCP with TLS client certificates (`--docker-host tcp://…`, `--docker-tls-verify`,
 //! `--docker-cert-path`), sharing no socket with the machine's engine.
 
-mod common;
+use crate::common;
 
 use common::tls_engine::TlsEngine;
 use common::TestServer;
