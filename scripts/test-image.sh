@@ -97,7 +97,8 @@ for (image, status, stdout), minor in zip(got, ["8.2.", "8.4."]):
     assert status == "ok" and stdout.startswith(minor) and stdout.endswith(" as non-root"), got
 print("[image] ran through the image:", got, file=sys.stderr)
 PY
-curl -sf "http://127.0.0.1:$PORT/" | grep -q '<title>' || { log "FAIL: no page"; exit 1; }
+# Read whole before looking: `curl | grep -q` under pipefail fails when grep stops reading first.
+page=$(curl -sf "http://127.0.0.1:$PORT/") && grep -q '<title>' <<<"$page" || { log "FAIL: no page"; exit 1; }
 # Its containers are the instance's, and go with it.
 "${COMPOSE[@]}" stop --timeout 30 >/dev/null 2>&1
 left=$(docker ps -aq --filter "label=dev.evalgrid.instance=$INSTANCE" | wc -l)
