@@ -69,6 +69,36 @@ pub fn version_key(image: &str) -> String {
     }
 }
 
+/// The address keys of a list of images: each image's [`version_key`], except where two images
+/// share one (`php:8.2` and `php:8.2-cli`, different images of one version, are both `8.2`):
+/// those go by their full names, so that each key names one image of the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressKeys {
+    /// The short keys more than one image of the list has.
+    shared: std::collections::HashSet<String>,
+}
+
+impl AddressKeys {
+    pub fn of<'a>(images: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        let shared = images
+            .into_iter()
+            .map(version_key)
+            .filter(|key| !seen.insert(key.clone()))
+            .collect();
+        Self { shared }
+    }
+
+    /// `image`'s key in the address.
+    pub fn key(&self, image: &str) -> String {
+        let short = version_key(image);
+        match self.shared.contains(&short) {
+            true => image.to_owned(),
+            false => short,
+        }
+    }
+}
+
 impl PageQuery {
     /// Reads the query from its parameters (`get` looks one up, already percent-decoded).
     pub fn from_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
@@ -175,6 +205,18 @@ fn decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_images_with_one_short_key_go_by_their_full_names_and_the_others_keep_theirs() {
+        let keys = AddressKeys::of(["php:8.2", "php:8.2-cli", "php:8.4-cli", "php:8.4-cli-alpine"]);
+        assert_eq!(keys.key("php:8.2"), "php:8.2");
+        assert_eq!(keys.key("php:8.2-cli"), "php:8.2-cli");
+        assert_eq!(keys.key("php:8.4-cli"), "8.4");
+        assert_eq!(keys.key("php:8.4-cli-alpine"), "8.4-alpine");
+        // Alone, each has its short key, as addresses saved before had it.
+        assert_eq!(AddressKeys::of(["php:8.2", "php:8.4-cli"]).key("php:8.2"), "8.2");
+        assert_eq!(AddressKeys::of(["php:8.2-cli"]).key("php:8.2-cli"), "8.2");
+    }
 
     #[test]
     fn official_images_get_short_keys_and_others_keep_their_name() {

@@ -93,7 +93,7 @@ pub fn today() -> String {
 
 /// The civil date of a day counted from 1970-01-01, so that the page needs no date crate.
 fn iso_date(days: i64) -> String {
-    let (year, month, day) = crate::model::civil_from_days(days);
+    let (year, month, day) = spec::civil_from_days(days);
     format!("{year:04}-{month:02}-{day:02}")
 }
 

@@ -3,7 +3,7 @@
 //! room at once wait in [`crate::line`], fair between clients; only the run at the head
 //! reserves room, so two runs never each hold part of what both need, and none is overtaken.
 
-use crate::container::{self, Reserved};
+use crate::prepared::{self, Reserved};
 use crate::{line, slots, AdmitError, ClientKey, Image, Runner};
 use futures::stream::Stream;
 use std::time::Duration;
@@ -218,7 +218,7 @@ impl Runner {
         let for_workers = pooled && self.pool.reusable();
         let since = Instant::now();
         loop {
-            let taken: Vec<Option<container::Prepared>> = images
+            let taken: Vec<Option<prepared::Prepared>> = images
                 .iter()
                 .map(|image| if pooled { self.pool.take(image) } else { None })
                 .collect();

@@ -21,7 +21,6 @@ use std::pin::Pin;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) type BoxStream<'a, T> = Pin<Box<dyn futures::Stream<Item = T> + Send + 'a>>;
 
 /// How a container stands, as the engine sees it.
@@ -41,34 +40,29 @@ pub(crate) struct ImageSummary {
 }
 
 /// What the runner asks of a container engine.
+#[async_trait::async_trait]
 pub(crate) trait Backend: Send + Sync + 'static {
     /// Whether the engine answers.
-    fn ping(&self) -> BoxFuture<'_, Result<(), ConnectError>>;
+    async fn ping(&self) -> Result<(), ConnectError>;
     /// Creates a container; returns its id.
-    fn create(&self, body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>>;
+    async fn create(&self, body: ContainerCreateBody) -> Result<String, RunError>;
     /// Attaches to a created container's stdin, stdout and stderr.
-    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>>;
-    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>>;
+    async fn attach(&self, id: &str) -> Result<AttachContainerResults, RunError>;
+    async fn start(&self, id: &str) -> Result<(), RunError>;
     /// Extracts the tar `archive` into `path` of a (created) container.
-    fn upload<'a>(
-        &'a self,
-        id: &'a str,
-        path: &'a str,
-        archive: Vec<u8>,
-    ) -> BoxFuture<'a, Result<(), RunError>>;
+    async fn upload(&self, id: &str, path: &str, archive: Vec<u8>) -> Result<(), RunError>;
     /// The file or directory at `path` of a (created) container as a tar archive; `None`
     /// when there is nothing there.
-    fn download<'a>(&'a self, id: &'a str, path: &'a str)
-        -> BoxFuture<'a, Result<Option<Vec<u8>>, RunError>>;
+    async fn download(&self, id: &str, path: &str) -> Result<Option<Vec<u8>>, RunError>;
     /// Resolves once the engine sees the container stopped (at once when it cannot tell).
-    fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()>;
-    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>>;
+    async fn wait_stopped(&self, id: &str);
+    async fn inspect(&self, id: &str) -> Result<ContainerState, RunError>;
     /// Kills and removes a container; one that does not exist counts as removed.
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    async fn remove(&self, id: &str) -> Result<(), String>;
     /// The ids of the containers carrying [`MANAGED_LABEL`] and `instance` as their
     /// [`INSTANCE_LABEL`], running or not.
-    fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>>;
-    fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>>;
+    async fn containers_of(&self, instance: &str) -> Result<Vec<String>, DiscoverError>;
+    async fn images(&self) -> Result<Vec<ImageSummary>, DiscoverError>;
     /// Pulls `reference` (with its tag) from its registry, reporting progress as it goes.
     fn pull<'a>(&'a self, reference: &'a str) -> BoxStream<'a, Result<PullProgress, PullError>>;
 }
@@ -117,27 +111,26 @@ impl DockerBackend {
     }
 }
 
+#[async_trait::async_trait]
 impl Backend for DockerBackend {
-    fn ping(&self) -> BoxFuture<'_, Result<(), ConnectError>> {
-        Box::pin(counted(
-            "ping",
-            async move { self.engine.docker().await.map(drop) },
-        ))
+    async fn ping(&self) -> Result<(), ConnectError> {
+        counted("ping", async move { self.engine.docker().await.map(drop) }).await
     }
 
-    fn create(&self, body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>> {
-        Box::pin(counted("create", async move {
+    async fn create(&self, body: ContainerCreateBody) -> Result<String, RunError> {
+        counted("create", async move {
             let docker = self.engine.docker().await?;
             let created = docker
                 .create_container(None, body)
                 .await
                 .map_err(RunError::Create)?;
             Ok(created.id)
-        }))
+        })
+        .await
     }
 
-    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>> {
-        Box::pin(counted("attach", async move {
+    async fn attach(&self, id: &str) -> Result<AttachContainerResults, RunError> {
+        counted("attach", async move {
             let options = AttachContainerOptionsBuilder::new()
                 .stdin(true)
                 .stdout(true)
@@ -149,38 +142,32 @@ impl Backend for DockerBackend {
                 .attach_container(id, Some(options))
                 .await
                 .map_err(RunError::Attach)
-        }))
+        })
+        .await
     }
 
-    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(counted("start", async move {
+    async fn start(&self, id: &str) -> Result<(), RunError> {
+        counted("start", async move {
             let docker = self.engine.docker().await?;
             docker.start_container(id, None).await.map_err(RunError::Start)
-        }))
+        })
+        .await
     }
 
-    fn upload<'a>(
-        &'a self,
-        id: &'a str,
-        path: &'a str,
-        archive: Vec<u8>,
-    ) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(counted("upload", async move {
+    async fn upload(&self, id: &str, path: &str, archive: Vec<u8>) -> Result<(), RunError> {
+        counted("upload", async move {
             let docker = self.engine.docker().await?;
             let options = UploadToContainerOptionsBuilder::new().path(path).build();
             docker
                 .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
                 .await
                 .map_err(RunError::InstallTool)
-        }))
+        })
+        .await
     }
 
-    fn download<'a>(
-        &'a self,
-        id: &'a str,
-        path: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, RunError>> {
-        Box::pin(counted("download", async move {
+    async fn download(&self, id: &str, path: &str) -> Result<Option<Vec<u8>>, RunError> {
+        counted("download", async move {
             let docker = self.engine.docker().await?;
             let options = DownloadFromContainerOptionsBuilder::new().path(path).build();
             let mut archive = Vec::new();
@@ -195,24 +182,23 @@ impl Backend for DockerBackend {
                 }
             }
             Ok(Some(archive))
-        }))
-    }
-
-    fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let Ok(docker) = self.engine.docker().await else {
-                return;
-            };
-            let options = WaitContainerOptionsBuilder::new()
-                .condition("not-running")
-                .build();
-            // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
-            let _ = docker.wait_container(id, Some(options)).next().await;
         })
+        .await
     }
 
-    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>> {
-        Box::pin(counted("inspect", async move {
+    async fn wait_stopped(&self, id: &str) {
+        let Ok(docker) = self.engine.docker().await else {
+            return;
+        };
+        let options = WaitContainerOptionsBuilder::new()
+            .condition("not-running")
+            .build();
+        // A non-zero exit arrives as an Err (DockerContainerWaitError); inspect has the facts.
+        let _ = docker.wait_container(id, Some(options)).next().await;
+    }
+
+    async fn inspect(&self, id: &str) -> Result<ContainerState, RunError> {
+        counted("inspect", async move {
             let docker = self.engine.docker().await?;
             let inspected = docker
                 .inspect_container(id, None)
@@ -228,11 +214,12 @@ impl Backend for DockerBackend {
                     .as_deref()
                     .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
             })
-        }))
+        })
+        .await
     }
 
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(counted("remove", async move {
+    async fn remove(&self, id: &str) -> Result<(), String> {
+        counted("remove", async move {
             let docker = self.engine.docker().await.map_err(|error| error.to_string())?;
             let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
             match docker.remove_container(id, Some(options)).await {
@@ -241,11 +228,12 @@ impl Backend for DockerBackend {
                 }
                 Err(error) => Err(error.to_string()),
             }
-        }))
+        })
+        .await
     }
 
-    fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>> {
-        Box::pin(counted("list_containers", async move {
+    async fn containers_of(&self, instance: &str) -> Result<Vec<String>, DiscoverError> {
+        counted("list_containers", async move {
             let docker = self.engine.docker().await?;
             // Several label filters must all match.
             let instance_label = format!("{INSTANCE_LABEL}={instance}");
@@ -262,11 +250,12 @@ impl Backend for DockerBackend {
                 .into_iter()
                 .filter_map(|container| container.id)
                 .collect())
-        }))
+        })
+        .await
     }
 
-    fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>> {
-        Box::pin(counted("list_images", async move {
+    async fn images(&self) -> Result<Vec<ImageSummary>, DiscoverError> {
+        counted("list_images", async move {
             let docker = self.engine.docker().await?;
             let summaries = docker
                 .list_images(Some(ListImagesOptionsBuilder::new().build()))
@@ -279,7 +268,8 @@ impl Backend for DockerBackend {
                     tags: summary.repo_tags,
                 })
                 .collect())
-        }))
+        })
+        .await
     }
 
     fn pull<'a>(&'a self, reference: &'a str) -> BoxStream<'a, Result<PullProgress, PullError>> {

@@ -4,7 +4,7 @@
 //! the shell's closing lines. It counts what a test wants to know: containers alive now and at
 //! most, created, removed. The real-engine tests stay the proof of the Docker side.
 
-use crate::backend::{Backend, BoxFuture, ContainerState, ImageSummary};
+use crate::backend::{Backend, ContainerState, ImageSummary};
 use crate::{usage, ConnectError, DiscoverError, Image, RunError};
 use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::models::ContainerCreateBody;
@@ -151,197 +151,173 @@ impl FakeEngine {
     }
 }
 
+#[async_trait::async_trait]
 impl Backend for FakeEngine {
-    fn ping(&self) -> BoxFuture<'_, Result<(), ConnectError>> {
-        Box::pin(async { Ok(()) })
+    async fn ping(&self) -> Result<(), ConnectError> {
+        Ok(())
     }
 
-    fn create(&self, body: ContainerCreateBody) -> BoxFuture<'_, Result<String, RunError>> {
-        Box::pin(async move {
-            tokio::task::yield_now().await;
+    async fn create(&self, body: ContainerCreateBody) -> Result<String, RunError> {
+        tokio::task::yield_now().await;
+        let mut state = self.state.lock().unwrap();
+        if state.failing_creates > 0 {
+            state.failing_creates -= 1;
+            return Err(RunError::Create(Self::refused("no such image")));
+        }
+        state.next_id += 1;
+        state.created += 1;
+        let id = format!("fake-{}", state.next_id);
+        let instance = body
+            .labels
+            .and_then(|mut labels| labels.remove(crate::INSTANCE_LABEL))
+            .unwrap_or_default();
+        let container = Container {
+            instance,
+            ..Container::default()
+        };
+        state.containers.insert(id.clone(), container);
+        state.most_alive = state.most_alive.max(state.containers.len());
+        Ok(id)
+    }
+
+    async fn attach(&self, id: &str) -> Result<AttachContainerResults, RunError> {
+        let mut state = self.state.lock().unwrap();
+        let container = state
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| RunError::Attach(Self::refused("no such container")))?;
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        container.stdin = Some(theirs);
+        container.output = Some(sender);
+        let output = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|chunk| (chunk, receiver))
+        });
+        Ok(AttachContainerResults {
+            output: Box::pin(output),
+            input: Box::pin(ours),
+        })
+    }
+
+    async fn upload(&self, _id: &str, _path: &str, _archive: Vec<u8>) -> Result<(), RunError> {
+        let hangs = {
             let mut state = self.state.lock().unwrap();
-            if state.failing_creates > 0 {
-                state.failing_creates -= 1;
-                return Err(RunError::Create(Self::refused("no such image")));
+            if state.failing_uploads > 0 {
+                state.failing_uploads -= 1;
+                return Err(RunError::InstallTool(Self::refused("upload refused")));
             }
-            state.next_id += 1;
-            state.created += 1;
-            let id = format!("fake-{}", state.next_id);
-            let instance = body
-                .labels
-                .and_then(|mut labels| labels.remove(crate::INSTANCE_LABEL))
-                .unwrap_or_default();
-            let container = Container {
-                instance,
-                ..Container::default()
-            };
-            state.containers.insert(id.clone(), container);
-            state.most_alive = state.most_alive.max(state.containers.len());
-            Ok(id)
-        })
+            let hangs = state.hanging_uploads > 0;
+            state.hanging_uploads = state.hanging_uploads.saturating_sub(1);
+            hangs
+        };
+        if hangs {
+            std::future::pending::<()>().await;
+        }
+        Ok(())
     }
 
-    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<AttachContainerResults, RunError>> {
-        Box::pin(async move {
+    async fn download(&self, _id: &str, _path: &str) -> Result<Option<Vec<u8>>, RunError> {
+        Ok(None)
+    }
+
+    async fn start(&self, id: &str) -> Result<(), RunError> {
+        let hangs = {
             let mut state = self.state.lock().unwrap();
-            let container = state
-                .containers
-                .get_mut(id)
-                .ok_or_else(|| RunError::Attach(Self::refused("no such container")))?;
-            let (ours, theirs) = tokio::io::duplex(64 * 1024);
-            let (sender, receiver) = mpsc::unbounded_channel();
-            container.stdin = Some(theirs);
-            container.output = Some(sender);
-            let output = futures::stream::unfold(receiver, |mut receiver| async move {
-                receiver.recv().await.map(|chunk| (chunk, receiver))
-            });
-            Ok(AttachContainerResults {
-                output: Box::pin(output),
-                input: Box::pin(ours),
-            })
-        })
-    }
-
-    fn upload<'a>(
-        &'a self,
-        _id: &'a str,
-        _path: &'a str,
-        _archive: Vec<u8>,
-    ) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async move {
-            let hangs = {
-                let mut state = self.state.lock().unwrap();
-                if state.failing_uploads > 0 {
-                    state.failing_uploads -= 1;
-                    return Err(RunError::InstallTool(Self::refused("upload refused")));
+            let hangs = state.hanging_starts > 0;
+            state.hanging_starts = state.hanging_starts.saturating_sub(1);
+            hangs
+        };
+        if hangs {
+            std::future::pending::<()>().await;
+        }
+        let mut state = self.state.lock().unwrap();
+        let container = state
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| RunError::Start(Self::refused("no such container")))?;
+        let (Some(mut stdin), Some(output)) = (container.stdin.take(), container.output.take()) else {
+            return Err(RunError::Start(Self::refused("not attached")));
+        };
+        let (exited, _) = watch::channel(None);
+        container.exited = Some(exited.clone());
+        let script = self.script.clone();
+        container.process = Some(tokio::spawn(async move {
+            let mut code = String::new();
+            if stdin.read_to_string(&mut code).await.is_err() {
+                return;
+            }
+            match script(&code) {
+                Script::Hangs => std::future::pending::<()>().await,
+                Script::Prints { stdout, after } => {
+                    tokio::time::sleep(after).await;
+                    let (end, report) = usage::closing_lines(0, 1000, 1 << 20);
+                    let mut printed = stdout.as_bytes().to_vec();
+                    printed.extend(end);
+                    let _ = output.send(Ok(LogOutput::StdOut {
+                        message: printed.into(),
+                    }));
+                    let _ = output.send(Ok(LogOutput::StdErr {
+                        message: report.into(),
+                    }));
+                    let _ = exited.send(Some(0));
                 }
-                let hangs = state.hanging_uploads > 0;
-                state.hanging_uploads = state.hanging_uploads.saturating_sub(1);
-                hangs
-            };
-            if hangs {
-                std::future::pending::<()>().await;
             }
-            Ok(())
+        }));
+        Ok(())
+    }
+
+    async fn wait_stopped(&self, id: &str) {
+        let exited = self
+            .state
+            .lock()
+            .unwrap()
+            .containers
+            .get(id)
+            .and_then(|c| c.exited.clone());
+        if let Some(exited) = exited {
+            let mut watching = exited.subscribe();
+            let _ = watching.wait_for(Option::is_some).await;
+        }
+    }
+
+    async fn inspect(&self, id: &str) -> Result<ContainerState, RunError> {
+        let state = self.state.lock().unwrap();
+        let container = state
+            .containers
+            .get(id)
+            .ok_or_else(|| RunError::Inspect(Self::refused("no such container")))?;
+        let exit_code = container.exited.as_ref().and_then(|exited| *exited.borrow());
+        Ok(ContainerState {
+            running: exit_code.is_none(),
+            exit_code,
+            ..Default::default()
         })
     }
 
-    fn download<'a>(
-        &'a self,
-        _id: &'a str,
-        _path: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, RunError>> {
-        Box::pin(async { Ok(None) })
-    }
-
-    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async move {
-            let hangs = {
-                let mut state = self.state.lock().unwrap();
-                let hangs = state.hanging_starts > 0;
-                state.hanging_starts = state.hanging_starts.saturating_sub(1);
-                hangs
-            };
-            if hangs {
-                std::future::pending::<()>().await;
+    async fn remove(&self, id: &str) -> Result<(), String> {
+        tokio::task::yield_now().await;
+        let mut state = self.state.lock().unwrap();
+        if state.failing_removals > 0 {
+            state.failing_removals -= 1;
+            state.refused_removals += 1;
+            return Err("the engine is away".into());
+        }
+        if let Some(container) = state.containers.remove(id) {
+            if let Some(process) = container.process {
+                process.abort();
             }
-            let mut state = self.state.lock().unwrap();
-            let container = state
-                .containers
-                .get_mut(id)
-                .ok_or_else(|| RunError::Start(Self::refused("no such container")))?;
-            let (Some(mut stdin), Some(output)) = (container.stdin.take(), container.output.take()) else {
-                return Err(RunError::Start(Self::refused("not attached")));
-            };
-            let (exited, _) = watch::channel(None);
-            container.exited = Some(exited.clone());
-            let script = self.script.clone();
-            container.process = Some(tokio::spawn(async move {
-                let mut code = String::new();
-                if stdin.read_to_string(&mut code).await.is_err() {
-                    return;
-                }
-                match script(&code) {
-                    Script::Hangs => std::future::pending::<()>().await,
-                    Script::Prints { stdout, after } => {
-                        tokio::time::sleep(after).await;
-                        let (end, report) = usage::closing_lines(0, 1000, 1 << 20);
-                        let mut printed = stdout.as_bytes().to_vec();
-                        printed.extend(end);
-                        let _ = output.send(Ok(LogOutput::StdOut {
-                            message: printed.into(),
-                        }));
-                        let _ = output.send(Ok(LogOutput::StdErr {
-                            message: report.into(),
-                        }));
-                        let _ = exited.send(Some(0));
-                    }
-                }
-            }));
-            Ok(())
-        })
+            state.removed += 1;
+        }
+        Ok(())
     }
 
-    fn wait_stopped<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let exited = self
-                .state
-                .lock()
-                .unwrap()
-                .containers
-                .get(id)
-                .and_then(|c| c.exited.clone());
-            if let Some(exited) = exited {
-                let mut watching = exited.subscribe();
-                let _ = watching.wait_for(Option::is_some).await;
-            }
-        })
-    }
-
-    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, RunError>> {
-        Box::pin(async move {
-            let state = self.state.lock().unwrap();
-            let container = state
-                .containers
-                .get(id)
-                .ok_or_else(|| RunError::Inspect(Self::refused("no such container")))?;
-            let exit_code = container.exited.as_ref().and_then(|exited| *exited.borrow());
-            Ok(ContainerState {
-                running: exit_code.is_none(),
-                exit_code,
-                ..Default::default()
-            })
-        })
-    }
-
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            tokio::task::yield_now().await;
-            let mut state = self.state.lock().unwrap();
-            if state.failing_removals > 0 {
-                state.failing_removals -= 1;
-                state.refused_removals += 1;
-                return Err("the engine is away".into());
-            }
-            if let Some(container) = state.containers.remove(id) {
-                if let Some(process) = container.process {
-                    process.abort();
-                }
-                state.removed += 1;
-            }
-            Ok(())
-        })
-    }
-
-    fn containers_of<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, Result<Vec<String>, DiscoverError>> {
-        Box::pin(async move {
-            let state = self.state.lock().unwrap();
-            let ours = state
-                .containers
-                .iter()
-                .filter(|(_, container)| container.instance == instance);
-            Ok(ours.map(|(id, _)| id.clone()).collect())
-        })
+    async fn containers_of(&self, instance: &str) -> Result<Vec<String>, DiscoverError> {
+        let state = self.state.lock().unwrap();
+        let ours = state
+            .containers
+            .iter()
+            .filter(|(_, container)| container.instance == instance);
+        Ok(ours.map(|(id, _)| id.clone()).collect())
     }
 
     fn pull<'a>(
@@ -355,16 +331,14 @@ impl Backend for FakeEngine {
         Box::pin(futures::stream::iter([Err(refused)]))
     }
 
-    fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, DiscoverError>> {
-        Box::pin(async move {
-            Ok(self
-                .images
-                .iter()
-                .map(|image| ImageSummary {
-                    id: image.id.clone(),
-                    tags: vec![image.name.clone()],
-                })
-                .collect())
-        })
+    async fn images(&self) -> Result<Vec<ImageSummary>, DiscoverError> {
+        Ok(self
+            .images
+            .iter()
+            .map(|image| ImageSummary {
+                id: image.id.clone(),
+                tags: vec![image.name.clone()],
+            })
+            .collect())
     }
 }

@@ -4,8 +4,9 @@
 //! worker container of its image ([`Isolation::Namespaces`], see [`worker`]).
 //!
 //! The API is narrow on purpose:
-//! - [`Runner::new`] sets up the client for the local Docker engine (bollard, never the docker
-//!   CLI); the engine may come and go, every call finds out whether it answers;
+//! - [`Runner::new`] sets up the client for its Docker engine, local or remote over TLS
+//!   (bollard, never the docker CLI); the engine may come and go, every call finds out whether
+//!   it answers;
 //! - [`Runner::images`] discovers the engine's PHP images and their exact PHP versions (cached
 //!   briefly, refreshed in the background);
 //! - [`Runner::resolve`] turns client-supplied image names into discovered [`Image`]s (nothing
@@ -55,14 +56,18 @@ mod images;
 mod line;
 pub mod metrics;
 mod pool;
+mod prepared;
 mod sandbox;
 mod script;
 mod seccomp;
 mod slots;
+mod supervisor;
 mod usage;
 mod volume;
 mod worker;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod scenarios;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -99,8 +104,8 @@ pub use usage::Usage;
 pub use time;
 
 use admission::admitted;
-use container::Reserved;
 use futures::stream::Stream;
+use prepared::Reserved;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -447,7 +452,7 @@ impl Runner {
         if self.config.isolation == Isolation::Containers {
             return Ok(());
         }
-        if !worker::available() {
+        if !supervisor::available() {
             return Err(IsolationError::Refused(
                 "this build has no supervisor (the musl target was missing when it was built)".into(),
             ));

@@ -3,6 +3,7 @@
 //! able to fail; `runner/tests/engine.rs` proves the same on the real engine.
 
 use crate::fakes::{FakeEngine, Script};
+use crate::scenarios;
 use crate::{Execution, Image, Runner, RunnerConfig, SandboxLimits, Status};
 use futures::StreamExt;
 use std::time::Duration;
@@ -68,25 +69,9 @@ async fn an_idle_pool_never_keeps_a_run_out_and_the_engine_never_holds_more_than
         let runner = Runner::with_backend(config(max_containers, pool_size), engine.clone());
         runner.pool.keep_for_all(&runner, all.clone());
         let full = (pool_size * image_count).min(max_containers);
-        eventually("the pool fills", || runner.pooled() == full).await;
-        for round in 0..3 {
-            for size in 1..=max_containers {
-                let versions: Vec<Image> = all
-                    .iter()
-                    .cycle()
-                    .skip(round + size)
-                    .take(size)
-                    .cloned()
-                    .collect();
-                let results = run(&runner, versions).await;
-                assert!(
-                    results
-                        .iter()
-                        .all(|r| r.status == Status::Ok && r.stdout == "ran"),
-                    "{results:?}"
-                );
-            }
-        }
+        scenarios::an_idle_pool_never_keeps_a_run_out(&runner, &all, full).await;
+        // The engine in memory counts every container it ever held at once, not only those a
+        // poll saw.
         let most = engine.most_alive();
         assert!(
             most <= max_containers,
@@ -132,14 +117,19 @@ async fn a_pooled_container_that_died_is_replaced_in_its_slot() {
 #[tokio::test]
 async fn dropping_a_run_removes_its_containers_and_frees_their_slots() {
     let all = images(2);
-    let engine = FakeEngine::new(all.clone(), |_| Script::Hangs);
-    let runner = Runner::with_backend(config(2, 0), engine.clone());
-    let admission = runner.admit(all.clone()).await.unwrap();
-    let stream = runner.run_all("<?php", admission);
-    eventually("both containers run", || engine.alive() == 2).await;
-    drop(stream);
-    eventually("both containers are removed", || engine.alive() == 0).await;
-    eventually("their slots are free", || runner.containers() == 0).await;
+    let engine = FakeEngine::hanging_when_asked(all.clone());
+    // A time limit the scenario's wait cannot reach: only the drop removes the containers.
+    let limits = SandboxLimits {
+        timeout: Duration::from_secs(60),
+        ..Default::default()
+    };
+    let config = RunnerConfig {
+        limits,
+        ..config(2, 0)
+    };
+    let runner = Runner::with_backend(config, engine.clone());
+    scenarios::dropping_a_run_removes_its_containers_and_frees_their_slots(&runner, all).await;
+    assert_eq!(engine.alive(), 0);
     shut_down(&runner, &engine).await;
 }
 

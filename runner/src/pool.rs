@@ -19,8 +19,9 @@
 //! container limit; an image unused for a minute loses one idle worker, down to `min`; and a
 //! run waiting for room takes a worker as it comes back.
 
-use crate::container::{prepare, Prepared};
+use crate::prepared::{prepare, Prepared};
 use crate::slots::Slot;
+use crate::supervisor::Alive;
 use crate::{Image, Runner};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -72,15 +73,6 @@ pub(crate) struct Pool {
     pub(crate) returned: Notify,
     /// Workers alive (running a run or idle), by image id.
     alive: Mutex<HashMap<String, Arc<AtomicUsize>>>,
-}
-
-/// Counts a worker among its image's alive ones until it is dropped.
-pub(crate) struct Alive(Arc<AtomicUsize>);
-
-impl Drop for Alive {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 /// Held by a run while it waits for room: the pool yields until it is dropped.

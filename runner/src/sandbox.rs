@@ -243,7 +243,7 @@ pub(crate) fn worker_body(
 ) -> ContainerCreateBody {
     let mut body = container_body(config, image_id, uid, clock);
     let mut cmd: Vec<String> = vec![
-        crate::worker::TOOL.path(),
+        crate::supervisor::TOOL.path(),
         "--timeout-ms".into(),
         config.limits.timeout.as_millis().to_string(),
         "--output-cap".into(),
@@ -267,7 +267,7 @@ pub(crate) fn worker_body(
     }
     host.mounts
         .get_or_insert_with(Vec::new)
-        .push(crate::worker::TOOL.mount());
+        .push(crate::supervisor::TOOL.mount());
     // The supervisor, its init and the run's init are processes of the container too.
     host.pids_limit = Some(config.limits.pids_limit + 3);
     host.security_opt = Some(vec![

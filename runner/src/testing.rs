@@ -2,6 +2,7 @@
 //! each test gets an instance id of its own, so tests run in parallel on one engine and each
 //! checks its own containers.
 
+pub use crate::scenarios::Census;
 use crate::{Runner, RunnerConfig, INSTANCE_LABEL};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -127,43 +128,6 @@ impl Containers {
                 (listed, unchanged_since) = (now, Instant::now());
             }
         }
-    }
-}
-
-/// Counts one instance's containers on the engine every few milliseconds until stopped, and
-/// returns the most it ever saw: the engine's own list, not the runner's counters.
-pub struct Census {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<usize>,
-}
-
-impl Census {
-    pub fn start(instance_id: &str) -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        // A bare lister: a `Containers` would remove the instance's containers when dropped.
-        let lister = Runner::new(RunnerConfig {
-            instance_id: instance_id.to_owned(),
-            ..Default::default()
-        });
-        let stopping = stop.clone();
-        let task = tokio::spawn(async move {
-            let mut most = 0;
-            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                let listed = lister
-                    .listed_containers()
-                    .await
-                    .expect("the engine lists containers");
-                most = most.max(listed.len());
-            }
-            most
-        });
-        Self { stop, task }
-    }
-
-    /// Stops counting; the most containers seen at once.
-    pub async fn most(self) -> usize {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.task.await.expect("the census ran")
     }
 }
 

@@ -1,9 +1,9 @@
 //! Runs in workers ([`crate::Isolation::Namespaces`]): a worker is a long-lived container of one
 //! image, sandboxed as a single-use container is, whose main process is evalgrid's supervisor
 //! (the `supervisor` crate, built static by `build.rs` and delivered read-only in a volume,
-//! [`TOOL`]). The runner speaks the supervisor's framed protocol over the attach stream; a
-//! worker serves one run at a time, each in fresh namespaces, with the same command, input and
-//! limits as a single-use container, so results are the same byte for byte.
+//! [`crate::supervisor::TOOL`]). The runner speaks the supervisor's framed protocol over the
+//! attach stream; a worker serves one run at a time, each in fresh namespaces, with the same
+//! command, input and limits as a single-use container, so results are the same byte for byte.
 //!
 //! A worker lives in the pool between runs (it holds its slot all along) and is replaced:
 //! after [`crate::RunnerConfig::worker_runs`] runs or once older than
@@ -12,88 +12,19 @@
 //! when its supervisor or container is gone (the run it served fails with a clear error).
 
 use crate::classify::{classify, End, Observed};
-use crate::container::{replace_gone, Prepared};
+use crate::prepared::{replace_gone, Prepared};
+use crate::supervisor::next_frame;
 use crate::usage::{self, Report};
-use crate::volume::Tool;
 use crate::{Execution, Image, RunError, Runner, Script, Usage};
-use bollard::container::{AttachContainerResults, LogOutput};
-use evalgrid_supervisor::{encode_request, Decoder, Ended, Frame, PROTOCOL};
-use futures::StreamExt;
+use evalgrid_supervisor::{encode_request, Ended, Frame};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-/// The supervisor, as built for musl (empty where it could not be built).
-pub(crate) const SUPERVISOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/evalgrid-supervisor"));
-
-/// The supervisor in its volume.
-pub(crate) const TOOL: Tool = Tool {
-    volume_prefix: "evalgrid-supervisor-",
-    directory: "/opt/evalgrid-supervisor",
-    file_name: "evalgrid-supervisor",
-    bytes: SUPERVISOR,
-};
-
-/// How long a new worker's supervisor may take to say it is ready.
-const READY_WAIT: Duration = Duration::from_secs(20);
-
 /// How long after the run's deadline the supervisor may take to report the end of a run it
 /// killed; past it, the worker is given up.
 const END_GRACE: Duration = Duration::from_secs(3);
-
-/// Whether this build can run workers at all.
-pub(crate) fn available() -> bool {
-    SUPERVISOR.starts_with(b"\x7fELF")
-}
-
-/// What the runner knows of a worker's supervisor between runs.
-pub(crate) struct Served {
-    decoder: Decoder,
-    runs: u32,
-    since: Instant,
-    /// Counts it among its image's workers (see [`crate::pool::Pool::alive`]).
-    pub(crate) alive: Option<crate::pool::Alive>,
-}
-
-/// Waits for a new worker's supervisor to say it is ready.
-pub(crate) async fn handshake(attached: &mut AttachContainerResults) -> Result<Served, RunError> {
-    let mut decoder = Decoder::default();
-    let frame = tokio::time::timeout(READY_WAIT, next_frame(attached, &mut decoder))
-        .await
-        .map_err(|_| RunError::Worker(format!("no answer from the supervisor within {READY_WAIT:?}")))??;
-    match frame {
-        Frame::Ready(protocol) if protocol == PROTOCOL => Ok(Served {
-            decoder,
-            runs: 0,
-            since: Instant::now(),
-            alive: None,
-        }),
-        other => Err(RunError::Worker(format!(
-            "the supervisor said {other:?}, not {PROTOCOL:?}"
-        ))),
-    }
-}
-
-/// The next frame from the supervisor; what it writes to its stderr is logged on the way.
-async fn next_frame(attached: &mut AttachContainerResults, decoder: &mut Decoder) -> Result<Frame, RunError> {
-    loop {
-        if let Some(frame) = decoder.next_frame() {
-            return frame.map_err(|error| RunError::Worker(error.to_string()));
-        }
-        match attached.output.next().await {
-            Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => {
-                decoder.push(&message)
-            }
-            Some(Ok(LogOutput::StdErr { message })) => {
-                tracing::warn!(supervisor = %String::from_utf8_lossy(&message).trim_end(), "worker complains");
-            }
-            Some(Ok(LogOutput::StdIn { .. })) => {}
-            Some(Err(error)) => return Err(RunError::Output(error)),
-            None => return Err(RunError::Worker("its container ended".into())),
-        }
-    }
-}
 
 /// Runs `script` in a worker (from the pool when `pooled`); a pooled worker found gone before
 /// the run started is replaced by a new one in its slot. The worker goes back to the pool
@@ -229,15 +160,6 @@ fn end_of(ended: &Ended, report: Option<Report>) -> End {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_supervisor_was_built_static() {
-        assert!(available(), "supervisor missing: is the musl target installed?");
-        // A static binary has no interpreter: no dynamic loader's path in it.
-        for loader in [&b"ld-linux"[..], b"ld-musl"] {
-            assert!(!SUPERVISOR.windows(loader.len()).any(|window| window == loader));
-        }
-    }
 
     #[test]
     fn a_run_s_end_is_read_from_the_supervisor_first() {

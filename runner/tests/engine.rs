@@ -5,6 +5,7 @@
 //! that it left no container of its own behind.
 
 use futures::StreamExt;
+use runner::scenarios;
 use runner::testing::{fresh_instance_id, local_tags, Census, Containers};
 use runner::{Execution, Image, Isolation, ResolveError, Runner, RunnerConfig, SandboxLimits, Status};
 use std::collections::BTreeSet;
@@ -420,30 +421,8 @@ async fn versions_run_concurrently() {
 async fn dropping_a_run_removes_its_containers() {
     let engine = engine().await;
     let images = engine.images(&["php:8.2-cli", "php:8.4-cli"]).await;
-    let admission = engine.runner.admit(images).await.unwrap();
-    let mut stream = Box::pin(engine.runner.run_all("<?php sleep(30);", admission));
-    // Drive the run until both containers exist, then walk away from it.
-    let appeared = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            tokio::select! {
-                _ = stream.next() => panic!("a 30 s sleep finished early"),
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            }
-            if engine.containers.count().await == 2 {
-                break;
-            }
-        }
-    })
-    .await;
-    assert!(appeared.is_ok(), "the containers never appeared");
-    drop(stream);
-    let gone = tokio::time::timeout(Duration::from_secs(5), async {
-        while engine.containers.count().await > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(gone.is_ok(), "containers outlived their run");
+    scenarios::dropping_a_run_removes_its_containers_and_frees_their_slots(&engine.runner, images).await;
+    engine.assert_none_left().await;
 }
 
 #[tokio::test]
@@ -605,7 +584,7 @@ async fn the_pool_stays_within_the_container_limit() {
     wait_for_pool(&engine.runner, 3).await;
     engine.containers.wait_for(3).await;
     // The keeper would go on if it could: watch the engine for a while to see that it does not.
-    let census = Census::start(engine.runner.instance_id());
+    let census = Census::start(&engine.runner);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(census.most().await, 3, "4 images × 2 wanted, 3 allowed");
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
@@ -619,44 +598,8 @@ async fn an_idle_pool_never_blocks_a_run(max_containers: usize, pool_size: usize
     let all = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
     let images = engine.images(&all).await;
     engine.runner.fill_pool().await.unwrap();
-    wait_for_pool(&engine.runner, (pool_size * all.len()).min(max_containers)).await;
-
-    let census = Census::start(engine.runner.instance_id());
-    for round in 0..2 {
-        for size in 1..=max_containers {
-            // More versions than images: some image twice.
-            let run: Vec<Image> = images
-                .iter()
-                .cycle()
-                .skip(round + size)
-                .take(size)
-                .cloned()
-                .collect();
-            let admission = engine
-                .runner
-                .admit(run)
-                .await
-                .unwrap_or_else(|error| panic!("a run of {size} on an idle server was refused: {error}"));
-            let results: Vec<Execution> = engine
-                .runner
-                .run_all("<?php echo 'ran';", admission)
-                .collect()
-                .await;
-            assert_eq!(results.len(), size);
-            assert!(
-                results
-                    .iter()
-                    .all(|r| r.status == Status::Ok && r.stdout == "ran"),
-                "{results:?}"
-            );
-        }
-    }
-    let most = census.most().await;
-    println!("limit {max_containers}, pool {pool_size}: the engine held at most {most} containers");
-    assert!(
-        most <= max_containers,
-        "the engine held {most} containers; the limit is {max_containers}"
-    );
+    let full = (pool_size * all.len()).min(max_containers);
+    scenarios::an_idle_pool_never_keeps_a_run_out(&engine.runner, &images, full).await;
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
     engine.assert_none_left().await;
 }

@@ -12,6 +12,10 @@ const KIB: usize = 1024;
 const MIB: i64 = 1024 * 1024;
 const NANOS: f64 = 1e9;
 
+/// On a stop (SIGTERM, Ctrl+C, the end of an `images` command): how long runs in flight get to
+/// be killed and their containers removed before the process goes on without them.
+pub const CLEANUP_GRACE: Duration = Duration::from_millis(1200);
+
 fn runner_defaults() -> runner::RunnerConfig {
     runner::RunnerConfig::default()
 }

@@ -64,8 +64,7 @@ impl FromRequest<AppState> for CheckedRun {
         Ok(Self {
             code: app::model::normalize(&run.code),
             ini: app::model::normalize_ini(run.ini),
-            clock: app::model::Clock::from_request(run.clock.as_deref(), run.save)
-                .map_err(AppError::bad_request)?,
+            clock: app::model::Clock::unless_asked(run.clock, run.save),
             show: run.show,
             stdin: run.stdin,
             images,

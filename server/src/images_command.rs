@@ -29,7 +29,7 @@ pub async fn run(config: &crate::Config, command: &crate::config::ImagesCommand)
     };
     // Discovery's version probes are removed in the background: wait for that before the
     // exit, or their containers stay behind.
-    if !runner.shut_down(crate::startup::CLEANUP_GRACE).await {
+    if !runner.shut_down(crate::config::CLEANUP_GRACE).await {
         tracing::warn!("some containers could not be removed in time");
     }
     done

@@ -85,7 +85,22 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
         Some(Err(error)) => return Err(error.into()),
         None => return Err(runner::AdmitError::ShuttingDown.into()),
     };
-    let events = async_stream::stream! {
+    let events = waiting_events(ahead, in_line, admitted, lined_up);
+    Ok(StartedRun {
+        id: None,
+        events: hold(events, in_flight, log),
+    })
+}
+
+/// What a run that must wait sends: where it stands in line, then once admitted its permalink
+/// id (when saved) and its results; or why it was turned away.
+fn waiting_events(
+    ahead: usize,
+    mut in_line: runner::InLine,
+    admitted: Admitted,
+    lined_up: std::time::Instant,
+) -> impl Stream<Item = RunEvent> + Send + 'static {
+    async_stream::stream! {
         yield RunEvent::Waiting { ahead };
         while let Some(turn) = in_line.next().await {
             let admission = match turn {
@@ -113,11 +128,7 @@ pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<E
             }
             break;
         }
-    };
-    Ok(StartedRun {
-        id: None,
-        events: hold(events, in_flight, log),
-    })
+    }
 }
 
 /// A run started without waiting: its results, held among the runs in flight.

@@ -2,14 +2,13 @@
 //! database, the sweep of containers an earlier run of this instance left, the isolation check,
 //! `--pull`, the pool fill, the backfill, and on stop the drain and the removal of what runs.
 
+use crate::config::CLEANUP_GRACE;
 use crate::{AppState, Config};
 use leptos::prelude::LeptosOptions;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// After a stop: how long runs in flight get to be killed and removed, and how long the
-/// connections get, after the drain, before serving ends regardless.
-pub const CLEANUP_GRACE: Duration = Duration::from_millis(1200);
+/// After a stop and the drain: how long the connections get before serving ends regardless.
 const EXIT_DEADLINE: Duration = Duration::from_millis(1800);
 
 /// Why the server cannot start; `main` exits with status 2.

@@ -1,8 +1,11 @@
-//! What a run asks each version to show ([`Show`]) and how each version's run ended
-//! ([`Status`]): one enum each, shared by the page, the server and the runner, with what each
-//! part needs to know about a value on the value itself. A new mode is a variant here and a line
+//! What a run asks each version to show ([`Show`]), on which clock ([`Clock`]), and how each
+//! version's run ended ([`Status`]): one enum each, shared by the page, the server and the
+//! runner, with what each part needs to know about a value on the value itself. A new mode is a variant here and a line
 //! of the container's shell (`runner/src/sandbox.rs`).
 
+mod clock;
+
+pub use clock::{civil_from_days, format_rfc3339_seconds, parse_rfc3339_seconds, Clock};
 use serde::{Deserialize, Serialize};
 use strum::VariantArray;
 

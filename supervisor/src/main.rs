@@ -200,6 +200,34 @@ struct RunPipes {
     failure: (OwnedFd, OwnedFd),
 }
 
+impl RunPipes {
+    /// The supervisor's ends: the run's stdin to write, its stdout and stderr to read, and why
+    /// its set-up failed (the others are closed, so the run sees its input end, and its output
+    /// ends with it).
+    fn supervisor_ends(self) -> ([OwnedFd; 3], OwnedFd) {
+        let Self {
+            stdin,
+            stdout,
+            stderr,
+            failure,
+        } = self;
+        drop((stdin.0, stdout.1, stderr.1, failure.1));
+        ([stdin.1, stdout.0, stderr.0], failure.0)
+    }
+
+    /// The run's ends (its stdin, stdout and stderr) and where it writes why its set-up failed.
+    fn run_ends(self) -> ([OwnedFd; 3], OwnedFd) {
+        let Self {
+            stdin,
+            stdout,
+            stderr,
+            failure,
+        } = self;
+        drop((stdin.1, stdout.0, stderr.0, failure.0));
+        ([stdin.0, stdout.1, stderr.1], failure.1)
+    }
+}
+
 /// Runs one request in fresh namespaces and reports how it ended; `Err` when the sandbox
 /// could not be made (nothing of the request ran).
 fn serve_one(options: &Options, wire: &[u8]) -> Result<Ended, String> {
@@ -234,17 +262,11 @@ fn serve_one(options: &Options, wire: &[u8]) -> Result<Ended, String> {
     if pid == 0 {
         run_init(options, pipes, ids);
     }
-    let RunPipes {
-        stdin,
-        stdout,
-        stderr,
-        failure,
-    } = pipes;
-    drop((stdin.0, stdout.1, stderr.1, failure.1));
+    let ([stdin, stdout, stderr], failure) = pipes.supervisor_ends();
     send(&Frame::Started);
-    let ended = supervise(options, pid, wire, stdin.1, stdout.0, stderr.0)?;
+    let ended = supervise(options, pid, wire, stdin, stdout, stderr)?;
     let mut why = String::new();
-    let _ = std::fs::File::from(failure.0).read_to_string(&mut why);
+    let _ = std::fs::File::from(failure).read_to_string(&mut why);
     if !why.is_empty() {
         return Err(why);
     }
@@ -552,14 +574,7 @@ fn mount_count() -> usize {
 
 /// The run's init (pid 1 of its namespaces): never returns.
 fn run_init(options: &Options, pipes: RunPipes, (uid, gid): (libc::uid_t, libc::gid_t)) -> ! {
-    let RunPipes {
-        stdin,
-        stdout,
-        stderr,
-        failure,
-    } = pipes;
-    drop((stdin.1, stdout.0, stderr.0, failure.0));
-    let failure = failure.1;
+    let ([stdin, stdout, stderr], failure) = pipes.run_ends();
     let fail = |message: String| -> ! { fail_with(failure.as_raw_fd(), &message, 120) };
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     if let Err(message) = map_own_ids(uid, gid).and_then(|()| make_mounts(options)) {
@@ -571,9 +586,9 @@ fn run_init(options: &Options, pipes: RunPipes, (uid, gid): (libc::uid_t, libc::
     }
     if shell == 0 {
         let failure = failure.as_raw_fd();
-        run_shell(options, [stdin.0, stdout.1, stderr.1], failure);
+        run_shell(options, [stdin, stdout, stderr], failure);
     }
-    drop((stdin.0, stdout.1, stderr.1, failure));
+    drop((stdin, stdout, stderr, failure));
     // Reap whatever ends until the shell does; its status is the run's.
     loop {
         let mut status = 0;

@@ -2,7 +2,7 @@ use super::result_grid::ResultMarks;
 use super::{CopyButton, OutputStream, ResultView};
 use crate::compare::{changes_at, diff_lines, group_results, DiffBudget, LineChange};
 use crate::model::{ImageInfo, VersionResult};
-use crate::page_address::version_key;
+use crate::page_address::AddressKeys;
 use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -55,11 +55,11 @@ pub fn ResultToolbar(
                 >
                     <option value="">"nothing"</option>
                     {move || {
-                        versions
-                            .get()
-                            .into_iter()
+                        let run = versions.get();
+                        let keys = AddressKeys::of(run.iter().map(|info| info.image.as_str()));
+                        run.into_iter()
                             .map(|info| {
-                                let key = version_key(&info.image);
+                                let key = keys.key(&info.image);
                                 // The attribute for the server's HTML; the select's value once live.
                                 let selected = base.with_untracked(|b| b.as_deref() == Some(key.as_str()));
                                 view! { <option value=key selected=selected>"PHP " {info.php_version}</option> }

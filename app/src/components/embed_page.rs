@@ -3,7 +3,8 @@
 //! and a stylesheet; the server lets only this path be framed (`--embed-ancestors`).
 
 use super::ini_variants::VariantSection;
-use super::playground::{result_info, server_message};
+use super::playground::server_message;
+use super::run_state::result_info;
 use super::snippet_page::not_found;
 use super::{GroupedResults, WithoutScripts};
 use crate::api::load_snippet;

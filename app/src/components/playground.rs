@@ -6,7 +6,7 @@ use super::{
 };
 use crate::api::list_images;
 use crate::model::{ini_text, run_variants, Clock, ImageInfo, Show, Snippet, VersionResult};
-use crate::page_address::{PageQuery, ResultView};
+use crate::page_address::{AddressKeys, PageQuery, ResultView};
 use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -39,9 +39,11 @@ pub fn Playground(
     // Read once, the same on the server and in the browser (no hydration mismatch); from then on
     // the page writes the address, and Back/Forward read it back (below).
     let address = PageQuery::parse(&crate::page_location().1);
+    let keys = Memo::new(move |_| offered.with(address_keys));
     let ticked = VersionSelection::new(
         versions.with_untracked(|run| run.iter().map(|info| info.image.clone()).collect()),
         address.versions,
+        keys.into(),
     );
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -59,13 +61,7 @@ pub fn Playground(
     keep_in_address(shown_path, ticked, view_mode, base);
     // Line references in the outputs show their line in the editor.
     provide_context(LineRequests::new());
-    let selected = move || -> Vec<ImageInfo> {
-        let available = offered.get().and_then(Result::ok).unwrap_or_default();
-        available
-            .into_iter()
-            .filter(|i| ticked.is_ticked(&i.image))
-            .collect()
-    };
+    let selected = move || ticked.ticked_of(offered.get().and_then(Result::ok).unwrap_or_default());
     let on_saved = move |id: &str, ran: &[ImageInfo]| {
         // What ran is what the permalink ticks: the address needs no `v` for it.
         ticked.settle(ran);
@@ -199,6 +195,12 @@ fn ScriptEditor(
     }
 }
 
+/// The address keys of the images on offer (none while there is no list).
+fn address_keys(offered: &Option<Result<Vec<ImageInfo>, String>>) -> AddressKeys {
+    let list = offered.as_ref().and_then(|list| list.as_ref().ok());
+    AddressKeys::of(list.into_iter().flatten().map(|info| info.image.as_str()))
+}
+
 /// The snippet a new page starts from: the example, with the fixed clock.
 fn new_snippet() -> Snippet {
     Snippet {
@@ -206,7 +208,7 @@ fn new_snippet() -> Snippet {
         code: EXAMPLE.to_owned(),
         created_at: String::new(),
         stdin: String::new(),
-        clock: Clock::Saved.as_request(),
+        clock: Clock::Saved,
         clock_at: None,
         show: Show::Output,
         ini: Vec::new(),
@@ -322,7 +324,7 @@ fn RunResults(
 #[component]
 fn ScriptInputs(
     stdin: RwSignal<String>,
-    clock: RwSignal<String>,
+    clock: RwSignal<Clock>,
     clock_at: Option<String>,
     show: RwSignal<Show>,
 ) -> impl IntoView {
@@ -349,10 +351,10 @@ fn ScriptInputs(
             <label class="clock-choice" title="A fixed clock makes date() and time() print the same on every version and on every re-run">
                 <input
                     type="checkbox"
-                    prop:checked=move || clock.with(|c| c != "real")
+                    prop:checked=move || clock.get() != Clock::Real
                     on:change=move |event| {
                         let fixed = event_target_checked(&event);
-                        clock.set(if fixed { Clock::Saved.as_request() } else { "real".into() });
+                        clock.set(if fixed { Clock::Saved } else { Clock::Real });
                     }
                 />
                 {fixed_text}
@@ -468,15 +470,6 @@ fn all_reported_lines(
         }
     }
     lines.into_iter().collect()
-}
-
-/// The version a saved result ran on, as the results views list versions.
-pub(super) fn result_info(result: &VersionResult) -> ImageInfo {
-    ImageInfo {
-        image: result.image.clone(),
-        php_version: result.php_version.clone(),
-        ..ImageInfo::default()
-    }
 }
 
 /// Writes the ticked versions, the tab and the diff base into the address as they change, each

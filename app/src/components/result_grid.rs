@@ -1,6 +1,6 @@
 use super::{format_bytes, format_duration, OutputDiff, OutputStream, USAGE_SOURCE};
 use crate::model::{ImageInfo, Status, VersionResult};
-use crate::page_address::version_key;
+use crate::page_address::AddressKeys;
 use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -23,7 +23,8 @@ pub fn ResultGrid(
     // base, the diffs) should render again.
     let base_result = Memo::new(move |_| {
         let key = base.get()?;
-        results.with(|r| r.values().find(|r| version_key(&r.image) == key).cloned())
+        let keys = versions.with(|run| AddressKeys::of(run.iter().map(|info| info.image.as_str())));
+        results.with(|r| r.values().find(|r| keys.key(&r.image) == key).cloned())
     });
     let compact = move || versions.with(Vec::len) > crate::page_address::MANY_VERSIONS;
     view! {

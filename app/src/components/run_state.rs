@@ -3,11 +3,10 @@
 //! controller that sends a run, feeds its updates in and ends it.
 
 use super::ini_variants::variant_label;
-use super::playground::result_info;
 use super::result_grid::badge_text;
 use crate::api::{run_streaming, RunUpdate};
 use crate::model::{
-    normalize_ini, parse_ini_text, run_variants, ImageInfo, IniSettings, RunRequest, Show, Status,
+    normalize_ini, parse_ini_text, run_variants, Clock, ImageInfo, IniSettings, RunRequest, Show, Status,
     VersionResult,
 };
 use leptos::prelude::*;
@@ -187,8 +186,8 @@ impl RunState {
 pub(super) struct ScriptInput {
     pub code: RwSignal<String>,
     pub stdin: RwSignal<String>,
-    /// The run body's `clock`: "fixed", "real", or the time a snippet was saved with.
-    pub clock: RwSignal<String>,
+    /// The run body's `clock`: fixed, real, or the time a snippet was saved with.
+    pub clock: RwSignal<Clock>,
     /// What each version shows (its output, its opcodes, …).
     pub show: RwSignal<Show>,
     /// The ini variants as the editor holds them; one empty variant: the images' own settings.
@@ -308,4 +307,13 @@ fn abort_run(in_flight: InFlight) {
 
 fn now_ms() -> f64 {
     js_sys::Date::now()
+}
+
+/// The version a saved result ran on, as the results views list versions.
+pub(super) fn result_info(result: &VersionResult) -> ImageInfo {
+    ImageInfo {
+        image: result.image.clone(),
+        php_version: result.php_version.clone(),
+        ..ImageInfo::default()
+    }
 }

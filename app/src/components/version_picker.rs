@@ -1,5 +1,5 @@
 use crate::model::ImageInfo;
-use crate::page_address::version_key;
+use crate::page_address::{version_key, AddressKeys};
 use crate::php_branches::{self, Support};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -10,33 +10,45 @@ use std::collections::HashSet;
 pub struct VersionSelection {
     /// The images ticked by default: on a permalink those it was run on; empty: every one.
     defaults: RwSignal<HashSet<String>>,
-    /// The versions picked, by version key, in version order; `None`: the defaults. What the
+    /// The versions picked, by address key, in version order; `None`: the defaults. What the
     /// address's `v` holds.
     pub picked: RwSignal<Option<Vec<String>>>,
+    /// The address keys of the images on offer.
+    keys: Signal<AddressKeys>,
 }
 
 impl VersionSelection {
-    pub fn new(defaults: HashSet<String>, picked: Option<Vec<String>>) -> Self {
+    pub fn new(defaults: HashSet<String>, picked: Option<Vec<String>>, keys: Signal<AddressKeys>) -> Self {
         Self {
             defaults: RwSignal::new(defaults),
             picked: RwSignal::new(picked),
+            keys,
         }
     }
 
     /// Whether `image` is ticked; tracked.
     pub fn is_ticked(&self, image: &str) -> bool {
         self.picked.with(|picked| match picked {
-            Some(keys) => keys.contains(&version_key(image)),
+            Some(picked) => picked.contains(&self.keys.with(|keys| keys.key(image))),
             None => self.defaults.with(|d| d.is_empty() || d.contains(image)),
         })
     }
 
+    /// The images of `images` that are ticked, in their order; tracked.
+    pub fn ticked_of(&self, images: Vec<ImageInfo>) -> Vec<ImageInfo> {
+        images
+            .into_iter()
+            .filter(|info| self.is_ticked(&info.image))
+            .collect()
+    }
+
     /// Ticks exactly the images of `images` that `keep` says.
     fn pick(&self, images: &[ImageInfo], keep: impl Fn(&ImageInfo) -> bool) {
+        let keys = self.keys.get_untracked();
         let keys = images
             .iter()
             .filter(|i| keep(i))
-            .map(|i| version_key(&i.image))
+            .map(|i| keys.key(&i.image))
             .collect();
         self.picked.set(Some(keys));
     }

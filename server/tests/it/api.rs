@@ -327,7 +327,7 @@ async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_an
     let first = server.post_run(body.clone()).await;
     let id = first.id.clone().expect("saved");
     let snippet = server.snippet(&id).await.expect("the permalink");
-    assert_eq!(snippet.clock, "fixed");
+    assert_eq!(snippet.clock, app::model::Clock::Saved);
     let clock_at = snippet.clock_at.expect("a fixed clock has its time");
     let seconds = app::model::parse_rfc3339_seconds(&clock_at).unwrap();
     let expected = format!("{}+00:00 {seconds}", clock_at.trim_end_matches('Z'));
@@ -364,13 +364,13 @@ async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_an
     assert_ne!(real.id, first.id);
     let real_snippet = server.snippet(real.id.as_deref().unwrap()).await.unwrap();
     assert_eq!(
-        (real_snippet.clock.as_str(), real_snippet.clock_at),
-        ("real", None)
+        (real_snippet.clock, real_snippet.clock_at),
+        (app::model::Clock::Real, None)
     );
     server
         .assert_refused(
             json!({ "code": code, "images": ["php:8.4-cli"], "clock": "tomorrow" }),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "RFC 3339",
         )
         .await;

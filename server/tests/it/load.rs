@@ -248,7 +248,7 @@ async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
         .await;
 
     // Counts this server's containers on the engine all along the run.
-    let census = runner::testing::Census::start(server.containers.instance_id());
+    let census = runner::testing::Census::of_instance(server.containers.instance_id());
     let code = "<?php usleep(300000); echo PHP_VERSION;";
     let lines = server.start_stream(run_body(code, &names)).await.rest().await;
     let most = census.most().await;
