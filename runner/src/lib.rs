@@ -463,6 +463,7 @@ impl Runner {
             .first()
             .ok_or_else(|| unknown("no PHP image to try a worker with".into()))?
             .clone();
+        let name = image.name.clone();
         let admission = self
             .admit(vec![image])
             .await
@@ -477,6 +478,11 @@ impl Runner {
             .ok_or_else(|| unknown("the check did not run".into()))?;
         match (result.status, result.stdout.as_str()) {
             (Status::Ok, "evalgrid pid alone") => Ok(()),
+            // An image that is not a PHP as the others (a test's probe, a wrapper) proves
+            // nothing either way: not checked, as without an engine.
+            (Status::Ok, printed) if !printed.starts_with("evalgrid ") => Err(unknown(format!(
+                "{name} did not run the check as PHP; it printed {printed:?}"
+            ))),
             _ => Err(IsolationError::Refused(result.message.unwrap_or_else(|| {
                 format!("the check printed {:?} {:?}", result.stdout, result.stderr)
             }))),
