@@ -588,10 +588,77 @@ async fn burst(server: &Server, versions: usize) -> (Samples, usize) {
     (served, refused)
 }
 
+/// The summary table's rows: what, which ratio (after the isolation's name), decimals, and the
+/// unit after the figure.
+const SUMMARY: &[(&str, &str, usize, &str)] = &[
+    (
+        "throughput, 16 clients, hello world on the four images",
+        "throughput runs/s",
+        1,
+        " runs/s",
+    ),
+    (
+        "the same / the `docker run` loop",
+        "throughput / docker run loop",
+        1,
+        "×",
+    ),
+    (
+        "machine CPU per run under that load",
+        "machine cpu ms per run",
+        0,
+        " ms",
+    ),
+    (
+        "the same on the static PHP",
+        "static php: machine cpu ms per run",
+        0,
+        " ms",
+    ),
+    (
+        "hello world back to back, p50, php:8.4-cli",
+        "back-to-back p50 ms",
+        0,
+        " ms",
+    ),
+    (
+        "the same on the static PHP",
+        "static php: back-to-back p50 ms",
+        0,
+        " ms",
+    ),
+    (
+        "4 versions of a 1 s sleep / 1 version",
+        "wall(4)/wall(1) p50",
+        2,
+        "",
+    ),
+    (
+        "50 clients × 2 versions at once, p95",
+        "burst 50x2 p95 s",
+        1,
+        " s",
+    ),
+    (
+        "50 clients × 4 versions at once: served",
+        "burst 50x4 served",
+        0,
+        " of 50",
+    ),
+    (
+        "50 clients × 4 versions at once, p95 of those served",
+        "burst 50x4 p95 s",
+        1,
+        " s",
+    ),
+];
+
 #[derive(Default)]
 struct Report {
     text: String,
     ratios: String,
+    /// Every ratio by name, for the summary table.
+    values: std::collections::HashMap<String, f64>,
 }
 
 impl Report {
@@ -621,12 +688,34 @@ impl Report {
         let line = format!("{name} = {value:.2}");
         println!("RATIO {line}");
         let _ = writeln!(self.ratios, "- `{line}`");
+        self.values.insert(name.to_owned(), value);
+    }
+    /// The two isolations side by side, from this run's ratios: what docs/benchmarks.md and the
+    /// README point to, so that no figure is copied by hand.
+    fn summary(&self) -> String {
+        let mut table =
+            String::from("| | namespaces (workers) | single-use containers |\n| --- | ---: | ---: |\n");
+        for &(what, ratio, decimals, unit) in SUMMARY {
+            let cell = |isolation: &str| match self.values.get(&format!("{isolation}: {ratio}")) {
+                Some(value) => format!("{value:.decimals$}{unit}"),
+                None => "–".to_owned(),
+            };
+            let _ = writeln!(
+                table,
+                "| {what} | {} | {} |",
+                cell("namespaces"),
+                cell("containers")
+            );
+        }
+        table
     }
     fn write(self) {
         let body = format!(
             "# Benchmarks\n\nWritten by `cargo bench -p server --bench evalgrid` (see docs/benchmarks.md). \
-             Milliseconds, wall time seen by the client.\n\n## Ratios\n\n{}\n{}",
-            self.ratios, self.text
+             Milliseconds, wall time seen by the client.\n\n## Summary\n\n{}\n## Ratios\n\n{}\n{}",
+            self.summary(),
+            self.ratios,
+            self.text
         );
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
         std::fs::write(path, body).expect("write BENCHMARKS.md");

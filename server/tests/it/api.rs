@@ -32,7 +32,10 @@ async fn images_lists_the_php_versions_in_version_order() {
 
 #[tokio::test]
 async fn official_and_alpine_shaped_images_are_offered_and_told_apart() {
-    let server = TestServer::start_with(&["--repositories", "evalgrid-fixture/php"]).await;
+    let server = TestServer::setup()
+        .repositories("evalgrid-fixture/php")
+        .start()
+        .await;
     let images: Vec<ImageInfo> = server.get("/api/images").await.json().await.unwrap();
     let offered: Vec<(&str, &str)> = images
         .iter()
@@ -116,7 +119,13 @@ async fn stream_sends_one_line_per_version_as_each_finishes() {
 
 #[tokio::test]
 async fn bad_input_is_refused_with_a_clear_message() {
-    let server = TestServer::start_with(&["--max-images", "3", "--max-code-kib", "1"]).await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.requests.max_images = 3;
+            c.requests.max_code_kib = 1;
+        })
+        .start()
+        .await;
     let ok_code = "<?php echo 1;";
     server
         .assert_refused(
@@ -318,7 +327,10 @@ async fn stdin_reaches_every_version_and_belongs_to_the_permalink() {
 
 #[tokio::test]
 async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_and_every_re_run() {
-    let server = TestServer::start_with(&["--repositories", "php,evalgrid-fixture/php"]).await;
+    let server = TestServer::setup()
+        .repositories("php,evalgrid-fixture/php")
+        .start()
+        .await;
     let code = "<?php echo date(DATE_ATOM), ' ', time();";
     let static_php = "evalgrid-fixture/php:8.4.5-cli-alpine";
     let mut images = EVERY_VERSION.to_vec();
@@ -571,7 +583,10 @@ const EVERY_SHAPE: [&str; 6] = [
 ];
 
 async fn server_with_every_shape() -> TestServer {
-    TestServer::start_with(&["--repositories", "php,evalgrid-fixture/php"]).await
+    TestServer::setup()
+        .repositories("php,evalgrid-fixture/php")
+        .start()
+        .await
 }
 
 /// Issue 29: a script that depends on assertions, trace arguments and short tags reads the

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 async fn a_snippet_saved_before_a_version_appeared_gets_its_result_without_a_run() {
     let tags = Tags::of("evalgrid-backfill-test/php");
     let php84 = tags.add("8.4-cli");
-    let server =
-        TestServer::start_with(&["--repositories", tags.repository, "--backfill-per-minute", "60"]).await;
+    let server = TestServer::setup()
+        .repositories(tags.repository)
+        .with(|c| c.capacity.backfill_per_minute = 60)
+        .start()
+        .await;
     offers(&server, &[&php84]).await;
     // A moment for the first list to be recorded as the baseline.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -80,19 +83,19 @@ async fn the_versions_of_the_first_list_a_server_sees_are_not_run_on_older_snipp
     let database = database.to_str().unwrap();
     let id = {
         // A server from before re-runs existed: it never records which images it offers.
-        let before =
-            TestServer::start_with(&["--repositories", tags.repository, "--database", database]).await;
+        let before = TestServer::setup()
+            .repositories(tags.repository)
+            .database(database)
+            .start()
+            .await;
         before.save("<?php echo PHP_VERSION;", &[&php84]).await.0
     };
-    let server = TestServer::start_with(&[
-        "--repositories",
-        tags.repository,
-        "--database",
-        database,
-        "--backfill-per-minute",
-        "600",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .repositories(tags.repository)
+        .database(database)
+        .with(|c| c.capacity.backfill_per_minute = 600)
+        .start()
+        .await;
     offers(&server, &[&php84, &php85]).await;
     // Many of its rounds.
     tokio::time::sleep(Duration::from_secs(4)).await;

@@ -12,7 +12,7 @@ async fn static_files_and_pages_are_compressed_for_clients_that_accept_it() {
     std::fs::create_dir_all(site.join("pkg")).unwrap();
     let wasm = b"\0asm\x01\0\0\0".repeat(25_000);
     std::fs::write(site.join("pkg/app.wasm"), &wasm).unwrap();
-    let server = TestServer::start_serving(&[], &site).await;
+    let server = TestServer::setup().serving(&site).start().await;
     let fetch = |path: &str, accepted: Option<&str>| {
         let mut request = server.http.get(format!("{}{path}", server.base));
         if let Some(accepted) = accepted {

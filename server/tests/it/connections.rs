@@ -84,9 +84,15 @@ async fn read_response(stream: &mut TcpStream) -> String {
 
 const HEALTH: &[u8] = b"GET /api/health HTTP/1.1\r\nHost: evalgrid\r\n\r\n";
 
+/// A second for the request head and for the body.
+fn short_timeouts(config: &mut server::Config) {
+    config.connections.header_timeout_secs = 1.0;
+    config.connections.body_timeout_secs = 1.0;
+}
+
 #[tokio::test]
 async fn silent_slow_and_idle_clients_are_cut_off_within_the_timeouts() {
-    let server = TestServer::start_with(&["--header-timeout-secs", "1", "--body-timeout-secs", "1"]).await;
+    let server = TestServer::setup().with(short_timeouts).start().await;
     let addr = server_addr(&server);
     let timeout = Duration::from_secs(1);
 
@@ -172,15 +178,14 @@ async fn silent_slow_and_idle_clients_are_cut_off_within_the_timeouts() {
 
 #[tokio::test]
 async fn connections_over_the_caps_are_closed_while_others_are_served() {
-    let server = TestServer::start_with(&[
-        "--max-connections-per-ip",
-        "4",
-        "--max-connections",
-        "6",
-        "--header-timeout-secs",
-        "30",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.connections.max_connections_per_ip = 4;
+            c.connections.max_connections = 6;
+            c.connections.header_timeout_secs = 30.0;
+        })
+        .start()
+        .await;
     let addr = server_addr(&server);
     let first = Ipv4Addr::new(127, 0, 0, 1);
     let second = Ipv4Addr::new(127, 0, 0, 2);
@@ -239,7 +244,7 @@ async fn connections_over_the_caps_are_closed_while_others_are_served() {
 
 #[tokio::test]
 async fn a_streaming_run_outlasts_the_read_timeouts() {
-    let server = TestServer::start_with(&["--header-timeout-secs", "1", "--body-timeout-secs", "1"]).await;
+    let server = TestServer::setup().with(short_timeouts).start().await;
     let started = Instant::now();
     let response = server
         .post_json(
@@ -263,7 +268,11 @@ async fn a_client_that_stops_reading_is_dropped() {
     std::fs::create_dir_all(site).unwrap();
     let size = 48 * 1024 * 1024;
     std::fs::write(site.join("large.bin"), vec![b'x'; size]).unwrap();
-    let server = TestServer::start_serving(&["--write-timeout-secs", "1"], site).await;
+    let server = TestServer::setup()
+        .with(|c| c.connections.write_timeout_secs = 1.0)
+        .serving(site)
+        .start()
+        .await;
     let addr = server_addr(&server);
 
     // A small receive window, then no reading at all: the server's writes stall.

@@ -50,7 +50,10 @@ async fn wait_for_running_sleepers(containers: &Containers, count: usize) {
 #[tokio::test]
 async fn without_an_engine_the_server_starts_and_recovers_when_it_comes_back() {
     let engine = EngineProxy::new("down-at-start");
-    let server = TestServer::start_with(&["--docker-host", &engine.docker_host()]).await;
+    let server = TestServer::setup()
+        .with(|c| c.engine.docker_host = Some(engine.docker_host()))
+        .start()
+        .await;
 
     let health = server.get("/api/health").await;
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -75,7 +78,10 @@ async fn without_an_engine_the_server_starts_and_recovers_when_it_comes_back() {
 async fn when_the_engine_vanishes_mid_run_every_version_fails_promptly() {
     let engine = EngineProxy::new("vanishes");
     engine.switch_on();
-    let server = TestServer::start_with(&["--docker-host", &engine.docker_host()]).await;
+    let server = TestServer::setup()
+        .with(|c| c.engine.docker_host = Some(engine.docker_host()))
+        .start()
+        .await;
     let response = server
         .post_json(
             "/api/run/stream",

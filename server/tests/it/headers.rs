@@ -249,11 +249,12 @@ async fn only_the_embed_may_be_framed() {
 
 #[tokio::test]
 async fn embed_ancestors_name_who_may_frame_the_embed() {
-    let server = TestServer::start_with(&[
-        "--embed-ancestors",
-        "'self', https://docs.example.com *.blog.example",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.embedding.embed_ancestors = "'self', https://docs.example.com *.blog.example".parse().unwrap()
+        })
+        .start()
+        .await;
     let embed = server.get("/e/nosuchsnippet").await;
     assert_eq!(embed.status(), StatusCode::NOT_FOUND);
     assert_framing_allowed(&embed, "'self' https://docs.example.com *.blog.example");

@@ -35,12 +35,15 @@ fn results(lines: &[RunLine]) -> Vec<&app::model::VersionResult> {
 
 /// A server with room for one container, whose images are already discovered (version probes
 /// wait in line like runs), holding its one slot with [`HOLD`].
-async fn held(flags: &[&str]) -> (TestServer, RunStream) {
-    let flags: Vec<&str> = ["--max-containers", "1", "--runs-per-minute", "0"]
-        .into_iter()
-        .chain(flags.iter().copied())
-        .collect();
-    let server = TestServer::start_with(&flags).await;
+async fn held(change: impl FnOnce(&mut server::Config)) -> (TestServer, RunStream) {
+    let server = TestServer::setup()
+        .with(|c| {
+            c.capacity.max_containers = Some(1);
+            c.quotas.runs_per_minute = 0;
+        })
+        .with(change)
+        .start()
+        .await;
     assert_eq!(server.get("/api/images").await.status(), StatusCode::OK);
     // The probes' containers are gone: the slot is free.
     server
@@ -127,7 +130,7 @@ async fn a_burst_larger_than_the_capacity_is_served_from_the_line_or_turned_away
 
 #[tokio::test]
 async fn runs_that_wait_are_told_their_place_and_served_first_come_first_served() {
-    let (server, holder) = held(&[]).await;
+    let (server, holder) = held(|_| {}).await;
     let mut first = queued(&server, "<?php echo 'first';", 0).await;
     let mut second = queued(&server, "<?php echo 'second';", 1).await;
     let third = queued(&server, "<?php echo 'third';", 2).await;
@@ -159,7 +162,7 @@ async fn runs_that_wait_are_told_their_place_and_served_first_come_first_served(
 
 #[tokio::test]
 async fn a_client_that_leaves_the_line_lets_the_next_move_up_at_once() {
-    let (server, holder) = held(&[]).await;
+    let (server, holder) = held(|_| {}).await;
     let leaving = queued(&server, "<?php echo 'never';", 0).await;
     let mut staying = queued(&server, "<?php echo 'stayed';", 1).await;
     drop(leaving);
@@ -178,7 +181,7 @@ async fn a_client_that_leaves_the_line_lets_the_next_move_up_at_once() {
 
 #[tokio::test]
 async fn a_run_still_waiting_when_the_wait_ends_gets_an_error_line_and_saves_nothing() {
-    let (server, holder) = held(&["--admission-wait-secs", "1"]).await;
+    let (server, holder) = held(|c| c.capacity.admission_wait_secs = 1.0).await;
     let code = "<?php echo 'too late';";
     let refused = queued(&server, code, 0).await.rest().await;
     let [RunLine::Refused { error }] = &refused[..] else {
@@ -203,7 +206,7 @@ async fn a_run_still_waiting_when_the_wait_ends_gets_an_error_line_and_saves_not
 
 #[tokio::test]
 async fn one_client_cannot_take_the_line() {
-    let (server, holder) = held(&["--runs-in-flight-per-ip", "2"]).await;
+    let (server, holder) = held(|c| c.quotas.runs_in_flight_per_ip = 2).await;
     let waiting_run = queued(&server, "<?php echo 'second';", 0).await;
     server
         .assert_refused(
@@ -228,17 +231,15 @@ async fn one_client_cannot_take_the_line() {
 async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
     // The four local images and the two fixtures, whatever else the engine holds.
     let tags = format!("{},8.4,8.4.5-cli-alpine", runner::testing::local_tags().join(","));
-    let server = TestServer::start_with(&[
-        "--max-containers",
-        "2",
-        "--repositories",
-        "php,evalgrid-fixture/php",
-        "--tags",
-        &tags,
-        "--runs-per-minute",
-        "0",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .repositories("php,evalgrid-fixture/php")
+        .with(|c| {
+            c.images.tags = tags.split(',').map(str::to_owned).collect();
+            c.capacity.max_containers = Some(2);
+            c.quotas.runs_per_minute = 0;
+        })
+        .start()
+        .await;
     let images: Vec<app::model::ImageInfo> = server.get("/api/images").await.json().await.unwrap();
     let names: Vec<&str> = images.iter().map(|i| i.image.as_str()).collect();
     assert_eq!(names.len(), 6, "{names:?}");
@@ -264,7 +265,10 @@ async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
 
 #[tokio::test]
 async fn a_client_over_its_rate_gets_429_with_retry_after() {
-    let server = TestServer::start_with(&["--runs-per-minute", "3"]).await;
+    let server = TestServer::setup()
+        .with(|c| c.quotas.runs_per_minute = 3)
+        .start()
+        .await;
     for _ in 0..3 {
         let response = server
             .post_json("/api/run", run_body("<?php echo 1;", &["php:8.4-cli"]))

@@ -24,8 +24,13 @@ async fn run_as(server: &TestServer, forwarded_for: &str) -> StatusCode {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
-    let server =
-        TestServer::start_with(&["--runs-per-minute", "2", "--trusted-proxies", "127.0.0.1/32"]).await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.quotas.runs_per_minute = 2;
+            common::trust_proxies(c, "127.0.0.1/32");
+        })
+        .start()
+        .await;
     for _ in 0..2 {
         assert_eq!(run_as(&server, "203.0.113.1").await, StatusCode::OK);
     }
@@ -46,7 +51,10 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
 
 #[tokio::test]
 async fn without_trusted_proxies_the_header_is_ignored() {
-    let server = TestServer::start_with(&["--runs-per-minute", "2"]).await;
+    let server = TestServer::setup()
+        .with(|c| c.quotas.runs_per_minute = 2)
+        .start()
+        .await;
     assert_eq!(run_as(&server, "203.0.113.1").await, StatusCode::OK);
     assert_eq!(run_as(&server, "203.0.113.2").await, StatusCode::OK);
     assert_eq!(

@@ -60,7 +60,7 @@ async fn a_pulled_image_is_offered_without_a_restart_and_failed_pulls_say_why() 
     );
     assert!(docker(&["rmi", &reference]).status.success());
 
-    let server = TestServer::start_with(&["--repositories", &repository]).await;
+    let server = TestServer::setup().repositories(&repository).start().await;
     assert!(offered(&server).await.is_empty());
     let flags = |reference: &str| -> Vec<String> {
         ["--repositories", &repository, "images", "pull", reference]

@@ -16,16 +16,15 @@ async fn a_remote_engine_over_tls_runs_the_snippets_and_refuses_a_client_without
     let engine = tokio::task::spawn_blocking(|| TlsEngine::start(&[IMAGE]))
         .await
         .unwrap();
-    let server = TestServer::start_with(&[
-        "--docker-host",
-        &engine.host(),
-        "--docker-tls-verify",
-        "--docker-cert-path",
-        &engine.client_certificates(),
-        "--repositories",
-        "evalgrid-fixture/php",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .repositories("evalgrid-fixture/php")
+        .with(|c| {
+            c.engine.docker_host = Some(engine.host());
+            c.engine.docker_tls_verify = true;
+            c.engine.docker_cert_path = Some(engine.client_certificates().into());
+        })
+        .start()
+        .await;
     let health: serde_json::Value = server.get("/api/health").await.json().await.unwrap();
     assert_eq!(health["engine"], "ok", "{health}");
     let results = server
@@ -48,13 +47,11 @@ async fn a_remote_engine_over_tls_runs_the_snippets_and_refuses_a_client_without
     server.containers.assert_none_left().await;
 
     // Without the client certificate the engine does not answer, and the server says so.
-    let uncertified = TestServer::start_with(&[
-        "--docker-host",
-        &engine.host(),
-        "--repositories",
-        "evalgrid-fixture/php",
-    ])
-    .await;
+    let uncertified = TestServer::setup()
+        .repositories("evalgrid-fixture/php")
+        .with(|c| c.engine.docker_host = Some(engine.host()))
+        .start()
+        .await;
     let health = uncertified.get("/api/health").await;
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
     drop(server);

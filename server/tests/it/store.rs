@@ -30,27 +30,37 @@ struct TestDatabase {
     /// instance, as in a deployment.
     instance: &'static str,
     _postgres: Option<Postgres>,
+    _sqlite: Option<common::TempDatabase>,
 }
 
 impl TestDatabase {
     async fn new(backend: Backend) -> Self {
-        let (location, postgres) = match backend {
-            Backend::Sqlite => (fresh_database().to_str().unwrap().to_owned(), None),
+        let (location, postgres, sqlite) = match backend {
+            Backend::Sqlite => {
+                let file = fresh_database();
+                (file.to_str().unwrap().to_owned(), None, Some(file))
+            }
             Backend::Postgres => {
                 let server = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
-                (server.fresh_database(), Some(server))
+                (server.fresh_database(), Some(server), None)
             }
         };
         Self {
             location: leak(location),
             instance: leak(fresh_instance_id()),
             _postgres: postgres,
+            _sqlite: sqlite,
         }
     }
 
     /// `--database` and this database.
     fn flag(&self) -> [&'static str; 2] {
         ["--database", self.location]
+    }
+
+    /// A test server on this database.
+    fn server(&self) -> common::Setup {
+        TestServer::setup().database(self.location)
     }
 
     /// `--database` with `more` flags.
@@ -153,7 +163,7 @@ async fn a_saved_run_reads_the_same_after_restarts(database: TestDatabase) {
 }
 
 async fn the_same_code_gets_the_same_link_and_other_code_another(database: TestDatabase) {
-    let server = TestServer::start_with(&database.flag()).await;
+    let server = database.server().start().await;
     let client = Client::of(&server.base);
     let (first, _) = client.save("<?php echo 1;\n", &["php:8.2-cli"]).await;
     let (again, _) = client.save("<?php echo 1;\n", &["php:8.4-cli"]).await;
@@ -198,7 +208,7 @@ async fn ids_that_collide_are_lengthened(database: TestDatabase) {
 }
 
 async fn identical_code_on_the_same_image_is_served_from_the_cache(database: TestDatabase) {
-    let server = TestServer::start_with(&database.flag()).await;
+    let server = database.server().start().await;
     let client = Client::of(&server.base);
     let code = "<?php echo random_int(0, PHP_INT_MAX);";
     let first = client.run(code, &["php:8.4-cli"]).await.remove(0);
@@ -216,7 +226,11 @@ async fn identical_code_on_the_same_image_is_served_from_the_cache(database: Tes
 }
 
 async fn exits_are_cached_but_timeouts_and_kills_are_not(database: TestDatabase) {
-    let server = TestServer::start_with(&database.flags_with(&["--timeout-secs", "1"])).await;
+    let server = database
+        .server()
+        .with(|c| c.sandbox.timeout_secs = 1.0)
+        .start()
+        .await;
     let client = Client::of(&server.base);
     let exit = "<?php echo 'bye'; exit(3);";
     let timeout = "<?php sleep(5);";
@@ -237,7 +251,7 @@ async fn exits_are_cached_but_timeouts_and_kills_are_not(database: TestDatabase)
 }
 
 async fn cached_results_come_first_in_the_stream(database: TestDatabase) {
-    let server = TestServer::start_with(&database.flag()).await;
+    let server = database.server().start().await;
     let client = Client::of(&server.base);
     let code = "<?php usleep(300000); echo PHP_VERSION;";
     client.run(code, &["php:8.5-cli"]).await;
@@ -623,7 +637,7 @@ async fn a_damaged_or_missing_sqlite_file_stops_the_start_with_a_clear_error() {
     // A real database with its middle overwritten, and one cut in half.
     for damage in [overwrite_the_middle as fn(&Path), cut_in_half] {
         let damaged = fresh_database();
-        let store = Store::open(&app::store::Database::File(damaged.clone()), true)
+        let store = Store::open(&app::store::Database::File(damaged.to_path_buf()), true)
             .await
             .unwrap();
         for n in 0..200 {

@@ -72,7 +72,10 @@ async fn a_pcntl_fork_bomb_hits_the_process_limit() {
 async fn a_shell_fork_bomb_through_exec_and_proc_open_hits_the_process_limit() {
     // The bomb's shells share the script's one CPU: on a host busy with other tests, PHP may
     // get a small slice of it. A longer limit, so that the outcome is the process limit's.
-    let server = TestServer::start_with(&["--timeout-secs", "30"]).await;
+    let server = TestServer::setup()
+        .with(|c| c.sandbox.timeout_secs = 30.0)
+        .start()
+        .await;
     // The bomb runs in the background with its output in a file, so `exec` returns; PHP (which
     // needs no fork to read a file) then waits for the shell's complaint and carries on. The
     // bomb is a subshell whose own output is redirected: a function's redirection keeps a copy
@@ -109,7 +112,10 @@ async fn a_memory_hog_is_stopped() {
 
 #[tokio::test]
 async fn endless_loops_and_long_sleeps_are_killed_at_the_time_limit() {
-    let server = TestServer::start_with(&["--timeout-secs", "2"]).await;
+    let server = TestServer::setup()
+        .with(|c| c.sandbox.timeout_secs = 2.0)
+        .start()
+        .await;
     for code in ["while (true) {}", "sleep(600);"] {
         let results = attack(&server, code).await;
         assert_each(&results, |r| r.status == Status::Timeout, "timeout");
@@ -346,7 +352,7 @@ async fn ffi_is_off_on_every_version() {
 #[tokio::test]
 async fn io_uring_and_other_unneeded_kernel_interfaces_are_denied() {
     let probe = common::fixtures::syscall_probe_image();
-    let server = TestServer::start_with(&["--repositories", probe.repository]).await;
+    let server = TestServer::setup().repositories(probe.repository).start().await;
     let results = server
         .run(
             "io_uring_setup\nuserfaultfd\nunshare\nptmx\npersonality_linux32\nsocket_af_alg\n",
@@ -414,7 +420,10 @@ async fn instances_sharing_an_engine_give_their_runs_different_user_ids() {
 /// running: one deadline covers the whole run, so it is a timeout, never `ok`.
 #[tokio::test]
 async fn a_forged_kill_report_does_not_extend_the_time_limit() {
-    let server = TestServer::start_with(&["--timeout-secs", "2"]).await;
+    let server = TestServer::setup()
+        .with(|c| c.sandbox.timeout_secs = 2.0)
+        .start()
+        .await;
     let results = attack(
         &server,
         r#"echo "\x1eevalgrid-end\n"; fwrite(STDERR, "\x1eevalgrid-usage 137   \n"); while (true) {}"#,
@@ -432,7 +441,13 @@ async fn a_client_that_stops_reading_cannot_stretch_the_time_limit() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // 1 MiB of NUL on each stream: ~12 MB once JSON-escaped, more than the kernel's socket
     // buffers on both ends can hold.
-    let server = TestServer::start_with(&["--timeout-secs", "2", "--output-limit-kib", "1024"]).await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.sandbox.timeout_secs = 2.0;
+            c.sandbox.output_limit_kib = 1024;
+        })
+        .start()
+        .await;
     server.assert_still_answers().await;
     let code = r#"<?php
         if (PHP_MINOR_VERSION == 5) { echo str_repeat("\0", 1 << 20); fwrite(STDERR, str_repeat("\0", 1 << 20)); exit; }
@@ -502,13 +517,13 @@ async fn a_flood_of_page_views_does_not_hammer_the_engine() {
     let proxy = common::engine_proxy::EngineProxy::new("image-flood");
     proxy.switch_on();
     // 100 requests at once from one address: over the per-address connection cap otherwise.
-    let server = TestServer::start_with(&[
-        "--docker-host",
-        &proxy.docker_host(),
-        "--max-connections-per-ip",
-        "0",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.engine.docker_host = Some(proxy.docker_host());
+            c.connections.max_connections_per_ip = 0;
+        })
+        .start()
+        .await;
     assert_eq!(server.get("/api/images").await.status(), reqwest::StatusCode::OK);
     let before = proxy.requests_to("/images/json");
     let views = (0..100).map(|n| match n % 3 {
@@ -532,20 +547,17 @@ async fn a_flood_of_page_views_does_not_hammer_the_engine() {
 #[tokio::test]
 async fn storage_stays_within_its_bound_under_a_flood_of_large_results() {
     let database = common::fresh_database();
-    let server = TestServer::start_with(&[
-        "--database",
-        database.to_str().unwrap(),
-        "--cache-max-mib",
-        "2",
-        "--snippets-per-hour",
-        "5",
-        "--runs-per-minute",
-        "0",
-        // 16 containers wanted at once, 8 allowed: room comes as runs end, however slowly.
-        "--admission-wait-secs",
-        "60",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .database(database.to_str().unwrap())
+        .with(|c| {
+            c.storage.cache_max_mib = 2;
+            c.quotas.snippets_per_hour = 5;
+            c.quotas.runs_per_minute = 0;
+            // 16 containers wanted at once, 8 allowed: room comes as runs end, however slowly.
+            c.capacity.admission_wait_secs = 60.0;
+        })
+        .start()
+        .await;
     // 100 runs of 4 versions, 64 KiB on each stream: NUL bytes (saved), or incompressible text
     // (cached only), each run with code of its own so that nothing comes from the cache.
     let mut refused_saves = 0;

@@ -30,15 +30,14 @@ async fn run_through_proxy(server: &TestServer, forwarded: &[&str], forged: Opti
 #[tokio::test]
 async fn behind_a_proxy_that_writes_forwarded_a_forged_x_forwarded_for_buys_no_quota() {
     // The outer proxy is this test (127.0.0.1); an inner one at 10.0.0.3 forwards to it.
-    let server = TestServer::start_with(&[
-        "--runs-per-minute",
-        "2",
-        "--trusted-proxies",
-        "127.0.0.1/32,10.0.0.0/8",
-        "--forwarded-header",
-        "forwarded",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.quotas.runs_per_minute = 2;
+            crate::common::trust_proxies(c, "127.0.0.1/32,10.0.0.0/8");
+            c.connections.forwarded_header = server::ForwardedHeader::Forwarded;
+        })
+        .start()
+        .await;
     let client = ["for=203.0.113.1"];
     for _ in 0..2 {
         assert_eq!(run_through_proxy(&server, &client, None).await, StatusCode::OK);

@@ -138,7 +138,10 @@ async fn a_permalink_of_huge_different_outputs_renders_within_a_bound_while_heal
 /// Retry-After; the API, health checks and static files do not count.
 #[tokio::test]
 async fn page_views_per_client_are_bounded() {
-    let server = TestServer::start_with(&["--page-views-per-minute", "3"]).await;
+    let server = TestServer::setup()
+        .with(|c| c.quotas.page_views_per_minute = 3)
+        .start()
+        .await;
     for path in ["/", "/s/nosuch", "/e/nosuch"] {
         let status = server.get(path).await.status();
         assert!(

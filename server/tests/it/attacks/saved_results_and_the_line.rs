@@ -3,6 +3,7 @@
 //! never replaces a saved result; saved snippets that cannot run on a new version do not stop
 //! the backfill from reaching the others.
 
+use crate::common;
 use crate::common::tags::{offers, Tags};
 use crate::common::{fresh_database, Client, TestServer};
 use app::model::{RunLine, Status};
@@ -35,8 +36,13 @@ fn sixteen_slow_cells() -> Value {
 
 #[tokio::test]
 async fn a_client_with_a_wide_run_takes_its_turn_with_the_others_not_the_whole_line() {
-    let server =
-        TestServer::start_with(&["--max-containers", "4", "--trusted-proxies", "127.0.0.1/32"]).await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.capacity.max_containers = Some(4);
+            common::trust_proxies(c, "127.0.0.1/32");
+        })
+        .start()
+        .await;
     let (wide, other) = (
         client_at(&server, "203.0.113.1"),
         client_at(&server, "203.0.113.2"),
@@ -82,15 +88,14 @@ async fn a_client_with_a_wide_run_takes_its_turn_with_the_others_not_the_whole_l
 
 #[tokio::test]
 async fn a_client_s_share_of_runs_in_flight_counts_its_versions_not_its_requests() {
-    let server = TestServer::start_with(&[
-        "--max-containers",
-        "4",
-        "--runs-in-flight-per-ip",
-        "8",
-        "--trusted-proxies",
-        "127.0.0.1/32",
-    ])
-    .await;
+    let server = TestServer::setup()
+        .with(|c| {
+            c.capacity.max_containers = Some(4);
+            c.quotas.runs_in_flight_per_ip = 8;
+            common::trust_proxies(c, "127.0.0.1/32");
+        })
+        .start()
+        .await;
     let (wide, other) = (
         client_at(&server, "203.0.113.3"),
         client_at(&server, "203.0.113.4"),
@@ -123,22 +128,21 @@ async fn a_run_refused_for_lack_of_room_never_replaces_a_saved_result() {
     let images = ["php:7.4-cli", "php:8.2-cli", "php:8.4-cli", "php:8.5-cli"];
     let body = json!({ "code": code, "images": images, "save": true, "force": true });
     let id = {
-        let roomy = TestServer::start_with(&["--database", database]).await;
+        let roomy = TestServer::setup().database(database).start().await;
         let saved = roomy.post_run(body.clone()).await;
         assert!(saved.results.iter().all(|r| r.status == Status::Ok), "{saved:?}");
         saved.id.unwrap()
     };
     // One container at a time and a short wait: the first version runs, the others are told
     // the server is busy.
-    let busy = TestServer::start_with(&[
-        "--database",
-        database,
-        "--max-containers",
-        "1",
-        "--admission-wait-secs",
-        "1",
-    ])
-    .await;
+    let busy = TestServer::setup()
+        .database(database)
+        .with(|c| {
+            c.capacity.max_containers = Some(1);
+            c.capacity.admission_wait_secs = 1.0;
+        })
+        .start()
+        .await;
     let again = busy.post_run(body).await;
     assert_eq!(again.id.as_deref(), Some(id.as_str()));
     let refused = again.results.iter().filter(|r| r.status == Status::Error).count();
@@ -161,8 +165,11 @@ async fn a_run_refused_for_lack_of_room_never_replaces_a_saved_result() {
 async fn snippets_that_cannot_run_on_a_new_version_do_not_stop_the_others_reaching_it() {
     let tags = Tags::of("evalgrid-backfill-failures/php");
     let php84 = tags.add("8.4-cli");
-    let server =
-        TestServer::start_with(&["--repositories", tags.repository, "--backfill-per-minute", "600"]).await;
+    let server = TestServer::setup()
+        .repositories(tags.repository)
+        .with(|c| c.capacity.backfill_per_minute = 600)
+        .start()
+        .await;
     offers(&server, &[&php84]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // More snippets than one look-up returns, each asking for a setting PHP 7.4 lacks.

@@ -25,6 +25,8 @@ pub struct TestServer {
     /// This server's containers in the engine.
     pub containers: Containers,
     client: Client,
+    /// Its database's directory, removed with the server.
+    _data: tempfile::TempDir,
 }
 
 impl std::ops::Deref for TestServer {
@@ -36,79 +38,102 @@ impl std::ops::Deref for TestServer {
 }
 
 impl TestServer {
+    /// A server with the tests' defaults ([`TestServer::setup`]).
     pub async fn start() -> Self {
-        Self::start_with(&[]).await
+        Self::setup().start().await
     }
 
-    /// Starts with extra command-line flags, e.g. `["--max-images", "2"]`.
-    pub async fn start_with(flags: &[&str]) -> Self {
-        Self::start_serving_site(flags, None).await
+    /// The configuration a test server starts from, to change before [`Setup::start`]: the
+    /// server's own defaults, read as `main` reads them (flags none, the environment's variables
+    /// as they are), and the tests' own: a fresh instance id and database, the local PHP images
+    /// and no other `php` tag the engine may hold, no pool (idle pooled containers would count
+    /// as left behind), no backfill (images other tests tag would start runs of this test's
+    /// snippets), and single-use containers unless `EVALGRID_ISOLATION` chooses.
+    pub fn setup() -> Setup {
+        let data = tempfile::Builder::new()
+            .prefix("evalgrid-test-")
+            .tempdir()
+            .unwrap();
+        let mut config = Config::parse_from(["evalgrid"]);
+        config.listen.instance_id = Some(fresh_instance_id());
+        config.storage.database = app::store::Database::File(data.path().join("evalgrid.sqlite3"));
+        config.images.tags = runner::testing::local_tags();
+        config.capacity.pool_size = 0;
+        config.capacity.backfill_per_minute = 0;
+        if std::env::var_os("EVALGRID_ISOLATION").is_none() {
+            config.sandbox.isolation = server::config::IsolationChoice::Containers;
+        }
+        Setup {
+            config,
+            site_root: None,
+            data,
+        }
+    }
+}
+
+/// Trusts these proxies (networks, comma-separated, as `--trusted-proxies` takes them).
+pub fn trust_proxies(config: &mut Config, networks: &str) {
+    config.connections.trusted_proxies = networks
+        .split(',')
+        .map(|network| network.parse().unwrap())
+        .collect();
+}
+
+/// A test server's configuration before it starts ([`TestServer::setup`]), changed through
+/// the typed [`Config`]: `TestServer::setup().with(|c| c.sandbox.timeout_secs = 2.0).start()`.
+pub struct Setup {
+    config: Config,
+    site_root: Option<std::path::PathBuf>,
+    data: tempfile::TempDir,
+}
+
+impl Setup {
+    pub fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(&mut self.config);
+        self
     }
 
-    /// Starts with extra flags, serving the static files in `site_root`.
-    pub async fn start_serving(flags: &[&str], site_root: &std::path::Path) -> Self {
-        Self::start_serving_site(flags, Some(site_root)).await
+    /// Offers the images of these repositories (comma-separated, as `--repositories` takes
+    /// them), every tag but the server's default exclusions.
+    pub fn repositories(self, repositories: &str) -> Self {
+        self.with(|config| {
+            config.images.repositories = repositories.split(',').map(str::to_owned).collect();
+            config.images.tags = runner::default_tags();
+        })
     }
 
-    async fn start_serving_site(flags: &[&str], site_root: Option<&std::path::Path>) -> Self {
+    /// Keeps its results in `database` (an SQLite file or a PostgreSQL URL), as `--database`.
+    pub fn database(self, database: &str) -> Self {
+        self.with(|config| config.storage.database = database.parse().unwrap())
+    }
+
+    /// Serves the static files in `site_root`.
+    pub fn serving(mut self, site_root: &std::path::Path) -> Self {
+        self.site_root = Some(site_root.to_owned());
+        self
+    }
+
+    /// Starts it as `main` does: the sweep, the isolation check, `--pull`, the pool and the
+    /// backfill, then serving on 127.0.0.1.
+    pub async fn start(self) -> TestServer {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        // No pool unless a test asks: idle pooled containers would count as "left behind".
-        let pool_off: &[&str] = if flags.contains(&"--pool-size") {
-            &[]
-        } else {
-            &["--pool-size", "0"]
-        };
-        // No re-runs on new versions unless a test asks: images other tests tag would start
-        // runs of this test's snippets.
-        let backfill_off: &[&str] = if flags.contains(&"--backfill-per-minute") {
-            &[]
-        } else {
-            &["--backfill-per-minute", "0"]
-        };
-        let isolation = isolation_flags(flags);
-        // A database of its own, so that no test sees another's cached results.
-        let database = fresh_database();
-        let database_flag = ["--database", database.to_str().unwrap()];
-        let database_flag: &[&str] = if flags.contains(&"--database") {
-            &[]
-        } else {
-            &database_flag
-        };
-        // The local PHP images and no other tag of `php` the engine may hold, unless a test
-        // picks its own repositories or tags.
-        let local_tags = runner::testing::local_tags().join(",");
-        let local_tags = ["--tags", local_tags.as_str()];
-        let tags: &[&str] = if flags.contains(&"--tags") || flags.contains(&"--repositories") {
-            &[]
-        } else {
-            &local_tags
-        };
-        let instance = fresh_instance_id();
-        let args = ["evalgrid", "--instance-id", &instance]
-            .into_iter()
-            .chain(tags.iter().copied())
-            .chain(pool_off.iter().copied())
-            .chain(backfill_off.iter().copied())
-            .chain(isolation.iter().copied())
-            .chain(database_flag.iter().copied())
-            .chain(flags.iter().copied());
-        let config = Config::parse_from(args);
         let mut leptos_options = leptos_options();
-        if let Some(root) = site_root {
+        if let Some(root) = &self.site_root {
             leptos_options.site_root = root.to_str().unwrap().into();
         }
-        // main's own start-up: the sweep, the isolation check, --pull, the pool and the backfill.
-        let server = Server::start(&config, leptos_options).await.unwrap();
+        let instance = self.config.listen.instance_id.clone().unwrap();
+        let server = Server::start(&self.config, leptos_options).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(server.serve(listener, tokio_util::sync::CancellationToken::new()));
-        Self {
+        TestServer {
             client: Client::of(&base),
             base,
             containers: Containers::of(&instance),
+            _data: self.data,
         }
     }
 }
@@ -134,14 +159,13 @@ pub fn free_port() -> u16 {
 }
 
 /// An empty directory for `name` (a server's data, sockets and log) in the temporary directory,
-/// unique to this call; whoever asked removes it.
+/// unique to this call (tempfile's name); whoever asked removes it, after what runs in it.
 pub fn fresh_directory(name: &str) -> std::path::PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let directory = std::env::temp_dir().join(format!("evalgrid-{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
+    tempfile::Builder::new()
+        .prefix(&format!("evalgrid-{name}-"))
+        .tempdir()
+        .unwrap()
+        .keep()
 }
 
 /// Stops `child` with `signal` (the server's own way to shut down cleanly), waiting up to
@@ -157,13 +181,35 @@ pub fn stop_child(child: &mut std::process::Child, signal: libc::c_int, grace: s
     let _ = child.wait();
 }
 
-/// A path for a database that does not exist yet, unique to this call.
-pub fn fresh_database() -> std::path::PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let directory = std::env::temp_dir().join(format!("evalgrid-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let path = directory.join(format!("{n}.sqlite3"));
-    let _ = std::fs::remove_file(&path);
-    path
+/// A path for an SQLite database that does not exist yet, in a temporary directory of its own
+/// that goes (with the file, its journal and whatever else a test put beside it) when this is
+/// dropped. It derefs to the path.
+pub struct TempDatabase {
+    path: std::path::PathBuf,
+    _directory: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TempDatabase {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl AsRef<std::path::Path> for TempDatabase {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+pub fn fresh_database() -> TempDatabase {
+    let directory = tempfile::Builder::new()
+        .prefix("evalgrid-test-")
+        .tempdir()
+        .unwrap();
+    TempDatabase {
+        path: directory.path().join("evalgrid.sqlite3"),
+        _directory: directory,
+    }
 }

@@ -12,6 +12,8 @@ pub struct ServerProcess {
     pub base: String,
     /// This server's containers in the engine.
     pub containers: super::Containers,
+    /// The fresh database it was given (none when the flags named one).
+    database: Option<super::TempDatabase>,
 }
 
 impl ServerProcess {
@@ -27,12 +29,15 @@ impl ServerProcess {
     }
 
     async fn start_with_log(flags: &[&str], log: Stdio) -> Self {
-        let database = super::fresh_database();
-        let mut flags: Vec<&str> = flags.to_vec();
-        if !flags.contains(&"--database") {
-            flags.extend(["--database", database.to_str().unwrap()]);
+        if flags.contains(&"--database") {
+            return Self::start_writing_log(super::free_port(), flags, log).await;
         }
-        Self::start_writing_log(super::free_port(), &flags, log).await
+        let database = super::fresh_database();
+        let path = database.to_str().unwrap().to_owned();
+        let mut server =
+            Self::start_writing_log(super::free_port(), &[flags, &["--database", &path]].concat(), log).await;
+        server.database = Some(database);
+        server
     }
 
     /// Starts the binary with exactly these flags (and its own port, and instance id unless
@@ -76,6 +81,7 @@ impl ServerProcess {
             child,
             base,
             containers: super::Containers::of(&instance_id),
+            database: None,
         }
     }
 
