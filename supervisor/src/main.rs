@@ -200,31 +200,34 @@ struct RunPipes {
     failure: (OwnedFd, OwnedFd),
 }
 
+/// One side of a run's pipes: its stdin, stdout and stderr, and the failure pipe.
+type PipeEnds = ([OwnedFd; 3], OwnedFd);
+
 impl RunPipes {
-    /// The supervisor's ends: the run's stdin to write, its stdout and stderr to read, and why
-    /// its set-up failed (the others are closed, so the run sees its input end, and its output
-    /// ends with it).
-    fn supervisor_ends(self) -> ([OwnedFd; 3], OwnedFd) {
+    /// The supervisor's ends (the run's stdin to write, its stdout and stderr and why its
+    /// set-up failed to read) and the run's (the other ends).
+    fn split(self) -> (PipeEnds, PipeEnds) {
         let Self {
             stdin,
             stdout,
             stderr,
             failure,
         } = self;
-        drop((stdin.0, stdout.1, stderr.1, failure.1));
-        ([stdin.1, stdout.0, stderr.0], failure.0)
+        (
+            ([stdin.1, stdout.0, stderr.0], failure.0),
+            ([stdin.0, stdout.1, stderr.1], failure.1),
+        )
     }
 
-    /// The run's ends (its stdin, stdout and stderr) and where it writes why its set-up failed.
-    fn run_ends(self) -> ([OwnedFd; 3], OwnedFd) {
-        let Self {
-            stdin,
-            stdout,
-            stderr,
-            failure,
-        } = self;
-        drop((stdin.1, stdout.0, stderr.0, failure.0));
-        ([stdin.0, stdout.1, stderr.1], failure.1)
+    /// The supervisor's ends, the run's closed: the run sees its input end, and its output
+    /// ends with it.
+    fn supervisor_ends(self) -> PipeEnds {
+        self.split().0
+    }
+
+    /// The run's ends, the supervisor's closed.
+    fn run_ends(self) -> PipeEnds {
+        self.split().1
     }
 }
 
