@@ -85,6 +85,8 @@ struct LoggedServer {
     address: String,
     log: std::path::PathBuf,
     containers: Containers,
+    /// The database, the log and the site all live in its directory.
+    _database: crate::common::TempDatabase,
 }
 
 impl LoggedServer {
@@ -117,6 +119,7 @@ impl LoggedServer {
             address,
             log,
             containers: Containers::of(&instance),
+            _database: database,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !reqwest::get(format!("http://{}/api/health", server.address))
