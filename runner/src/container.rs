@@ -6,7 +6,7 @@
 use crate::backend::bounded;
 use crate::classify::{classify, End, Observed};
 use crate::guard::ContainerGuard;
-use crate::prepared::{prepare, prepare_as, replace_gone, Prepared, Reserved};
+use crate::prepared::{input_sent, prepare, prepare_as, Prepared, Reserved};
 use crate::{usage, worker, Execution, Image, Isolation, RunError, Runner, Script, Usage};
 use bollard::container::{AttachContainerResults, LogOutput};
 use futures::{Stream, StreamExt};
@@ -43,16 +43,12 @@ pub(crate) async fn run(
         let started = Instant::now();
         let deadline = started + runner.config().limits.timeout;
         let sent_at = OffsetDateTime::now_utc();
-        match tokio::time::timeout_at(deadline, send(&mut prepared.attached, &wire)).await {
-            Ok(Err(error)) if pooled => {
-                (prepared, pooled) = (
-                    replace_gone(runner, image, prepared, RunError::SendCode(error)).await?,
-                    false,
-                );
-                continue;
-            }
-            Ok(Err(error)) => return Err(RunError::SendCode(error)),
-            Ok(Ok(())) | Err(_) => {}
+        // Past the deadline, the run times out as it should.
+        let sent = tokio::time::timeout_at(deadline, send(&mut prepared.attached, &wire)).await;
+        let (ready, replaced) = input_sent(runner, image, prepared, pooled, sent.unwrap_or(Ok(()))).await?;
+        (prepared, pooled) = (ready, pooled && !replaced);
+        if replaced {
+            continue;
         }
         let fixed_clock = script.clock.map(|_| prepared.clock && image.fixed_clock);
         let observed = observe(runner, prepared, deadline).await?;

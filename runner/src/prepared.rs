@@ -90,6 +90,27 @@ pub(crate) async fn replace_gone(
     Ok(fresh)
 }
 
+/// After a run's input was written to `prepared` (`sent`, how that went): the container to run
+/// in and whether it is a fresh one, to send again to. A pooled container whose input could
+/// not be written was gone before its run started, and is replaced in its slot
+/// ([`replace_gone`]); any other failed write fails the run.
+pub(crate) async fn input_sent(
+    runner: &Runner,
+    image: &Image,
+    prepared: Prepared,
+    pooled: bool,
+    sent: std::io::Result<()>,
+) -> Result<(Prepared, bool), RunError> {
+    match sent {
+        Ok(()) => Ok((prepared, false)),
+        Err(error) if pooled => Ok((
+            replace_gone(runner, image, prepared, RunError::SendCode(error)).await?,
+            true,
+        )),
+        Err(error) => Err(RunError::SendCode(error)),
+    }
+}
+
 /// Creates the container in a task of its own that always runs to its end: a run dropped while
 /// the engine creates its container (client gone, shutdown) would otherwise never learn the id
 /// of the container the engine then makes. If nobody waits any more, the guard is dropped there,

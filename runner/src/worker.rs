@@ -12,7 +12,7 @@
 //! when its supervisor or container is gone (the run it served fails with a clear error).
 
 use crate::classify::{classify, End, Observed};
-use crate::prepared::{replace_gone, Prepared};
+use crate::prepared::{input_sent, replace_gone, Prepared};
 use crate::supervisor::next_frame;
 use crate::usage::{self, Report};
 use crate::{Execution, Image, RunError, Runner, Script, Usage};
@@ -45,17 +45,13 @@ pub(crate) async fn run(
             prepared.attached.input.write_all(&wire).await?;
             prepared.attached.input.flush().await
         };
-        match tokio::time::timeout_at(deadline, sent).await {
-            Ok(Err(error)) if pooled => {
-                (prepared, pooled) = (
-                    replace_gone(runner, image, prepared, RunError::SendCode(error)).await?,
-                    false,
-                );
-                continue;
-            }
-            Ok(Err(error)) => return Err(RunError::SendCode(error)),
-            Ok(Ok(())) => {}
-            Err(_) => return Err(RunError::Worker("it did not take the run's input in time".into())),
+        let sent = tokio::time::timeout_at(deadline, sent)
+            .await
+            .map_err(|_| RunError::Worker("it did not take the run's input in time".into()))?;
+        let (ready, replaced) = input_sent(runner, image, prepared, pooled, sent).await?;
+        (prepared, pooled) = (ready, pooled && !replaced);
+        if replaced {
+            continue;
         }
         let fixed_clock = script.clock.map(|_| prepared.clock && image.fixed_clock);
         // A pooled worker that ends before it takes the run was gone already (removed while

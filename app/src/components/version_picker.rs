@@ -83,6 +83,11 @@ pub fn VersionPicker(images: Signal<Vec<ImageInfo>>, ticked: VersionSelection) -
     let groups = Memo::new(move |_| images.with(|all| minor_groups(all, &today)));
     // The entry clicked last: a shift-click ticks or unticks everything from it to the next.
     let anchor = StoredValue::new(None::<String>);
+    let picker = Picker {
+        images,
+        ticked,
+        anchor,
+    };
     let preset =
         move |label: &'static str, title: &'static str, choose: fn(&[ImageInfo], &str) -> Vec<String>| {
             let choose = move |_| {
@@ -112,7 +117,7 @@ pub fn VersionPicker(images: Signal<Vec<ImageInfo>>, ticked: VersionSelection) -
                 <For
                     each=move || groups.get()
                     key=|group| group.clone()
-                    children=move |group| view! { <MinorGroupView group images ticked anchor/> }
+                    children=move |group| view! { <MinorGroupView group picker/> }
                 />
             </div>
             <p class="picker-count">{count}" · shift-click ticks a range"</p>
@@ -120,14 +125,19 @@ pub fn VersionPicker(images: Signal<Vec<ImageInfo>>, ticked: VersionSelection) -
     }
 }
 
-/// One branch: a checkbox for all of it, its support state, and a checkbox per version.
-#[component]
-fn MinorGroupView(
-    group: MinorGroup,
+/// What every checkbox of the picker works on: the list, what is ticked, and the last one
+/// clicked (where a shift-click's range starts).
+#[derive(Clone, Copy)]
+struct Picker {
     images: Signal<Vec<ImageInfo>>,
     ticked: VersionSelection,
     anchor: StoredValue<Option<String>>,
-) -> impl IntoView {
+}
+
+/// One branch: a checkbox for all of it, its support state, and a checkbox per version.
+#[component]
+fn MinorGroupView(group: MinorGroup, picker: Picker) -> impl IntoView {
+    let Picker { images, ticked, .. } = picker;
     let names: Vec<String> = group.entries.iter().map(|e| e.image.clone()).collect();
     let names = StoredValue::new(names);
     let count_ticked = move || names.with_value(|n| n.iter().filter(|n| ticked.is_ticked(n)).count());
@@ -151,7 +161,7 @@ fn MinorGroupView(
     let entries = group
         .entries
         .into_iter()
-        .map(|entry| view! { <VersionCheckbox entry images ticked anchor/> })
+        .map(|entry| view! { <VersionCheckbox entry picker/> })
         .collect_view();
     let branch = group.branch.clone();
     view! {
@@ -177,12 +187,12 @@ fn MinorGroupView(
 
 /// One version's checkbox; a shift-click ticks or unticks the range from the last one clicked.
 #[component]
-fn VersionCheckbox(
-    entry: PickerEntry,
-    images: Signal<Vec<ImageInfo>>,
-    ticked: VersionSelection,
-    anchor: StoredValue<Option<String>>,
-) -> impl IntoView {
+fn VersionCheckbox(entry: PickerEntry, picker: Picker) -> impl IntoView {
+    let Picker {
+        images,
+        ticked,
+        anchor,
+    } = picker;
     let name = entry.image.clone();
     let checked = {
         let name = name.clone();
