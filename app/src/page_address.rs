@@ -97,6 +97,14 @@ impl AddressKeys {
             false => short,
         }
     }
+
+    /// Whether the address key `key` names `image`: its key now, its full name (written while
+    /// another image shared its short key), or a short key two images share now (written
+    /// while it stood alone, or by a link from before: it names both, as it always did). A
+    /// list that changes between writing and reading never unticks what was ticked.
+    pub fn names(&self, key: &str, image: &str) -> bool {
+        key == image || self.key(image) == key || (self.shared.contains(key) && version_key(image) == key)
+    }
 }
 
 impl PageQuery {
@@ -216,6 +224,20 @@ mod tests {
         // Alone, each has its short key, as addresses saved before had it.
         assert_eq!(AddressKeys::of(["php:8.2", "php:8.4-cli"]).key("php:8.2"), "8.2");
         assert_eq!(AddressKeys::of(["php:8.2-cli"]).key("php:8.2-cli"), "8.2");
+    }
+
+    #[test]
+    fn a_key_written_for_another_list_still_names_its_image() {
+        let both = AddressKeys::of(["php:8.2", "php:8.2-cli"]);
+        let alone = AddressKeys::of(["php:8.2-cli"]);
+        // A full name names its image only; a short key two images share names both.
+        assert!(both.names("php:8.2-cli", "php:8.2-cli"));
+        assert!(!both.names("php:8.2-cli", "php:8.2"));
+        assert!(both.names("8.2", "php:8.2-cli") && both.names("8.2", "php:8.2"));
+        // Written while both were there, read with one.
+        assert!(alone.names("php:8.2-cli", "php:8.2-cli"));
+        assert!(alone.names("8.2", "php:8.2-cli"));
+        assert!(!alone.names("8.4", "php:8.2-cli"));
     }
 
     #[test]

@@ -478,9 +478,10 @@ impl Runner {
             .ok_or_else(|| unknown("the check did not run".into()))?;
         match (result.status, result.stdout.as_str()) {
             (Status::Ok, "evalgrid pid alone") => Ok(()),
-            // An image that is not a PHP as the others (a test's probe, a wrapper) proves
-            // nothing either way: not checked, as without an engine.
-            (Status::Ok, printed) if !printed.starts_with("evalgrid ") => Err(unknown(format!(
+            // An image that did not run the check as PHP at all (a test's probe, a wrapper)
+            // proves nothing either way: not checked, as without an engine. A verdict anywhere
+            // in the output, after start-up warnings say, is one, and only the exact one passes.
+            (Status::Ok, printed) if !printed.contains("evalgrid ") => Err(unknown(format!(
                 "{name} did not run the check as PHP; it printed {printed:?}"
             ))),
             _ => Err(IsolationError::Refused(result.message.unwrap_or_else(|| {

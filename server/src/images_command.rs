@@ -9,8 +9,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 
-/// Runs `server images …` and returns whether it did what was asked.
-pub async fn run(config: &crate::Config, command: &crate::config::ImagesCommand) -> bool {
+/// Runs `server images …`; its exit status: 0 done, 1 not done (the engine's answer says
+/// why), 2 cannot start (the isolation asked for is refused), as the server's own start.
+pub async fn run(config: &crate::Config, command: &crate::config::ImagesCommand) -> i32 {
     use crate::config::ImagesCommand;
     let runner = match command {
         // Which isolation is in force is part of the list, so the check runs.
@@ -18,7 +19,7 @@ pub async fn run(config: &crate::Config, command: &crate::config::ImagesCommand)
             Ok(runner) => runner,
             Err(error) => {
                 tracing::error!("{error}");
-                return false;
+                return 2;
             }
         },
         ImagesCommand::Pull { .. } => runner::Runner::new(config.runner_config()),
@@ -32,7 +33,10 @@ pub async fn run(config: &crate::Config, command: &crate::config::ImagesCommand)
     if !runner.shut_down(crate::config::CLEANUP_GRACE).await {
         tracing::warn!("some containers could not be removed in time");
     }
-    done
+    match done {
+        true => 0,
+        false => 1,
+    }
 }
 
 /// Prints the images evalgrid would offer, oldest PHP version first, as a table on stdout;

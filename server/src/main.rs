@@ -11,8 +11,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::parse();
     init_log(&config);
     if let Some(Command::Images(command)) = &config.command {
-        let done = server::images_command::run(&config, command).await;
-        std::process::exit(if done { 0 } else { 1 });
+        std::process::exit(server::images_command::run(&config, command).await);
     }
     // Before anything records: what is recorded with no recorder is lost.
     let metrics = match config.observing.metrics_addr {

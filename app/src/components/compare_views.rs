@@ -57,11 +57,17 @@ pub fn ResultToolbar(
                     {move || {
                         let run = versions.get();
                         let keys = AddressKeys::of(run.iter().map(|info| info.image.as_str()));
+                        // The version the grid diffs against: the first the base names.
+                        let based = base.with_untracked(|b| {
+                            let b = b.as_deref()?;
+                            run.iter().position(|info| keys.names(b, &info.image))
+                        });
                         run.into_iter()
-                            .map(|info| {
+                            .enumerate()
+                            .map(|(index, info)| {
                                 let key = keys.key(&info.image);
                                 // The attribute for the server's HTML; the select's value once live.
-                                let selected = base.with_untracked(|b| b.as_deref() == Some(key.as_str()));
+                                let selected = based == Some(index);
                                 view! { <option value=key selected=selected>"PHP " {info.php_version}</option> }
                             })
                             .collect_view()

@@ -23,8 +23,14 @@ pub fn ResultGrid(
     // base, the diffs) should render again.
     let base_result = Memo::new(move |_| {
         let key = base.get()?;
-        let keys = versions.with(|run| AddressKeys::of(run.iter().map(|info| info.image.as_str())));
-        results.with(|r| r.values().find(|r| keys.key(&r.image) == key).cloned())
+        // The first version, in version order, that the key names.
+        let image = versions.with(|run| {
+            let keys = AddressKeys::of(run.iter().map(|info| info.image.as_str()));
+            run.iter()
+                .find(|info| keys.names(&key, &info.image))
+                .map(|info| info.image.clone())
+        })?;
+        results.with(|r| r.get(&image).cloned())
     });
     let compact = move || versions.with(Vec::len) > crate::page_address::MANY_VERSIONS;
     view! {

@@ -29,7 +29,9 @@ impl VersionSelection {
     /// Whether `image` is ticked; tracked.
     pub fn is_ticked(&self, image: &str) -> bool {
         self.picked.with(|picked| match picked {
-            Some(picked) => picked.contains(&self.keys.with(|keys| keys.key(image))),
+            Some(picked) => self
+                .keys
+                .with(|keys| picked.iter().any(|key| keys.names(key, image))),
             None => self.defaults.with(|d| d.is_empty() || d.contains(image)),
         })
     }
