@@ -448,6 +448,13 @@ impl Runner {
     /// image and runs a check in it (the worker stays in the pool). `Ok` at once for
     /// single-use containers.
     pub async fn check_isolation(&self) -> Result<(), IsolationError> {
+        // What the check's PHP can print: its own pid namespace or not, its own /proc or not.
+        const CHECK_VERDICTS: [&str; 4] = [
+            "evalgrid pid alone",
+            "evalgrid pid crowded",
+            "evalgrid init alone",
+            "evalgrid init crowded",
+        ];
         use futures::StreamExt;
         if self.config.isolation == Isolation::Containers {
             return Ok(());
@@ -479,11 +486,14 @@ impl Runner {
         match (result.status, result.stdout.as_str()) {
             (Status::Ok, "evalgrid pid alone") => Ok(()),
             // An image that did not run the check as PHP at all (a test's probe, a wrapper)
-            // proves nothing either way: not checked, as without an engine. A verdict anywhere
-            // in the output, after start-up warnings say, is one, and only the exact one passes.
-            (Status::Ok, printed) if !printed.contains("evalgrid ") => Err(unknown(format!(
-                "{name} did not run the check as PHP; it printed {printed:?}"
-            ))),
+            // printed no verdict and proves nothing either way: not checked, as without an
+            // engine. A verdict anywhere in the output (after start-up warnings, say) is one,
+            // and only the exact output above passes.
+            (Status::Ok, printed) if !CHECK_VERDICTS.iter().any(|verdict| printed.contains(verdict)) => {
+                Err(unknown(format!(
+                    "{name} did not run the check as PHP; it printed {printed:?}"
+                )))
+            }
             _ => Err(IsolationError::Refused(result.message.unwrap_or_else(|| {
                 format!("the check printed {:?} {:?}", result.stdout, result.stderr)
             }))),
