@@ -89,6 +89,17 @@ impl AddressKeys {
         Self { shared }
     }
 
+    /// The keys of a run's or the picker's versions.
+    pub fn of_versions(versions: &[crate::model::ImageInfo]) -> Self {
+        Self::of(versions.iter().map(|info| info.image.as_str()))
+    }
+
+    /// Where in `versions` (made the keys) the first version `key` names stands: for `base`,
+    /// the version the others are diffed against.
+    pub fn first_named(&self, key: &str, versions: &[crate::model::ImageInfo]) -> Option<usize> {
+        versions.iter().position(|info| self.names(key, &info.image))
+    }
+
     /// `image`'s key in the address.
     pub fn key(&self, image: &str) -> String {
         let short = version_key(image);
@@ -238,6 +249,15 @@ mod tests {
         assert!(alone.names("php:8.2-cli", "php:8.2-cli"));
         assert!(alone.names("8.2", "php:8.2-cli"));
         assert!(!alone.names("8.4", "php:8.2-cli"));
+        // The base a shared short key names is the first of the versions, in their order.
+        let versions = ["php:8.2-cli", "php:8.2"].map(|image| crate::model::ImageInfo {
+            image: image.into(),
+            ..Default::default()
+        });
+        let keys = AddressKeys::of_versions(&versions);
+        assert_eq!(keys.first_named("8.2", &versions), Some(0));
+        assert_eq!(keys.first_named("php:8.2", &versions), Some(1));
+        assert_eq!(keys.first_named("8.4", &versions), None);
     }
 
     #[test]

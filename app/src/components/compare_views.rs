@@ -56,12 +56,9 @@ pub fn ResultToolbar(
                     <option value="">"nothing"</option>
                     {move || {
                         let run = versions.get();
-                        let keys = AddressKeys::of(run.iter().map(|info| info.image.as_str()));
-                        // The version the grid diffs against: the first the base names.
-                        let based = base.with_untracked(|b| {
-                            let b = b.as_deref()?;
-                            run.iter().position(|info| keys.names(b, &info.image))
-                        });
+                        let keys = AddressKeys::of_versions(&run);
+                        // The version the grid diffs against.
+                        let based = base.with_untracked(|b| keys.first_named(b.as_deref()?, &run));
                         run.into_iter()
                             .enumerate()
                             .map(|(index, info)| {

@@ -198,7 +198,7 @@ fn ScriptEditor(
 /// The address keys of the images on offer (none while there is no list).
 fn address_keys(offered: &Option<Result<Vec<ImageInfo>, String>>) -> AddressKeys {
     let list = offered.as_ref().and_then(|list| list.as_ref().ok());
-    AddressKeys::of(list.into_iter().flatten().map(|info| info.image.as_str()))
+    list.map_or_else(AddressKeys::default, |list| AddressKeys::of_versions(list))
 }
 
 /// The snippet a new page starts from: the example, with the fixed clock.

@@ -23,12 +23,9 @@ pub fn ResultGrid(
     // base, the diffs) should render again.
     let base_result = Memo::new(move |_| {
         let key = base.get()?;
-        // The first version, in version order, that the key names.
         let image = versions.with(|run| {
-            let keys = AddressKeys::of(run.iter().map(|info| info.image.as_str()));
-            run.iter()
-                .find(|info| keys.names(&key, &info.image))
-                .map(|info| info.image.clone())
+            let at = AddressKeys::of_versions(run).first_named(&key, run)?;
+            Some(run[at].image.clone())
         })?;
         results.with(|r| r.get(&image).cloned())
     });

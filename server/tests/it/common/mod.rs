@@ -54,15 +54,15 @@ impl TestServer {
             .prefix("evalgrid-test-")
             .tempdir()
             .unwrap();
-        let mut config = Config::parse_from(["evalgrid"]);
+        // Single-use containers unless the environment chooses: the rule the server processes
+        // the tests start follow too.
+        let mut config =
+            Config::parse_from(std::iter::once("evalgrid").chain(isolation_flags(&[]).iter().copied()));
         config.listen.instance_id = Some(fresh_instance_id());
         config.storage.database = app::store::Database::File(data.path().join("evalgrid.sqlite3"));
         config.images.tags = runner::testing::local_tags();
         config.capacity.pool_size = 0;
         config.capacity.backfill_per_minute = 0;
-        if std::env::var_os("EVALGRID_ISOLATION").is_none() {
-            config.sandbox.isolation = server::config::IsolationChoice::Containers;
-        }
         Setup {
             config,
             site_root: None,
