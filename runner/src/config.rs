@@ -56,6 +56,10 @@ pub struct RunnerConfig {
     pub pool_max: usize,
     /// Offer the fixed clock (a preloaded library in a volume of its own; default on).
     pub fixed_clock: bool,
+    /// A directory where each image's probe answer (PHP version, extensions, ini settings) is
+    /// kept by image id, so that later processes offer the image without probing it again
+    /// (default: none, each process asks).
+    pub probe_cache: Option<std::path::PathBuf>,
     /// How runs are kept apart (default: single-use containers).
     pub isolation: Isolation,
     /// A worker is replaced after serving this many runs (default 500) ...
@@ -144,6 +148,7 @@ impl Default for RunnerConfig {
             pool_size: 1,
             pool_max: 4,
             fixed_clock: true,
+            probe_cache: None,
             isolation: Isolation::Containers,
             worker_runs: 500,
             worker_lifetime: Duration::from_secs(600),

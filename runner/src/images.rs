@@ -1,6 +1,7 @@
 //! Image discovery: which of the engine's local images are PHP CLI images, and which exact PHP
 //! version each one has (asked once per image id, by running it).
 
+use crate::probe_cache::ProbeCache;
 use crate::{DiscoverError, Runner, Status};
 use futures::future::join_all;
 use std::collections::{BTreeMap, HashMap};
@@ -180,6 +181,8 @@ enum Probed {
 #[derive(Default)]
 pub(crate) struct Catalog {
     versions: std::sync::Mutex<HashMap<String, Probed>>,
+    /// The answers of earlier processes, and where this one's are kept.
+    answers: Option<ProbeCache>,
     /// The last discovery, and when it was made.
     listed: std::sync::Mutex<Option<(Instant, Vec<Image>)>>,
     /// One discovery at a time.
@@ -188,6 +191,14 @@ pub(crate) struct Catalog {
 }
 
 impl Catalog {
+    pub(crate) fn new(config: &crate::RunnerConfig) -> Self {
+        Self {
+            answers: (config.probe_cache.as_deref())
+                .map(|directory| ProbeCache::new(directory, config, VERSION_PROBE)),
+            ..Self::default()
+        }
+    }
+
     pub(crate) async fn images(&self, runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
         if let Some((age, images)) = self.last() {
             if age < FRESH_FOR {
@@ -254,7 +265,8 @@ impl Catalog {
     /// records the answers.
     async fn probe_unknown(&self, runner: &Runner, candidates: &[Image]) {
         let unknown: Vec<&Image> = {
-            let versions = self.versions.lock().unwrap();
+            let mut versions = self.versions.lock().unwrap();
+            self.recall(&mut versions, candidates);
             candidates
                 .iter()
                 .filter(|image| match versions.get(&image.id) {
@@ -283,7 +295,12 @@ impl Catalog {
                         crate::clock::wanted(runner.config()) && probe.fixed_clock == Some(false);
                     let probed = match without_clock {
                         true => Probed::WithoutClock(about, Instant::now()),
-                        false => Probed::Version(about),
+                        false => {
+                            if let Some(answers) = &self.answers {
+                                answers.write(&image.id, probe.stdout.trim());
+                            }
+                            Probed::Version(about)
+                        }
                     };
                     versions.insert(image.id.clone(), probed);
                 }
@@ -295,6 +312,24 @@ impl Catalog {
                     tracing::warn!(image = %image.name, ?outcome, "image does not run PHP (yet); not offered");
                     versions.insert(image.id.clone(), Probed::Failed(Instant::now()));
                 }
+            }
+        }
+    }
+}
+
+impl Catalog {
+    /// Takes the kept answer of each candidate this process has not asked yet (one that no
+    /// longer reads as an answer is asked again, and replaced).
+    fn recall(&self, versions: &mut HashMap<String, Probed>, candidates: &[Image]) {
+        let Some(answers) = &self.answers else {
+            return;
+        };
+        for image in candidates {
+            if versions.contains_key(&image.id) {
+                continue;
+            }
+            if let Some(about) = answers.read(&image.id).as_deref().and_then(answer) {
+                versions.insert(image.id.clone(), Probed::Version(about));
             }
         }
     }
@@ -347,10 +382,14 @@ fn described(mut image: Image, probed: &Probed) -> Option<Image> {
 
 /// What a probe printed, if it is a plausible answer: the JSON, or a bare version.
 fn about(probe: &crate::Execution) -> Option<About> {
-    if probe.status != Status::Ok {
-        return None;
+    match probe.status {
+        Status::Ok => answer(probe.stdout.trim()),
+        _ => None,
     }
-    let printed = probe.stdout.trim();
+}
+
+/// What `printed` says, if it is a plausible answer to the probe.
+fn answer(printed: &str) -> Option<About> {
     let about = serde_json::from_str(printed).unwrap_or_else(|_| About {
         version: printed.to_owned(),
         os: String::new(),

@@ -57,6 +57,7 @@ mod line;
 pub mod metrics;
 mod pool;
 mod prepared;
+mod probe_cache;
 mod sandbox;
 mod script;
 mod seccomp;
@@ -178,6 +179,7 @@ impl Runner {
     /// A runner on any engine (the unit tests' fake).
     pub(crate) fn with_backend(config: RunnerConfig, backend: Arc<dyn backend::Backend>) -> Self {
         let wake_pool = Arc::new(Notify::new());
+        let catalog = Arc::new(images::Catalog::new(&config));
         Self {
             backend,
             slots: Arc::new(slots::Slots::new(
@@ -193,7 +195,7 @@ impl Runner {
             )),
             line: line::Line::new(config.max_waiting),
             config: Arc::new(config),
-            catalog: Arc::new(images::Catalog::default()),
+            catalog,
             cleanups: TaskTracker::new(),
             stopping: CancellationToken::new(),
             clock: Arc::default(),

@@ -96,7 +96,7 @@ const INPUT_BYTES: u64 = 1024 * 1024;
 /// `cat` only: the header, the stdin text line by line, the code to the end; then sets the
 /// fixed clock when asked for and present, and runs PHP. No user data ever appears in argv or
 /// env: the clock is digits the runner wrote.
-fn command() -> Vec<String> {
+pub(crate) fn command() -> Vec<String> {
     let baseline: String = PHP_INI
         .iter()
         .map(|(key, value)| format!(" '{key}={value}'"))

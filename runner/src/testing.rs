@@ -35,6 +35,13 @@ pub fn local_tags() -> Vec<String> {
     .clone()
 }
 
+/// The probe cache the test command shares between all its processes (`EVALGRID_PROBE_CACHE`,
+/// which the server reads too), so an image is probed once per test command, not once per
+/// test; none: each test's runner probes.
+pub fn probe_cache() -> Option<std::path::PathBuf> {
+    std::env::var_os("EVALGRID_PROBE_CACHE").map(Into::into)
+}
+
 /// An instance id no other test uses, in this process or another.
 pub fn fresh_instance_id() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -17,6 +17,13 @@ use tokio::sync::OnceCell;
 /// that stops answering half-way must not hold them all (the client's own timeout is minutes).
 const FILL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// FNV-1a 64 of `bytes`: stable by definition (across builds and machines), unlike std's hashers.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// One file of evalgrid's, delivered in a volume of its own.
 pub(crate) struct Tool {
     /// The volume's name is this and a hash of the file.
@@ -29,12 +36,9 @@ pub(crate) struct Tool {
 }
 
 impl Tool {
-    /// The prefix and a hash of the file (FNV-1a 64, stable by definition).
+    /// The prefix and a hash of the file.
     pub(crate) fn volume_name(&self) -> String {
-        let hash = self.bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-        format!("{}{hash:016x}", self.volume_prefix)
+        format!("{}{:016x}", self.volume_prefix, fnv1a(self.bytes))
     }
 
     /// The file's path in containers that mount the volume.

@@ -51,6 +51,7 @@ async fn engine_with(config: RunnerConfig) -> Engine {
         instance_id: fresh_instance_id(),
         isolation: isolation(),
         tags,
+        probe_cache: config.probe_cache.or_else(runner::testing::probe_cache),
         ..config
     };
     let containers = Containers::of(&config.instance_id);
@@ -131,6 +132,66 @@ async fn images_are_discovered_with_their_exact_versions_in_version_order() {
     assert!(position("php:7.4-cli") < position("php:8.2-cli"));
     assert!(position("php:8.4-cli") < position("php:8.5-cli"));
     engine.assert_none_left().await;
+}
+
+/// A runner offers what an earlier one's probes found, kept on disk, without asking the images
+/// again: an answer changed in the cache is what it offers. An answer that no longer reads as
+/// one is asked again, and replaced.
+#[tokio::test]
+async fn probe_answers_kept_on_disk_are_offered_by_the_next_runner_without_probing() {
+    let directory = tempfile::tempdir().unwrap();
+    let kept = || RunnerConfig {
+        probe_cache: Some(directory.path().to_owned()),
+        ..unpooled()
+    };
+    let answers = || -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(directory.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    };
+    let first = engine_with(kept()).await;
+    let probed = first.runner.images().await.unwrap();
+    let ids: BTreeSet<&str> = probed.iter().map(|image| image.id.as_str()).collect();
+    assert_eq!(answers().len(), ids.len(), "one answer kept per image id");
+    first.assert_none_left().await;
+
+    for file in answers() {
+        let answer = std::fs::read_to_string(&file).unwrap();
+        assert!(answer.starts_with(r#"{"version":""#), "{answer}");
+        std::fs::write(&file, answer.replacen(r#"{"version":""#, r#"{"version":"99."#, 1)).unwrap();
+    }
+    let second = engine_with(kept()).await;
+    let recalled = second.runner.images().await.unwrap();
+    assert_eq!(recalled.len(), probed.len());
+    for (recalled, probed) in recalled.iter().zip(&probed) {
+        assert_eq!(recalled.php_version, format!("99.{}", probed.php_version));
+        assert_eq!(
+            (&recalled.ini, &recalled.extensions),
+            (&probed.ini, &probed.extensions)
+        );
+    }
+    second.assert_none_left().await;
+
+    let spoiled = &answers()[0];
+    std::fs::write(spoiled, "not an answer").unwrap();
+    let third = engine_with(kept()).await;
+    let versions: BTreeSet<String> = third
+        .runner
+        .images()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|image| image.php_version)
+        .collect();
+    let asked_again: Vec<&String> = versions.iter().filter(|v| !v.starts_with("99.")).collect();
+    assert_eq!(asked_again.len(), 1, "{versions:?}");
+    assert!(std::fs::read_to_string(spoiled)
+        .unwrap()
+        .contains(asked_again[0].as_str()));
+    third.assert_none_left().await;
 }
 
 #[tokio::test]

@@ -122,6 +122,10 @@ pub struct ImageFlags {
     /// then accepted but has no effect, and results say the clock was not fixed).
     #[arg(long, env = "EVALGRID_NO_FIXED_CLOCK")]
     pub no_fixed_clock: bool,
+    /// A directory where what each image's probe found (PHP version, extensions, ini settings)
+    /// is kept by image id, so a restart offers the images it knows without a container each.
+    #[arg(long, env = "EVALGRID_PROBE_CACHE")]
+    pub probe_cache: Option<PathBuf>,
 }
 
 /// What each version of a run gets, and how runs are kept apart: [`runner::RunnerConfig`]'s limits.
@@ -444,6 +448,7 @@ impl Config {
             pool_size: capacity.pool_size.min(max_containers),
             pool_max: capacity.pool_max.min(max_containers),
             fixed_clock: !self.images.no_fixed_clock,
+            probe_cache: self.images.probe_cache.clone(),
             // `auto` is settled by `crate::isolation::runner`, which tries namespaces first.
             isolation: match sandbox.isolation {
                 IsolationChoice::Containers => runner::Isolation::Containers,
