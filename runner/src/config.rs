@@ -59,7 +59,7 @@ pub struct RunnerConfig {
     /// A directory where each image's probe answer (PHP version, extensions, ini settings) is
     /// kept by image id, so that later processes offer the image without probing it again
     /// (default: none, each process asks).
-    pub probe_cache: Option<std::path::PathBuf>,
+    pub probe_cache: Option<PathBuf>,
     /// How runs are kept apart (default: single-use containers).
     pub isolation: Isolation,
     /// A worker is replaced after serving this many runs (default 500) ...
