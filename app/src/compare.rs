@@ -63,9 +63,9 @@ pub fn group_results(run: &[ImageInfo], results: &HashMap<String, VersionResult>
                 images: members.iter().map(|(_, r)| r.image.clone()).collect(),
                 label: range_label(run, &members.iter().map(|(p, _)| *p).collect::<Vec<_>>()),
                 result: newest.clone(),
-                differs_by_version: members
-                    .iter()
-                    .any(|(_, r)| r.stdout != newest.stdout || r.stderr != newest.stderr),
+                differs_by_version: members.iter().any(|(_, r)| {
+                    r.outcome.stdout != newest.outcome.stdout || r.outcome.stderr != newest.outcome.stderr
+                }),
             }
         })
         .collect();
@@ -80,10 +80,10 @@ pub fn group_results(run: &[ImageInfo], results: &HashMap<String, VersionResult>
 
 fn same_output(a: &VersionResult, b: &VersionResult) -> bool {
     let text = |r: &VersionResult, stream: &str| without_version(stream, &r.php_version);
-    text(a, &a.stdout) == text(b, &b.stdout)
-        && text(a, &a.stderr) == text(b, &b.stderr)
-        && a.exit_code == b.exit_code
-        && a.status == b.status
+    text(a, &a.outcome.stdout) == text(b, &b.outcome.stdout)
+        && text(a, &a.outcome.stderr) == text(b, &b.outcome.stderr)
+        && a.outcome.exit_code == b.outcome.exit_code
+        && a.outcome.status == b.outcome.status
 }
 
 /// `text` with each whole occurrence of `version` (not part of a longer version number, so
@@ -514,7 +514,7 @@ fn plain_line(change: LineChange, line: &str) -> DiffLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
+    use crate::model::{Outcome, Status};
 
     #[test]
     fn each_version_s_own_version_string_counts_as_the_same_text() {
@@ -576,9 +576,12 @@ mod tests {
 
     fn result(version: &str, stdout: &str) -> VersionResult {
         VersionResult {
-            exit_code: Some(0),
-            stdout: stdout.into(),
-            duration_ms: 10,
+            outcome: Outcome {
+                exit_code: Some(0),
+                stdout: stdout.into(),
+                duration_ms: 10,
+                ..Outcome::ended(Status::Ok)
+            },
             cpu_time_us: Some(1000),
             peak_memory_bytes: Some(1 << 20),
             ..VersionResult::new(format!("php:{version}-cli"), version, Status::Ok)
@@ -604,7 +607,7 @@ mod tests {
         ]);
         let groups = group_results(&versions, &results);
         assert_eq!(labels(&groups), ["8.2.32 – 8.5.7", "7.4.33"]);
-        assert_eq!(groups[0].result.stdout, "bool(false)\n");
+        assert_eq!(groups[0].result.outcome.stdout, "bool(false)\n");
         assert_eq!(
             groups[0].images,
             ["php:8.2.32-cli", "php:8.4.27-cli", "php:8.5.7-cli"]
@@ -672,12 +675,12 @@ mod tests {
     fn exit_code_and_stderr_count_towards_identity() {
         let versions = run(&["8.4.27", "8.5.7"]);
         let mut failed = result("8.5.7", "same");
-        failed.exit_code = Some(255);
-        failed.status = Status::Exit;
+        failed.outcome.exit_code = Some(255);
+        failed.outcome.status = Status::Exit;
         let results = arrived(&[result("8.4.27", "same"), failed]);
         assert_eq!(group_results(&versions, &results).len(), 2);
         let mut noisy = result("8.5.7", "same");
-        noisy.stderr = "warning".into();
+        noisy.outcome.stderr = "warning".into();
         assert_eq!(
             group_results(&versions, &arrived(&[result("8.4.27", "same"), noisy])).len(),
             2

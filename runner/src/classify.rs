@@ -2,7 +2,7 @@
 //! engine ([`crate::container`] does the I/O).
 
 use crate::usage::Report;
-use crate::{Execution, Image, RunnerConfig, Status, Usage};
+use crate::{Execution, Image, Outcome, RunnerConfig, Status, Usage};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -57,12 +57,14 @@ pub(crate) fn classify(
     let mut execution = Execution {
         image: image.name.clone(),
         php_version: image.php_version.clone(),
-        status: Status::Ok,
-        exit_code: None,
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        truncated,
-        duration_ms: duration.as_millis() as u64,
+        outcome: Outcome {
+            status: Status::Ok,
+            exit_code: None,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            truncated,
+            duration_ms: duration.as_millis() as u64,
+        },
         // A pooled container started long ago: the run starts when its code was sent.
         started_at: Some(sent_at),
         finished_at: None,
@@ -73,21 +75,21 @@ pub(crate) fn classify(
     let exited = |code: Option<i64>| if code == Some(0) { Status::Ok } else { Status::Exit };
     match end {
         End::Reported(report) => {
-            execution.status = exited(Some(report.exit_code));
-            execution.exit_code = Some(report.exit_code);
+            execution.outcome.status = exited(Some(report.exit_code));
+            execution.outcome.exit_code = Some(report.exit_code);
             execution.usage = report.usage;
             execution.finished_at = Some(sent_at + duration);
         }
         End::TimedOut => {
-            execution.status = Status::Timeout;
+            execution.outcome.status = Status::Timeout;
             execution.message = Some(format!(
                 "killed after the {} s time limit",
                 config.limits.timeout.as_secs_f64()
             ));
         }
         End::Flooded => {
-            execution.status = Status::OutputLimit;
-            execution.truncated = true;
+            execution.outcome.status = Status::OutputLimit;
+            execution.outcome.truncated = true;
             execution.message = Some(format!(
                 "output went over {} KiB; the process was killed",
                 config.limits.output_limit / 1024
@@ -99,10 +101,10 @@ pub(crate) fn classify(
             finished_at,
             usage,
         } => {
-            execution.exit_code = exit_code;
+            execution.outcome.exit_code = exit_code;
             execution.finished_at = finished_at;
             execution.usage = usage;
-            execution.status = if oom_killed {
+            execution.outcome.status = if oom_killed {
                 execution.message = Some(format!(
                     "killed by the kernel at the {} MiB memory limit",
                     config.limits.memory_bytes / (1024 * 1024)
@@ -182,61 +184,82 @@ mod tests {
     #[test]
     fn a_clean_exit_is_ok_with_its_measurements() {
         let result = result_of("hi", "", reported(0));
-        assert_eq!((result.status, result.exit_code), (Status::Ok, Some(0)));
-        assert_eq!(result.stdout, "hi");
+        assert_eq!(
+            (result.outcome.status, result.outcome.exit_code),
+            (Status::Ok, Some(0))
+        );
+        assert_eq!(result.outcome.stdout, "hi");
         assert_eq!(result.usage.cpu_time_us, Some(20_000));
-        assert_eq!(result.duration_ms, 30);
-        assert!(result.finished_at.is_some() && result.message.is_none() && !result.truncated);
+        assert_eq!(result.outcome.duration_ms, 30);
+        assert!(result.finished_at.is_some() && result.message.is_none() && !result.outcome.truncated);
     }
 
     #[test]
     fn a_non_zero_exit_and_a_fatal_error_are_exits_with_their_code() {
         for code in [1, 255] {
             let result = result_of("", "Fatal", reported(code));
-            assert_eq!((result.status, result.exit_code), (Status::Exit, Some(code)));
-            assert_eq!(result.stderr, "Fatal");
+            assert_eq!(
+                (result.outcome.status, result.outcome.exit_code),
+                (Status::Exit, Some(code))
+            );
+            assert_eq!(result.outcome.stderr, "Fatal");
         }
     }
 
     #[test]
     fn a_timeout_has_no_exit_code_nor_measurements() {
         let result = result_of("partial", "", End::TimedOut);
-        assert_eq!((result.status, result.exit_code), (Status::Timeout, None));
+        assert_eq!(
+            (result.outcome.status, result.outcome.exit_code),
+            (Status::Timeout, None)
+        );
         assert_eq!(result.usage, Usage::default());
         assert!(result.message.unwrap().contains("10 s time limit"));
-        assert_eq!(result.stdout, "partial");
+        assert_eq!(result.outcome.stdout, "partial");
     }
 
     #[test]
     fn a_kill_at_the_memory_limit_is_oom() {
         let result = result_of("", "", exited(Some(137), true));
-        assert_eq!((result.status, result.exit_code), (Status::Oom, Some(137)));
+        assert_eq!(
+            (result.outcome.status, result.outcome.exit_code),
+            (Status::Oom, Some(137))
+        );
         assert!(result.message.unwrap().contains("128 MiB"));
     }
 
     #[test]
     fn an_output_flood_is_cut_at_the_limit_and_says_so() {
         let result = result_of("0123456789abc", "", End::Flooded);
-        assert_eq!(result.stdout, "01234567");
-        assert!(result.truncated);
-        assert_eq!((result.status, result.exit_code), (Status::OutputLimit, None));
+        assert_eq!(result.outcome.stdout, "01234567");
+        assert!(result.outcome.truncated);
+        assert_eq!(
+            (result.outcome.status, result.outcome.exit_code),
+            (Status::OutputLimit, None)
+        );
         assert!(result.message.unwrap().contains("output went over"));
     }
 
     #[test]
     fn without_a_report_the_engine_s_exit_code_counts() {
-        assert_eq!(result_of("", "", exited(Some(0), false)).status, Status::Ok);
+        assert_eq!(
+            result_of("", "", exited(Some(0), false)).outcome.status,
+            Status::Ok
+        );
         let killed = result_of("", "", exited(Some(137), false));
-        assert_eq!((killed.status, killed.exit_code), (Status::Exit, Some(137)));
+        assert_eq!(
+            (killed.outcome.status, killed.outcome.exit_code),
+            (Status::Exit, Some(137))
+        );
         assert_eq!(killed.usage, Usage::default());
     }
 
     #[test]
     fn output_over_the_limit_is_cut_even_when_it_ended_normally() {
         let result = result_of("", "0123456789", reported(0));
-        assert_eq!(result.stderr, "01234567");
-        assert!(result.truncated);
-        assert_eq!(result.status, Status::Ok);
+        assert_eq!(result.outcome.stderr, "01234567");
+        assert!(result.outcome.truncated);
+        assert_eq!(result.outcome.status, Status::Ok);
     }
 
     #[test]
@@ -253,6 +276,6 @@ mod tests {
             OffsetDateTime::UNIX_EPOCH,
             Duration::ZERO,
         );
-        assert_eq!(result.stdout, "a\0\u{FFFD}");
+        assert_eq!(result.outcome.stdout, "a\0\u{FFFD}");
     }
 }

@@ -1,4 +1,4 @@
-use crate::{Image, Status, Usage};
+use crate::{Image, Outcome, Status, Usage};
 use time::OffsetDateTime;
 
 /// The result of running a snippet on one image.
@@ -8,18 +8,8 @@ pub struct Execution {
     pub image: String,
     /// The exact PHP version of the image (e.g. `8.2.29`).
     pub php_version: String,
-    pub status: Status,
-    /// The process's exit code, when it exited by itself.
-    pub exit_code: Option<i64>,
-    /// Standard output, lossily decoded as UTF-8, at most the configured limit.
-    pub stdout: String,
-    /// Standard error, lossily decoded as UTF-8, at most the configured limit.
-    pub stderr: String,
-    /// True when an output stream hit the limit and the process was killed.
-    pub truncated: bool,
-    /// Wall time from sending the code until the output ended (for a killed run: until its
-    /// container was removed).
-    pub duration_ms: u64,
+    /// How PHP ended and what it printed.
+    pub outcome: Outcome,
     /// When the code was sent, and when the run ended (the shell's report, or the engine's
     /// record of the exit).
     pub started_at: Option<OffsetDateTime>,
@@ -39,12 +29,10 @@ impl Execution {
         Self {
             image: image.name.clone(),
             php_version: image.php_version.clone(),
-            status: Status::Error,
-            exit_code: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            truncated: false,
-            duration_ms,
+            outcome: Outcome {
+                duration_ms,
+                ..Outcome::ended(Status::Error)
+            },
             started_at: None,
             finished_at: None,
             usage: Usage::default(),

@@ -297,7 +297,7 @@ impl Catalog {
                         true => Probed::WithoutClock(about, Instant::now()),
                         false => {
                             if let Some(answers) = &self.answers {
-                                answers.write(&image.id, probe.stdout.trim());
+                                answers.write(&image.id, probe.outcome.stdout.trim());
                             }
                             Probed::Version(about)
                         }
@@ -382,8 +382,8 @@ fn described(mut image: Image, probed: &Probed) -> Option<Image> {
 
 /// What a probe printed, if it is a plausible answer: the JSON, or a bare version.
 fn about(probe: &crate::Execution) -> Option<About> {
-    match probe.status {
-        Status::Ok => answer(probe.stdout.trim()),
+    match probe.outcome.status {
+        Status::Ok => answer(probe.outcome.stdout.trim()),
         _ => None,
     }
 }
@@ -519,12 +519,14 @@ mod tests {
         let probe = |stdout: &str| crate::Execution {
             image: "php:8.4-cli".into(),
             php_version: String::new(),
-            status: Status::Ok,
-            exit_code: Some(0),
-            stdout: stdout.into(),
-            stderr: String::new(),
-            truncated: false,
-            duration_ms: 1,
+            outcome: crate::Outcome {
+                status: Status::Ok,
+                exit_code: Some(0),
+                stdout: stdout.into(),
+                stderr: String::new(),
+                truncated: false,
+                duration_ms: 1,
+            },
             started_at: None,
             finished_at: None,
             usage: Default::default(),

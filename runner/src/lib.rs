@@ -99,7 +99,7 @@ pub use line::ClientKey;
 pub use sandbox::{BEHAVIOUR_INI, PHP_INI, SCRIPT_PATH};
 pub use script::{check_ini_setting, Script, MAX_INI_VALUE};
 pub use seccomp::profile as seccomp_profile;
-pub use spec::{Show, Status};
+pub use spec::{Outcome, Show, Status};
 pub use usage::Usage;
 
 pub use time;
@@ -485,7 +485,7 @@ impl Runner {
             .next()
             .await
             .ok_or_else(|| unknown("the check did not run".into()))?;
-        match (result.status, result.stdout.as_str()) {
+        match (result.outcome.status, result.outcome.stdout.as_str()) {
             (Status::Ok, "evalgrid pid alone") => Ok(()),
             // An image that did not run the check as PHP at all (a test's probe, a wrapper)
             // printed no verdict and proves nothing either way: not checked, as without an
@@ -497,7 +497,10 @@ impl Runner {
                 )))
             }
             _ => Err(IsolationError::Refused(result.message.unwrap_or_else(|| {
-                format!("the check printed {:?} {:?}", result.stdout, result.stderr)
+                format!(
+                    "the check printed {:?} {:?}",
+                    result.outcome.stdout, result.outcome.stderr
+                )
             }))),
         }
     }

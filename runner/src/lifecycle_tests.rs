@@ -90,7 +90,7 @@ async fn a_pooled_container_is_the_run_s_own_and_is_replaced_after() {
     eventually("the pool fills", || runner.pooled() == 1).await;
     assert_eq!(engine.created(), 1);
     let results = run(&runner, all.clone()).await;
-    assert_eq!(results[0].stdout, "ran");
+    assert_eq!(results[0].outcome.stdout, "ran");
     assert_eq!(engine.created(), 1, "the run took the pooled container");
     eventually("the pool refills", || runner.pooled() == 1).await;
     assert_eq!(engine.created(), 2);
@@ -107,7 +107,7 @@ async fn a_pooled_container_that_died_is_replaced_in_its_slot() {
     engine.kill_waiting();
     let results = run(&runner, all).await;
     assert_eq!(
-        (results[0].status, results[0].stdout.as_str()),
+        (results[0].outcome.status, results[0].outcome.stdout.as_str()),
         (Status::Ok, "ran")
     );
     assert!(engine.most_alive() <= 1);
@@ -155,7 +155,7 @@ async fn a_consumer_that_stops_reading_does_not_stop_the_deadlines() {
     })
     .await;
     for _ in 0..2 {
-        assert_eq!(stream.next().await.unwrap().status, Status::Timeout);
+        assert_eq!(stream.next().await.unwrap().outcome.status, Status::Timeout);
     }
     shut_down(&runner, &engine).await;
 }
@@ -167,7 +167,7 @@ async fn a_container_the_engine_cannot_remove_keeps_its_slot_until_a_retry_succe
     let runner = Runner::with_backend(config(1, 0), engine.clone());
     engine.fail_removals(2);
     let results = run(&runner, all.clone()).await;
-    assert_eq!(results[0].status, Status::Ok);
+    assert_eq!(results[0].outcome.status, Status::Ok);
     eventually("the engine refuses a removal", || engine.refused_removals() == 1).await;
     assert_eq!(
         runner.containers(),
@@ -182,7 +182,7 @@ async fn a_container_the_engine_cannot_remove_keeps_its_slot_until_a_retry_succe
     );
     eventually("a retry removes it", || engine.alive() == 0).await;
     eventually("and frees the slot", || runner.containers() == 0).await;
-    assert_eq!(run(&runner, all).await[0].status, Status::Ok);
+    assert_eq!(run(&runner, all).await[0].outcome.status, Status::Ok);
     shut_down(&runner, &engine).await;
 }
 
@@ -193,14 +193,20 @@ async fn a_version_whose_container_cannot_be_created_fails_alone_and_frees_its_s
     let runner = Runner::with_backend(config(2, 0), engine.clone());
     engine.fail_creates(1);
     let results = run(&runner, all).await;
-    let failed: Vec<&Execution> = results.iter().filter(|r| r.status == Status::Error).collect();
+    let failed: Vec<&Execution> = results
+        .iter()
+        .filter(|r| r.outcome.status == Status::Error)
+        .collect();
     assert_eq!(failed.len(), 1, "{results:?}");
     assert!(failed[0]
         .message
         .as_deref()
         .unwrap()
         .contains("cannot create the container"));
-    assert_eq!(results.iter().filter(|r| r.status == Status::Ok).count(), 1);
+    assert_eq!(
+        results.iter().filter(|r| r.outcome.status == Status::Ok).count(),
+        1
+    );
     eventually("every slot is free", || runner.containers() == 0).await;
     shut_down(&runner, &engine).await;
 }
@@ -229,7 +235,7 @@ async fn a_full_server_says_busy_after_the_wait_and_admits_once_there_is_room() 
         .await
         .expect("room once the hung run is gone");
     let results: Vec<Execution> = runner.run_all("<?php", admission).collect().await;
-    assert_eq!(results[0].status, Status::Ok);
+    assert_eq!(results[0].outcome.status, Status::Ok);
     assert!(engine.most_alive() <= 1);
     shut_down(&runner, &engine).await;
 }
@@ -247,7 +253,7 @@ async fn shutting_down_stops_runs_and_removes_every_container_pooled_ones_too() 
     let stopping = runner.clone();
     let shut = tokio::spawn(async move { stopping.shut_down(Duration::from_secs(5)).await });
     let result = running.next().await.unwrap();
-    assert_eq!(result.status, Status::Error);
+    assert_eq!(result.outcome.status, Status::Error);
     assert!(result.message.unwrap().contains("shutting down"));
     assert!(shut.await.unwrap());
     assert_eq!(engine.alive(), 0);
@@ -319,7 +325,7 @@ async fn runs_that_must_wait_are_admitted_first_come_first_served_and_told_their
             .run_all("<?php echo 'ran';", admission.unwrap())
             .collect()
             .await;
-        assert_eq!(results[0].stdout, "ran");
+        assert_eq!(results[0].outcome.stdout, "ran");
         told.push(places);
     }
     assert_eq!(
@@ -407,7 +413,7 @@ async fn a_run_wider_than_the_limit_runs_in_waves_within_the_limit() {
     assert!(
         results
             .iter()
-            .all(|r| r.status == Status::Ok && r.stdout == "ran"),
+            .all(|r| r.outcome.status == Status::Ok && r.outcome.stdout == "ran"),
         "{results:?}"
     );
     let mut names: Vec<&str> = results.iter().map(|r| r.image.as_str()).collect();
@@ -435,7 +441,7 @@ async fn the_parts_of_a_split_admission_run_their_own_scripts_in_one_admission()
         runner.run_all("<?php echo 'first';", first),
         runner.run_all("<?php echo 'second';", second),
     )
-    .map(|execution| (execution.stdout, execution.image))
+    .map(|execution| (execution.outcome.stdout, execution.image))
     .collect()
     .await;
     results.sort();
@@ -512,7 +518,7 @@ async fn a_start_the_engine_never_answers_fails_that_version_and_frees_its_slot(
     let results = tokio::time::timeout(Duration::from_secs(120), run(&runner, all.clone()))
         .await
         .expect("the run ends");
-    let statuses: Vec<Status> = results.iter().map(|execution| execution.status).collect();
+    let statuses: Vec<Status> = results.iter().map(|execution| execution.outcome.status).collect();
     assert_eq!(
         statuses.iter().filter(|status| **status == Status::Error).count(),
         1,
@@ -520,7 +526,7 @@ async fn a_start_the_engine_never_answers_fails_that_version_and_frees_its_slot(
     );
     let failed = results
         .iter()
-        .find(|execution| execution.status == Status::Error)
+        .find(|execution| execution.outcome.status == Status::Error)
         .unwrap();
     assert!(
         failed
@@ -531,14 +537,14 @@ async fn a_start_the_engine_never_answers_fails_that_version_and_frees_its_slot(
         "{failed:?}"
     );
     assert!(
-        results.iter().any(|execution| execution.stdout == "ran"),
+        results.iter().any(|execution| execution.outcome.stdout == "ran"),
         "{results:?}"
     );
     eventually("the hung container is removed", || engine.alive() == 0).await;
     // Both slots are free again: a run as wide as the limit is admitted and runs.
     let again = run(&runner, all).await;
     assert!(
-        again.iter().all(|execution| execution.stdout == "ran"),
+        again.iter().all(|execution| execution.outcome.stdout == "ran"),
         "{again:?}"
     );
     shut_down(&runner, &engine).await;
@@ -612,7 +618,7 @@ async fn idle_room_is_never_taken_while_a_run_waits_in_line_nor_beyond_the_free_
         .expect("room once nobody waits");
     assert_eq!(runner.containers(), 1, "the admitted slot is held");
     let results: Vec<Execution> = runner.run_all("<?php", idle).collect().await;
-    assert_eq!(results[0].status, Status::Ok);
+    assert_eq!(results[0].outcome.status, Status::Ok);
     shut_down(&runner, &engine).await;
 }
 
@@ -683,7 +689,7 @@ fn every_container_is_counted_under_its_image_and_state_and_none_stays_counted_o
 
             drop(hanging);
             let results = run(&runner, all.clone()).await;
-            assert!(results.iter().all(|r| r.stdout == "ran"), "{results:?}");
+            assert!(results.iter().all(|r| r.outcome.stdout == "ran"), "{results:?}");
             // Only pooled containers are left, each counted once (the pool may have grown for
             // the image in demand).
             let only_pooled = || {

@@ -72,7 +72,7 @@ pub async fn an_idle_pool_never_keeps_a_run_out(runner: &Runner, images: &[Image
             assert!(
                 results
                     .iter()
-                    .all(|r| r.status == Status::Ok && r.stdout == "ran"),
+                    .all(|r| r.outcome.status == Status::Ok && r.outcome.stdout == "ran"),
                 "{results:?}"
             );
         }

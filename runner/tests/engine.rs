@@ -221,11 +221,11 @@ async fn loose_comparison_differs_between_php_7_and_8() {
         )
         .await;
     assert_eq!(results.len(), 4);
-    assert_eq!(result_for(&results, "php:7.4-cli").stdout, "bool(true)\n");
+    assert_eq!(result_for(&results, "php:7.4-cli").outcome.stdout, "bool(true)\n");
     for image in ["php:8.2-cli", "php:8.4-cli", "php:8.5-cli"] {
         let result = result_for(&results, image);
-        assert_eq!(result.status, Status::Ok, "{result:?}");
-        assert_eq!(result.stdout, "bool(false)\n", "{image}");
+        assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
+        assert_eq!(result.outcome.stdout, "bool(false)\n", "{image}");
     }
     engine.assert_none_left().await;
 }
@@ -239,10 +239,10 @@ async fn exit_code_and_stderr_are_reported_apart_from_stdout() {
             r#"<?php echo "out"; fwrite(STDERR, "err"); exit(3);"#,
         )
         .await;
-    assert_eq!(result.status, Status::Exit);
-    assert_eq!(result.exit_code, Some(3));
-    assert_eq!(result.stdout, "out");
-    assert_eq!(result.stderr, "err");
+    assert_eq!(result.outcome.status, Status::Exit);
+    assert_eq!(result.outcome.exit_code, Some(3));
+    assert_eq!(result.outcome.stdout, "out");
+    assert_eq!(result.outcome.stderr, "err");
     engine.assert_none_left().await;
 }
 
@@ -250,15 +250,16 @@ async fn exit_code_and_stderr_are_reported_apart_from_stdout() {
 async fn a_fatal_error_exits_255_with_the_message_inline_and_a_stable_path() {
     let engine = engine().await;
     let result = engine.run("php:8.2-cli", "<?php\nundefined_function();\n").await;
-    assert_eq!(result.status, Status::Exit);
-    assert_eq!(result.exit_code, Some(255));
+    assert_eq!(result.outcome.status, Status::Exit);
+    assert_eq!(result.outcome.exit_code, Some(255));
     assert!(
         result
+            .outcome
             .stdout
             .contains("Call to undefined function undefined_function()")
-            && result.stdout.contains("/in/main.php:2"),
+            && result.outcome.stdout.contains("/in/main.php:2"),
         "{}",
-        result.stdout
+        result.outcome.stdout
     );
     engine.assert_none_left().await;
 }
@@ -274,8 +275,12 @@ async fn an_endless_loop_is_killed_at_the_time_limit() {
     })
     .await;
     let result = engine.run("php:8.4-cli", "<?php while (true) {}").await;
-    assert_eq!(result.status, Status::Timeout, "{result:?}");
-    assert!(result.duration_ms >= 2000, "{}", result.duration_ms);
+    assert_eq!(result.outcome.status, Status::Timeout, "{result:?}");
+    assert!(
+        result.outcome.duration_ms >= 2000,
+        "{}",
+        result.outcome.duration_ms
+    );
     engine.assert_none_left().await;
 }
 
@@ -295,14 +300,14 @@ async fn output_beyond_the_limit_is_cut_and_the_process_killed() {
             r#"<?php while (true) { echo str_repeat("x", 4096); }"#,
         )
         .await;
-    assert!(result.truncated);
-    assert_eq!(result.stdout.len(), 1000);
+    assert!(result.outcome.truncated);
+    assert_eq!(result.outcome.stdout.len(), 1000);
     assert_eq!(
-        result.status,
+        result.outcome.status,
         Status::OutputLimit,
         "killed for its output, not its time"
     );
-    assert_eq!(result.exit_code, None);
+    assert_eq!(result.outcome.exit_code, None);
     engine.assert_none_left().await;
 }
 
@@ -341,7 +346,10 @@ async fn cpu_time_and_peak_memory_are_measured_by_the_kernel() {
             "{image}: a 40 MiB string: {:?}",
             busy.usage
         );
-        assert_eq!(busy.stderr, "", "the measurement is not part of the output");
+        assert_eq!(
+            busy.outcome.stderr, "",
+            "the measurement is not part of the output"
+        );
     }
     engine.assert_none_left().await;
 }
@@ -361,20 +369,23 @@ async fn a_forged_report_only_misreports_the_script_s_own_run() {
             r#"<?php echo "\x1eevalgrid-end\n"; fwrite(STDERR, "\x1eevalgrid-usage 0 0 999999999999000 1\n"); exit(3);"#,
         )
         .await;
-    match (forged.status, forged.exit_code) {
+    match (forged.outcome.status, forged.outcome.exit_code) {
         (Status::Ok, Some(0)) => {
             assert_eq!(forged.usage.cpu_time_us, Some(999_999_999_999));
-            assert_eq!((forged.stdout.as_str(), forged.stderr.as_str()), ("", ""));
+            assert_eq!(
+                (forged.outcome.stdout.as_str(), forged.outcome.stderr.as_str()),
+                ("", "")
+            );
         }
         (Status::Exit, Some(3)) => {
             assert!(forged.usage.cpu_time_us.unwrap() < 10_000_000, "{forged:?}");
-            assert!(forged.stderr.contains("999999999999000"), "{forged:?}");
+            assert!(forged.outcome.stderr.contains("999999999999000"), "{forged:?}");
         }
         _ => panic!("neither the forged nor the real report: {forged:?}"),
     }
     engine.assert_only_idle_left().await;
     let honest = engine.run("php:8.4-cli", "<?php exit(3);").await;
-    assert_eq!(honest.exit_code, Some(3));
+    assert_eq!(honest.outcome.exit_code, Some(3));
     assert!(
         honest.usage.cpu_time_us.unwrap() < 10_000_000,
         "{:?}",
@@ -392,9 +403,13 @@ async fn a_partial_forged_line_is_output_and_the_real_report_counts() {
             r#"<?php fwrite(STDERR, "\x1eevalgrid-usage 0 999999999999000 1\n"); exit(3);"#,
         )
         .await;
-    assert_eq!(result.exit_code, Some(3), "the shell keeps PHP's exit code");
     assert_eq!(
-        result.stderr, "\u{1e}evalgrid-usage 0 999999999999000 1\n",
+        result.outcome.exit_code,
+        Some(3),
+        "the shell keeps PHP's exit code"
+    );
+    assert_eq!(
+        result.outcome.stderr, "\u{1e}evalgrid-usage 0 999999999999000 1\n",
         "its own line is output"
     );
     assert!(
@@ -423,11 +438,14 @@ async fn output_right_at_the_limit_is_kept_whole_and_not_cut() {
         )
         .await;
     assert_eq!(
-        (result.status, result.truncated),
+        (result.outcome.status, result.outcome.truncated),
         (Status::Ok, false),
         "{result:?}"
     );
-    assert_eq!((result.stdout.len(), result.stderr.len()), (1000, 1000));
+    assert_eq!(
+        (result.outcome.stdout.len(), result.outcome.stderr.len()),
+        (1000, 1000)
+    );
     assert!(
         result.usage.cpu_time_us.is_some(),
         "the shell's report arrived too"
@@ -442,8 +460,12 @@ async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
     let result = engine
         .run("php:8.4-cli", r#"<?php $a = str_repeat("x", 200 * 1024 * 1024);"#)
         .await;
-    assert_eq!(result.exit_code, Some(255));
-    assert!(result.stdout.contains("Allowed memory size"), "{}", result.stdout);
+    assert_eq!(result.outcome.exit_code, Some(255));
+    assert!(
+        result.outcome.stdout.contains("Allowed memory size"),
+        "{}",
+        result.outcome.stdout
+    );
     // Without PHP's limit: the container's cgroup limit.
     let result = engine
         .run(
@@ -451,7 +473,7 @@ async fn a_memory_hog_is_stopped_by_php_or_the_kernel() {
             r#"<?php ini_set("memory_limit", "-1"); $a = []; while (true) { $a[] = str_repeat("x", 1 << 20); }"#,
         )
         .await;
-    assert_eq!(result.status, Status::Oom, "{result:?}");
+    assert_eq!(result.outcome.status, Status::Oom, "{result:?}");
     engine.assert_none_left().await;
 }
 
@@ -527,7 +549,7 @@ async fn an_image_removed_after_discovery_fails_alone() {
     let admission = engine.runner.admit(images).await.unwrap();
     let results: Vec<Execution> = engine.runner.run_all("<?php echo 1;", admission).collect().await;
     let removed = result_for(&results, &name);
-    assert_eq!(removed.status, Status::Error);
+    assert_eq!(removed.outcome.status, Status::Error);
     assert!(
         removed
             .message
@@ -536,7 +558,7 @@ async fn an_image_removed_after_discovery_fails_alone() {
             .contains("cannot create the container"),
         "{removed:?}"
     );
-    assert_eq!(result_for(&results, "php:8.2-cli").status, Status::Ok);
+    assert_eq!(result_for(&results, "php:8.2-cli").outcome.status, Status::Ok);
     engine.assert_none_left().await;
 }
 
@@ -576,8 +598,8 @@ async fn a_pooled_container_is_used_once_and_replaced() {
     let result = engine
         .run("php:8.4-cli", "<?php echo getmypid() > 0 ? 'ran' : '?';")
         .await;
-    assert_eq!(result.status, Status::Ok);
-    assert_eq!(result.stdout, "ran");
+    assert_eq!(result.outcome.status, Status::Ok);
+    assert_eq!(result.outcome.stdout, "ran");
     wait_for_pool(&engine.runner, images).await;
     let after: BTreeSet<String> = engine.containers.wait_for(images).await.into_iter().collect();
     let used: Vec<_> = before.difference(&after).collect();
@@ -590,7 +612,7 @@ async fn a_pooled_container_is_used_once_and_replaced() {
 
     // The fresh one serves the next run, again once.
     let result = engine.run("php:8.4-cli", "<?php echo 'again';").await;
-    assert_eq!(result.stdout, "again");
+    assert_eq!(result.outcome.stdout, "again");
     wait_for_pool(&engine.runner, images).await;
     let later = engine.containers.wait_for(images).await;
     assert!(!later.contains(fresh[0]), "a pooled container never runs twice");
@@ -607,7 +629,7 @@ async fn an_empty_pool_falls_back_to_a_fresh_container_and_refills() {
         return;
     }
     let result = engine.run("php:8.2-cli", "<?php echo 'cold';").await;
-    assert_eq!(result.stdout, "cold");
+    assert_eq!(result.outcome.stdout, "cold");
     wait_for_pool(&engine.runner, 1).await;
     engine.containers.wait_for(1).await;
     assert!(engine.runner.shut_down(Duration::from_secs(5)).await);
@@ -630,7 +652,7 @@ async fn back_to_back_runs_grow_their_image_s_pool_up_to_its_most() {
     // Each run comes before the pool could refill: each finds it empty and grows it.
     for n in 0..4 {
         let result = engine.run("php:8.4-cli", &format!("<?php echo {n};")).await;
-        assert_eq!(result.stdout, n.to_string());
+        assert_eq!(result.outcome.stdout, n.to_string());
     }
     wait_for_pool(&engine.runner, 3).await;
     engine.containers.wait_for(3).await;
@@ -729,10 +751,10 @@ async fn official_and_alpine_layouts_are_discovered_told_apart_and_run_with_meas
         )
         .await;
     for result in &results {
-        assert_eq!(result.status, Status::Exit, "{result:?}");
-        assert_eq!(result.exit_code, Some(3));
-        assert_eq!(result.stdout, "/usr/local/bin/php xxx\n");
-        assert_eq!(result.stderr, "err");
+        assert_eq!(result.outcome.status, Status::Exit, "{result:?}");
+        assert_eq!(result.outcome.exit_code, Some(3));
+        assert_eq!(result.outcome.stdout, "/usr/local/bin/php xxx\n");
+        assert_eq!(result.outcome.stderr, "err");
         assert!(result.usage.cpu_time_us.is_some_and(|us| us > 0), "{result:?}");
         assert!(
             result.usage.peak_memory_bytes.is_some_and(|b| b > 0),
@@ -772,8 +794,8 @@ echo json_encode([$first, $rest, feof(STDIN)], JSON_UNESCAPED_UNICODE);"#;
     let (first, rest) = stdin.split_at(stdin.find('\n').unwrap() + 1);
     let expected = serde_json::json!([first, rest, true]).to_string();
     for result in &results {
-        assert_eq!(result.status, Status::Ok, "{result:?}");
-        assert_eq!(result.stdout, expected, "{result:?}");
+        assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
+        assert_eq!(result.outcome.stdout, expected, "{result:?}");
     }
     // Without stdin the script reads an empty STDIN at once (it never waits for input).
     let empty = engine
@@ -782,7 +804,7 @@ echo json_encode([$first, $rest, feof(STDIN)], JSON_UNESCAPED_UNICODE);"#;
             runner::Script::from("<?php var_dump(fgets(STDIN));"),
         )
         .await;
-    assert_eq!(empty[0].stdout, "bool(false)\n", "{:?}", empty[0]);
+    assert_eq!(empty[0].outcome.stdout, "bool(false)\n", "{:?}", empty[0]);
     engine.assert_none_left().await;
 }
 
@@ -807,17 +829,17 @@ async fn a_fixed_clock_gives_every_dynamically_linked_php_the_same_time_and_a_st
     }
     let results = engine.run_script(&names, script.clone()).await;
     for result in &results {
-        assert_eq!(result.status, Status::Ok, "{result:?}");
+        assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
         if result.image == static_php {
             assert_eq!(result.fixed_clock, Some(false), "{result:?}");
-            assert!(!result.stdout.starts_with("2023-11-14"), "{result:?}");
+            assert!(!result.outcome.stdout.starts_with("2023-11-14"), "{result:?}");
         } else {
             assert_eq!(result.fixed_clock, Some(true), "{result:?}");
             assert_eq!(
-                result.stdout, "2023-11-14T22:13:20+00:00 1700000000 2023 1700000000",
+                result.outcome.stdout, "2023-11-14T22:13:20+00:00 1700000000 2023 1700000000",
                 "{result:?}"
             );
-            assert_eq!(result.stderr, "", "{result:?}");
+            assert_eq!(result.outcome.stderr, "", "{result:?}");
         }
     }
     // The clock advances from there, and only the wall clock moves.
@@ -832,13 +854,13 @@ async fn a_fixed_clock_gives_every_dynamically_linked_php_the_same_time_and_a_st
             },
         )
         .await;
-    assert_eq!(advancing[0].stdout, "0.3 1", "{:?}", advancing[0]);
+    assert_eq!(advancing[0].outcome.stdout, "0.3 1", "{:?}", advancing[0]);
     // Without a fixed clock, the real time (and no word about the clock).
     let real = engine
         .run("php:8.4-cli", "<?php echo date('Y') >= 2026 ? 'now' : 'fixed';")
         .await;
     assert_eq!(
-        (real.stdout.as_str(), real.fixed_clock),
+        (real.outcome.stdout.as_str(), real.fixed_clock),
         ("now", None),
         "{real:?}"
     );
@@ -858,12 +880,12 @@ async fn a_runner_that_starts_later_leaves_the_clock_library_in_place() {
     };
     let first = engine().await;
     let before = first.run_script(&["php:8.4-cli"], stat.clone()).await.remove(0);
-    assert!(before.stdout.ends_with(" 1700000000"), "{before:?}");
+    assert!(before.outcome.stdout.ends_with(" 1700000000"), "{before:?}");
     // A change would show in the file's change time (whole seconds).
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let later = engine().await;
     let after = later.run_script(&["php:8.4-cli"], stat).await.remove(0);
-    assert_eq!(after.stdout, before.stdout, "{after:?}");
+    assert_eq!(after.outcome.stdout, before.outcome.stdout, "{after:?}");
     first.assert_none_left().await;
     later.assert_none_left().await;
 }
@@ -895,27 +917,39 @@ async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_ph
             .await;
         for result in &results {
             if result.image == static_php {
-                assert_eq!(result.status, Status::Error, "{result:?}");
+                assert_eq!(result.outcome.status, Status::Error, "{result:?}");
                 assert!(
                     result.message.as_deref().unwrap().contains("no OPcache"),
                     "{result:?}"
                 );
                 continue;
             }
-            assert_eq!(result.status, Status::Ok, "{result:?}");
+            assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
             assert!(
-                result.stdout.contains(stage),
+                result.outcome.stdout.contains(stage),
                 "{}: {}",
                 result.image,
-                result.stdout
+                result.outcome.stdout
             );
-            assert!(result.stdout.contains("$_main:"), "{}", result.stdout);
-            assert!(result.stdout.contains("\nadd:"), "{}", result.stdout);
+            assert!(
+                result.outcome.stdout.contains("$_main:"),
+                "{}",
+                result.outcome.stdout
+            );
+            assert!(
+                result.outcome.stdout.contains("\nadd:"),
+                "{}",
+                result.outcome.stdout
+            );
             // Compiled, not run: the script's own output never appears.
-            assert!(!result.stdout.contains("\n3"), "{}", result.stdout);
-            assert_eq!(result.stderr, "");
+            assert!(
+                !result.outcome.stdout.contains("\n3"),
+                "{}",
+                result.outcome.stdout
+            );
+            assert_eq!(result.outcome.stderr, "");
         }
-        let dump = |image: &str| &result_for(&results, image).stdout;
+        let dump = |image: &str| &result_for(&results, image).outcome.stdout;
         assert_ne!(
             dump("php:7.4-cli"),
             dump("php:8.5-cli"),
@@ -932,7 +966,11 @@ async fn opcodes_are_shown_for_every_version_without_running_the_script_and_a_ph
             },
         )
         .await;
-    assert!(broken[0].stdout.contains("Parse error"), "{:?}", broken[0]);
+    assert!(
+        broken[0].outcome.stdout.contains("Parse error"),
+        "{:?}",
+        broken[0]
+    );
     engine.assert_none_left().await;
 }
 
@@ -947,24 +985,27 @@ async fn a_syntax_check_runs_nothing_and_reports_each_version_s_parser() {
     let fine = "<?php\necho 'ran';\nfile_put_contents('/tmp/ran', 'x');\n";
     for result in engine.run_script(&EVERY_VERSION, lint(fine)).await {
         assert_eq!(
-            (result.status, result.exit_code),
+            (result.outcome.status, result.outcome.exit_code),
             (Status::Ok, Some(0)),
             "{result:?}"
         );
-        assert!(result.stdout.contains("No syntax errors detected"), "{result:?}");
-        assert!(!result.stdout.contains("ran"), "{result:?}");
+        assert!(
+            result.outcome.stdout.contains("No syntax errors detected"),
+            "{result:?}"
+        );
+        assert!(!result.outcome.stdout.contains("ran"), "{result:?}");
     }
     // Property hooks parse from PHP 8.4 on: the older parsers say where they fail.
     let hooks = "<?php\nclass A {\n    public int $x { get => 1; }\n}\n";
     let results = engine.run_script(&EVERY_VERSION, lint(hooks)).await;
     for result in &results {
         let parses = result.php_version.as_str() >= "8.4";
-        let shown = format!("{}{}", result.stdout, result.stderr);
+        let shown = format!("{}{}", result.outcome.stdout, result.outcome.stderr);
         match parses {
-            true => assert_eq!(result.status, Status::Ok, "{result:?}"),
+            true => assert_eq!(result.outcome.status, Status::Ok, "{result:?}"),
             false => {
                 assert_eq!(
-                    (result.status, result.exit_code),
+                    (result.outcome.status, result.outcome.exit_code),
                     (Status::Exit, Some(255)),
                     "{result:?}"
                 );
@@ -992,7 +1033,7 @@ echo ini_get('precision'), ' ', ini_get('error_reporting') == (E_ALL & ~E_DEPREC
         ..runner::Script::from(code)
     };
     let plain = engine.run_script(&["php:8.4-cli"], ini(&[])).await;
-    assert_eq!(plain[0].stdout, "14 all 0 false", "{:?}", plain[0]);
+    assert_eq!(plain[0].outcome.stdout, "14 all 0 false", "{:?}", plain[0]);
     let settings = [
         ("precision", "17"),
         ("error_reporting", "E_ALL & ~E_DEPRECATED"),
@@ -1004,7 +1045,7 @@ echo ini_get('precision'), ' ', ini_get('error_reporting') == (E_ALL & ~E_DEPREC
     for result in &results {
         if result.image == "php:7.4-cli" {
             // No JIT before PHP 8: the version says so instead of running without it.
-            assert_eq!(result.status, Status::Error, "{result:?}");
+            assert_eq!(result.outcome.status, Status::Error, "{result:?}");
             assert!(
                 result
                     .message
@@ -1014,7 +1055,7 @@ echo ini_get('precision'), ' ', ini_get('error_reporting') == (E_ALL & ~E_DEPREC
                 "{result:?}"
             );
         } else {
-            assert_eq!(result.stdout, "17 custom 0 true", "{result:?}");
+            assert_eq!(result.outcome.stdout, "17 custom 0 true", "{result:?}");
         }
     }
     engine.assert_none_left().await;
@@ -1122,7 +1163,11 @@ async fn every_image_shape_runs_under_one_ini_baseline() {
             false => "on",
         };
         assert_eq!(
-            (result.status, result.stdout.as_str(), result.stderr.as_str()),
+            (
+                result.outcome.status,
+                result.outcome.stdout.as_str(),
+                result.outcome.stderr.as_str()
+            ),
             (
                 Status::Ok,
                 format!("1 0 1\nassert {assert}\n#0 /in/main.php(5): f('secret')\n#1 {{main}}\n").as_str(),

@@ -52,16 +52,16 @@ impl Worker {
         let admission = self.runner.admit(images).await.unwrap();
         let mut results = std::pin::pin!(self.runner.run_all(script, admission));
         let mut result = results.next().await.unwrap();
-        let (host, rest) = result.stdout.split_once('\n').unwrap_or_default();
+        let (host, rest) = result.outcome.stdout.split_once('\n').unwrap_or_default();
         let host = host.to_owned();
-        result.stdout = rest.to_owned();
+        result.outcome.stdout = rest.to_owned();
         (host, result)
     }
 
     /// Runs `first`, then `second` on the same worker; returns both results.
     async fn one_after_another(&self, first: &str, second: &str) -> (Execution, Execution) {
         let (host, first) = self.run(first).await;
-        assert_eq!(first.status, Status::Ok, "{first:?}");
+        assert_eq!(first.outcome.status, Status::Ok, "{first:?}");
         let (again, second) = self.run(second).await;
         assert_eq!(host, again, "the two runs had different workers");
         (first, second)
@@ -90,14 +90,15 @@ async fn a_worker_serves_runs_one_after_another_and_every_version_gets_its_own()
         let code = format!("<?php echo gethostname(), ' {round} ', PHP_VERSION;");
         let results: Vec<Execution> = worker.runner.run_all(code, admission).collect().await;
         for result in &results {
-            assert_eq!(result.status, Status::Ok, "{result:?}");
+            assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
             assert!(
                 result
+                    .outcome
                     .stdout
                     .contains(&format!(" {round} {}", result.php_version)),
                 "{result:?}"
             );
-            hosts.push(result.stdout.split(' ').next().unwrap().to_owned());
+            hosts.push(result.outcome.stdout.split(' ').next().unwrap().to_owned());
         }
     }
     hosts.sort();
@@ -122,10 +123,10 @@ async fn files_written_anywhere_never_reach_the_next_run() {
         .await;
     // The run could write where a run may, so there was something to find.
     assert!(
-        first.stdout.contains("/in/left") && first.stdout.contains("/tmp/left"),
+        first.outcome.stdout.contains("/in/left") && first.outcome.stdout.contains("/tmp/left"),
         "{first:?}"
     );
-    assert_eq!(second.stdout, "done", "{second:?}");
+    assert_eq!(second.outcome.stdout, "done", "{second:?}");
     worker.stop().await;
 }
 
@@ -141,7 +142,7 @@ async fn a_background_process_dies_with_its_run() {
              echo file_exists('/tmp/late') ? 'LATE' : 'no late file', '; ', count(array_filter($procs, fn ($c) => str_contains($c, 'sleep'))), ' sleeping';",
         )
         .await;
-    assert_eq!(second.stdout, "no late file; 0 sleeping", "{second:?}");
+    assert_eq!(second.outcome.stdout, "no late file; 0 sleeping", "{second:?}");
     worker.stop().await;
 }
 
@@ -159,8 +160,8 @@ async fn shared_memory_semaphores_and_message_queues_never_reach_the_next_run() 
              trim(shell_exec('ipcs -m | grep -c 0x') ?? ''), ' segments';",
         )
         .await;
-    assert_eq!(first.stdout, "made", "{first:?}");
-    assert_eq!(second.stdout, "0 segments", "{second:?}");
+    assert_eq!(first.outcome.stdout, "made", "{first:?}");
+    assert_eq!(second.outcome.stdout, "0 segments", "{second:?}");
     worker.stop().await;
 }
 
@@ -181,7 +182,11 @@ async fn environment_working_directory_and_file_locks_start_fresh() {
              flock($f, LOCK_EX | LOCK_NB) && flock($g, LOCK_EX | LOCK_NB) ? 'unlocked' : 'LOCKED';",
         )
         .await;
-    assert_eq!(second.stdout, format!("{} unlocked", before.stdout), "{second:?}");
+    assert_eq!(
+        second.outcome.stdout,
+        format!("{} unlocked", before.outcome.stdout),
+        "{second:?}"
+    );
     worker.stop().await;
 }
 
@@ -202,10 +207,10 @@ async fn a_run_sees_only_its_own_processes_and_cannot_reach_the_supervisor() {
             posix_kill(getmypid(), SIGKILL);"#,
         )
         .await;
-    assert_eq!(probe.stdout, "1 few no ptrace ", "{probe:?}");
+    assert_eq!(probe.outcome.stdout, "1 few no ptrace ", "{probe:?}");
     // The supervisor lived through every signal the run could send: the next run is its.
     let (again, next) = worker.run("<?php echo 'still here';").await;
-    assert_eq!((again, next.stdout.as_str()), (host, "still here"));
+    assert_eq!((again, next.outcome.stdout.as_str()), (host, "still here"));
     worker.stop().await;
 }
 
@@ -228,11 +233,12 @@ async fn namespace_and_mount_calls_fail_for_php_in_a_worker() {
     // EPERM (1) for each call; the unshare tool fails too.
     assert!(
         result
+            .outcome
             .stdout
             .starts_with("clone=1 mount=1 pivot_root=1 setns=1 umount2=1 unshare=1 "),
         "{result:?}"
     );
-    assert!(!result.stdout.ends_with(" 0"), "{result:?}");
+    assert!(!result.outcome.stdout.ends_with(" 0"), "{result:?}");
     worker.stop().await;
 }
 
@@ -252,9 +258,9 @@ async fn a_run_that_exhausts_memory_or_processes_leaves_a_clean_worker_for_the_n
         ..Script::from("<?php $a = []; while (true) { $a[] = str_repeat('x', 1 << 20); }")
     };
     let (_, hogged) = worker.run(hog).await;
-    assert_eq!(hogged.status, Status::Oom, "{hogged:?}");
+    assert_eq!(hogged.outcome.status, Status::Oom, "{hogged:?}");
     let (after_oom, clean) = worker.run("<?php echo 'clean ', count(glob('/tmp/*'));").await;
-    assert_eq!(clean.stdout, "clean 0", "{clean:?}");
+    assert_eq!(clean.outcome.stdout, "clean 0", "{clean:?}");
     assert_ne!(
         after_oom, first_host,
         "a worker whose run was OOM-killed is replaced"
@@ -262,11 +268,14 @@ async fn a_run_that_exhausts_memory_or_processes_leaves_a_clean_worker_for_the_n
     let (_, forked) = worker
         .run("<?php $n = 0; while ($n < 200 && pcntl_fork() >= 0) { $n++; } echo 'forks stopped at ', $n < 200 ? 'the limit' : 'NONE';")
         .await;
-    assert!(forked.stdout.contains("forks stopped at the limit"), "{forked:?}");
+    assert!(
+        forked.outcome.stdout.contains("forks stopped at the limit"),
+        "{forked:?}"
+    );
     let (after_forks, clean) = worker
         .run("<?php echo count(glob('/proc/[0-9]*')) < 6 ? 'clean' : 'CROWDED';")
         .await;
-    assert_eq!(clean.stdout, "clean", "{clean:?}");
+    assert_eq!(clean.outcome.stdout, "clean", "{clean:?}");
     assert_ne!(
         after_forks, after_oom,
         "a worker whose run hit the process limit is replaced"
@@ -286,9 +295,9 @@ async fn a_timed_out_run_is_killed_with_everything_it_started_and_its_worker_rep
     let (first_host, looped) = worker
         .run("<?php exec('setsid sleep 300 > /dev/null 2>&1 &'); while (true) {}")
         .await;
-    assert_eq!(looped.status, Status::Timeout, "{looped:?}");
+    assert_eq!(looped.outcome.status, Status::Timeout, "{looped:?}");
     let (next_host, next) = worker.run("<?php echo 'next';").await;
-    assert_eq!(next.stdout, "next");
+    assert_eq!(next.outcome.stdout, "next");
     assert_ne!(next_host, first_host);
     worker.stop().await;
 }
@@ -332,7 +341,7 @@ fn docker(args: &[&str]) -> String {
 /// run's result.
 async fn fault_mid_run(worker: &Worker, fault: impl FnOnce(&str)) -> Execution {
     let (_, warm) = worker.run("<?php echo 'warm';").await;
-    assert_eq!(warm.stdout, "warm");
+    assert_eq!(warm.outcome.stdout, "warm");
     let run = worker.run("<?php echo 'started'; flush(); exec('sleep 21'); echo 'NEVER';");
     let faulted = async {
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -358,7 +367,7 @@ async fn a_supervisor_killed_mid_run_fails_that_run_clearly_and_the_next_gets_a_
         docker(&["exec", "--user", &user, id, "sh", "-c", &format!("kill -9 {pid}")]);
     })
     .await;
-    assert_eq!(result.status, Status::Error, "{result:?}");
+    assert_eq!(result.outcome.status, Status::Error, "{result:?}");
     assert!(
         result
             .message
@@ -368,7 +377,7 @@ async fn a_supervisor_killed_mid_run_fails_that_run_clearly_and_the_next_gets_a_
         "{result:?}"
     );
     let (_, next) = worker.run("<?php echo 'next';").await;
-    assert_eq!(next.stdout, "next", "{next:?}");
+    assert_eq!(next.outcome.stdout, "next", "{next:?}");
     worker.stop().await;
 }
 
@@ -379,15 +388,15 @@ async fn a_worker_killed_or_removed_behind_evalgrid_s_back_is_replaced() {
         docker(&["kill", id]);
     })
     .await;
-    assert_eq!(result.status, Status::Error, "{result:?}");
+    assert_eq!(result.outcome.status, Status::Error, "{result:?}");
     let (host, next) = worker.run("<?php echo 'next';").await;
-    assert_eq!(next.stdout, "next", "{next:?}");
+    assert_eq!(next.outcome.stdout, "next", "{next:?}");
     // Removed while it waited in the pool: the next run gets another, and says nothing of it.
     let idle = worker.containers.ids().await;
     assert_eq!(idle.len(), 1, "{idle:?}");
     docker(&["rm", "-f", &idle[0]]);
     let (other, after) = worker.run("<?php echo 'after';").await;
-    assert_eq!(after.stdout, "after", "{after:?}");
+    assert_eq!(after.outcome.stdout, "after", "{after:?}");
     assert_ne!(other, host);
     worker.stop().await;
 }

@@ -140,7 +140,7 @@ async fn run_on(
         .await;
     if let Some(failed) = results
         .iter()
-        .find(|result| result.status == app::model::Status::Error)
+        .find(|result| result.outcome.status == app::model::Status::Error)
     {
         tracing::warn!(snippet = %id, image = %image.name, message = ?failed.message, "cannot run a snippet on a new version");
         return false;

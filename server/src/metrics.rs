@@ -130,10 +130,10 @@ pub fn saw_result(result: &VersionResult) {
         return;
     }
     let version = result.php_version.clone();
-    metrics::counter!(VERSION_RUNS, "php_version" => version.clone(), "status" => result.status.as_str())
+    metrics::counter!(VERSION_RUNS, "php_version" => version.clone(), "status" => result.outcome.status.as_str())
         .increment(1);
     metrics::histogram!(VERSION_RUN_DURATION, "php_version" => version)
-        .record(Duration::from_millis(result.duration_ms));
+        .record(Duration::from_millis(result.outcome.duration_ms));
 }
 
 /// Counts a look-up in the result cache.

@@ -246,8 +246,8 @@ impl RunLog {
             RunEvent::Saved(id) => self.id = Some(id.clone()),
             RunEvent::Result(result) => self.results.push(Seen {
                 image: result.image.clone(),
-                status: result.status.as_str(),
-                duration_ms: result.duration_ms,
+                status: result.outcome.status.as_str(),
+                duration_ms: result.outcome.duration_ms,
                 cached: result.cached,
             }),
             RunEvent::Refused(_) => {}
@@ -548,7 +548,14 @@ impl Recorder {
         if !app::store::cacheable(&saved) || !app::store::cacheable(fresh) {
             return false;
         }
-        let output = |r: &VersionResult| (r.status, r.exit_code, r.stdout.clone(), r.stderr.clone());
+        let output = |r: &VersionResult| {
+            (
+                r.outcome.status,
+                r.outcome.exit_code,
+                r.outcome.stdout.clone(),
+                r.outcome.stderr.clone(),
+            )
+        };
         saved.unstable || output(&saved) != output(fresh)
     }
 }

@@ -1,5 +1,5 @@
 //! What a run asks each version to show ([`Show`]), on which clock ([`Clock`]), and how each
-//! version's run ended ([`Status`]): one enum each, shared by the page, the server and the
+//! version's run ended ([`Status`], [`Outcome`]): one type each, shared by the page, the server and the
 //! runner, with what each part needs to know about a value on the value itself. A new mode is a variant here and a line
 //! of the container's shell (`runner/src/sandbox.rs`).
 
@@ -118,6 +118,39 @@ impl Status {
     /// Its name in the API (`"ok"`, `"output_limit"`, …) and the store.
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+}
+
+/// How one version's PHP process ended and what it printed: what the runner measures of a run
+/// and the API returns as it is (its fields stand in a result's JSON beside the others).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// The process's exit code, when it exited by itself.
+    pub exit_code: Option<i64>,
+    /// Standard output, lossily decoded as UTF-8, at most the runner's limit.
+    pub stdout: String,
+    /// Standard error, likewise.
+    pub stderr: String,
+    /// True when an output stream hit the limit and the process was killed.
+    pub truncated: bool,
+    /// Wall time from sending the code until the output ended (for a killed run: until its
+    /// container was removed).
+    pub duration_ms: u64,
+}
+
+impl Outcome {
+    /// A run that ended with `status` and nothing more to say yet: no exit code, no output, no
+    /// time.
+    pub fn ended(status: Status) -> Self {
+        Self {
+            status,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            truncated: false,
+            duration_ms: 0,
+        }
     }
 }
 

@@ -77,7 +77,7 @@ pub fn reported_lines(
         let Some(result) = results.get(&info.image) else {
             continue;
         };
-        let mut lines: Vec<u32> = [&result.stdout, &result.stderr]
+        let mut lines: Vec<u32> = [&result.outcome.stdout, &result.outcome.stderr]
             .into_iter()
             .flat_map(|output| split_line_references(output))
             .filter_map(|part| match part {

@@ -105,7 +105,7 @@ pub fn GroupedResults(
             {move || changes().map(|text| view! { <p class="changes-note">{text}</p> })}
             <For
                 each=move || groups.get()
-                key=|group| (group.label.clone(), group.result.stdout.clone(), group.result.stderr.clone())
+                key=|group| (group.label.clone(), group.result.outcome.stdout.clone(), group.result.outcome.stderr.clone())
                 children=move |group| {
                     let added_later = results.with_untracked(|arrived| {
                         group.images.iter().any(|image| arrived.get(image).is_some_and(|r| r.added_later))
@@ -118,13 +118,13 @@ pub fn GroupedResults(
                         <article class="result-group">
                             <header>
                                 <h3>"Output for " {group.label}</h3>
-                                <span class=format!("badge badge-{}", result.status.as_str())>{result.status.as_str()}</span>
+                                <span class=format!("badge badge-{}", result.outcome.status.as_str())>{result.outcome.status.as_str()}</span>
                                 <ResultMarks added_later unstable=result.unstable/>
                             </header>
                             {by_version}
-                            {(!result.stdout.is_empty()).then(|| view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })}
-                            {(!result.stderr.is_empty()).then(|| view! { <OutputStream text=result.stderr.clone() stream="stderr"/> })}
-                            {(result.stdout.is_empty() && result.stderr.is_empty()).then(|| view! { <p class="no-output">"no output"</p> })}
+                            {(!result.outcome.stdout.is_empty()).then(|| view! { <OutputStream text=result.outcome.stdout.clone() stream="stdout"/> })}
+                            {(!result.outcome.stderr.is_empty()).then(|| view! { <OutputStream text=result.outcome.stderr.clone() stream="stderr"/> })}
+                            {(result.outcome.stdout.is_empty() && result.outcome.stderr.is_empty()).then(|| view! { <p class="no-output">"no output"</p> })}
                         </article>
                     }
                 }

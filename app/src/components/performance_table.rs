@@ -30,8 +30,8 @@ pub fn PerformanceTable(
                         <th scope="row">"PHP " {info.php_version.clone()}</th>
                         <td class="status-cell">{match &result {
                             None => "running".to_owned(),
-                            Some(r) if r.cached => format!("{} (cached)", r.status.as_str()),
-                            Some(r) => r.status.as_str().to_owned(),
+                            Some(r) if r.cached => format!("{} (cached)", r.outcome.status.as_str()),
+                            Some(r) => r.outcome.status.as_str().to_owned(),
                         }}</td>
                         {cell(wall, wall_max, format_duration)}
                         {cell(cpu, cpu_max, format_duration)}
@@ -77,7 +77,7 @@ fn MeasureCell(value: Option<f64>, max: f64, text: fn(f64) -> String) -> impl In
 }
 
 fn wall(result: &VersionResult) -> Option<f64> {
-    Some(result.duration_ms as f64)
+    Some(result.outcome.duration_ms as f64)
 }
 
 fn cpu(result: &VersionResult) -> Option<f64> {

@@ -69,12 +69,15 @@ pub fn ResultCell(
     let missing_extension = move || {
         result.with(|r| {
             let r = r.as_ref()?;
-            crate::hints::missing_extension(&format!("{}\n{}", r.stdout, r.stderr), &extensions)
+            crate::hints::missing_extension(
+                &format!("{}\n{}", r.outcome.stdout, r.outcome.stderr),
+                &extensions,
+            )
         })
     };
     let status = move || {
         result.with(|r| match r {
-            Some(r) => r.status.as_str(),
+            Some(r) => r.outcome.status.as_str(),
             None if waiting.get().is_some() => "waiting",
             None => "running",
         })
@@ -98,7 +101,7 @@ pub fn ResultCell(
                             <span class="badge badge-real-clock" title="This image's PHP cannot have the fixed clock (a static build ignores the preloaded library): it saw the real time">"real clock"</span>
                         })}
                         <ResultMarks added_later=r.added_later unstable=r.unstable/>
-                        <span class=format!("badge badge-{}", r.status.as_str())>{badge_text(&r)}</span>
+                        <span class=format!("badge badge-{}", r.outcome.status.as_str())>{badge_text(&r)}</span>
                     }),
                 }}
             </header>
@@ -136,7 +139,7 @@ fn UsageLine(result: VersionResult) -> impl IntoView {
     view! {
         <p class="usage">
             <span class="duration" title="Wall time from sending the code until the output ended">
-                {format_duration(result.duration_ms as f64)}
+                {format_duration(result.outcome.duration_ms as f64)}
             </span>
             {result.cpu_time_us.map(|us| view! {
                 <span class="cpu" title=cpu_title>"CPU " {format_duration(us as f64 / 1000.0)}</span>
@@ -151,7 +154,7 @@ fn UsageLine(result: VersionResult) -> impl IntoView {
 /// The output, or its difference to the base when one is picked.
 #[component]
 fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoView {
-    let empty = result.stdout.is_empty() && result.stderr.is_empty();
+    let empty = result.outcome.stdout.is_empty() && result.outcome.stderr.is_empty();
     let base = base.filter(|base| base.image != result.image);
     let identical = base.as_ref().is_some_and(|b| same_output(b, &result));
     let differs = |stream: fn(&VersionResult) -> &String| {
@@ -159,32 +162,32 @@ fn ResultBody(result: VersionResult, base: Option<VersionResult>) -> impl IntoVi
             .filter(|b| stream(b) != stream(&result))
             .map(|b| stream(b).clone())
     };
-    let stdout_base = differs(|r| &r.stdout);
-    let stderr_base = differs(|r| &r.stderr);
+    let stdout_base = differs(|r| &r.outcome.stdout);
+    let stderr_base = differs(|r| &r.outcome.stderr);
     view! {
         {base.as_ref().filter(|_| identical).map(|b| view! {
             <p class="identical">"Identical to PHP " {b.php_version.clone()}</p>
         })}
         {match stdout_base {
-            Some(base) => Some(Either::Left(view! { <OutputDiff base other=result.stdout.clone() stream="stdout"/> })),
-            None => (!result.stdout.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.stdout.clone() stream="stdout"/> })),
+            Some(base) => Some(Either::Left(view! { <OutputDiff base other=result.outcome.stdout.clone() stream="stdout"/> })),
+            None => (!result.outcome.stdout.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.outcome.stdout.clone() stream="stdout"/> })),
         }}
         {match stderr_base {
-            Some(base) => Some(Either::Left(view! { <OutputDiff base other=result.stderr.clone() stream="stderr"/> })),
-            None => (!result.stderr.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.stderr.clone() stream="stderr"/> })),
+            Some(base) => Some(Either::Left(view! { <OutputDiff base other=result.outcome.stderr.clone() stream="stderr"/> })),
+            None => (!result.outcome.stderr.is_empty()).then(|| Either::Right(view! { <OutputStream text=result.outcome.stderr.clone() stream="stderr"/> })),
         }}
-        {(empty && result.status != Status::Error).then(|| view! { <p class="no-output">"no output"</p> })}
+        {(empty && result.outcome.status != Status::Error).then(|| view! { <p class="no-output">"no output"</p> })}
         {result.message.clone().map(|m| view! { <p class="message">{m}</p> })}
     }
 }
 
 /// Same stdout and stderr: what "identical to the base" means in the grid.
 fn same_output(a: &VersionResult, b: &VersionResult) -> bool {
-    a.image != b.image && a.stdout == b.stdout && a.stderr == b.stderr
+    a.image != b.image && a.outcome.stdout == b.outcome.stdout && a.outcome.stderr == b.outcome.stderr
 }
 
 pub(super) fn badge_text(result: &VersionResult) -> String {
-    match (result.status, result.exit_code) {
+    match (result.outcome.status, result.outcome.exit_code) {
         (Status::Exit, Some(code)) => format!("exit {code}"),
         (Status::Oom, _) => "out of memory".into(),
         (Status::OutputLimit, _) => "output limit".into(),

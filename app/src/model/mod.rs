@@ -10,7 +10,7 @@ pub use ini::{
 };
 pub use run::{RequestLimits, RunLine, RunRequest, RunResponse, VersionResult, Waiting};
 use serde::{Deserialize, Serialize};
-pub use spec::{format_rfc3339_seconds, parse_rfc3339_seconds, Clock, Show, Status};
+pub use spec::{format_rfc3339_seconds, parse_rfc3339_seconds, Clock, Outcome, Show, Status};
 
 /// The API's paths and headers: the server routes them, the page calls them.
 pub mod routes {

@@ -3,7 +3,7 @@
 
 use super::ini::{ini_variants, IniSettings, MAX_INI_SETTINGS, MAX_INI_VARIANTS};
 use serde::{Deserialize, Serialize};
-use spec::{Clock, Show, Status};
+use spec::{Clock, Outcome, Show, Status};
 use std::collections::BTreeMap;
 
 /// The body of `POST /api/run` and `POST /api/run/stream`.
@@ -149,12 +149,9 @@ impl RunRequest {
 pub struct VersionResult {
     pub image: String,
     pub php_version: String,
-    pub status: Status,
-    pub exit_code: Option<i64>,
-    pub stdout: String,
-    pub stderr: String,
-    pub truncated: bool,
-    pub duration_ms: u64,
+    /// How PHP ended and what it printed (its fields stand in the JSON beside these).
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// RFC 3339 times at which the engine started and finished the container.
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
@@ -198,12 +195,7 @@ impl VersionResult {
         Self {
             image: image.into(),
             php_version: php_version.into(),
-            status,
-            exit_code: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            truncated: false,
-            duration_ms: 0,
+            outcome: Outcome::ended(status),
             started_at: None,
             finished_at: None,
             cpu_time_us: None,
@@ -261,9 +253,12 @@ mod tests {
     #[test]
     fn each_stream_line_has_its_documented_shape_and_reads_back_as_itself() {
         let result = VersionResult {
-            exit_code: Some(0),
-            stdout: "waiting".into(),
-            duration_ms: 1,
+            outcome: Outcome {
+                exit_code: Some(0),
+                stdout: "waiting".into(),
+                duration_ms: 1,
+                ..Outcome::ended(Status::Ok)
+            },
             ..VersionResult::new("php:8.4-cli", "8.4.1", Status::Ok)
         };
         let lines = [
@@ -292,6 +287,21 @@ mod tests {
             assert_eq!(serde_json::to_string(&line).unwrap(), json);
             assert_eq!(serde_json::from_str::<RunLine>(&json).unwrap(), line);
         }
+    }
+
+    #[test]
+    fn a_result_keeps_the_flat_json_the_api_served_and_the_store_kept_before_its_outcome_was_a_type() {
+        let json = concat!(
+            r#"{"image":"php:8.4-cli","php_version":"8.4.1","status":"exit","exit_code":255,"#,
+            r#""stdout":"","stderr":"PHP Fatal error","truncated":false,"duration_ms":12,"#,
+            r#""started_at":null,"finished_at":null,"cpu_time_us":null,"peak_memory_bytes":null,"#,
+            r#""cached":false}"#
+        );
+        let result: VersionResult = serde_json::from_str(json).unwrap();
+        assert_eq!(result.outcome.status, Status::Exit);
+        assert_eq!(result.outcome.exit_code, Some(255));
+        assert_eq!(result.outcome.stderr, "PHP Fatal error");
+        assert_eq!(serde_json::to_string(&result).unwrap(), json);
     }
 
     fn request(code: &str, images: &[&str]) -> RunRequest {

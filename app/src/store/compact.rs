@@ -26,9 +26,9 @@ impl Compact {
 
     pub fn of(result: &VersionResult) -> Result<Self, StoreError> {
         let mut meta = result.clone();
-        let (stdout, cut_out) = Self::pack(&std::mem::take(&mut meta.stdout))?;
-        let (stderr, cut_err) = Self::pack(&std::mem::take(&mut meta.stderr))?;
-        meta.truncated |= cut_out || cut_err;
+        let (stdout, cut_out) = Self::pack(&std::mem::take(&mut meta.outcome.stdout))?;
+        let (stderr, cut_err) = Self::pack(&std::mem::take(&mut meta.outcome.stderr))?;
+        meta.outcome.truncated |= cut_out || cut_err;
         Ok(Self {
             meta: serde_json::to_string(&meta)?,
             stdout,
@@ -86,10 +86,10 @@ impl Compact {
     ) -> Result<VersionResult, StoreError> {
         let mut result: VersionResult = serde_json::from_str(meta)?;
         if let Some(stdout) = stdout {
-            result.stdout = Self::unpack(stdout)?;
+            result.outcome.stdout = Self::unpack(stdout)?;
         }
         if let Some(stderr) = stderr {
-            result.stderr = Self::unpack(stderr)?;
+            result.outcome.stderr = Self::unpack(stderr)?;
         }
         Ok(result)
     }
@@ -121,8 +121,8 @@ mod tests {
         let long = "é".repeat(MAX_STORED_STREAM);
         let compact = Compact::of(&result_with(&long, "")).unwrap();
         let read = Compact::read(&compact.meta, Some(&compact.stdout), Some(&compact.stderr)).unwrap();
-        assert!(read.truncated);
-        assert_eq!(read.stdout.len(), MAX_STORED_STREAM);
+        assert!(read.outcome.truncated);
+        assert_eq!(read.outcome.stdout.len(), MAX_STORED_STREAM);
     }
 
     #[test]

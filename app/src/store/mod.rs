@@ -781,7 +781,10 @@ pub const BACKFILL_ATTEMPTS: u32 = 3;
 
 pub fn cacheable(result: &VersionResult) -> bool {
     use crate::model::Status;
-    matches!(result.status, Status::Ok | Status::Exit | Status::OutputLimit)
+    matches!(
+        result.outcome.status,
+        Status::Ok | Status::Exit | Status::OutputLimit
+    )
 }
 
 /// Whether `fresh`, run on the image `image_id`, may take the place of the snippet's `saved`
@@ -795,8 +798,8 @@ pub fn replaces(saved: Option<&SavedResult>, fresh: &VersionResult, image_id: Op
     let Some(saved) = saved else {
         return true;
     };
-    match fresh.status {
-        Status::Error => saved.result.status == Status::Error,
+    match fresh.outcome.status {
+        Status::Error => saved.result.outcome.status == Status::Error,
         _ if cacheable(fresh) => true,
         _ if !cacheable(&saved.result) => true,
         _ => matches!((saved.image_id.as_deref(), image_id), (Some(old), Some(new)) if old != new),
@@ -851,6 +854,7 @@ fn now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Outcome;
 
     #[test]
     fn a_database_is_a_file_unless_it_is_a_postgres_url_whose_password_is_never_shown() {
@@ -888,10 +892,13 @@ mod tests {
 
     pub(super) fn result_with(stdout: &str, stderr: &str) -> VersionResult {
         VersionResult {
-            exit_code: Some(0),
-            stdout: stdout.into(),
-            stderr: stderr.into(),
-            duration_ms: 3,
+            outcome: Outcome {
+                exit_code: Some(0),
+                stdout: stdout.into(),
+                stderr: stderr.into(),
+                duration_ms: 3,
+                ..Outcome::ended(crate::model::Status::Ok)
+            },
             cpu_time_us: Some(1),
             peak_memory_bytes: Some(2),
             ..VersionResult::new("php:8.4-cli", "8.4.27", crate::model::Status::Ok)
@@ -901,9 +908,10 @@ mod tests {
     #[test]
     fn a_result_that_proves_nothing_never_takes_the_place_of_one_that_does() {
         use crate::model::Status;
-        let with = |status| VersionResult {
-            status,
-            ..result_with("", "")
+        let with = |status| {
+            let mut result = result_with("", "");
+            result.outcome.status = status;
+            result
         };
         let saved = |status, image_id: &str| SavedResult {
             result: with(status),
@@ -948,7 +956,7 @@ mod tests {
         for status in [Status::Ok, Status::Exit, Status::OutputLimit] {
             assert!(
                 cacheable(&VersionResult {
-                    status,
+                    outcome: Outcome::ended(status),
                     ..result_with("", "")
                 }),
                 "{status:?}"
@@ -957,7 +965,7 @@ mod tests {
         for status in [Status::Timeout, Status::Oom, Status::Error] {
             assert!(
                 !cacheable(&VersionResult {
-                    status,
+                    outcome: Outcome::ended(status),
                     ..result_with("", "")
                 }),
                 "{status:?}"

@@ -58,7 +58,10 @@ async fn official_and_alpine_shaped_images_are_offered_and_told_apart() {
         )
         .await;
     assert_eq!(
-        (results[0].stdout.as_str(), results[1].stdout.as_str()),
+        (
+            results[0].outcome.stdout.as_str(),
+            results[1].outcome.stdout.as_str()
+        ),
         ("none", "posix")
     );
     server.containers.assert_none_left().await;
@@ -75,12 +78,12 @@ async fn run_returns_every_result_in_request_order() {
     let run: RunResponse = response.json().await.unwrap();
     let images: Vec<&str> = run.results.iter().map(|r| r.image.as_str()).collect();
     assert_eq!(images, ["php:8.5-cli", "php:7.4-cli"]);
-    assert_eq!(run.results[0].stdout, "bool(false)\n");
-    assert_eq!(run.results[1].stdout, "bool(true)\n");
+    assert_eq!(run.results[0].outcome.stdout, "bool(false)\n");
+    assert_eq!(run.results[1].outcome.stdout, "bool(true)\n");
     assert!(run
         .results
         .iter()
-        .all(|r| r.status == Status::Ok && r.exit_code == Some(0)));
+        .all(|r| r.outcome.status == Status::Ok && r.outcome.exit_code == Some(0)));
     assert!(run.results[0].php_version.starts_with("8.5."));
 }
 
@@ -102,7 +105,7 @@ async fn stream_sends_one_line_per_version_as_each_finishes() {
     }
     let first: VersionResult = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first.image, "php:7.4-cli");
-    assert_eq!(first.stdout, "7");
+    assert_eq!(first.outcome.stdout, "7");
     assert!(!text.contains("php:8.4-cli"), "8.4 cannot have finished yet");
 
     while let Some(chunk) = body.next().await {
@@ -114,7 +117,7 @@ async fn stream_sends_one_line_per_version_as_each_finishes() {
         .collect();
     assert_eq!(results.len(), 2);
     assert_eq!(results[1].image, "php:8.4-cli");
-    assert_eq!(results[1].stdout, "8");
+    assert_eq!(results[1].outcome.stdout, "8");
 }
 
 #[tokio::test]
@@ -299,7 +302,7 @@ async fn stdin_reaches_every_version_and_belongs_to_the_permalink() {
     let run = server.post_run(body("one\ntwo")).await;
     for result in &run.results {
         assert_eq!(
-            (result.status, result.stdout.as_str()),
+            (result.outcome.status, result.outcome.stdout.as_str()),
             (Status::Ok, "ONE\nTWO"),
             "{result:?}"
         );
@@ -313,7 +316,7 @@ async fn stdin_reaches_every_version_and_belongs_to_the_permalink() {
     // Other stdin is another snippet; the same is the same one.
     let other = server.post_run(body("three")).await;
     assert_ne!(other.id.as_deref(), Some(id.as_str()));
-    assert_eq!(other.results[0].stdout, "THREE");
+    assert_eq!(other.results[0].outcome.stdout, "THREE");
     assert_eq!(server.post_run(body("one\ntwo")).await.id, Some(id));
     server
         .assert_refused(
@@ -347,7 +350,7 @@ async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_an
         run.results
             .iter()
             .filter(|r| r.image != static_php)
-            .map(|r| (r.stdout.clone(), r.fixed_clock))
+            .map(|r| (r.outcome.stdout.clone(), r.fixed_clock))
             .collect()
     };
     assert_eq!(
@@ -368,7 +371,10 @@ async fn a_saved_snippet_runs_on_the_clock_of_its_first_save_on_every_version_an
     let at = server
         .post_run(json!({ "code": code, "images": ["php:8.4-cli"], "clock": "2023-11-14T22:13:20Z" }))
         .await;
-    assert_eq!(at.results[0].stdout, "2023-11-14T22:13:20+00:00 1700000000");
+    assert_eq!(
+        at.results[0].outcome.stdout,
+        "2023-11-14T22:13:20+00:00 1700000000"
+    );
     let real = server
         .post_run(json!({ "code": code, "images": ["php:8.4-cli"], "save": true, "clock": "real" }))
         .await;
@@ -396,21 +402,31 @@ async fn opcodes_are_a_way_of_showing_a_snippet_of_its_own() {
     let body = |show: &str| json!({ "code": code, "images": ["php:7.4-cli", "php:8.5-cli"], "save": true, "show": show });
     let opcodes = server.post_run(body("opcodes")).await;
     for result in &opcodes.results {
-        assert_eq!(result.status, Status::Ok, "{result:?}");
-        assert!(result.stdout.contains("(after optimizer)"), "{}", result.stdout);
+        assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
+        assert!(
+            result.outcome.stdout.contains("(after optimizer)"),
+            "{}",
+            result.outcome.stdout
+        );
         // Compiled, never run.
-        assert!(!result.stdout.ends_with('3'), "{}", result.stdout);
+        assert!(!result.outcome.stdout.ends_with('3'), "{}", result.outcome.stdout);
     }
-    assert_ne!(opcodes.results[0].stdout, opcodes.results[1].stdout);
+    assert_ne!(
+        opcodes.results[0].outcome.stdout,
+        opcodes.results[1].outcome.stdout
+    );
     let unoptimized = server.post_run(body("opcodes_unoptimized")).await;
-    assert!(unoptimized.results[0].stdout.contains("(before optimizer)"));
+    assert!(unoptimized.results[0]
+        .outcome
+        .stdout
+        .contains("(before optimizer)"));
     let output = server.post_run(body("output")).await;
-    assert_eq!(output.results[0].stdout, "3");
+    assert_eq!(output.results[0].outcome.stdout, "3");
     let lint = server.post_run(body("lint")).await;
     for result in &lint.results {
-        assert_eq!(result.status, Status::Ok, "{result:?}");
+        assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
         assert!(
-            result.stdout.starts_with("No syntax errors detected"),
+            result.outcome.stdout.starts_with("No syntax errors detected"),
             "{result:?}"
         );
     }
@@ -447,7 +463,7 @@ async fn an_ini_matrix_runs_every_version_under_every_variant() {
     let cells: Vec<(String, String, bool)> = matrix
         .results
         .iter()
-        .map(|r| (r.image.clone(), r.stdout.clone(), r.ini.is_empty()))
+        .map(|r| (r.image.clone(), r.outcome.stdout.clone(), r.ini.is_empty()))
         .collect();
     let wanted: Vec<(String, String, bool)> = [("17 jit:true", false), ("14 jit:false", true)]
         .iter()
@@ -479,7 +495,7 @@ async fn an_ini_matrix_runs_every_version_under_every_variant() {
     assert!(plain
         .results
         .iter()
-        .all(|r| r.ini.is_empty() && r.stdout == "14 jit:false"));
+        .all(|r| r.ini.is_empty() && r.outcome.stdout == "14 jit:false"));
 
     // Each variant's results are cached on their own: the JIT variant alone finds them.
     let again = server.post_run(body(json!([jit]))).await;
@@ -487,7 +503,7 @@ async fn an_ini_matrix_runs_every_version_under_every_variant() {
         again
             .results
             .iter()
-            .all(|r| r.cached && r.stdout == "17 jit:true"),
+            .all(|r| r.cached && r.outcome.stdout == "17 jit:true"),
         "{:?}",
         again.results
     );
@@ -496,7 +512,7 @@ async fn an_ini_matrix_runs_every_version_under_every_variant() {
     let old = server
         .post_run(json!({ "code": code, "images": ["php:7.4-cli"], "ini": [jit, {}] }))
         .await;
-    assert_eq!(old.results[0].status, Status::Error);
+    assert_eq!(old.results[0].outcome.status, Status::Error);
     assert!(
         old.results[0]
             .message
@@ -506,7 +522,7 @@ async fn an_ini_matrix_runs_every_version_under_every_variant() {
         "{:?}",
         old.results[0]
     );
-    assert_eq!(old.results[1].status, Status::Ok);
+    assert_eq!(old.results[1].outcome.status, Status::Ok);
 
     let refused = |ini: Value| json!({ "code": code, "images": ["php:8.4-cli"], "ini": ini });
     server
@@ -566,7 +582,7 @@ async fn a_saved_snippet_whose_output_differs_between_two_runs_on_one_image_is_u
     let constant = "<?php echo 'the same every time';";
     let first = server.post_run(run(constant, false)).await;
     let again = server.post_run(run(constant, true)).await;
-    assert_eq!(first.results[0].stdout, again.results[0].stdout);
+    assert_eq!(first.results[0].outcome.stdout, again.results[0].outcome.stdout);
     assert_eq!(unstable(&again), [false, false]);
     server.containers.assert_none_left().await;
 }
@@ -612,7 +628,7 @@ async fn a_script_that_depends_on_the_images_ini_is_grouped_by_version_not_by_im
     let groups = groups_of(&server.run(code, &EVERY_SHAPE).await);
     let shape: Vec<(&str, &str)> = groups
         .iter()
-        .map(|g| (g.label.as_str(), g.result.stdout.as_str()))
+        .map(|g| (g.label.as_str(), g.result.outcome.stdout.as_str()))
         .collect();
     assert_eq!(
         shape,
@@ -627,7 +643,10 @@ async fn a_script_that_depends_on_the_images_ini_is_grouped_by_version_not_by_im
         .await;
     let groups = groups_of(&response.results);
     assert_eq!(groups.len(), 1, "{groups:#?}");
-    assert_eq!(groups[0].result.stdout, format!("1 0 1\nassert on\n{trace}"));
+    assert_eq!(
+        groups[0].result.outcome.stdout,
+        format!("1 0 1\nassert on\n{trace}")
+    );
     server.containers.assert_none_left().await;
 }
 
@@ -697,7 +716,7 @@ async fn the_project_s_phpt_cases_pass_on_every_version_with_and_without_an_ini_
             let answers = server.run(skip_if, &EVERY_SHAPE).await;
             images.retain(|image| {
                 let answer = answers.iter().find(|r| r.image == *image).unwrap();
-                !answer.stdout.starts_with("skip")
+                !answer.outcome.stdout.starts_with("skip")
             });
         }
         let mut body = json!({ "code": case.file, "images": images });
@@ -705,9 +724,12 @@ async fn the_project_s_phpt_cases_pass_on_every_version_with_and_without_an_ini_
             body["ini"] = json!([case.ini]);
         }
         for result in server.post_run(body).await.results {
-            match result.stdout.trim() == case.expect {
+            match result.outcome.stdout.trim() == case.expect {
                 true => passed += 1,
-                false => failed.push(format!("{} on {}: {:?}", case.name, result.image, result.stdout)),
+                false => failed.push(format!(
+                    "{} on {}: {:?}",
+                    case.name, result.image, result.outcome.stdout
+                )),
             }
         }
     }
@@ -767,7 +789,7 @@ async fn an_ini_variant_carries_up_to_32_settings() {
         .await;
     for result in &response.results {
         assert_eq!(
-            (result.status, result.stdout.as_str()),
+            (result.outcome.status, result.outcome.stdout.as_str()),
             (Status::Ok, "1290000"),
             "{result:#?}"
         );
@@ -964,7 +986,7 @@ async fn the_metrics_page_counts_runs_by_version_and_status_cache_hits_waits_and
 
     let (ok, _) = post(run("<?php echo 'metrics ok';", true)).await;
     let version = ok[0].php_version.clone();
-    assert_eq!(ok[0].status, Status::Ok);
+    assert_eq!(ok[0].outcome.status, Status::Ok);
     let (again, _) = post(run("<?php echo 'metrics ok';", true)).await;
     assert!(again[0].cached, "{again:?}");
     let statuses = [
@@ -977,7 +999,7 @@ async fn the_metrics_page_counts_runs_by_version_and_status_cache_hits_waits_and
     ];
     for (body, status) in statuses {
         let (answer, _) = post(body).await;
-        assert_eq!(answer[0].status, status, "{answer:?}");
+        assert_eq!(answer[0].outcome.status, status, "{answer:?}");
     }
     // One container only: a run sent while another runs waits for it in line.
     let long = tokio::spawn(post(run("<?php usleep(1500000); echo 'long';", false)));
@@ -993,9 +1015,9 @@ async fn the_metrics_page_counts_runs_by_version_and_status_cache_hits_waits_and
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let (results, waited) = post(run("<?php echo 'waited';", false)).await;
-    assert_eq!(results[0].stdout, "waited");
+    assert_eq!(results[0].outcome.stdout, "waited");
     assert!(waited, "a run sent while the only container is busy waits");
-    assert_eq!(long.await.unwrap().0[0].stdout, "long");
+    assert_eq!(long.await.unwrap().0[0].outcome.stdout, "long");
     let after = scrape(&metrics_addr).await;
     let moved =
         |name: &str, labels: &[(&str, &str)]| sum_of(&after, name, labels) - sum_of(&before, name, labels);

@@ -47,7 +47,7 @@ async fn a_snippet_saved_before_a_version_appeared_gets_its_result_without_a_run
     assert_eq!((on84.image.as_str(), on84.added_later), (php84.as_str(), false));
     assert_eq!(on85.image, php85);
     assert!(on85.added_later, "{on85:?}");
-    assert!(on85.stdout.starts_with("PHP 8.5."), "{on85:?}");
+    assert!(on85.outcome.stdout.starts_with("PHP 8.5."), "{on85:?}");
     let page = server.page(&id).await.1;
     assert!(page.contains("added later"), "the permalink marks it");
 
@@ -61,7 +61,7 @@ async fn a_snippet_saved_before_a_version_appeared_gets_its_result_without_a_run
     };
     let added: Vec<(&str, &str, bool)> = snippet.results[2..]
         .iter()
-        .map(|r| (r.image.as_str(), r.stdout.as_str(), r.added_later))
+        .map(|r| (r.image.as_str(), r.outcome.stdout.as_str(), r.added_later))
         .collect();
     assert_eq!(
         added,

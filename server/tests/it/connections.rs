@@ -256,8 +256,8 @@ async fn a_streaming_run_outlasts_the_read_timeouts() {
     let text = response.text().await.expect("the whole stream");
     assert!(started.elapsed() >= Duration::from_secs(3));
     let result: app::model::VersionResult = serde_json::from_str(text.trim()).unwrap();
-    assert_eq!(result.status, app::model::Status::Ok, "{result:?}");
-    assert_eq!(result.stdout, "1");
+    assert_eq!(result.outcome.status, app::model::Status::Ok, "{result:?}");
+    assert_eq!(result.outcome.stdout, "1");
 }
 
 #[tokio::test]

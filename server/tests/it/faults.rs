@@ -101,7 +101,7 @@ async fn when_the_engine_vanishes_mid_run_every_version_fails_promptly() {
     assert!(
         results
             .iter()
-            .all(|r| r.status == Status::Error && r.message.is_some()),
+            .all(|r| r.outcome.status == Status::Error && r.message.is_some()),
         "{results:?}"
     );
 
@@ -181,7 +181,10 @@ async fn with_drain_secs_sigterm_lets_the_runs_in_flight_finish_and_refuses_new_
     assert!(refused.headers().contains_key("retry-after"));
     // The run in flight finishes as if nothing happened, then the server exits.
     let result = running.await.unwrap().remove(0);
-    assert_eq!((result.status, result.stdout.as_str()), (Status::Ok, "finished"));
+    assert_eq!(
+        (result.outcome.status, result.outcome.stdout.as_str()),
+        (Status::Ok, "finished")
+    );
     server.wait_for_exit(Duration::from_secs(3)).await;
     server.containers.assert_none_left().await;
 }

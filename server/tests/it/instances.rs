@@ -88,7 +88,7 @@ async fn two_instances_behind_a_balancer_share_links_and_cache_and_outlive_one_b
     let codes: Vec<String> = (0..8).map(|n| format!("<?php echo {n} * 2;")).collect();
     let runs = codes.iter().map(|code| through.run_forced(code, &[IMAGE]));
     for (n, results) in futures::future::join_all(runs).await.into_iter().enumerate() {
-        assert_eq!(results[0].stdout, (n * 2).to_string(), "{results:?}");
+        assert_eq!(results[0].outcome.stdout, (n * 2).to_string(), "{results:?}");
     }
     let served = balancer.instances();
     assert!(
@@ -102,7 +102,7 @@ async fn two_instances_behind_a_balancer_share_links_and_cache_and_outlive_one_b
     let (id, _) = on_a.save(code, &[IMAGE]).await;
     let snippet = on_b.snippet(&id).await.expect("B reads what A saved");
     assert_eq!(snippet.code, code);
-    assert_eq!(snippet.results[0].stdout, "saved on A, read on B");
+    assert_eq!(snippet.results[0].outcome.stdout, "saved on A, read on B");
     let (status, html) = on_b.page(&id).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("saved on A, read on B"), "B renders A's permalink");
@@ -112,7 +112,7 @@ async fn two_instances_behind_a_balancer_share_links_and_cache_and_outlive_one_b
     let first = on_a.run(code, &[IMAGE]).await.remove(0);
     let again = on_b.run(code, &[IMAGE]).await.remove(0);
     assert!(!first.cached && again.cached, "{first:?} {again:?}");
-    assert_eq!(again.stdout, first.stdout);
+    assert_eq!(again.outcome.stdout, first.outcome.stdout);
 
     // 20 saves of the same new code at once, from both sides: one id.
     let code = "<?php echo 'twenty saves, one link';";

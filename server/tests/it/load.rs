@@ -95,7 +95,7 @@ async fn a_burst_larger_than_the_capacity_is_served_from_the_line_or_turned_away
                 assert!(
                     run.results
                         .iter()
-                        .all(|r| r.status == Status::Ok && r.stdout == "done"),
+                        .all(|r| r.outcome.status == Status::Ok && r.outcome.stdout == "done"),
                     "{run:?}"
                 );
                 assert_eq!(run.results.len(), 4);
@@ -136,7 +136,7 @@ async fn runs_that_wait_are_told_their_place_and_served_first_come_first_served(
     let third = queued(&server, "<?php echo 'third';", 2).await;
 
     // The holder ends; the first runs while the others move up.
-    assert_eq!(results(&holder.rest().await)[0].stdout, "held");
+    assert_eq!(results(&holder.rest().await)[0].outcome.stdout, "held");
     let first_lines = {
         let mut lines = Vec::new();
         while let Some(line) = first.next().await {
@@ -145,18 +145,18 @@ async fn runs_that_wait_are_told_their_place_and_served_first_come_first_served(
         lines
     };
     assert!(matches!(first_lines[0], RunLine::Saved { .. }), "{first_lines:?}");
-    assert_eq!(results(&first_lines)[0].stdout, "first");
+    assert_eq!(results(&first_lines)[0].outcome.stdout, "first");
     assert_eq!(second.next().await, Some(waiting(0)));
     let second_lines = second.rest().await;
-    assert_eq!(results(&second_lines)[0].stdout, "second");
+    assert_eq!(results(&second_lines)[0].outcome.stdout, "second");
     let third_lines = third.rest().await;
     assert_eq!(third_lines[..2], [waiting(1), waiting(0)]);
     let RunLine::Saved { snippet_id } = &third_lines[2] else {
         panic!("a waiting run's id comes in a line: {third_lines:?}");
     };
-    assert_eq!(results(&third_lines)[0].stdout, "third");
+    assert_eq!(results(&third_lines)[0].outcome.stdout, "third");
     let saved = server.snippet(snippet_id).await.expect("saved once admitted");
-    assert_eq!(saved.results[0].stdout, "third");
+    assert_eq!(saved.results[0].outcome.stdout, "third");
     server.containers.assert_none_left().await;
 }
 
@@ -169,8 +169,8 @@ async fn a_client_that_leaves_the_line_lets_the_next_move_up_at_once() {
     // Long before the holder ends.
     let moved_up = tokio::time::timeout(std::time::Duration::from_secs(2), staying.next()).await;
     assert_eq!(moved_up.expect("told at once"), Some(waiting(0)));
-    assert_eq!(results(&holder.rest().await)[0].stdout, "held");
-    assert_eq!(results(&staying.rest().await)[0].stdout, "stayed");
+    assert_eq!(results(&holder.rest().await)[0].outcome.stdout, "held");
+    assert_eq!(results(&staying.rest().await)[0].outcome.stdout, "stayed");
     server.containers.assert_none_left().await;
     let id = &app::store::full_id("<?php echo 'never';")[..app::store::MIN_ID_LEN];
     assert!(
@@ -200,7 +200,7 @@ async fn a_run_still_waiting_when_the_wait_ends_gets_an_error_line_and_saves_not
         server.snippet(id).await.is_none(),
         "a run that never started was saved"
     );
-    assert_eq!(results(&holder.rest().await)[0].stdout, "held");
+    assert_eq!(results(&holder.rest().await)[0].outcome.stdout, "held");
     server.containers.assert_none_left().await;
 }
 
@@ -215,11 +215,13 @@ async fn one_client_cannot_take_the_line() {
             "runs of up to 2 versions waiting or running",
         )
         .await;
-    assert_eq!(results(&holder.rest().await)[0].stdout, "held");
-    assert_eq!(results(&waiting_run.rest().await)[0].stdout, "second");
+    assert_eq!(results(&holder.rest().await)[0].outcome.stdout, "held");
+    assert_eq!(results(&waiting_run.rest().await)[0].outcome.stdout, "second");
     // Its runs are done: its share is free again.
     assert_eq!(
-        server.run("<?php echo 'again';", &["php:8.4-cli"]).await[0].stdout,
+        server.run("<?php echo 'again';", &["php:8.4-cli"]).await[0]
+            .outcome
+            .stdout,
         "again"
     );
     server.containers.assert_none_left().await;
@@ -257,8 +259,8 @@ async fn a_run_wider_than_the_container_limit_runs_in_waves_within_it() {
     let results = results(&lines);
     assert_eq!(results.len(), 6, "{lines:?}");
     for result in &results {
-        assert_eq!(result.status, Status::Ok, "{result:?}");
-        assert_eq!(result.stdout, result.php_version);
+        assert_eq!(result.outcome.status, Status::Ok, "{result:?}");
+        assert_eq!(result.outcome.stdout, result.php_version);
     }
     server.containers.assert_none_left().await;
 }

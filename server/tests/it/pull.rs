@@ -83,7 +83,7 @@ async fn a_pulled_image_is_offered_without_a_restart_and_failed_pulls_say_why() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let results = server.run("<?php echo PHP_VERSION;", &[&reference]).await;
-    assert_eq!(results[0].stdout, "8.4.5");
+    assert_eq!(results[0].outcome.stdout, "8.4.5");
 
     // A tag the registry does not have.
     let missing = pull(flags(&format!("{repository}:7.0-nope"))).await;

@@ -33,7 +33,7 @@ async fn a_remote_engine_over_tls_runs_the_snippets_and_refuses_a_client_without
             &[IMAGE],
         )
         .await;
-    assert_eq!(results[0].stdout, "8.4.5 ran", "{results:?}");
+    assert_eq!(results[0].outcome.stdout, "8.4.5 ran", "{results:?}");
     // The containers were the remote engine's, and are gone from it; none on this machine's.
     let instance = server.containers.instance_id().to_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use app::model::{IniSettings, RunResponse, Status, VersionResult};
+use app::model::{IniSettings, Outcome, RunResponse, Status, VersionResult};
 use app::store::Store;
 use common::postgres::Postgres;
 use common::server_process::{fails_to_start, ServerProcess};
@@ -145,8 +145,8 @@ async fn a_saved_run_reads_the_same_after_restarts(database: TestDatabase) {
         let ran = results.iter().find(|r| r.image == saved.image).unwrap();
         assert_eq!(saved, ran, "stored exactly as returned");
     }
-    assert_eq!(snippet.results[0].stdout, "PHP 7\n");
-    assert_eq!(snippet.results[1].stderr, "note");
+    assert_eq!(snippet.results[0].outcome.stdout, "PHP 7\n");
+    assert_eq!(snippet.results[1].outcome.stderr, "note");
 
     // Readable without JavaScript: the code and every output are in the server's HTML.
     let (status, html) = client.page(&id).await;
@@ -216,12 +216,15 @@ async fn identical_code_on_the_same_image_is_served_from_the_cache(database: Tes
     // Same code and image: the stored result, marked; another image still runs.
     let again = client.run(code, &["php:8.4-cli", "php:8.2-cli"]).await;
     assert!(again[0].cached, "{:?}", again[0]);
-    assert_eq!(again[0].stdout, first.stdout, "the very same output");
+    assert_eq!(
+        again[0].outcome.stdout, first.outcome.stdout,
+        "the very same output"
+    );
     assert!(!again[1].cached);
     // Force: a real run, not a cached one.
     let forced = client.run_forced(code, &["php:8.4-cli"]).await.remove(0);
     assert!(!forced.cached);
-    assert_ne!(forced.stdout, first.stdout, "a new random number");
+    assert_ne!(forced.outcome.stdout, first.outcome.stdout, "a new random number");
     server.containers.assert_none_left().await;
 }
 
@@ -242,9 +245,9 @@ async fn exits_are_cached_but_timeouts_and_kills_are_not(database: TestDatabase)
         (oom, Status::Oom, false),
     ] {
         let first = client.run(code, &["php:8.2-cli"]).await.remove(0);
-        assert_eq!(first.status, status, "{first:?}");
+        assert_eq!(first.outcome.status, status, "{first:?}");
         let second = client.run(code, &["php:8.2-cli"]).await.remove(0);
-        assert_eq!(second.status, status);
+        assert_eq!(second.outcome.status, status);
         assert_eq!(second.cached, cached, "{status:?} cached: {cached}");
     }
     server.containers.assert_none_left().await;
@@ -410,9 +413,12 @@ async fn the_cache_keeps_its_bound_and_the_recently_used_results(database: TestD
             .collect()
     };
     let result = |n: usize| VersionResult {
-        exit_code: Some(0),
-        stdout: noise(n),
-        duration_ms: 1,
+        outcome: Outcome {
+            exit_code: Some(0),
+            stdout: noise(n),
+            duration_ms: 1,
+            ..Outcome::ended(Status::Ok)
+        },
         ..VersionResult::new("php:8.4-cli", "8.4.0", Status::Ok)
     };
     for n in 0..40 {
@@ -473,9 +479,12 @@ async fn snippets_saved_before_an_image_appeared_await_it_but_not_those_of_the_f
     assert!(again.is_empty(), "seen once is seen: {again:?}");
 
     let result = VersionResult {
-        exit_code: Some(0),
-        stdout: "older".into(),
-        duration_ms: 1,
+        outcome: Outcome {
+            exit_code: Some(0),
+            stdout: "older".into(),
+            duration_ms: 1,
+            ..Outcome::ended(Status::Ok)
+        },
         added_later: true,
         ..VersionResult::new("php:8.5-cli", "8.5.0", Status::Ok)
     };
@@ -555,9 +564,12 @@ async fn a_snippet_keeps_a_result_per_version_and_ini_variant(database: TestData
     );
     assert_eq!(store.save(input).await.unwrap().id, id);
     let result = |version: &str, ini: &IniSettings| VersionResult {
-        exit_code: Some(0),
-        stdout: ini.get("opcache.jit").cloned().unwrap_or_default(),
-        duration_ms: 1,
+        outcome: Outcome {
+            exit_code: Some(0),
+            stdout: ini.get("opcache.jit").cloned().unwrap_or_default(),
+            duration_ms: 1,
+            ..Outcome::ended(Status::Ok)
+        },
         ini: ini.clone(),
         ..VersionResult::new(format!("php:{version}-cli"), format!("{version}.0"), Status::Ok)
     };
@@ -585,13 +597,13 @@ async fn a_snippet_keeps_a_result_per_version_and_ini_variant(database: TestData
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(saved.result.stdout, "tracing");
+    assert_eq!(saved.result.outcome.stdout, "tracing");
     let defaults = store
         .saved_result(&id, "php:8.5-cli", &IniSettings::new())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(defaults.result.stdout, "");
+    assert_eq!(defaults.result.outcome.stdout, "");
 }
 
 /// Flags for a server on the SQLite file at `path`.

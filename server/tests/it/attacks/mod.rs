@@ -27,8 +27,8 @@ async fn attack(server: &TestServer, attack: &str) -> Vec<VersionResult> {
         .run(&code, &[ATTACKED[0], ATTACKED[1], "php:8.5-cli"])
         .await;
     let harmless = results.pop().unwrap();
-    assert_eq!(harmless.status, Status::Ok, "{harmless:?}");
-    assert_eq!(harmless.stdout, "harmless");
+    assert_eq!(harmless.outcome.status, Status::Ok, "{harmless:?}");
+    assert_eq!(harmless.outcome.stdout, "harmless");
     server.assert_still_answers().await;
     server.containers.assert_none_left().await;
     results
@@ -63,7 +63,7 @@ async fn a_pcntl_fork_bomb_hits_the_process_limit() {
     .await;
     assert_each(
         &results,
-        |r| r.stdout.contains("fork refused after"),
+        |r| r.outcome.stdout.contains("fork refused after"),
         "the fork to be refused",
     );
 }
@@ -94,7 +94,11 @@ async fn a_shell_fork_bomb_through_exec_and_proc_open_hits_the_process_limit() {
     .await;
     assert_each(
         &results,
-        |r| r.status == Status::Ok && r.stdout.contains("Cannot fork") && r.stdout.ends_with("still here\n"),
+        |r| {
+            r.outcome.status == Status::Ok
+                && r.outcome.stdout.contains("Cannot fork")
+                && r.outcome.stdout.ends_with("still here\n")
+        },
         "the shell to be refused forks, the script to carry on",
     );
 }
@@ -107,7 +111,7 @@ async fn a_memory_hog_is_stopped() {
         r#"ini_set('memory_limit', '-1'); $hog = []; while (true) { $hog[] = str_repeat('x', 1 << 20); }"#,
     )
     .await;
-    assert_each(&results, |r| r.status == Status::Oom, "oom");
+    assert_each(&results, |r| r.outcome.status == Status::Oom, "oom");
 }
 
 #[tokio::test]
@@ -118,11 +122,11 @@ async fn endless_loops_and_long_sleeps_are_killed_at_the_time_limit() {
         .await;
     for code in ["while (true) {}", "sleep(600);"] {
         let results = attack(&server, code).await;
-        assert_each(&results, |r| r.status == Status::Timeout, "timeout");
+        assert_each(&results, |r| r.outcome.status == Status::Timeout, "timeout");
         // duration_ms runs from the container's start until it was removed.
         assert_each(
             &results,
-            |r| r.duration_ms < 3000,
+            |r| r.outcome.duration_ms < 3000,
             "removal within 1 s of the limit",
         );
     }
@@ -143,7 +147,7 @@ async fn a_100_mb_flood_is_cut_at_the_output_limit() {
         .await;
     assert_each(
         &results,
-        |r| r.truncated && r.stdout.len() == 64 * 1024,
+        |r| r.outcome.truncated && r.outcome.stdout.len() == 64 * 1024,
         "64 KiB, truncated",
     );
     let growth_mib = server.rss_kib().saturating_sub(rss_before) / 1024;
@@ -165,7 +169,7 @@ async fn the_file_system_is_read_only_except_small_scratch_space() {
     .await;
     assert_each(
         &results,
-        |r| !r.stdout.contains("WRITTEN") && r.stdout.matches("denied").count() == 6,
+        |r| !r.outcome.stdout.contains("WRITTEN") && r.outcome.stdout.matches("denied").count() == 6,
         "every write denied",
     );
 }
@@ -180,7 +184,11 @@ async fn filling_tmp_stops_at_its_size() {
         echo 'wrote ', intdiv($written, 1 << 20), " MiB\n";"#,
     )
     .await;
-    assert_each(&results, |r| r.stdout == "wrote 16 MiB\n", "/tmp full at 16 MiB");
+    assert_each(
+        &results,
+        |r| r.outcome.stdout == "wrote 16 MiB\n",
+        "/tmp full at 16 MiB",
+    );
 }
 
 #[tokio::test]
@@ -204,10 +212,14 @@ async fn there_is_no_network_not_even_to_the_host() {
     let results = attack(&server, &code).await;
     assert_each(
         &results,
-        |r| !r.stdout.contains("CONNECTED") && r.stdout.matches(" refused: ").count() == 2,
+        |r| !r.outcome.stdout.contains("CONNECTED") && r.outcome.stdout.matches(" refused: ").count() == 2,
         "no connection",
     );
-    assert_each(&results, |r| r.stdout.contains("dns example.com false"), "no DNS");
+    assert_each(
+        &results,
+        |r| r.outcome.stdout.contains("dns example.com false"),
+        "no DNS",
+    );
     for listener in [loopback, anywhere] {
         let accepted = tokio::time::timeout(std::time::Duration::from_millis(100), listener.accept()).await;
         assert!(accepted.is_err(), "a sandbox reached a host listener");
@@ -243,33 +255,33 @@ async fn secrets_and_privileges_are_out_of_reach() {
         let missing: Vec<&str> = wanted
             .iter()
             .copied()
-            .filter(|field| !result.stdout.contains(&format!("{field}\n")))
+            .filter(|field| !result.outcome.stdout.contains(&format!("{field}\n")))
             .collect();
         assert!(
             missing.is_empty(),
             "{}: not {missing:?} in\n{}",
             result.image,
-            result.stdout
+            result.outcome.stdout
         );
     }
     assert_each(
         &results,
-        |r| r.stdout.contains("shadow false"),
+        |r| r.outcome.stdout.contains("shadow false"),
         "/etc/shadow unreadable",
     );
     assert_each(
         &results,
-        |r| !r.stdout.contains("hunter2"),
+        |r| !r.outcome.stdout.contains("hunter2"),
         "no server environment inside",
     );
     assert_each(
         &results,
-        |r| r.stdout.contains("socket false"),
+        |r| r.outcome.stdout.contains("socket false"),
         "no docker socket",
     );
     assert_each(
         &results,
-        |r| r.stdout.contains("setuid false uid ") && !r.stdout.contains(" uid 0\n"),
+        |r| r.outcome.stdout.contains("setuid false uid ") && !r.outcome.stdout.contains(" uid 0\n"),
         "no way to root",
     );
 }
@@ -281,21 +293,25 @@ async fn awkward_output_arrives_intact_or_cut() {
     let results = attack(&server, "echo str_repeat('y', 1 << 20);").await;
     assert_each(
         &results,
-        |r| r.truncated && r.stdout.len() == 64 * 1024,
+        |r| r.outcome.truncated && r.outcome.stdout.len() == 64 * 1024,
         "a truncated line",
     );
     // NUL bytes and invalid UTF-8 become U+0000 and U+FFFD in valid JSON.
     let results = attack(&server, r#"echo "a\0b\xff"; fwrite(STDERR, "\x80c");"#).await;
     assert_each(
         &results,
-        |r| r.stdout == "a\0b\u{FFFD}" && r.stderr == "\u{FFFD}c",
+        |r| r.outcome.stdout == "a\0b\u{FFFD}" && r.outcome.stderr == "\u{FFFD}c",
         "lossy UTF-8",
     );
     // Very many small writes.
     let results = attack(&server, "for ($i = 0; $i < 200000; $i++) { echo 'z'; flush(); }").await;
     assert_each(
         &results,
-        |r| r.truncated && r.stdout.len() == 64 * 1024 && r.stdout.bytes().all(|b| b == b'z'),
+        |r| {
+            r.outcome.truncated
+                && r.outcome.stdout.len() == 64 * 1024
+                && r.outcome.stdout.bytes().all(|b| b == b'z')
+        },
         "64 KiB of z",
     );
 }
@@ -341,7 +357,7 @@ async fn ffi_is_off_on_every_version() {
     let results = server.run(code, &ALL).await;
     assert_each(
         &results,
-        |r| r.stdout.starts_with("FFI refused: ") && !r.stdout.contains("CALLED"),
+        |r| r.outcome.stdout.starts_with("FFI refused: ") && !r.outcome.stdout.contains("CALLED"),
         "FFI refused",
     );
     server.containers.assert_none_left().await;
@@ -359,8 +375,8 @@ async fn io_uring_and_other_unneeded_kernel_interfaces_are_denied() {
             &[probe.name],
         )
         .await;
-    let stdout = &results[0].stdout;
-    assert_eq!(results[0].status, Status::Ok, "{results:?}");
+    let stdout = &results[0].outcome.stdout;
+    assert_eq!(results[0].outcome.status, Status::Ok, "{results:?}");
     // The last two are allowed by Docker's default profile and denied by evalgrid's: this test
     // fails on any engine where evalgrid's profile is not the one in force.
     for call in [
@@ -395,10 +411,13 @@ async fn runs_have_their_own_user_ids_and_no_pseudo_terminals() {
     .await;
     assert_each(
         &results,
-        |r| r.stdout.contains("ptmx denied\npty denied"),
+        |r| r.outcome.stdout.contains("ptmx denied\npty denied"),
         "no pseudo-terminal",
     );
-    let uids: Vec<&str> = results.iter().map(|r| r.stdout.lines().next().unwrap()).collect();
+    let uids: Vec<&str> = results
+        .iter()
+        .map(|r| r.outcome.stdout.lines().next().unwrap())
+        .collect();
     assert_ne!(uids[0], uids[1], "two versions of one run share a user id");
     assert!(uids.iter().all(|uid| *uid != "uid 0"), "{uids:?}");
 }
@@ -409,8 +428,18 @@ async fn runs_have_their_own_user_ids_and_no_pseudo_terminals() {
 async fn instances_sharing_an_engine_give_their_runs_different_user_ids() {
     let (one, other) = (TestServer::start().await, TestServer::start().await);
     let code = "<?php echo posix_getuid();";
-    let first = one.run_forced(code, &["php:8.4-cli"]).await.remove(0).stdout;
-    let second = other.run_forced(code, &["php:8.4-cli"]).await.remove(0).stdout;
+    let first = one
+        .run_forced(code, &["php:8.4-cli"])
+        .await
+        .remove(0)
+        .outcome
+        .stdout;
+    let second = other
+        .run_forced(code, &["php:8.4-cli"])
+        .await
+        .remove(0)
+        .outcome
+        .stdout;
     assert_ne!(first, second, "both instances ran as user {first}");
     one.containers.assert_none_left().await;
     other.containers.assert_none_left().await;
@@ -429,8 +458,8 @@ async fn a_forged_kill_report_does_not_extend_the_time_limit() {
         r#"echo "\x1eevalgrid-end\n"; fwrite(STDERR, "\x1eevalgrid-usage 137   \n"); while (true) {}"#,
     )
     .await;
-    assert_each(&results, |r| r.status == Status::Timeout, "timeout");
-    assert_each(&results, |r| r.duration_ms < 3500, "killed at the limit");
+    assert_each(&results, |r| r.outcome.status == Status::Timeout, "timeout");
+    assert_each(&results, |r| r.outcome.duration_ms < 3500, "killed at the limit");
 }
 
 /// A client that stops reading the stream after a large first line: the other versions' time
@@ -507,7 +536,7 @@ async fn a_carriage_return_inside_a_string_is_kept() {
     let results = server
         .run("<?php\r\necho bin2hex(\"a\rb\");", &["php:8.4-cli"])
         .await;
-    assert_eq!(results[0].stdout, "610d62");
+    assert_eq!(results[0].outcome.stdout, "610d62");
 }
 
 /// A flood of page views and image lists does not reach the engine once per request: the image
@@ -631,7 +660,7 @@ echo md5_file($library) === $before ? 'unchanged' : 'CHANGED';"#,
     .await;
     assert_each(
         &results,
-        |r| r.stdout == "present unwritable no-new-file kept unmoved mode-kept unchanged",
+        |r| r.outcome.stdout == "present unwritable no-new-file kept unmoved mode-kept unchanged",
         "the library present and untouchable",
     );
 }
@@ -668,6 +697,7 @@ async fn ini_values_cannot_set_other_settings_or_reach_the_shell() {
         // PHP reads a `-d` value as php.ini would (`"x" "y"` is one string, `;` starts a
         // comment): never as a second setting, and never through a shell.
         let (ffi, rest) = result
+            .outcome
             .stdout
             .strip_prefix("FFI refused|ffi=")
             .and_then(|rest| rest.split_once('|'))
@@ -681,7 +711,7 @@ async fn ini_values_cannot_set_other_settings_or_reach_the_shell() {
     }
     let shell = &response.results[2 * ALL.len()];
     assert!(
-        shell.stdout.ends_with(&format!("|{}|clean", values[2])),
+        shell.outcome.stdout.ends_with(&format!("|{}|clean", values[2])),
         "{shell:#?}"
     );
     for denied in [
@@ -721,12 +751,13 @@ async fn an_ini_value_that_does_not_parse_cannot_undo_evalgrid_s_own_settings() 
     assert_eq!(response.results.len(), ALL.len() * values.len());
     for result in &response.results {
         assert!(
-            result.stdout.contains("(after optimizer)") && result.stdout.contains("ECHO int(3)"),
+            result.outcome.stdout.contains("(after optimizer)")
+                && result.outcome.stdout.contains("ECHO int(3)"),
             "{} {:?}: the dump is gone: {result:#?}",
             result.image,
             result.ini
         );
-        assert!(result.stdout.contains("syntax error"), "{result:#?}");
+        assert!(result.outcome.stdout.contains("syntax error"), "{result:#?}");
     }
     server.containers.assert_none_left().await;
 }

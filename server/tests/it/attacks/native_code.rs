@@ -140,7 +140,7 @@ async fn native_code_cannot_be_run_from_memory_a_run_can_write() {
     let server = TestServer::start().await;
     let results = attack(&server, &code).await;
     for result in &results {
-        let stdout = &result.stdout;
+        let stdout = &result.outcome.stdout;
         assert!(
             !stdout.contains("native") && !stdout.contains("EXECUTABLE"),
             "{}: native code ran or was mapped executable:\n{stdout}",

@@ -61,21 +61,21 @@ async fn a_permalink_of_huge_different_outputs_renders_within_a_bound_while_heal
     assert_eq!(saved.results.len(), 16, "4 versions × 4 variants");
     for result in &saved.results {
         assert_eq!(
-            result.status,
+            result.outcome.status,
             app::model::Status::Ok,
             "{}: {:?}",
             result.image,
             result.message
         );
         assert!(
-            (60_000..64_000).contains(&result.stdout.len()),
+            (60_000..64_000).contains(&result.outcome.stdout.len()),
             "{}: {} bytes",
             result.image,
-            result.stdout.len()
+            result.outcome.stdout.len()
         );
     }
     assert_ne!(
-        saved.results[0].stdout, saved.results[1].stdout,
+        saved.results[0].outcome.stdout, saved.results[1].outcome.stdout,
         "each version its own words"
     );
     let path = format!("/s/{}?view=grid&base=7.4", saved.id.unwrap());

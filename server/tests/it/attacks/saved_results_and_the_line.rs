@@ -63,7 +63,7 @@ async fn a_client_with_a_wide_run_takes_its_turn_with_the_others_not_the_whole_l
             "{} cells ahead of another client's one-version run",
             waiting.ahead
         ),
-        RunLine::Result(result) => assert_eq!(result.status, Status::Ok, "{result:?}"),
+        RunLine::Result(result) => assert_eq!(result.outcome.status, Status::Ok, "{result:?}"),
         other => panic!("{other:?}"),
     }
     let lines = own.rest().await;
@@ -75,11 +75,14 @@ async fn a_client_with_a_wide_run_takes_its_turn_with_the_others_not_the_whole_l
         })
         .collect();
     assert_eq!(mine.len(), 1);
-    assert_eq!((mine[0].status, mine[0].stdout.as_str()), (Status::Ok, "mine"));
+    assert_eq!(
+        (mine[0].outcome.status, mine[0].outcome.stdout.as_str()),
+        (Status::Ok, "mine")
+    );
     let wide_results = wide_run.await.unwrap();
     let oks = wide_results
         .iter()
-        .filter(|line| matches!(line, RunLine::Result(r) if r.status == Status::Ok))
+        .filter(|line| matches!(line, RunLine::Result(r) if r.outcome.status == Status::Ok))
         .count();
     assert_eq!(oks, 16, "the wide run still runs whole: {wide_results:?}");
     server.containers.wait_until_settled().await;
@@ -114,7 +117,7 @@ async fn a_client_s_share_of_runs_in_flight_counts_its_versions_not_its_requests
     assert!(error["error"].as_str().unwrap().contains("versions"), "{error}");
     // Another client is not counted with it.
     let theirs = other.run("<?php echo 2;", &["php:8.2-cli"]).await;
-    assert_eq!(theirs[0].status, Status::Ok, "{theirs:?}");
+    assert_eq!(theirs[0].outcome.status, Status::Ok, "{theirs:?}");
     wide_run.await.unwrap();
     server.containers.wait_until_settled().await;
     server.containers.assert_none_left().await;
@@ -130,7 +133,10 @@ async fn a_run_refused_for_lack_of_room_never_replaces_a_saved_result() {
     let id = {
         let roomy = TestServer::setup().database(database).start().await;
         let saved = roomy.post_run(body.clone()).await;
-        assert!(saved.results.iter().all(|r| r.status == Status::Ok), "{saved:?}");
+        assert!(
+            saved.results.iter().all(|r| r.outcome.status == Status::Ok),
+            "{saved:?}"
+        );
         saved.id.unwrap()
     };
     // One container at a time and a short wait: the first version runs, the others are told
@@ -145,14 +151,18 @@ async fn a_run_refused_for_lack_of_room_never_replaces_a_saved_result() {
         .await;
     let again = busy.post_run(body).await;
     assert_eq!(again.id.as_deref(), Some(id.as_str()));
-    let refused = again.results.iter().filter(|r| r.status == Status::Error).count();
+    let refused = again
+        .results
+        .iter()
+        .filter(|r| r.outcome.status == Status::Error)
+        .count();
     assert!(refused >= 1, "some version was refused: {again:?}");
     let snippet = busy.snippet(&id).await.unwrap();
     for result in &snippet.results {
         assert_eq!(
             (
-                result.status,
-                result.stdout.starts_with(result.php_version.as_str())
+                result.outcome.status,
+                result.outcome.stdout.starts_with(result.php_version.as_str())
             ),
             (Status::Ok, true),
             "the saved result stays: {result:?}"
@@ -180,7 +190,7 @@ async fn snippets_that_cannot_run_on_a_new_version_do_not_stop_the_others_reachi
                 "ini": [{ "zend.exception_string_param_max_len": 15 }],
             }))
             .await;
-        assert_eq!(saved.results[0].status, Status::Ok, "{saved:?}");
+        assert_eq!(saved.results[0].outcome.status, Status::Ok, "{saved:?}");
     }
     // Saved after all of them (created_at counts to the second).
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -192,7 +202,10 @@ async fn snippets_that_cannot_run_on_a_new_version_do_not_stop_the_others_reachi
     loop {
         let snippet = server.snippet(&fine).await.unwrap();
         if let Some(on74) = snippet.results.iter().find(|r| r.image == php74) {
-            assert_eq!((on74.status, on74.stdout.as_str()), (Status::Ok, "fine"));
+            assert_eq!(
+                (on74.outcome.status, on74.outcome.stdout.as_str()),
+                (Status::Ok, "fine")
+            );
             assert!(on74.added_later);
             break;
         }

@@ -103,8 +103,8 @@ impl Client {
     /// A normal request still gets a normal answer.
     pub async fn assert_still_answers(&self) {
         let results = self.run("<?php echo 6 * 7;", &["php:8.2-cli"]).await;
-        assert_eq!(results[0].status, Status::Ok);
-        assert_eq!(results[0].stdout, "42");
+        assert_eq!(results[0].outcome.status, Status::Ok);
+        assert_eq!(results[0].outcome.stdout, "42");
     }
 }
 
