@@ -19,7 +19,7 @@ pub use app::model::routes::SNIPPET_ID_HEADER;
 /// A run that must wait for a free slot waits here, and gets `503` if none comes free in time.
 pub async fn run(State(state): State<AppState>, run: CheckedRun) -> Result<Json<RunResponse>, AppError> {
     let order: Vec<String> = run.images.iter().map(|i| i.name.clone()).collect();
-    let variants = run.variants();
+    let variants = run.spec.variants();
     let started = runs::start(&state, run).await?;
     let mut id = started.id;
     let mut results: Vec<VersionResult> = Vec::new();

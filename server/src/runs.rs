@@ -38,7 +38,7 @@ type Events = Pin<Box<dyn Stream<Item = RunEvent> + Send>>;
 /// Errors that come before any waiting (bad size, full line, the client's cap) are the
 /// answer's status.
 pub async fn start(state: &AppState, mut run: CheckedRun) -> Result<StartedRun<Events>, AppError> {
-    let cells = run.images.len() * run.variants().len();
+    let cells = run.images.len() * run.spec.variants().len();
     let in_flight = (
         state.drain.enter()?,
         state.runs_in_flight.enter(run.client, cells)?,
@@ -157,13 +157,13 @@ struct Plan {
 
 async fn plan(state: &AppState, run: &CheckedRun, images: &[runner::Image], clock_at: Option<i64>) -> Plan {
     let sandbox = state.runner.sandbox_fingerprint();
-    let input = snippet_input(run, clock_at);
+    let input = SnippetInput::of(&run.spec, clock_at);
     let mut plan = Plan {
         cached: Vec::new(),
         keys: Vec::new(),
         to_run: Vec::new(),
     };
-    for settings in run.variants() {
+    for settings in run.spec.variants() {
         for image in images {
             let key = RunKey::new(input, &settings, image, &sandbox);
             let hit = match run.force {
@@ -321,7 +321,7 @@ impl Admitted {
             (false, _) => None,
         };
         let runner = &self.state.runner;
-        let script = runner::Script::from(snippet_input(&self.run, self.clock_at));
+        let script = runner::Script::from(SnippetInput::of(&self.run.spec, self.clock_at));
         let fresh = admission.map(|admission| run_admitted(runner, &script, self.cells, admission));
         let waves = run_in_waves(runner, &script, self.wider, &self.client);
         let fresh = futures::stream::select(futures::stream::iter(fresh).flatten(), waves);
@@ -400,27 +400,16 @@ fn client_of(run: &CheckedRun) -> runner::ClientKey {
     runner::ClientKey::new(crate::connections::client_key(run.client).to_string())
 }
 
-fn snippet_input(run: &CheckedRun, clock_at: Option<i64>) -> SnippetInput<'_> {
-    SnippetInput {
-        code: &run.code,
-        stdin: &run.stdin,
-        clock: run.clock,
-        clock_at,
-        show: run.show,
-        ini: &run.ini,
-    }
-}
-
 /// Where the run's clock starts: nowhere (real time), the time asked for, or for the default
 /// fixed clock the first save's time (now, for a new snippet or a run not saved). Also the
 /// permalink id when that took looking the snippet up.
 async fn clock_start(state: &AppState, run: &CheckedRun) -> Result<(Option<i64>, Option<String>), AppError> {
     let now = runner::time::OffsetDateTime::now_utc().unix_timestamp();
-    match run.clock {
+    match run.spec.clock {
         Clock::Real => Ok((None, None)),
         Clock::At(at) => Ok((Some(at), None)),
         Clock::Saved if !run.save => Ok((Some(now), None)),
-        Clock::Saved => match state.store.saved(snippet_input(run, None)).await {
+        Clock::Saved => match state.store.saved(SnippetInput::of(&run.spec, None)).await {
             Ok(Some(saved)) => Ok((saved.clock_at, Some(saved.id))),
             Ok(None) => Ok((Some(now), None)),
             Err(error) => Err(AppError::storage(error)),
@@ -431,7 +420,7 @@ async fn clock_start(state: &AppState, run: &CheckedRun) -> Result<(Option<i64>,
 /// Saves the snippet and returns its id; a new snippet counts against the client's quota.
 async fn save(state: &AppState, run: &CheckedRun, clock_at: Option<i64>) -> Result<String, AppError> {
     let store = &state.store;
-    let input = snippet_input(run, clock_at);
+    let input = SnippetInput::of(&run.spec, clock_at);
     if let Some(saved) = store.saved(input).await.map_err(AppError::storage)? {
         return Ok(saved.id);
     }

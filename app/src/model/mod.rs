@@ -8,7 +8,7 @@ mod run;
 pub use ini::{
     ini_text, normalize_ini, parse_ini_text, run_variants, IniSettings, MAX_INI_VARIANTS, PRODUCTION_INI,
 };
-pub use run::{RequestLimits, RunLine, RunRequest, RunResponse, VersionResult, Waiting};
+pub use run::{RequestLimits, RunLine, RunRequest, RunResponse, RunSpec, VersionResult, Waiting};
 use serde::{Deserialize, Serialize};
 pub use spec::{format_rfc3339_seconds, parse_rfc3339_seconds, Clock, Outcome, Show, Status};
 

@@ -1,7 +1,10 @@
 //! A run on the wire: the body of `POST /api/run` (and its stream), its validation against the
 //! server's limits, each version's result, and the stream's lines.
 
-use super::ini::{ini_variants, IniSettings, MAX_INI_SETTINGS, MAX_INI_VARIANTS};
+use super::ini::{
+    ini_variants, normalize_ini, run_variants, IniSettings, MAX_INI_SETTINGS, MAX_INI_VARIANTS,
+};
+use super::normalize;
 use serde::{Deserialize, Serialize};
 use spec::{Clock, Outcome, Show, Status};
 use std::collections::BTreeMap;
@@ -109,6 +112,18 @@ impl RunRequest {
         self.validate_ini(limits)
     }
 
+    /// What the request asks of every version, once it is [valid](RunRequest::validate).
+    pub fn check(&self, limits: &RequestLimits) -> Result<RunSpec, String> {
+        self.validate(limits)?;
+        Ok(RunSpec {
+            code: normalize(&self.code),
+            stdin: self.stdin.clone(),
+            clock: Clock::unless_asked(self.clock, self.save),
+            show: self.show,
+            ini: normalize_ini(self.ini.clone()),
+        })
+    }
+
     /// At most [`MAX_INI_VARIANTS`] distinct variants of at most [`MAX_INI_SETTINGS`] each,
     /// and no more results than versions allowed in a run. Which names and values a version
     /// accepts is the server's to check.
@@ -141,6 +156,31 @@ impl RunRequest {
             ));
         }
         Ok(())
+    }
+}
+
+/// What a run asks of every version, checked and in the one form it is saved, keyed and run in
+/// ([`RunRequest::check`]): the store's `SnippetInput` (its digest and cache keys) and the
+/// runner's `Script` are made from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSpec {
+    /// The code with Windows line endings made `\n` ([`normalize`]).
+    pub code: String,
+    pub stdin: String,
+    /// How the clock was asked for, its default settled by whether the run is saved; where it
+    /// starts is settled when the run starts.
+    pub clock: Clock,
+    pub show: Show,
+    /// The ini variants, each distinct; empty: the images' own settings only (also what `[{}]`
+    /// asks for). Whether a version knows a setting is the server's to check.
+    pub ini: Vec<IniSettings>,
+}
+
+impl RunSpec {
+    /// The variants every version runs under, in order: the images' own settings alone when
+    /// the run asks for none.
+    pub fn variants(&self) -> Vec<IniSettings> {
+        run_variants(&self.ini)
     }
 }
 
@@ -318,6 +358,37 @@ mod tests {
         assert_eq!(
             request("<?php echo 1;", &["php:8.2-cli"]).validate(&limits),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_checked_request_is_in_the_one_form_it_is_saved_keyed_and_run_in() {
+        let limits = RequestLimits::default();
+        let spec = RunRequest {
+            ini: vec![IniSettings::new()],
+            stdin: "in".into(),
+            ..request("<?php\r\necho 1;\r", &["php:8.4-cli"])
+        }
+        .check(&limits)
+        .unwrap();
+        assert_eq!(spec.code, "<?php\necho 1;\r", "a lone \\r is the script's own");
+        assert_eq!(spec.stdin, "in");
+        assert_eq!(
+            spec.ini,
+            Vec::<IniSettings>::new(),
+            "[{{}}] is the defaults, once"
+        );
+        assert_eq!(spec.variants(), [IniSettings::new()]);
+        assert_eq!(spec.clock, Clock::Real, "not saved: the real clock");
+        let saved = RunRequest {
+            save: true,
+            ..request("<?php echo 1;", &["a"])
+        };
+        assert_eq!(saved.check(&limits).unwrap().clock, Clock::Saved);
+        let empty = request(" ", &["a"]);
+        assert_eq!(
+            empty.check(&limits).unwrap_err(),
+            empty.validate(&limits).unwrap_err()
         );
     }
 

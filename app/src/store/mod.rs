@@ -8,7 +8,8 @@ mod postgres;
 mod sqlite;
 
 use crate::model::{
-    format_rfc3339_seconds, ini_text, parse_rfc3339_seconds, Clock, IniSettings, Show, Snippet, VersionResult,
+    format_rfc3339_seconds, ini_text, parse_rfc3339_seconds, Clock, IniSettings, RunSpec, Show, Snippet,
+    VersionResult,
 };
 use compact::{Compact, StoredRow};
 use sha2::{Digest, Sha256};
@@ -678,6 +679,20 @@ impl<'a> From<&'a Snippet> for SnippetInput<'a> {
             clock_at: snippet.clock_at.as_deref().and_then(parse_rfc3339_seconds),
             show: snippet.show,
             ini: &snippet.ini,
+        }
+    }
+}
+
+impl<'a> SnippetInput<'a> {
+    /// What a run of `spec` is saved and keyed as, its clock starting at `clock_at`.
+    pub fn of(spec: &'a RunSpec, clock_at: Option<i64>) -> Self {
+        Self {
+            code: &spec.code,
+            stdin: &spec.stdin,
+            clock: spec.clock,
+            clock_at,
+            show: spec.show,
+            ini: &spec.ini,
         }
     }
 }
