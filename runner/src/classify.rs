@@ -42,29 +42,11 @@ pub(crate) fn classify(
     sent_at: OffsetDateTime,
     duration: Duration,
 ) -> Execution {
-    let Observed {
-        mut stdout,
-        mut stderr,
-        end,
-    } = observed;
-    let mut truncated = false;
-    for stream in [&mut stdout, &mut stderr] {
-        if stream.len() > config.limits.output_limit {
-            stream.truncate(config.limits.output_limit);
-            truncated = true;
-        }
-    }
+    let Observed { stdout, stderr, end } = observed;
     let mut execution = Execution {
         image: image.name.clone(),
         php_version: image.php_version.clone(),
-        outcome: Outcome {
-            status: Status::Ok,
-            exit_code: None,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            truncated,
-            duration_ms: duration.as_millis() as u64,
-        },
+        outcome: printed(stdout, stderr, config.limits.output_limit, duration),
         // A pooled container started long ago: the run starts when its code was sent.
         started_at: Some(sent_at),
         finished_at: None,
@@ -116,6 +98,25 @@ pub(crate) fn classify(
         }
     }
     execution
+}
+
+/// What a run printed, each stream cut at `limit` bytes, as if it ended well: the end, once
+/// known, may say otherwise.
+fn printed(mut stdout: Vec<u8>, mut stderr: Vec<u8>, limit: usize, duration: Duration) -> Outcome {
+    let mut truncated = false;
+    for stream in [&mut stdout, &mut stderr] {
+        if stream.len() > limit {
+            stream.truncate(limit);
+            truncated = true;
+        }
+    }
+    Outcome {
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        truncated,
+        duration_ms: duration.as_millis() as u64,
+        ..Outcome::ended(Status::Ok)
+    }
 }
 
 #[cfg(test)]
