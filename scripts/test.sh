@@ -48,17 +48,27 @@ timed container-image bash scripts/test-image.sh
 echo "[test] cargo tests"
 # cargo-nextest: each test in a process of its own with a time limit (.config/nextest.toml), so
 # a hang fails that test instead of the whole run.
-timed test-build cargo nextest run --release --no-run -p spec -p runner -p app -p server
-timed cargo-tests cargo nextest run --release --no-fail-fast -p spec -p runner -p app -p server
+# One package set and profile for every call below: each reuses the one build (a narrower `-p`
+# resolves other dependency features and builds it all again). The dependencies are built as
+# for release (their build scripts and macros shared with the release site's build); evalgrid's
+# own crates at opt-level 1, which compiles them in about three quarters of the time: the tests
+# wait on containers, not on this code.
+tests=(--release -p spec -p runner -p app -p server)
+for crate in spec runner app server; do
+  tests+=(--config "profile.release.package.$crate.opt-level=1")
+done
+timed test-build cargo nextest run --no-run "${tests[@]}"
+timed cargo-tests cargo nextest run --no-fail-fast "${tests[@]}"
 timed supervisor-tests cargo nextest run --release -p evalgrid-supervisor --features binary
 # The same engine, attack, fault, load and API suites again with each run in fresh namespaces
 # inside a worker (the cargo tests above use single-use containers, workers.rs has the workers'
 # own reuse and fault tests; the browser tests below use the server's default, which picks
 # namespaces where the host allows them).
 echo "[test] cargo tests in workers (--isolation namespaces)"
-EVALGRID_ISOLATION=namespaces timed engine-in-workers cargo nextest run --release --no-fail-fast -p runner --test engine
-EVALGRID_ISOLATION=namespaces timed server-in-workers cargo nextest run --release --no-fail-fast -p server --test it \
-  -E 'test(/^(attacks|faults|load|api)::/)'
+EVALGRID_ISOLATION=namespaces timed engine-in-workers cargo nextest run --no-fail-fast "${tests[@]}" \
+  -E 'binary_id(runner::engine)'
+EVALGRID_ISOLATION=namespaces timed server-in-workers cargo nextest run --no-fail-fast "${tests[@]}" \
+  -E 'binary_id(server::it) & test(/^(attacks|faults|load|api)::/)'
 
 echo "[test] browser tests"
 timed browser-tests bash -c "cd end2end && npx playwright test"
