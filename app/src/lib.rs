@@ -14,6 +14,7 @@ pub mod php_branches;
 pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod version_constraint;
 
 use components::{Playground, SnippetPage, Theme, ThemeScript};
 use leptos::prelude::*;

@@ -1,6 +1,7 @@
 use crate::model::ImageInfo;
 use crate::page_address::{version_key, AddressKeys};
 use crate::php_branches::{self, Support};
+use crate::version_constraint::{constraint_text, VersionConstraint};
 use leptos::either::Either;
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -115,6 +116,7 @@ pub fn VersionPicker(images: Signal<Vec<ImageInfo>>, ticked: VersionSelection) -
                 {preset("all", "Every version", |all, _| all.iter().map(|i| i.image.clone()).collect())}
                 {preset("none", "No version", |_, _| Vec::new())}
             </div>
+            <ConstraintField images ticked/>
             <div class="version-groups">
                 <For
                     each=move || groups.get()
@@ -124,6 +126,50 @@ pub fn VersionPicker(images: Signal<Vec<ImageInfo>>, ticked: VersionSelection) -
             </div>
             <p class="picker-count">{count}" · shift-click ticks a range"</p>
         </fieldset>
+    }
+}
+
+/// A Composer constraint (`^7.4 || ^8.1`), or a pasted `composer.json` (its `require.php`),
+/// that ticks exactly the versions satisfying it as Composer reads it, as it is typed; what it
+/// cannot read is said beside it and ticks nothing.
+#[component]
+fn ConstraintField(images: Signal<Vec<ImageInfo>>, ticked: VersionSelection) -> impl IntoView {
+    let verdict = RwSignal::new(None::<Result<String, String>>);
+    let apply = move |text: String| {
+        if text.trim().is_empty() {
+            return verdict.set(None);
+        }
+        let constraint = constraint_text(&text).and_then(|text| VersionConstraint::parse(&text));
+        verdict.set(Some(constraint.map(|constraint| {
+            images.with_untracked(|all| {
+                ticked.pick(all, |i| constraint.allows(&i.php_version));
+                let satisfied = all.iter().filter(|i| constraint.allows(&i.php_version)).count();
+                format!("{satisfied} of {} versions satisfy it", all.len())
+            })
+        })));
+    };
+    view! {
+        <label class="picker-constraint">
+            <span>"Composer constraint"</span>
+            <input
+                type="text"
+                name="constraint"
+                placeholder="^7.4 || ^8.1, or a composer.json"
+                autocomplete="off"
+                spellcheck="false"
+                title="Ticks the versions that satisfy it, with Composer's rules (^, ~, ranges, ||, wildcards, @stability)"
+                aria-describedby="constraint-verdict"
+                on:input=move |event| apply(event_target_value(&event))
+            />
+        </label>
+        <p
+            id="constraint-verdict"
+            class="picker-constraint-verdict"
+            class:refused=move || matches!(verdict.get(), Some(Err(_)))
+            role="status"
+        >
+            {move || verdict.get().map(|verdict| verdict.unwrap_or_else(|why| why))}
+        </p>
     }
 }
 
