@@ -66,7 +66,7 @@ impl VersionConstraint {
                     bounds.extend(parse_one(&piece)?);
                 }
                 match bounds.is_empty() {
-                    true => Err(format!("{text:?} has an empty alternative")),
+                    true => Err(format!("\"{text}\" has an empty alternative")),
                     false => Ok(bounds),
                 }
             })
@@ -114,13 +114,20 @@ pub fn constraint_text(input: &str) -> Result<String, String> {
     if !input.starts_with('{') {
         return Ok(input.to_owned());
     }
-    let json: serde_json::Value =
-        serde_json::from_str(input).map_err(|e| format!("not a composer.json: {e}"))?;
-    match json.pointer("/require/php") {
-        Some(serde_json::Value::String(php)) => Ok(php.clone()),
-        Some(_) => Err("require.php of the composer.json is not a string".into()),
-        None => Err("the composer.json requires no PHP version (no require.php)".into()),
+    // Typed, not a `serde_json::Value`: the page's WASM stays smaller.
+    #[derive(serde::Deserialize)]
+    struct ComposerJson {
+        #[serde(default)]
+        require: Require,
     }
+    #[derive(serde::Deserialize, Default)]
+    struct Require {
+        php: Option<String>,
+    }
+    let json: ComposerJson = serde_json::from_str(input).map_err(|e| format!("not a composer.json: {e}"))?;
+    json.require
+        .php
+        .ok_or_else(|| "the composer.json requires no PHP version (no require.php)".into())
 }
 
 /// `preg_split('{\s*\|\|?\s*}')`: the alternatives.
@@ -340,7 +347,7 @@ fn is_build_or_end(text: &str) -> bool {
 
 /// Composer's `parseConstraint`: one constraint (no `||`, no space) as bounds.
 fn parse_one(text: &str) -> Result<Vec<Bound>, String> {
-    let refuse = |why: String| format!("could not read the constraint {text:?}: {why}");
+    let refuse = |why: String| format!("could not read the constraint \"{text}\": {why}");
     let mut constraint = strip_alias(text);
     let mut stability = None;
     if let Some((before, flag)) = constraint.rsplit_once('@') {
@@ -468,7 +475,7 @@ fn basic(text: &str, stability: Option<&str>) -> Result<Vec<Bound>, String> {
         .find(|c: char| !matches!(c, '<' | '>' | '=' | '!'))
         .unwrap_or(text.len());
     let (op_text, version_text) = text.split_at(op_len);
-    let op = Op::parse(op_text).ok_or_else(|| format!("{op_text:?} is not an operator"))?;
+    let op = Op::parse(op_text).ok_or_else(|| format!("\"{op_text}\" is not an operator"))?;
     let version_text = version_text.trim_start();
     let mut version = match normalize(version_text) {
         Ok(version) => version,
@@ -537,7 +544,7 @@ fn strip_alias(text: &str) -> &str {
 /// Composer's `VersionParser::normalize`: `8.4` is `8.4.0.0`, `8.5.0RC2` is `8.5.0.0-RC2`,
 /// `1.x-dev` is `1.9999999.9999999.9999999-dev`, `dev-main` stays a branch.
 fn normalize(version: &str) -> Result<String, String> {
-    let refuse = || format!("{version:?} is not a version");
+    let refuse = || format!("\"{version}\" is not a version");
     let mut text = strip_alias(version.trim());
     if let Some((before, flag)) = text.rsplit_once('@') {
         if is_stability_flag(flag) {

@@ -136,13 +136,15 @@ test('sixteen versions: grouped by branch, end of life marked, presets, ranges a
   await branch84.click();
   expect(await ticked(page)).toEqual([php82[1]]);
 
-  // Keyboard alone: Tab reaches the presets and the checkboxes, Enter and Space work them, and
-  // the focus is plain to see.
+  // Keyboard alone: Tab reaches the presets, the constraint and the checkboxes, Enter and Space
+  // work them, and the focus is plain to see.
   await preset(page, 'all').focus();
   await page.keyboard.press('Tab');
   await expect(preset(page, 'none')).toBeFocused();
   await page.keyboard.press('Enter');
   expect(await ticked(page)).toEqual([]);
+  await page.keyboard.press('Tab');
+  await expect(picker(page).getByRole('textbox', { name: 'Composer constraint' })).toBeFocused();
   await page.keyboard.press('Tab');
   await expect(group(page, '7.4').locator('.minor-toggle input')).toBeFocused();
   await page.keyboard.press('Space');
