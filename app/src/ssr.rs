@@ -1,6 +1,6 @@
 //! Server-only glue between the engine's types and the wire types.
 
-use crate::model::{ImageInfo, Outcome, VersionResult};
+use crate::model::{ImageInfo, VersionResult};
 use runner::time::format_description::well_known::Rfc3339;
 use runner::time::OffsetDateTime;
 
@@ -46,14 +46,7 @@ impl From<runner::Execution> for VersionResult {
         VersionResult {
             image: execution.image,
             php_version: execution.php_version,
-            outcome: Outcome {
-                status: execution.outcome.status,
-                exit_code: execution.outcome.exit_code,
-                stdout: execution.outcome.stdout,
-                stderr: execution.outcome.stderr,
-                truncated: execution.outcome.truncated,
-                duration_ms: execution.outcome.duration_ms,
-            },
+            outcome: execution.outcome,
             started_at: rfc3339(execution.started_at),
             finished_at: rfc3339(execution.finished_at),
             cpu_time_us: execution.usage.cpu_time_us,

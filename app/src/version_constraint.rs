@@ -430,9 +430,9 @@ fn parse_one(text: &str) -> Result<Vec<Bound>, String> {
 /// `~1.2` and `^1.2` start from `1.2.0.0-dev`, so that 1.2's own pre-releases count; a
 /// stability given (`^1.2@beta`, `~1.2-RC1`) starts there.
 fn with_dev_unless_stable(version: &str, pattern: &Pattern<'_>) -> String {
-    match pattern.modifier.word.is_empty() && !pattern.modifier.dev && !pattern.x_dev {
-        true => format!("{version}-dev"),
-        false => version.to_owned(),
+    match pattern.has_stability() {
+        false => format!("{version}-dev"),
+        true => version.to_owned(),
     }
 }
 

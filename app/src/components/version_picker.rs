@@ -142,9 +142,13 @@ fn ConstraintField(images: Signal<Vec<ImageInfo>>, ticked: VersionSelection) -> 
         let constraint = constraint_text(&text).and_then(|text| VersionConstraint::parse(&text));
         verdict.set(Some(constraint.map(|constraint| {
             images.with_untracked(|all| {
-                ticked.pick(all, |i| constraint.allows(&i.php_version));
-                let satisfied = all.iter().filter(|i| constraint.allows(&i.php_version)).count();
-                format!("{satisfied} of {} versions satisfy it", all.len())
+                let satisfied: HashSet<&str> = all
+                    .iter()
+                    .filter(|i| constraint.allows(&i.php_version))
+                    .map(|i| i.image.as_str())
+                    .collect();
+                ticked.pick(all, |i| satisfied.contains(i.image.as_str()));
+                format!("{} of {} versions satisfy it", satisfied.len(), all.len())
             })
         })));
     };
