@@ -149,6 +149,27 @@ install_node_packages() {
   fi
 }
 
+# php-src's test runner, run-tests.php, for the tests that run exported .phpt files under it:
+# taken from the distribution's PHP development package (Debian ships it in phpX.Y-dev),
+# downloaded and unpacked, not installed.
+fetch_run_tests_php() {
+  local target="$ROOT/target/php-src/run-tests.php"
+  [ -s "$target" ] && return 0
+  local package work
+  package=$(apt-cache pkgnames php 2>/dev/null | grep -E '^php[0-9]+\.[0-9]+-dev$' | sort -V | tail -1 || true)
+  if [ -z "$package" ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    package=$(apt-cache pkgnames php | grep -E '^php[0-9]+\.[0-9]+-dev$' | sort -V | tail -1)
+  fi
+  log "unpacking run-tests.php from $package"
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download -q "$package" >/dev/null 2>&1 && dpkg-deb -x ./*.deb unpacked)
+  mkdir -p "$(dirname "$target")"
+  find "$work/unpacked" -name run-tests.php -exec cp {} "$target" \; -quit
+  rm -rf "$work"
+  [ -s "$target" ] || { log "no run-tests.php in $package"; return 1; }
+}
+
 build_images() {
   # debootstrap and chroot need root.
   as_root bash "$ROOT/scripts/build-php-images.sh"
@@ -165,6 +186,7 @@ main() {
   trap 'kill "$images" 2>/dev/null || true' EXIT
   install_rust_tools
   install_node_packages
+  fetch_run_tests_php
   if ! wait "$images"; then
     log "building the PHP images failed (see the lines above)"
     return 1

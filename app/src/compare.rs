@@ -86,9 +86,12 @@ fn same_output(a: &VersionResult, b: &VersionResult) -> bool {
         && a.outcome.status == b.outcome.status
 }
 
+/// What [`without_version`] puts in place of a version.
+pub(crate) const VERSION_MARK: &str = "\u{0}PHP_VERSION\u{0}";
+
 /// `text` with each whole occurrence of `version` (not part of a longer version number, so
-/// 8.4.1 in 8.4.10 stays) replaced by a placeholder.
-fn without_version(text: &str, version: &str) -> String {
+/// 8.4.1 in 8.4.10 stays) replaced by [`VERSION_MARK`].
+pub(crate) fn without_version(text: &str, version: &str) -> String {
     if version.is_empty() {
         return text.to_owned();
     }
@@ -108,7 +111,7 @@ fn without_version(text: &str, version: &str) -> String {
         out.push_str(before);
         match continues(before.chars().rev()) || continues(after.chars()) {
             true => out.push_str(version),
-            false => out.push_str("\u{0}PHP_VERSION\u{0}"),
+            false => out.push_str(VERSION_MARK),
         }
         rest = &rest[at + version.len()..];
     }

@@ -6,6 +6,8 @@
 pub mod api;
 pub mod compare;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod export;
 pub mod hints;
 pub mod model;
 pub mod page_address;

@@ -647,7 +647,7 @@ fn numeric_branch(name: &str) -> Option<String> {
 /// PHP's `version_compare` (`ext/standard/versioning.c`): the versions canonicalized (`-`, `_`,
 /// `+` and any change between digits and letters become dots), then compared part by part,
 /// numbers as numbers and words by `dev < alpha = a < beta = b < RC = rc < # < pl = p`.
-fn php_version_compare(a: &str, b: &str) -> Ordering {
+pub fn php_version_compare(a: &str, b: &str) -> Ordering {
     let (a, b) = (canonical(a), canonical(b));
     let (mut left, mut right) = (a.split('.'), b.split('.'));
     loop {

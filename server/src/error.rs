@@ -64,6 +64,17 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<app::export::ExportError> for AppError {
+    fn from(error: app::export::ExportError) -> Self {
+        use app::export::ExportError;
+        let status = match error {
+            ExportError::NoSuchVariant(_) | ExportError::NoSuchImage(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self::new(status, error.to_string())
+    }
+}
+
 impl From<runner::ResolveError> for AppError {
     fn from(error: runner::ResolveError) -> Self {
         match error {

@@ -5,7 +5,7 @@ use crate::runs::{self, RunEvent};
 use crate::{AppError, AppState};
 use app::model::{RunLine, RunResponse, Snippet, VersionResult, Waiting};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -81,10 +81,57 @@ pub async fn snippet(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Snippet>, AppError> {
-    match state.store.snippet(&id).await.map_err(AppError::storage)? {
-        Some(snippet) => Ok(Json(snippet)),
+    Ok(Json(saved(&state, &id).await?))
+}
+
+/// Which of a snippet's outputs a `.phpt` export pins: the group of `image` (the newest one
+/// that can be a test when absent) under ini variant `variant` (0, the first, when absent).
+#[derive(Debug, serde::Deserialize)]
+pub struct PhptQuery {
+    image: Option<String>,
+    #[serde(default)]
+    variant: usize,
+}
+
+/// `GET /api/snippets/{id}/phpt`: one output group of a saved snippet as a php-src test.
+pub async fn snippet_phpt(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<PhptQuery>,
+) -> Result<Response, AppError> {
+    let snippet = saved(&state, &id).await?;
+    let file = app::export::phpt(&snippet, query.variant, query.image.as_deref())?;
+    Ok(download(&file.name, file.text))
+}
+
+/// `GET /api/snippets/{id}/phpunit`: a saved snippet's outputs as a PHPUnit test.
+pub async fn snippet_phpunit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let snippet = saved(&state, &id).await?;
+    let text = app::export::phpunit(&snippet)?;
+    Ok(download(&app::export::phpunit_file_name(&snippet), text))
+}
+
+async fn saved(state: &AppState, id: &str) -> Result<Snippet, AppError> {
+    match state.store.snippet(id).await.map_err(AppError::storage)? {
+        Some(snippet) => Ok(snippet),
         None => Err(AppError::new(StatusCode::NOT_FOUND, format!("no snippet {id:?}"))),
     }
+}
+
+/// A text file the browser saves as `name` (plain text: it is never run or rendered as HTML).
+fn download(name: &str, text: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 /// `GET /api/health`: 200 when the engine answers, 503 when it does not or the instance is

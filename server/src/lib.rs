@@ -72,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .merge(runs)
         .route(routes::HEALTH, get(handlers::health))
         .route(routes::SNIPPET, get(handlers::snippet))
+        .route(routes::SNIPPET_PHPT, get(handlers::snippet_phpt))
+        .route(routes::SNIPPET_PHPUNIT, get(handlers::snippet_phpunit))
         .leptos_routes_with_context(&state, routes, page_context.clone(), move || {
             shell(options.clone())
         })

@@ -20,6 +20,10 @@ pub mod routes {
     pub const RUN_STREAM: &str = "/api/run/stream";
     /// `{id}` is the permalink id.
     pub const SNIPPET: &str = "/api/snippets/{id}";
+    /// One output group of a snippet as a php-src `.phpt` test (`?image=…&variant=…`).
+    pub const SNIPPET_PHPT: &str = "/api/snippets/{id}/phpt";
+    /// A snippet's outputs as a PHPUnit test.
+    pub const SNIPPET_PHPUNIT: &str = "/api/snippets/{id}/phpunit";
     pub const HEALTH: &str = "/api/health";
     /// The response header that carries a saved run's permalink id on [`RUN_STREAM`].
     pub const SNIPPET_ID_HEADER: &str = "evalgrid-snippet-id";

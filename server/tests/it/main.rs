@@ -9,6 +9,7 @@ mod attacks;
 mod backfill;
 mod compression;
 mod connections;
+mod export;
 mod faults;
 mod headers;
 mod instances;
