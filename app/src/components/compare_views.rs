@@ -91,6 +91,12 @@ pub fn ResultToolbar(
 pub fn GroupedResults(
     versions: Signal<Vec<ImageInfo>>,
     results: Signal<HashMap<String, VersionResult>>,
+    /// The permalink's id while each group can be downloaded as a `.phpt` test.
+    #[prop(optional, into)]
+    exportable: Signal<Option<String>>,
+    /// Which of the run's ini variants these results are.
+    #[prop(optional)]
+    variant: usize,
 ) -> impl IntoView {
     let groups = Memo::new(move |_| versions.with(|run| results.with(|arrived| group_results(run, arrived))));
     let pending = move || versions.with(Vec::len) - results.with(HashMap::len);
@@ -111,6 +117,17 @@ pub fn GroupedResults(
                         group.images.iter().any(|image| arrived.get(image).is_some_and(|r| r.added_later))
                     });
                     let result = group.result;
+                    let test_file = result.pinnable().is_ok().then(|| {
+                        format!("/phpt?image={}&variant={variant}", result.image)
+                    });
+                    let export = move || {
+                        let path = test_file.clone()?;
+                        let id = exportable.get()?;
+                        Some(view! {
+                            <a class="group-export" href=format!("/api/snippets/{id}{path}") download=""
+                                title="This output as a php-src .phpt test, skipped on the versions it does not hold for">"Export as .phpt"</a>
+                        })
+                    };
                     let by_version = group.differs_by_version.then(|| view! {
                         <p class="version-note">"Each version prints its own version number; shown: PHP " {result.php_version.clone()}"."</p>
                     });
@@ -120,6 +137,7 @@ pub fn GroupedResults(
                                 <h3>"Output for " {group.label}</h3>
                                 <span class=format!("badge badge-{}", result.outcome.status.as_str())>{result.outcome.status.as_str()}</span>
                                 <ResultMarks added_later unstable=result.unstable/>
+                                {export}
                             </header>
                             {by_version}
                             {(!result.outcome.stdout.is_empty()).then(|| view! { <OutputStream text=result.outcome.stdout.clone() stream="stdout"/> })}

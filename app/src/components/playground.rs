@@ -70,6 +70,9 @@ pub fn Playground(
     // The engine may be gone (or back with other images) after a failed run: the picker says so.
     let run = run_controller(run_state, input, selected, on_saved, refresh_images);
     let total = run_state.total();
+    // Only a run's output can be a test, and only once it is saved.
+    let show = input.show;
+    let exportable = Signal::derive(move || run_state.permalink.get().filter(|_| show.get() == Show::Output));
 
     view! {
         <main class="playground" data-hydrated=move || hydrated.get().then_some("true")>
@@ -86,7 +89,7 @@ pub fn Playground(
                         })}
                     </Transition>
                     <RunControls run run_state hydrated saved_at/>
-                    <ShareLink id=run_state.permalink.into()/>
+                    <ShareLink id=run_state.permalink.into() exportable/>
                 </div>
             </section>
             {move || run_state.error.get().map(|message| view! { <p class="run-error" role="alert">{message}</p> })}
@@ -94,7 +97,7 @@ pub fn Playground(
             <Show when=move || total.get() != 0>
                 <ResultToolbar view=view_mode shown=shown_view.into() base versions=versions.into() hide_identical/>
             </Show>
-            <RunResults run_state shown_view base hide_identical/>
+            <RunResults run_state shown_view base hide_identical exportable/>
         </main>
     }
 }
@@ -279,6 +282,8 @@ fn RunResults(
     shown_view: Memo<ResultView>,
     base: RwSignal<Option<String>>,
     hide_identical: RwSignal<bool>,
+    /// The permalink's id while its outputs can be exported as tests.
+    exportable: Signal<Option<String>>,
 ) -> impl IntoView {
     let RunState {
         versions,
@@ -307,7 +312,7 @@ fn RunResults(
                     Memo::new(move |_| results.with(|all| all.get(index).cloned().unwrap_or_default())).into();
                 let shown = move || match shown_view.get() {
                     ResultView::Grid => EitherOf3::A(view! { <ResultGrid versions=versions.into() results base=base.into() waiting hide_identical/> }),
-                    ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results/> }),
+                    ResultView::Grouped => EitherOf3::B(view! { <GroupedResults versions=versions.into() results exportable variant=index/> }),
                     ResultView::Performance => EitherOf3::C(view! { <PerformanceTable versions=versions.into() results/> }),
                 };
                 match matrix {

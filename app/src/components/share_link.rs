@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 
-/// The permalink of the run on screen, with a button that copies it.
+/// The permalink of the run on screen, with a button that copies it, and its outputs to download
+/// as tests (`exportable`: the permalink's id while the run shows output).
 #[component]
-pub fn ShareLink(id: Signal<Option<String>>) -> impl IntoView {
+pub fn ShareLink(id: Signal<Option<String>>, exportable: Signal<Option<String>>) -> impl IntoView {
     let copied = RwSignal::new(false);
     let path = move || id.get().map(|id| format!("/s/{id}"));
     let copy = move |_| {
@@ -28,6 +29,16 @@ pub fn ShareLink(id: Signal<Option<String>>) -> impl IntoView {
                 <button type="button" class="link" on:click=copy>
                     {move || if copied.get() { "Copied" } else { "Copy link" }}
                 </button>
+                {move || exportable.get().map(|id| view! {
+                    <span class="export-links">
+                        "Export as a test: "
+                        <a href=format!("/api/snippets/{id}/phpunit") download="" class="export-phpunit"
+                            title="A PHPUnit test with a case per output, each skipped on the versions it does not hold for">"PHPUnit"</a>
+                        " · "
+                        <a href=format!("/api/snippets/{id}/phpt") download="" class="export-phpt"
+                            title="The newest versions' output as a php-src .phpt test (the grouped view has one per output)">".phpt"</a>
+                    </span>
+                })}
             </p>
             }
         })}

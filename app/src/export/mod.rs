@@ -10,7 +10,7 @@ pub use phpt::phpt;
 pub use phpunit::{phpunit, phpunit_file_name};
 
 use crate::compare::{group_results, ResultGroup};
-use crate::model::{run_variants, ImageInfo, IniSettings, Show, Snippet, Status, VersionResult};
+use crate::model::{run_variants, ImageInfo, IniSettings, Show, Snippet, VersionResult};
 use std::collections::HashMap;
 
 /// Why a snippet, or one of its groups, cannot be exported.
@@ -147,7 +147,7 @@ pub(crate) fn pin_groups(results: &[VersionResult]) -> Vec<PinnedGroup> {
     let mut groups = group_results(&run, &by_image);
     let first_of = |group: &ResultGroup| run.iter().position(|info| group.images.contains(&info.image));
     groups.sort_by_cached_key(first_of);
-    groups.retain(|group| pinnable(&group.result).is_ok());
+    groups.retain(|group| group.result.pinnable().is_ok());
     // Each tested version, oldest first, with the one group all its images are in.
     let mut versions: Vec<(&str, Option<usize>)> = Vec::new();
     for info in &run {
@@ -209,16 +209,6 @@ fn minor_of(version: &str) -> Option<(u64, u64)> {
     let major = parts.next()?.parse().ok()?;
     let minor: String = parts.next()?.chars().take_while(char::is_ascii_digit).collect();
     Some((major, minor.parse().ok()?))
-}
-
-/// Whether a result can be a test's expectation: PHP ended by itself with all its output.
-fn pinnable(result: &VersionResult) -> Result<(), String> {
-    match result.outcome.status {
-        _ if result.unstable => Err("it prints something else each run".into()),
-        _ if result.outcome.truncated => Err("its output was cut at the output limit".into()),
-        Status::Ok | Status::Exit => Ok(()),
-        status => Err(format!("the run did not end by itself ({})", status.as_str())),
-    }
 }
 
 /// The snippet's results under its ini variant `variant`, and the variant.

@@ -4,8 +4,8 @@
 //! `skip`. It checks no exit code.
 
 use super::{
-    clock_note, ini_with, permalink, php_string, pin_groups, pinnable, variant_results, ExportError,
-    PinnedGroup, TestFile,
+    clock_note, ini_with, permalink, php_string, pin_groups, variant_results, ExportError, PinnedGroup,
+    TestFile,
 };
 use crate::compare::{without_version, VERSION_MARK};
 use crate::model::Snippet;
@@ -31,7 +31,7 @@ pub fn phpt(snippet: &Snippet, variant: usize, image: Option<&str>) -> Result<Te
                 image: image.to_owned(),
                 why,
             };
-            pinnable(result).map_err(not_pinnable)?;
+            result.pinnable().map_err(not_pinnable)?;
             groups
                 .iter()
                 .find(|pinned| pinned.group.images.iter().any(|member| member == image))

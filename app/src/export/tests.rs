@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Clock, Outcome};
+use crate::model::{Clock, Outcome, Status};
 use crate::version_constraint::php_version_compare;
 use std::cmp::Ordering;
 

@@ -229,6 +229,17 @@ pub struct VersionResult {
 }
 
 impl VersionResult {
+    /// Whether it can be a test's expectation (an exported test's): PHP ended by itself with
+    /// all its output, which a second run on the same image would print again.
+    pub fn pinnable(&self) -> Result<(), String> {
+        match self.outcome.status {
+            _ if self.unstable => Err("it prints something else each run".into()),
+            _ if self.outcome.truncated => Err("its output was cut at the output limit".into()),
+            Status::Ok | Status::Exit => Ok(()),
+            status => Err(format!("the run did not end by itself ({})", status.as_str())),
+        }
+    }
+
     /// A result of `image` (PHP `php_version`) that ended with `status`, and nothing more to
     /// say yet: no exit code, no output, no time, no measurements, no marks.
     pub fn new(image: impl Into<String>, php_version: impl Into<String>, status: Status) -> Self {
