@@ -1,7 +1,8 @@
 //! How the page talks to the server: server functions for the image list (also the public
-//! `GET /api/images`) and a saved snippet, and a streaming `fetch` of `POST /api/run/stream`.
+//! `GET /api/images`) and a saved snippet, a streaming `fetch` of `POST /api/run/stream`, and a
+//! `fetch` of how two images' builds differ.
 
-use crate::model::{ApiError, ImageInfo, RunRequest, Snippet, VersionResult};
+use crate::model::{ApiError, BuildDifference, ImageInfo, RunRequest, Snippet, VersionResult};
 
 /// What a streaming run reports on its way.
 pub enum RunUpdate {
@@ -69,16 +70,27 @@ fn js_error(value: wasm_bindgen::JsValue) -> String {
         .unwrap_or_else(|| "the request failed".into())
 }
 
+/// How the build of image `to` differs from the one of `from` (`GET /api/builds/difference`).
+pub async fn build_difference(from: &str, to: &str) -> Result<BuildDifference, String> {
+    let encode = |name: &str| String::from(js_sys::encode_uri_component(name));
+    let path = format!(
+        "{}?from={}&to={}",
+        crate::model::routes::BUILD_DIFFERENCE,
+        encode(from),
+        encode(to)
+    );
+    let response = fetch_ok(&path, &web_sys::RequestInit::new()).await?;
+    serde_json::from_str(&text_of(&response).await?).map_err(|e| e.to_string())
+}
+
 /// POSTs the run as JSON; a response that is not a success is the server's error message.
 async fn post_run(
     request: &RunRequest,
     abort: Option<&web_sys::AbortSignal>,
 ) -> Result<web_sys::Response, String> {
-    use wasm_bindgen::{JsCast, JsValue};
-    use wasm_bindgen_futures::JsFuture;
-    use web_sys::{Headers, RequestInit, Response};
+    use wasm_bindgen::JsValue;
+    use web_sys::{Headers, RequestInit};
 
-    let window = web_sys::window().ok_or("no window")?;
     let headers = Headers::new().map_err(js_error)?;
     headers
         .set("content-type", "application/json")
@@ -89,23 +101,34 @@ async fn post_run(
     let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
     init.set_body(&JsValue::from_str(&body));
     init.set_signal(abort);
+    fetch_ok(crate::model::routes::RUN_STREAM, &init).await
+}
 
-    let response: Response =
-        JsFuture::from(window.fetch_with_str_and_init(crate::model::routes::RUN_STREAM, &init))
-            .await
-            .map_err(|e| format!("cannot reach the server: {}", js_error(e)))?
-            .unchecked_into();
+/// Fetches `path`; a response that is not a success is the server's error message.
+async fn fetch_ok(path: &str, init: &web_sys::RequestInit) -> Result<web_sys::Response, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, init))
+        .await
+        .map_err(|e| format!("cannot reach the server: {}", js_error(e)))?
+        .unchecked_into();
     if response.ok() {
         return Ok(response);
     }
-    let text = JsFuture::from(response.text().map_err(js_error)?)
-        .await
-        .map_err(js_error)?
-        .as_string()
-        .unwrap_or_default();
+    let text = text_of(&response).await?;
     Err(serde_json::from_str::<ApiError>(&text)
         .map(|e| e.error)
         .unwrap_or_else(|_| format!("the server answered {}: {text}", response.status())))
+}
+
+/// A whole response body as text.
+async fn text_of(response: &web_sys::Response) -> Result<String, String> {
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?;
+    Ok(text.as_string().unwrap_or_default())
 }
 
 /// A response body read as it arrives, one line (one JSON object, NDJSON) at a time; blank lines

@@ -23,9 +23,17 @@ pub struct ResultGroup {
     pub differs_by_version: bool,
 }
 
-/// Where the output changes along the run, in version order: the versions whose result is not
-/// the one of the version before them ("output changes in 8.0.0 and 8.4.0").
-pub fn changes_at(run: &[ImageInfo], results: &HashMap<String, VersionResult>) -> Vec<String> {
+/// A place along the run where the output changes: `after` is the first version with the new
+/// output, `before` the version next to it with the old one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputChange {
+    pub before: ImageInfo,
+    pub after: ImageInfo,
+}
+
+/// Where the output changes along the run, in version order: each version whose result is not
+/// the one of the version before it ("output changes in 8.0.0 and 8.4.0").
+pub fn changes_at(run: &[ImageInfo], results: &HashMap<String, VersionResult>) -> Vec<OutputChange> {
     let arrived: Vec<(&ImageInfo, &VersionResult)> = run
         .iter()
         .filter_map(|info| Some((info, results.get(&info.image)?)))
@@ -34,7 +42,10 @@ pub fn changes_at(run: &[ImageInfo], results: &HashMap<String, VersionResult>) -
     arrived
         .windows(2)
         .filter(|pair| !same_output(pair[0].1, pair[1].1))
-        .map(|pair| pair[1].0.php_version.clone())
+        .map(|pair| OutputChange {
+            before: pair[0].0.clone(),
+            after: pair[1].0.clone(),
+        })
         .collect()
 }
 
@@ -536,7 +547,7 @@ mod tests {
             .map(|g| (g.label.as_str(), g.differs_by_version))
             .collect();
         assert_eq!(labels, [("8.5.0", false), ("8.4.5 – 8.4.27", true)]);
-        assert_eq!(changes_at(&versions, &arrived), ["8.5.0"]);
+        assert_eq!(changed_in(&versions, &arrived), ["8.5.0"]);
     }
 
     #[test]
@@ -563,7 +574,20 @@ mod tests {
         .into_iter()
         .map(|r| (r.image.clone(), r))
         .collect();
-        assert_eq!(changes_at(&versions, &arrived), ["8.2.29", "8.5.0"]);
+        assert_eq!(changed_in(&versions, &arrived), ["8.2.29", "8.5.0"]);
+        let before: Vec<_> = changes_at(&versions, &arrived)
+            .into_iter()
+            .map(|change| change.before.php_version)
+            .collect();
+        assert_eq!(before, ["7.4.33", "8.4.27"]);
+    }
+
+    /// The versions `changes_at` says the output changes in.
+    fn changed_in(run: &[ImageInfo], results: &HashMap<String, VersionResult>) -> Vec<String> {
+        changes_at(run, results)
+            .into_iter()
+            .map(|change| change.after.php_version)
+            .collect()
     }
 
     fn run(versions: &[&str]) -> Vec<ImageInfo> {

@@ -13,6 +13,17 @@ pub fn image_info(image: &runner::Image) -> ImageInfo {
     }
 }
 
+impl<'a> From<&'a runner::Image> for crate::model::Build<'a> {
+    fn from(image: &'a runner::Image) -> Self {
+        Self {
+            php_version: &image.php_version,
+            libraries: &image.libraries,
+            extensions: &image.extensions,
+            ini: &image.ini,
+        }
+    }
+}
+
 impl From<crate::store::SnippetInput<'_>> for runner::Script {
     /// What a run of `input` sends into each container, under the image's own ini settings
     /// (each of its ini variants is [`with_ini`] of it).

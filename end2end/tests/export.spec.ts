@@ -32,7 +32,7 @@ test('a saved run downloads as a PHPUnit test and each output as a .phpt file', 
   await expect(groups).toHaveCount(2);
   const newer = groups.filter({ hasText: 'new' });
   const older = groups.filter({ hasText: 'old' });
-  await page.screenshot({ path: 'test-results/export.png' });
+  await page.screenshot({ path: 'test-results/export.png', fullPage: true });
 
   const newest = await download(page, newer.getByRole('link', { name: 'Export as .phpt' }));
   expect(newest.name).toMatch(new RegExp(`^evalgrid-${id}-php-8\\.5\\.\\d+\\.phpt$`));

@@ -135,6 +135,7 @@ mod tests {
             fixed_clock: true,
             opcache: crate::images::Opcache::Loaded,
             ini: Default::default(),
+            libraries: Default::default(),
         }
     }
 

@@ -38,6 +38,10 @@ pub struct Image {
     /// settings must be among them (OPcache's too, where it is only shared). Shared: images
     /// are cloned into every run.
     pub ini: Arc<BTreeMap<String, String>>,
+    /// The libraries its PHP is built with and their versions (`PCRE` → `10.42 2022-12-11`,
+    /// `ICU`, `libxml2`, `OpenSSL`, `timezonedb`, …), as its extensions report them: what sets
+    /// apart two builds besides PHP's own code.
+    pub libraries: Arc<BTreeMap<String, String>>,
 }
 
 /// OPcache in an image.
@@ -104,7 +108,34 @@ $about = [
     'opcache' => extension_loaded('Zend OPcache') ? 'loaded'
         : (is_file(ini_get('extension_dir') . '/opcache.so') ? 'shared' : 'missing'),
     'ini' => ini_get_all(null, false),
+    'libraries' => [],
 ];
+// The libraries it is built with, as the extensions report them (what `php -i` shows).
+foreach ([
+    'PCRE' => 'PCRE_VERSION', 'ICU' => 'INTL_ICU_VERSION', 'ICU data' => 'INTL_ICU_DATA_VERSION',
+    'libxml2' => 'LIBXML_DOTTED_VERSION', 'libxslt' => 'LIBXSLT_DOTTED_VERSION',
+    'OpenSSL' => 'OPENSSL_VERSION_TEXT', 'oniguruma' => 'MB_ONIGURUMA_VERSION',
+    'zlib' => 'ZLIB_VERSION', 'libsodium' => 'SODIUM_LIBRARY_VERSION', 'GMP' => 'GMP_VERSION',
+    'libzip' => 'ZipArchive::LIBZIP_VERSION', 'libpq' => 'PGSQL_LIBPQ_VERSION',
+    'iconv' => 'ICONV_VERSION',
+] as $library => $constant) {
+    if (defined($constant)) $about['libraries'][$library] = (string) constant($constant);
+}
+if (isset($about['libraries']['OpenSSL'])) {
+    $about['libraries']['OpenSSL'] = preg_replace('/^OpenSSL /', '', $about['libraries']['OpenSSL']);
+}
+if (function_exists('timezone_version_get')) {
+    // "0.system": the OS's tzdata (Debian's builds), whose release its source file names.
+    $tz = timezone_version_get();
+    $zi = @fopen('/usr/share/zoneinfo/tzdata.zi', 'r');
+    if ($tz === '0.system' && $zi && preg_match('/^# version (\S+)/', (string) fgets($zi), $m)) {
+        $tz = "$m[1] (system tzdata)";
+    }
+    $about['libraries']['timezonedb'] = $tz;
+}
+if (function_exists('curl_version')) $about['libraries']['libcurl'] = curl_version()['version'];
+if (class_exists('SQLite3')) $about['libraries']['SQLite'] = SQLite3::version()['versionString'];
+if (function_exists('gd_info')) $about['libraries']['GD'] = gd_info()['GD Version'];
 echo function_exists('json_encode')
     ? json_encode($about, defined('JSON_INVALID_UTF8_SUBSTITUTE') ? JSON_INVALID_UTF8_SUBSTITUTE : 0)
     : PHP_VERSION;
@@ -128,6 +159,8 @@ struct About {
     /// Each setting's value (`null` when not set), shared by the images discovery makes of it.
     #[serde(default, deserialize_with = "ini_values")]
     ini: Arc<BTreeMap<String, String>>,
+    #[serde(default)]
+    libraries: Arc<BTreeMap<String, String>>,
 }
 
 /// The probe's `ini`: values are strings, or null for a setting without one.
@@ -357,7 +390,8 @@ async fn candidates(runner: &Runner) -> Result<Vec<Image>, DiscoverError> {
         .collect())
 }
 
-/// `image` with what its probe found (version, variant, extensions, clock, OPcache, ini); `None`
+/// `image` with what its probe found (version, variant, extensions, clock, OPcache, ini,
+/// libraries); `None`
 /// when it does not run PHP.
 fn described(mut image: Image, probed: &Probed) -> Option<Image> {
     match probed {
@@ -374,6 +408,7 @@ fn described(mut image: Image, probed: &Probed) -> Option<Image> {
                 && (PROBE_CLOCK..PROBE_CLOCK + 3600).contains(&about.clock);
             image.opcache = about.opcache;
             image.ini = about.ini.clone();
+            image.libraries = about.libraries.clone();
             Some(image)
         }
         Probed::Failed(_) => None,
@@ -398,6 +433,7 @@ fn answer(printed: &str) -> Option<About> {
         clock: 0,
         opcache: Opcache::Missing,
         ini: Arc::default(),
+        libraries: Arc::default(),
     });
     let plausible = !about.version.is_empty()
         && about.version.len() < 40
@@ -444,6 +480,7 @@ fn name_image(id: String, mut tags: Vec<String>) -> Image {
         fixed_clock: false,
         opcache: Opcache::Missing,
         ini: Arc::default(),
+        libraries: Arc::default(),
     }
 }
 
@@ -610,6 +647,7 @@ mod tests {
             fixed_clock: true,
             opcache: Opcache::Loaded,
             ini: Arc::default(),
+            libraries: Arc::default(),
         };
         let mut images = [image("8.10.0"), image("7.4.33"), image("8.2.29")];
         images.sort_by_key(Image::version_key);

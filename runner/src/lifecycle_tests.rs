@@ -20,6 +20,7 @@ fn images(count: usize) -> Vec<Image> {
             fixed_clock: true,
             opcache: crate::images::Opcache::Loaded,
             ini: Default::default(),
+            libraries: Default::default(),
         })
         .collect()
 }

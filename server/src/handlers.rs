@@ -1,9 +1,10 @@
-//! The JSON API besides the server functions: runs (whole and streamed), snippets and health.
+//! The JSON API besides the server functions: runs (whole and streamed), snippets, builds and
+//! health.
 
 use crate::extract::CheckedRun;
 use crate::runs::{self, RunEvent};
 use crate::{AppError, AppState};
-use app::model::{RunLine, RunResponse, Snippet, VersionResult, Waiting};
+use app::model::{BuildDifference, RunLine, RunResponse, Snippet, VersionResult, Waiting};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -132,6 +133,26 @@ fn download(name: &str, text: String) -> Response {
         text,
     )
         .into_response()
+}
+
+/// Which two images' builds to compare, by name.
+#[derive(Debug, serde::Deserialize)]
+pub struct BuildPair {
+    from: String,
+    to: String,
+}
+
+/// `GET /api/builds/difference?from=…&to=…`: how the build of image `to` differs from the one of
+/// `from` (libraries, extensions, ini defaults), as discovery found them.
+pub async fn build_difference(
+    State(state): State<AppState>,
+    Query(pair): Query<BuildPair>,
+) -> Result<Json<BuildDifference>, AppError> {
+    let images = state.runner.resolve(&[pair.from, pair.to]).await?;
+    let [from, to] = images.as_slice() else {
+        unreachable!("resolve answers each name it is given");
+    };
+    Ok(Json(BuildDifference::between(from.into(), to.into())))
 }
 
 /// `GET /api/health`: 200 when the engine answers, 503 when it does not or the instance is

@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(runs)
+        .route(routes::BUILD_DIFFERENCE, get(handlers::build_difference))
         .route(routes::HEALTH, get(handlers::health))
         .route(routes::SNIPPET, get(handlers::snippet))
         .route(routes::SNIPPET_PHPT, get(handlers::snippet_phpt))

@@ -1,5 +1,6 @@
+use super::build_difference::BuildDifferenceNote;
 use super::result_grid::ResultMarks;
-use super::{CopyButton, OutputStream, ResultView};
+use super::{CopyButton, OutputStream, ResultView, WithoutScripts};
 use crate::compare::{changes_at, diff_lines, group_results, DiffBudget, LineChange};
 use crate::model::{ImageInfo, VersionResult};
 use crate::page_address::AddressKeys;
@@ -101,14 +102,29 @@ pub fn GroupedResults(
     let groups = Memo::new(move |_| versions.with(|run| results.with(|arrived| group_results(run, arrived))));
     let pending = move || versions.with(Vec::len) - results.with(HashMap::len);
     // Once every version is in: where along the versions the output changes.
-    let changes = move || {
-        (pending() == 0 && groups.with(|groups| groups.len() > 1))
-            .then(|| versions.with(|run| results.with(|arrived| changes_at(run, arrived))))
-            .map(|changes| format!("Output changes in {}.", and_list(&changes)))
+    let changes = Memo::new(move |_| match pending() == 0 && groups.with(|groups| groups.len() > 1) {
+        true => versions.with(|run| results.with(|arrived| changes_at(run, arrived))),
+        false => Vec::new(),
+    });
+    // The builds' differences are asked for by the page's code, which an embed has none of.
+    let explains = use_context::<WithoutScripts>().is_none();
+    let changes_note = move || {
+        let changes = changes.get();
+        let versions: Vec<String> = changes.iter().map(|change| change.after.php_version.clone()).collect();
+        (!changes.is_empty()).then(|| view! {
+            <div class="output-changes">
+                <p class="changes-note">{format!("Output changes in {}.", and_list(&versions))}</p>
+                {explains.then(|| view! {
+                    <ul class="build-differences">
+                        {changes.into_iter().map(|change| view! { <li><BuildDifferenceNote change/></li> }).collect_view()}
+                    </ul>
+                })}
+            </div>
+        })
     };
     view! {
         <section class="grouped-results" aria-label="Grouped results">
-            {move || changes().map(|text| view! { <p class="changes-note">{text}</p> })}
+            {changes_note}
             <For
                 each=move || groups.get()
                 key=|group| (group.label.clone(), group.result.outcome.stdout.clone(), group.result.outcome.stderr.clone())

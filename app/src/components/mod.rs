@@ -1,5 +1,6 @@
 //! The page's components, each named after what it shows.
 
+mod build_difference;
 mod code_editor;
 mod code_links;
 mod compare_views;

@@ -1,9 +1,13 @@
 //! The types that cross the wire, shared by the server and the WASM page: the API's paths, the
-//! image list, a run ([`run`]), its ini variants ([`ini`]) and a saved snippet; the run's enums
+//! image list and what sets two images' builds apart ([`build`]), a run ([`run`]), its ini
+//! variants ([`ini`]) and a saved snippet; the run's enums
 //! ([`Show`], [`Clock`], [`Status`]) come from the `spec` crate.
 
+mod build;
 mod ini;
 mod run;
+
+pub use build::{Build, BuildDifference, ValueChange};
 
 pub use ini::{
     ini_text, normalize_ini, parse_ini_text, run_variants, IniSettings, MAX_INI_VARIANTS, PRODUCTION_INI,
@@ -24,6 +28,8 @@ pub mod routes {
     pub const SNIPPET_PHPT: &str = "/api/snippets/{id}/phpt";
     /// A snippet's outputs as a PHPUnit test.
     pub const SNIPPET_PHPUNIT: &str = "/api/snippets/{id}/phpunit";
+    /// How two images' builds differ (`?from=…&to=…`, image names).
+    pub const BUILD_DIFFERENCE: &str = "/api/builds/difference";
     pub const HEALTH: &str = "/api/health";
     /// The response header that carries a saved run's permalink id on [`RUN_STREAM`].
     pub const SNIPPET_ID_HEADER: &str = "evalgrid-snippet-id";

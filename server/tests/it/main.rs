@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod attacks;
 mod backfill;
+mod builds;
 mod compression;
 mod connections;
 mod export;
