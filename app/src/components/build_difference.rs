@@ -20,7 +20,11 @@ pub fn BuildDifferenceNote(change: OutputChange) -> impl IntoView {
             }
         });
     });
-    move || difference.get().map(|difference| view! { <BuildDifferenceView difference/> })
+    move || {
+        difference
+            .get()
+            .map(|difference| view! { <BuildDifferenceView difference/> })
+    }
 }
 
 #[component]

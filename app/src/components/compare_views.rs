@@ -102,15 +102,20 @@ pub fn GroupedResults(
     let groups = Memo::new(move |_| versions.with(|run| results.with(|arrived| group_results(run, arrived))));
     let pending = move || versions.with(Vec::len) - results.with(HashMap::len);
     // Once every version is in: where along the versions the output changes.
-    let changes = Memo::new(move |_| match pending() == 0 && groups.with(|groups| groups.len() > 1) {
-        true => versions.with(|run| results.with(|arrived| changes_at(run, arrived))),
-        false => Vec::new(),
-    });
+    let changes = Memo::new(
+        move |_| match pending() == 0 && groups.with(|groups| groups.len() > 1) {
+            true => versions.with(|run| results.with(|arrived| changes_at(run, arrived))),
+            false => Vec::new(),
+        },
+    );
     // The builds' differences are asked for by the page's code, which an embed has none of.
     let explains = use_context::<WithoutScripts>().is_none();
     let changes_note = move || {
         let changes = changes.get();
-        let versions: Vec<String> = changes.iter().map(|change| change.after.php_version.clone()).collect();
+        let versions: Vec<String> = changes
+            .iter()
+            .map(|change| change.after.php_version.clone())
+            .collect();
         (!changes.is_empty()).then(|| view! {
             <div class="output-changes">
                 <p class="changes-note">{format!("Output changes in {}.", and_list(&versions))}</p>

@@ -90,7 +90,10 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn change(name: &str, from: Option<&str>, to: Option<&str>) -> ValueChange {
@@ -114,8 +117,18 @@ mod tests {
             map(&[("precision", "14"), ("zend.exception_string_param_max_len", "15")]),
         );
         let difference = BuildDifference::between(
-            Build { php_version: "8.2.32", libraries: &old_libraries, extensions: &old_extensions, ini: &old_ini },
-            Build { php_version: "8.4.27", libraries: &new_libraries, extensions: &new_extensions, ini: &new_ini },
+            Build {
+                php_version: "8.2.32",
+                libraries: &old_libraries,
+                extensions: &old_extensions,
+                ini: &old_ini,
+            },
+            Build {
+                php_version: "8.4.27",
+                libraries: &new_libraries,
+                extensions: &new_extensions,
+                ini: &new_ini,
+            },
         );
         assert_eq!(
             difference,
@@ -142,9 +155,23 @@ mod tests {
     fn two_builds_alike_differ_in_nothing() {
         let libraries = map(&[("PCRE", "10.42 2022-12-11")]);
         let ini = map(&[("precision", "14")]);
-        let build = Build { php_version: "8.4.5", libraries: &libraries, extensions: &[], ini: &ini };
-        let difference = BuildDifference::between(build, Build { php_version: "8.4.27", ..build });
+        let build = Build {
+            php_version: "8.4.5",
+            libraries: &libraries,
+            extensions: &[],
+            ini: &ini,
+        };
+        let difference = BuildDifference::between(
+            build,
+            Build {
+                php_version: "8.4.27",
+                ..build
+            },
+        );
         assert!(difference.is_empty(), "{difference:?}");
-        assert_eq!((difference.from.as_str(), difference.to.as_str()), ("8.4.5", "8.4.27"));
+        assert_eq!(
+            (difference.from.as_str(), difference.to.as_str()),
+            ("8.4.5", "8.4.27")
+        );
     }
 }

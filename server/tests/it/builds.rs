@@ -12,7 +12,16 @@ use std::process::Command;
 fn php_says(image: &str, code: &str) -> String {
     let output = Command::new("docker")
         .args(["run", "--rm", "--network", "none", image])
-        .args(["php", "-c", "/nonexistent", "-d", "ffi.enable=0", "-d", "enable_dl=0", "-r"])
+        .args([
+            "php",
+            "-c",
+            "/nonexistent",
+            "-d",
+            "ffi.enable=0",
+            "-d",
+            "enable_dl=0",
+            "-r",
+        ])
         .arg(format!("echo {code};"))
         .output()
         .unwrap();
@@ -25,7 +34,10 @@ fn php_says(image: &str, code: &str) -> String {
 fn ini_defaults(image: &str) -> BTreeMap<String, String> {
     let json = php_says(image, "json_encode(ini_get_all(null, false))");
     let values: BTreeMap<String, Option<String>> = serde_json::from_str(&json).unwrap();
-    values.into_iter().map(|(name, value)| (name, value.unwrap_or_default())).collect()
+    values
+        .into_iter()
+        .map(|(name, value)| (name, value.unwrap_or_default()))
+        .collect()
 }
 
 async fn difference(server: &TestServer, from: &str, to: &str) -> BuildDifference {
@@ -46,27 +58,55 @@ async fn two_images_differ_in_the_libraries_extensions_and_ini_defaults_their_ph
 
     // A library named is one whose version differs; one whose version is the same is not.
     let mut differing = 0;
-    for (library, constant) in [("PCRE", "PCRE_VERSION"), ("libxml2", "LIBXML_DOTTED_VERSION"), ("zlib", "ZLIB_VERSION")] {
+    for (library, constant) in [
+        ("PCRE", "PCRE_VERSION"),
+        ("libxml2", "LIBXML_DOTTED_VERSION"),
+        ("zlib", "ZLIB_VERSION"),
+    ] {
         let (before, after) = (php_says(old, constant), php_says(new, constant));
         let named = difference.libraries.iter().find(|change| change.name == library);
         if before == after {
             assert_eq!(named, None, "{library} is {before} in both");
         } else {
             differing += 1;
-            let expected = ValueChange { name: library.into(), from: Some(before), to: Some(after) };
+            let expected = ValueChange {
+                name: library.into(),
+                from: Some(before),
+                to: Some(after),
+            };
             assert_eq!(named, Some(&expected));
         }
     }
-    assert!(differing > 0, "these two images share their libraries; the test needs two that do not");
+    assert!(
+        differing > 0,
+        "these two images share their libraries; the test needs two that do not"
+    );
 
     let extensions = |image| -> BTreeSet<String> {
-        php_says(image, "implode(',', get_loaded_extensions())").split(',').map(str::to_owned).collect()
+        php_says(image, "implode(',', get_loaded_extensions())")
+            .split(',')
+            .map(str::to_owned)
+            .collect()
     };
     let (old_extensions, new_extensions) = (extensions(old), extensions(new));
     let added: BTreeSet<String> = new_extensions.difference(&old_extensions).cloned().collect();
     let removed: BTreeSet<String> = old_extensions.difference(&new_extensions).cloned().collect();
-    assert_eq!(difference.extensions_added.iter().cloned().collect::<BTreeSet<_>>(), added);
-    assert_eq!(difference.extensions_removed.iter().cloned().collect::<BTreeSet<_>>(), removed);
+    assert_eq!(
+        difference
+            .extensions_added
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        added
+    );
+    assert_eq!(
+        difference
+            .extensions_removed
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        removed
+    );
 
     // The ini defaults that differ, leaving out the baseline evalgrid sets on every image.
     let baseline: BTreeSet<&str> = runner::PHP_INI.iter().map(|(name, _)| *name).collect();
