@@ -2,7 +2,7 @@ use super::build_difference::BuildDifferenceNote;
 use super::result_grid::ResultMarks;
 use super::{CopyButton, OutputStream, ResultView, WithoutScripts};
 use crate::compare::{changes_at, diff_lines, group_results, DiffBudget, LineChange};
-use crate::model::{ImageInfo, VersionResult};
+use crate::model::{routes, ImageInfo, VersionResult};
 use crate::page_address::AddressKeys;
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -139,13 +139,13 @@ pub fn GroupedResults(
                     });
                     let result = group.result;
                     let test_file = result.pinnable().is_ok().then(|| {
-                        format!("/phpt?image={}&variant={variant}", result.image)
+                        format!("?image={}&variant={variant}", result.image)
                     });
                     let export = move || {
                         let path = test_file.clone()?;
                         let id = exportable.get()?;
                         Some(view! {
-                            <a class="group-export" href=format!("/api/snippets/{id}{path}") download=""
+                            <a class="group-export" href=format!("{}{path}", routes::for_snippet(routes::SNIPPET_PHPT, &id)) download=""
                                 title="This output as a php-src .phpt test, skipped on the versions it does not hold for">"Export as .phpt"</a>
                         })
                     };

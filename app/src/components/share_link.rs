@@ -1,3 +1,4 @@
+use crate::model::routes;
 use leptos::prelude::*;
 
 /// The permalink of the run on screen, with a button that copies it, and its outputs to download
@@ -32,10 +33,10 @@ pub fn ShareLink(id: Signal<Option<String>>, exportable: Signal<Option<String>>)
                 {move || exportable.get().map(|id| view! {
                     <span class="export-links">
                         "Export as a test: "
-                        <a href=format!("/api/snippets/{id}/phpunit") download="" class="export-phpunit"
+                        <a href=routes::for_snippet(routes::SNIPPET_PHPUNIT, &id) download="" class="export-phpunit"
                             title="A PHPUnit test with a case per output, each skipped on the versions it does not hold for">"PHPUnit"</a>
                         " · "
-                        <a href=format!("/api/snippets/{id}/phpt") download="" class="export-phpt"
+                        <a href=routes::for_snippet(routes::SNIPPET_PHPT, &id) download="" class="export-phpt"
                             title="The newest versions' output as a php-src .phpt test (the grouped view has one per output)">".phpt"</a>
                     </span>
                 })}

@@ -33,6 +33,11 @@ pub mod routes {
     pub const HEALTH: &str = "/api/health";
     /// The response header that carries a saved run's permalink id on [`RUN_STREAM`].
     pub const SNIPPET_ID_HEADER: &str = "evalgrid-snippet-id";
+
+    /// A snippet route with its `{id}` filled in, so the page links where the server routes.
+    pub fn for_snippet(route: &str, id: &str) -> String {
+        route.replace("{id}", id)
+    }
 }
 
 /// The form code is stored, hashed and run in: Windows line endings (`\r\n`, from a paste)
