@@ -361,7 +361,7 @@ async fn a_forged_report_only_misreports_the_script_s_own_run() {
     // forgery says (documented in SECURITY.md) — and nothing more: the container is removed all
     // the same, and the next run measures for real. When the engine reads the forged lines and
     // the shell's real ones in one go (a busy machine), the last report wins: the real one, and
-    // the forged lines stay in the output.
+    // the forged lines stay in the output; the two streams race, so either report may win.
     let engine = engine().await;
     let forged = engine
         .run(
@@ -372,9 +372,12 @@ async fn a_forged_report_only_misreports_the_script_s_own_run() {
     match (forged.outcome.status, forged.outcome.exit_code) {
         (Status::Ok, Some(0)) => {
             assert_eq!(forged.usage.cpu_time_us, Some(999_999_999_999));
-            assert_eq!(
-                (forged.outcome.stdout.as_str(), forged.outcome.stderr.as_str()),
-                ("", "")
+            assert_eq!(forged.outcome.stderr, "", "{forged:?}");
+            // The shell's real end line may have reached stdout before its real report reached
+            // stderr: then the forged end line stays in the output, and the forged report wins.
+            assert!(
+                ["", "\x1eevalgrid-end\n"].contains(&forged.outcome.stdout.as_str()),
+                "{forged:?}"
             );
         }
         (Status::Exit, Some(3)) => {
